@@ -1,0 +1,85 @@
+//! Command-line parsing and dispatch.
+
+mod plugin_cmd;
+mod schema_cmd;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+/// Exit codes, documented in docs/exit-codes.md.
+pub mod exit {
+    /// Everything passed.
+    pub const OK: i32 = 0;
+    /// The gate failed: a scenario failed (deploy blocked).
+    #[allow(dead_code)]
+    pub const GATE_FAILED: i32 = 1;
+    /// Usage, configuration or input error: fix the command or the file named.
+    pub const USAGE: i32 = 2;
+    /// A plugin failed (trap, out of fuel or memory, timeout, malformed output).
+    pub const PLUGIN: i32 = 3;
+    /// A bug in ratchet itself.
+    pub const INTERNAL: i32 = 70;
+}
+
+/// An error at the CLI edge, carrying its exit code.
+pub struct CliError {
+    pub code: i32,
+    pub error: anyhow::Error,
+}
+
+impl CliError {
+    pub fn usage(e: impl Into<anyhow::Error>) -> Self {
+        CliError { code: exit::USAGE, error: e.into() }
+    }
+    pub fn plugin(e: impl Into<anyhow::Error>) -> Self {
+        CliError { code: exit::PLUGIN, error: e.into() }
+    }
+}
+
+pub type CliResult = Result<i32, CliError>;
+
+#[derive(Parser)]
+#[command(name = "ratchet", version, about = "Turn every production failure of an AI support agent into a deterministic regression scenario, and gate every agent change on all of them.")]
+struct Cli {
+    /// Path to ratchet.toml (default: searched from the working directory upwards).
+    #[arg(long, global = true, env = "RATCHET_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Print the JSON Schema of a ratchet format (conversation, failure-event, scenario...).
+    Schema(schema_cmd::SchemaArgs),
+    /// Inspect, run and validate plugins: the plugin author's loop.
+    #[command(subcommand)]
+    Plugin(plugin_cmd::PluginCommand),
+    /// Check that files parse as ratchet formats (kind from the extension or --kind).
+    Validate(schema_cmd::ValidateArgs),
+}
+
+/// Parse arguments, run, print errors; returns the process exit code.
+pub fn run() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() { exit::USAGE } else { exit::OK };
+            let _ = e.print();
+            return code;
+        }
+    };
+    let result = match cli.command {
+        Command::Schema(a) => schema_cmd::schema(a),
+        Command::Validate(a) => schema_cmd::validate(a),
+        Command::Plugin(c) => plugin_cmd::run(c, cli.config.as_deref()),
+    };
+    match result {
+        Ok(code) => code,
+        Err(CliError { code, error }) => {
+            eprintln!("error: {error:#}");
+            code
+        }
+    }
+}

@@ -1,0 +1,321 @@
+//! `ratchet plugin inspect|run`: the plugin author's loop, after Shopify's
+//! function-runner — one call, its output, and what it cost.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use anyhow::{anyhow, Context};
+use clap::{Args, Subcommand, ValueEnum};
+use serde_json::{json, Value};
+
+use super::{exit, CliError, CliResult};
+use ratchet::config::{Limits, Project};
+use ratchet::plugin::{CacheOutcome, Call, Plugin, PluginError, Runtime, WorldKind};
+use ratchet::schema::{self, Conversation};
+
+#[derive(Subcommand)]
+pub enum PluginCommand {
+    /// Show a component's world, WIT version, imports, exports and digest.
+    Inspect(InspectArgs),
+    /// Run one plugin call and print its output, fuel, peak memory and time.
+    Run(RunArgs),
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Text,
+    Json,
+}
+
+#[derive(Args)]
+pub struct InspectArgs {
+    /// A component file, or the name of a plugin in ratchet.toml.
+    plugin: String,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "text")]
+    format: Format,
+    /// Compile without reading or writing the precompiled cache.
+    #[arg(long)]
+    no_cache: bool,
+}
+
+#[derive(Args)]
+pub struct RunArgs {
+    /// A component file, or the name of a plugin in ratchet.toml.
+    plugin: String,
+    /// Input file (`-` for stdin): a conversation JSON for scorecards; a conversation,
+    /// or `{"transcript": ..., "params": ...}`, for assertions; the raw export for adapters.
+    #[arg(long, short)]
+    input: PathBuf,
+    /// Parameters (a JSON object) for the scorecard, assertion or adapter.
+    #[arg(long)]
+    params: Option<String>,
+    /// Run the call N times on fresh instances and check every output is identical.
+    #[arg(long, default_value_t = 1)]
+    repeat: u32,
+    /// Fuel limit for the call (overrides ratchet.toml).
+    #[arg(long)]
+    fuel: Option<u64>,
+    /// Memory limit in MiB (overrides ratchet.toml).
+    #[arg(long)]
+    memory_mib: Option<u32>,
+    /// Wall-clock timeout in ms (overrides ratchet.toml).
+    #[arg(long)]
+    timeout_ms: Option<u64>,
+    /// Output format: `text` prints the output on stdout and the costs on stderr.
+    #[arg(long, value_enum, default_value = "text")]
+    format: Format,
+    /// Compile without reading or writing the precompiled cache.
+    #[arg(long)]
+    no_cache: bool,
+}
+
+pub fn run(cmd: PluginCommand, config: Option<&Path>) -> CliResult {
+    let cwd = std::env::current_dir().map_err(CliError::usage)?;
+    let project = Project::discover(&cwd, config).map_err(CliError::usage)?;
+    match cmd {
+        PluginCommand::Inspect(a) => inspect(&project, a),
+        PluginCommand::Run(a) => run_once(&project, a),
+    }
+}
+
+/// Resolve a plugin argument: a configured name (path confined to the project root)
+/// or a file path given on the command line (the user's explicit choice).
+fn load(project: &Project, runtime: &Runtime, arg: &str, overrides: impl FnOnce(&mut Limits)) -> Result<Plugin, CliError> {
+    let (name, bytes, mut limits) = match project.config.plugins.get(arg) {
+        Some(entry) => {
+            let bytes = ratchet::project::read_in_root(&project.root, &entry.path).map_err(|e| CliError::usage(anyhow!("plugin `{arg}` in {}: {e}", config_name(project))))?;
+            (arg.to_string(), bytes, entry.limits(&project.config.sandbox))
+        }
+        None => {
+            let path = Path::new(arg);
+            let bytes = std::fs::read(path).map_err(|e| {
+                let known: Vec<&String> = project.config.plugins.keys().collect();
+                let hint = if known.is_empty() { String::new() } else { format!(" (configured plugins: {})", known.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")) };
+                CliError::usage(anyhow!("{arg}: {e}{hint}"))
+            })?;
+            let name = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| arg.to_string());
+            (name, bytes, project.config.sandbox.clone())
+        }
+    };
+    overrides(&mut limits);
+    runtime.load(&name, &bytes, limits).map_err(plugin_error)
+}
+
+fn config_name(project: &Project) -> String {
+    project.config_path.as_ref().map(|p| p.display().to_string()).unwrap_or_else(|| "the embedded defaults".into())
+}
+
+/// Load failures that are the user's input (not a component, wrong world) exit 2;
+/// failures while running exit 3.
+fn plugin_error(e: PluginError) -> CliError {
+    use ratchet::plugin::Failure::*;
+    match e.failure {
+        Read(_) | Compile(_) | WrongWorld(_) | UnsupportedVersion(_) | Link(_) => CliError::usage(e),
+        _ => CliError::plugin(e),
+    }
+}
+
+fn runtime(project: &Project, no_cache: bool) -> Result<Runtime, CliError> {
+    Runtime::new(&project.config.engine, !no_cache).map_err(|e| CliError { code: exit::INTERNAL, error: e.into() })
+}
+
+fn inspect(project: &Project, a: InspectArgs) -> CliResult {
+    let runtime = runtime(project, a.no_cache)?;
+    let plugin = load(project, &runtime, &a.plugin, |_| {})?;
+    let info = plugin.info().map_err(plugin_error)?;
+    let ins = plugin.inspection();
+    let load = plugin.load_stats();
+    match a.format {
+        Format::Json => {
+            let v = json!({
+                "name": plugin.id().name,
+                "digest": plugin.id().digest,
+                "size": load.size,
+                "world": plugin.world(),
+                "wasi": plugin.uses_wasi(),
+                "info": info.output,
+                "imports": ins.imports,
+                "exports": ins.exports,
+            });
+            println!("{}", serde_json::to_string_pretty(&v).expect("json"));
+        }
+        Format::Text => {
+            println!("plugin    {}", plugin.id().name);
+            println!("digest    {}", plugin.id().digest);
+            println!("size      {}", human_bytes(load.size));
+            println!("world     ratchet:plugin/{}@{}", plugin.world().kind.name(), plugin.world().version);
+            println!("info      {} {} — {}", info.output.name, info.output.version, info.output.description);
+            println!("wasi      {}", if plugin.uses_wasi() { "yes (deterministic: fixed clock, seeded random, no files/network/env)" } else { "no" });
+            for i in &ins.imports {
+                println!("import    {i}");
+            }
+            for e in &ins.exports {
+                println!("export    {e}");
+            }
+        }
+    }
+    Ok(exit::OK)
+}
+
+fn read_input(path: &Path) -> anyhow::Result<Vec<u8>> {
+    if path == Path::new("-") {
+        let mut v = Vec::new();
+        std::io::stdin().read_to_end(&mut v).context("reading stdin")?;
+        Ok(v)
+    } else {
+        std::fs::read(path).with_context(|| format!("{}: cannot read", path.display()))
+    }
+}
+
+fn run_once(project: &Project, a: RunArgs) -> CliResult {
+    if a.repeat == 0 {
+        return Err(CliError::usage(anyhow!("--repeat must be at least 1")));
+    }
+    let params: Option<Value> = match &a.params {
+        Some(p) => {
+            let v: Value = serde_json::from_str(p).map_err(|e| CliError::usage(anyhow!("--params is not valid JSON: {e}")))?;
+            if !v.is_object() {
+                return Err(CliError::usage(anyhow!("--params must be a JSON object")));
+            }
+            Some(v)
+        }
+        None => None,
+    };
+    let runtime = runtime(project, a.no_cache)?;
+    let plugin = load(project, &runtime, &a.plugin, |l| {
+        if let Some(v) = a.fuel {
+            l.fuel = v;
+        }
+        if let Some(v) = a.memory_mib {
+            l.memory_mib = v;
+        }
+        if let Some(v) = a.timeout_ms {
+            l.timeout_ms = v;
+        }
+    })?;
+    let raw = read_input(&a.input).map_err(CliError::usage)?;
+    let origin = a.input.display().to_string();
+    let params = params.unwrap_or_else(|| json!({}));
+
+    // Parse the input once, outside the timed calls.
+    enum Input {
+        Conversation(Conversation, Value),
+        Bytes(Vec<u8>, Value),
+    }
+    let input = match plugin.world().kind {
+        WorldKind::Scorecard => Input::Conversation(parse_conversation(&raw, &origin)?, params),
+        WorldKind::Assertion => {
+            let text = std::str::from_utf8(&raw).map_err(|e| CliError::usage(anyhow!("{origin}: not UTF-8: {e}")))?;
+            let v: Value = serde_json::from_str(text).map_err(|e| CliError::usage(anyhow!("{origin}: {e}")))?;
+            if let Some(obj) = v.as_object().filter(|o| o.contains_key("transcript")) {
+                let transcript = schema::parse_json::<Conversation>(&obj["transcript"].to_string(), &format!("{origin} (transcript)")).map_err(CliError::usage)?;
+                let p = match (&a.params, obj.get("params")) {
+                    (Some(_), _) | (None, None) => params,
+                    (None, Some(p)) => p.clone(),
+                };
+                Input::Conversation(transcript, p)
+            } else {
+                Input::Conversation(parse_conversation(&raw, &origin)?, params)
+            }
+        }
+        WorldKind::Adapter => Input::Bytes(raw, params),
+    };
+
+    let mut first: Option<(String, Call<Value>)> = None;
+    let mut times = Vec::with_capacity(a.repeat as usize);
+    for i in 0..a.repeat {
+        let call = match &input {
+            Input::Conversation(c, p) if plugin.world().kind == WorldKind::Scorecard => plugin.score(c, p).map(to_value),
+            Input::Conversation(c, p) => plugin.check(c, p).map(to_value),
+            Input::Bytes(b, p) => plugin.convert(b, p).map(to_value),
+        }
+        .map_err(plugin_error)?;
+        times.push(call.stats.wall_time);
+        let bytes = schema::canonical_json(&call.output);
+        match &first {
+            None => first = Some((bytes, call)),
+            Some((expected, c0)) => {
+                if &bytes != expected || call.stats.fuel_consumed != c0.stats.fuel_consumed {
+                    return Err(CliError::plugin(anyhow!("non-deterministic: run {} differs from run 1 (output or fuel)", i + 1)));
+                }
+            }
+        }
+    }
+    let (_, call) = first.expect("repeat >= 1");
+    times.sort();
+    let median = times[times.len() / 2];
+    let load = plugin.load_stats();
+    match a.format {
+        Format::Json => {
+            let v = json!({
+                "plugin": {"name": plugin.id().name, "digest": plugin.id().digest, "world": plugin.world()},
+                "output": call.output,
+                "stats": {
+                    "fuel_consumed": call.stats.fuel_consumed,
+                    "fuel_limit": plugin.limits().fuel,
+                    "peak_memory_bytes": call.stats.peak_memory_bytes,
+                    "memory_limit_bytes": u64::from(plugin.limits().memory_mib) << 20,
+                    "wall_time_us": median.as_micros() as u64,
+                    "repeat": a.repeat,
+                    "load": load,
+                },
+                "logs": call.logs,
+                "logs_dropped": call.logs_dropped,
+            });
+            println!("{}", serde_json::to_string_pretty(&v).expect("json"));
+        }
+        Format::Text => {
+            println!("{}", serde_json::to_string_pretty(&call.output).expect("json"));
+            for l in &call.logs {
+                eprintln!("log       [{:?}] {}", l.level, l.message);
+            }
+            if call.logs_dropped > 0 {
+                eprintln!("log       … {} more lines dropped (max_log_lines)", call.logs_dropped);
+            }
+            eprintln!("plugin    {} {} ({})", plugin.id().name, plugin.id().digest, format_args!("{}@{}", plugin.world().kind.name(), plugin.world().version));
+            let how = match load.cache {
+                CacheOutcome::Hit => "loaded from cache",
+                CacheOutcome::Miss => "compiled (now cached)",
+                CacheOutcome::Disabled => "compiled (no cache)",
+            };
+            eprintln!("load      {how} in {:.1} ms ({})", load.time.as_secs_f64() * 1e3, human_bytes(load.size));
+            eprintln!("fuel      {} of {}", group(call.stats.fuel_consumed), group(plugin.limits().fuel));
+            eprintln!("memory    {} peak of {}", human_bytes(call.stats.peak_memory_bytes), human_bytes(u64::from(plugin.limits().memory_mib) << 20));
+            let rep = if a.repeat > 1 { format!(" (median of {}, all outputs identical)", a.repeat) } else { String::new() };
+            eprintln!("time      {:.1} µs instantiate+call{rep}", median.as_secs_f64() * 1e6);
+        }
+    }
+    Ok(exit::OK)
+}
+
+fn parse_conversation(raw: &[u8], origin: &str) -> Result<Conversation, CliError> {
+    let text = std::str::from_utf8(raw).map_err(|e| CliError::usage(anyhow!("{origin}: not UTF-8: {e}")))?;
+    schema::parse_json::<Conversation>(text, origin).map_err(CliError::usage)
+}
+
+fn to_value<T: serde::Serialize>(c: Call<T>) -> Call<Value> {
+    Call { output: serde_json::to_value(&c.output).expect("output serialises"), stats: c.stats, logs: c.logs, logs_dropped: c.logs_dropped }
+}
+
+fn human_bytes(b: u64) -> String {
+    if b >= 1 << 20 {
+        format!("{:.1} MiB", b as f64 / (1u64 << 20) as f64)
+    } else if b >= 1 << 10 {
+        format!("{:.1} KiB", b as f64 / 1024.0)
+    } else {
+        format!("{b} B")
+    }
+}
+
+fn group(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, ch) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    out
+}

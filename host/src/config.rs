@@ -1,0 +1,203 @@
+//! `ratchet.toml`: the project's configuration. Every field has a safe default, so a
+//! project without the file runs on embedded defaults.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::schema::{self, SchemaError};
+
+/// The file name ratchet looks for, from the working directory upwards.
+pub const CONFIG_FILE: &str = "ratchet.toml";
+
+/// The parsed `ratchet.toml`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Engine-wide settings: allocator, memory ceiling, cache.
+    #[serde(default)]
+    pub engine: EngineSettings,
+    /// Sandbox limits every plugin gets unless its own entry overrides them.
+    #[serde(default)]
+    pub sandbox: Limits,
+    /// Named plugins: scorecards, assertions and adapters the project uses.
+    #[serde(default)]
+    pub plugins: BTreeMap<String, PluginEntry>,
+}
+
+/// Settings shared by every plugin the process runs (one wasmtime engine).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EngineSettings {
+    /// How instance memory is allocated: `pooling` (fast, reserves address space up
+    /// front) or `on-demand` (plain mmap per instance).
+    pub allocator: Allocator,
+    /// Largest memory any plugin may be granted, in MiB: sizes the pooling allocator's slots.
+    pub max_memory_mib: u32,
+    /// Where precompiled components are cached. Default: `$RATCHET_CACHE_DIR`, else
+    /// `$XDG_CACHE_HOME/ratchet`, else `~/.cache/ratchet`.
+    pub cache_dir: Option<PathBuf>,
+}
+
+/// Limits and deterministic-WASI settings for one plugin call.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Limits {
+    /// Fuel (roughly, Wasm instructions) one call may burn, instantiation included.
+    pub fuel: u64,
+    /// Linear memory one instance may grow to, in MiB.
+    pub memory_mib: u32,
+    /// Wall-clock backstop for one call, in milliseconds (fuel normally stops runaways first).
+    pub timeout_ms: u64,
+    /// Largest result a plugin may return, in bytes of JSON.
+    pub max_output_bytes: u64,
+    /// Log lines kept per call (the rest are counted, not stored).
+    pub max_log_lines: u32,
+    /// For WASI guests: the fixed wall-clock time they see, in Unix seconds.
+    pub wasi_clock_unix: u64,
+    /// For WASI guests: the seed of their (deterministic) random numbers.
+    pub wasi_random_seed: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            fuel: 10_000_000_000,
+            memory_mib: 256,
+            timeout_ms: 10_000,
+            max_output_bytes: 4 << 20,
+            max_log_lines: 200,
+            wasi_clock_unix: 1_767_225_600, // 2026-01-01T00:00:00Z
+            wasi_random_seed: 0,
+        }
+    }
+}
+
+impl Default for EngineSettings {
+    fn default() -> Self {
+        EngineSettings { allocator: Allocator::Pooling, max_memory_mib: 1024, cache_dir: None }
+    }
+}
+
+/// Instance allocation strategy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Allocator {
+    /// Pre-reserved slots, copy-on-write memory images: cheap fresh instances.
+    Pooling,
+    /// One mmap per instance: no up-front reservation.
+    OnDemand,
+}
+
+/// One named plugin.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PluginEntry {
+    /// Component file, relative to the project root (escapes are refused).
+    pub path: PathBuf,
+    /// Overrides of the sandbox limits for this plugin only.
+    #[serde(default)]
+    pub fuel: Option<u64>,
+    /// Memory override, MiB.
+    #[serde(default)]
+    pub memory_mib: Option<u32>,
+    /// Timeout override, ms.
+    #[serde(default)]
+    pub timeout_ms: Option<u64>,
+    /// Output size override, bytes.
+    #[serde(default)]
+    pub max_output_bytes: Option<u64>,
+    /// Seed override for WASI random.
+    #[serde(default)]
+    pub wasi_random_seed: Option<u64>,
+}
+
+impl PluginEntry {
+    /// The limits this plugin runs with: the defaults, overridden by its own entry.
+    pub fn limits(&self, defaults: &Limits) -> Limits {
+        let mut l = defaults.clone();
+        if let Some(v) = self.fuel {
+            l.fuel = v;
+        }
+        if let Some(v) = self.memory_mib {
+            l.memory_mib = v;
+        }
+        if let Some(v) = self.timeout_ms {
+            l.timeout_ms = v;
+        }
+        if let Some(v) = self.max_output_bytes {
+            l.max_output_bytes = v;
+        }
+        if let Some(v) = self.wasi_random_seed {
+            l.wasi_random_seed = v;
+        }
+        l
+    }
+}
+
+/// A loaded configuration and the project root it belongs to.
+#[derive(Debug, Clone)]
+pub struct Project {
+    /// Directory that holds `ratchet.toml` (or the working directory when there is none).
+    /// Plugin paths are resolved inside it.
+    pub root: PathBuf,
+    /// The config file, when one was found.
+    pub config_path: Option<PathBuf>,
+    /// The parsed configuration (defaults when there is no file).
+    pub config: Config,
+}
+
+impl Project {
+    /// Load `explicit` if given, else search `ratchet.toml` from `start` upwards; with no
+    /// file anywhere, the embedded defaults apply and `start` is the root.
+    pub fn discover(start: &Path, explicit: Option<&Path>) -> Result<Project, SchemaError> {
+        let found = match explicit {
+            Some(p) => Some(p.to_path_buf()),
+            None => start.ancestors().map(|d| d.join(CONFIG_FILE)).find(|p| p.is_file()),
+        };
+        match found {
+            Some(path) => {
+                let text = std::fs::read_to_string(&path).map_err(|source| SchemaError::Io { path: path.clone(), source })?;
+                let config = Config::parse(&text, &path.display().to_string())?;
+                let root = path.parent().map(Path::to_path_buf).filter(|p| !p.as_os_str().is_empty()).unwrap_or_else(|| PathBuf::from("."));
+                Ok(Project { root, config_path: Some(path), config })
+            }
+            None => Ok(Project { root: start.to_path_buf(), config_path: None, config: Config::default() }),
+        }
+    }
+}
+
+impl Config {
+    /// Parse and validate a `ratchet.toml` text.
+    pub fn parse(text: &str, origin: &str) -> Result<Config, SchemaError> {
+        let config: Config = schema::parse_toml(text, origin)?;
+        config.validate(origin)?;
+        Ok(config)
+    }
+
+    fn validate(&self, origin: &str) -> Result<(), SchemaError> {
+        let bad = |field: String, message: String| Err(SchemaError::invalid(origin, None, None, Some(field), message));
+        let max = self.engine.max_memory_mib;
+        if max == 0 || max > 4096 {
+            return bad("engine.max_memory_mib".into(), format!("{max} is out of range 1..=4096"));
+        }
+        let check = |name: &str, l: &Limits| -> Result<(), SchemaError> {
+            if l.memory_mib == 0 || l.memory_mib > max {
+                return bad(format!("{name}memory_mib"), format!("{} is out of range 1..={max} (engine.max_memory_mib)", l.memory_mib));
+            }
+            if l.fuel == 0 {
+                return bad(format!("{name}fuel"), "must be positive".into());
+            }
+            if l.timeout_ms == 0 {
+                return bad(format!("{name}timeout_ms"), "must be positive".into());
+            }
+            Ok(())
+        };
+        check("sandbox.", &self.sandbox)?;
+        for (name, entry) in &self.plugins {
+            check(&format!("plugins.{name}."), &entry.limits(&self.sandbox))?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,13 @@
+//! ratchet: every production failure of an AI customer-service agent becomes a
+//! deterministic regression scenario, and every agent change is gated on all of them.
+//!
+//! This library is the `ratchet` binary's engine room:
+//! * [`schema`] — the canonical, versioned formats (conversation, failure event, scenario);
+//! * [`config`] — `ratchet.toml`;
+//! * [`project`] — confined access to the project's files;
+//! * [`plugin`] — the sandboxed WebAssembly plugin runtime.
+
+pub mod config;
+pub mod plugin;
+pub mod project;
+pub mod schema;

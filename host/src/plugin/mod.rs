@@ -1,0 +1,308 @@
+//! The sandboxed plugin runtime: loads WebAssembly components that implement one
+//! of ratchet's WIT worlds and calls them with fuel, memory and wall-clock limits,
+//! a fresh instance per call, and no access to anything the call does not pass in.
+//!
+//! * [`engine`] — the wasmtime engine settings (determinism, pooling).
+//! * [`cache`] — precompiled artifacts on disk.
+//! * [`sandbox`] — per-call store state: limiter, log, deterministic WASI.
+//! * [`v0_1_0`] — bindings and conversions for `ratchet:plugin@0.1.0`.
+//! * [`inspect`] — what a component is, without running it.
+
+pub mod cache;
+pub mod engine;
+pub mod error;
+pub mod inspect;
+pub mod sandbox;
+pub mod v0_1_0;
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use wasmtime::component::{Component, InstancePre, Linker};
+use wasmtime::{Engine, Store, Trap};
+
+pub use cache::{CacheOutcome, ComponentCache};
+pub use error::{Failure, PluginError, PluginId};
+pub use inspect::{Inspection, World, WorldKind};
+pub use sandbox::{LogLevel, LogLine, StoreState};
+
+use crate::config::{EngineSettings, Limits};
+use crate::schema;
+
+/// One engine, its linkers and its cache: create once per process, load many plugins.
+pub struct Runtime {
+    engine: Engine,
+    /// Host imports only: what a pure (wasm32-unknown-unknown) guest may import.
+    linker: Linker<StoreState>,
+    /// Host imports plus the deterministic WASI, for guests that import WASI.
+    wasi_linker: Linker<StoreState>,
+    cache: Option<ComponentCache>,
+    max_memory_mib: u32,
+}
+
+impl Runtime {
+    /// A runtime with `settings`; `cache_dir` overrides the configured/default cache
+    /// location, and `use_cache = false` disables the cache.
+    pub fn new(settings: &EngineSettings, use_cache: bool) -> Result<Runtime, Failure> {
+        let engine = engine::build(settings).map_err(|e| Failure::Host(format!("cannot create the engine: {e:#}")))?;
+        let mut linker = Linker::new(&engine);
+        v0_1_0::add_host_to_linker(&mut linker).map_err(|e| Failure::Host(format!("{e:#}")))?;
+        let mut wasi_linker = Linker::new(&engine);
+        v0_1_0::add_host_to_linker(&mut wasi_linker).map_err(|e| Failure::Host(format!("{e:#}")))?;
+        wasmtime_wasi::p2::add_to_linker_sync(&mut wasi_linker).map_err(|e| Failure::Host(format!("{e:#}")))?;
+        let cache = if use_cache { settings.cache_dir.clone().or_else(ComponentCache::default_dir).map(|d| ComponentCache::new(d, &engine)) } else { None };
+        Ok(Runtime { engine, linker, wasi_linker, cache, max_memory_mib: settings.max_memory_mib })
+    }
+
+    /// The engine (for benchmarks and tools).
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// The cache, when enabled.
+    pub fn cache(&self) -> Option<&ComponentCache> {
+        self.cache.as_ref()
+    }
+
+    /// Load a component from a file opened by the caller (see [`crate::project::read_in_root`]).
+    pub fn load_file(&self, name: &str, path: &Path, limits: Limits) -> Result<Plugin, PluginError> {
+        let bytes = std::fs::read(path).map_err(|e| PluginError { plugin: PluginId { name: name.into(), digest: "sha256:?".into() }, failure: Failure::Read(format!("{}: {e}", path.display())) })?;
+        self.load(name, &bytes, limits)
+    }
+
+    /// Compile (or load from cache), check the world, and pre-link a component.
+    pub fn load(&self, name: &str, bytes: &[u8], limits: Limits) -> Result<Plugin, PluginError> {
+        let digest_hex = hex::encode(Sha256::digest(bytes));
+        let id = PluginId { name: name.to_string(), digest: format!("sha256:{digest_hex}") };
+        let fail = |failure: Failure| PluginError { plugin: id.clone(), failure };
+        if limits.memory_mib > self.max_memory_mib {
+            return Err(fail(Failure::Host(format!("memory_mib {} exceeds engine.max_memory_mib {}", limits.memory_mib, self.max_memory_mib))));
+        }
+        let started = Instant::now();
+        let (component, cache) = match &self.cache {
+            Some(cache) => cache.load_or_compile(&self.engine, bytes, &digest_hex),
+            None => Component::new(&self.engine, bytes).map(|c| (c, CacheOutcome::Disabled)),
+        }
+        .map_err(|e| fail(Failure::Compile(format!("{e:#}"))))?;
+        let load_time = started.elapsed();
+        let inspection = inspect::inspect(&self.engine, &component);
+        let world = inspection.world.clone().map_err(fail)?;
+        let uses_wasi = inspection.uses_wasi();
+        let linker = if uses_wasi { &self.wasi_linker } else { &self.linker };
+        let pre = linker.instantiate_pre(&component).map_err(|e| fail(Failure::Link(format!("{e:#}"))))?;
+        let pre = match world.kind {
+            WorldKind::Scorecard => WorldPre::Scorecard(v0_1_0::ScorecardPre::new(pre).map_err(|e| fail(Failure::WrongWorld(format!("{e:#}"))))?),
+            WorldKind::Assertion => WorldPre::Assertion(v0_1_0::AssertionPre::new(pre).map_err(|e| fail(Failure::WrongWorld(format!("{e:#}"))))?),
+            WorldKind::Adapter => WorldPre::Adapter(v0_1_0::AdapterPre::new(pre).map_err(|e| fail(Failure::WrongWorld(format!("{e:#}"))))?),
+        };
+        Ok(Plugin { id, world, uses_wasi, limits, pre, inspection, load: LoadStats { cache, time: load_time, size: bytes.len() as u64 } })
+    }
+}
+
+enum WorldPre {
+    Scorecard(v0_1_0::ScorecardPre<StoreState>),
+    Assertion(v0_1_0::AssertionPre<StoreState>),
+    Adapter(v0_1_0::AdapterPre<StoreState>),
+}
+
+impl WorldPre {
+    fn instance_pre(&self) -> &InstancePre<StoreState> {
+        match self {
+            WorldPre::Scorecard(p) => p.instance_pre(),
+            WorldPre::Assertion(p) => p.instance_pre(),
+            WorldPre::Adapter(p) => p.instance_pre(),
+        }
+    }
+}
+
+/// How a component was loaded.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct LoadStats {
+    /// From the cache, compiled, or compiled without a cache.
+    #[serde(serialize_with = "ser_cache")]
+    pub cache: CacheOutcome,
+    /// Compile or deserialize time.
+    #[serde(serialize_with = "ser_duration_us", rename = "time_us")]
+    pub time: Duration,
+    /// Component size in bytes.
+    pub size: u64,
+}
+
+/// What one call cost.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct CallStats {
+    /// Fuel burnt, instantiation included: deterministic for the same input.
+    pub fuel_consumed: u64,
+    /// Peak linear memory of the instance, bytes.
+    pub peak_memory_bytes: u64,
+    /// Wall time of instantiate + call (not deterministic; for humans).
+    #[serde(serialize_with = "ser_duration_us", rename = "wall_time_us")]
+    pub wall_time: Duration,
+}
+
+/// A successful call: the output, what it cost, and what the guest logged.
+#[derive(Debug, Clone)]
+pub struct Call<T> {
+    /// The validated output.
+    pub output: T,
+    /// Fuel, memory, time.
+    pub stats: CallStats,
+    /// The guest's log lines (bounded) and how many were dropped.
+    pub logs: Vec<LogLine>,
+    /// Log lines past `max_log_lines`, counted not stored.
+    pub logs_dropped: u64,
+}
+
+/// A loaded, pre-linked plugin. Each call gets a fresh instance: nothing leaks
+/// from one conversation to the next.
+pub struct Plugin {
+    id: PluginId,
+    world: World,
+    uses_wasi: bool,
+    limits: Limits,
+    pre: WorldPre,
+    inspection: Inspection,
+    load: LoadStats,
+}
+
+impl Plugin {
+    /// Name and digest.
+    pub fn id(&self) -> &PluginId {
+        &self.id
+    }
+    /// The world it implements.
+    pub fn world(&self) -> &World {
+        &self.world
+    }
+    /// Whether it imports WASI (and so runs with the deterministic WASI).
+    pub fn uses_wasi(&self) -> bool {
+        self.uses_wasi
+    }
+    /// Its limits.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+    /// Imports and exports, for `plugin inspect`.
+    pub fn inspection(&self) -> &Inspection {
+        &self.inspection
+    }
+    /// How it was loaded.
+    pub fn load_stats(&self) -> LoadStats {
+        self.load
+    }
+
+    fn fail(&self, failure: Failure) -> PluginError {
+        PluginError { plugin: self.id.clone(), failure }
+    }
+
+    fn wrong_world(&self, wanted: WorldKind) -> PluginError {
+        self.fail(Failure::WrongWorld(format!("expected a {} plugin (world `{}`), this component implements `{}`", wanted.name(), wanted.name(), self.world.kind.name())))
+    }
+
+    /// Run `f` on a fresh instance under the plugin's limits, turning every way a
+    /// guest can fail into a [`Failure`].
+    fn call<R>(&self, f: impl FnOnce(&mut Store<StoreState>) -> wasmtime::Result<R>) -> Result<(R, CallStats, Vec<LogLine>, u64), PluginError> {
+        let mut store = Store::new(self.pre.instance_pre().engine(), StoreState::new(&self.limits, self.uses_wasi));
+        store.limiter(|s| &mut s.limiter);
+        store.set_fuel(self.limits.fuel).map_err(|e| self.fail(Failure::Host(format!("{e:#}"))))?;
+        store.set_epoch_deadline(engine::ticks_for(self.limits.timeout_ms));
+        store.epoch_deadline_trap();
+        let started = Instant::now();
+        let result = f(&mut store);
+        let wall_time = started.elapsed();
+        let fuel_left = store.get_fuel().unwrap_or(0);
+        store.data_mut().drain_stdio();
+        let state = store.data();
+        let stats = CallStats { fuel_consumed: self.limits.fuel - fuel_left, peak_memory_bytes: state.limiter.peak, wall_time };
+        match result {
+            Ok(r) => {
+                let logs = std::mem::take(&mut store.data_mut().logs);
+                Ok((r, stats, logs.lines, logs.dropped))
+            }
+            Err(e) => Err(self.fail(self.classify(e, store.data()))),
+        }
+    }
+
+    fn classify(&self, e: wasmtime::Error, state: &StoreState) -> Failure {
+        let trap = e.downcast_ref::<Trap>().copied();
+        if state.limiter.hit {
+            return Failure::OutOfMemory { limit_mib: self.limits.memory_mib };
+        }
+        match trap {
+            Some(Trap::OutOfFuel) => Failure::OutOfFuel { limit: self.limits.fuel },
+            Some(Trap::Interrupt) => Failure::Timeout { timeout_ms: self.limits.timeout_ms },
+            Some(t) => Failure::Trap { trap: t.to_string(), reason: state.abort_reason.clone() },
+            None => {
+                // Not a trap: an instantiation or host error. Keep the root message.
+                let msg = format!("{}", e.root_cause());
+                if state.abort_reason.is_some() {
+                    Failure::Trap { trap: msg, reason: state.abort_reason.clone() }
+                } else {
+                    Failure::Host(format!("{e:#}"))
+                }
+            }
+        }
+    }
+
+    fn finish<T: Serialize>(&self, out: Result<T, String>, stats: CallStats, logs: Vec<LogLine>, dropped: u64) -> Result<Call<T>, PluginError> {
+        let output = out.map_err(|m| self.fail(Failure::MalformedOutput(m)))?;
+        let bytes = serde_json::to_vec(&output).map_err(|e| self.fail(Failure::Host(e.to_string())))?.len() as u64;
+        if bytes > self.limits.max_output_bytes {
+            return Err(self.fail(Failure::OutputTooLarge { bytes, limit: self.limits.max_output_bytes }));
+        }
+        Ok(Call { output, stats, logs, logs_dropped: dropped })
+    }
+
+    /// Ask the plugin to describe itself.
+    pub fn info(&self) -> Result<Call<schema::PluginInfo>, PluginError> {
+        let (info, stats, logs, dropped) = match &self.pre {
+            WorldPre::Scorecard(p) => self.call(|s| p.instantiate(&mut *s)?.ratchet_plugin_scorer().call_info(s))?,
+            WorldPre::Assertion(p) => self.call(|s| p.instantiate(&mut *s)?.ratchet_plugin_asserter().call_info(s))?,
+            WorldPre::Adapter(p) => self.call(|s| p.instantiate(&mut *s)?.ratchet_plugin_converter().call_info(s))?,
+        };
+        self.finish(Ok(v0_1_0::info_from_wit(info)), stats, logs, dropped)
+    }
+
+    /// Score a conversation (scorecard world).
+    pub fn score(&self, conversation: &schema::Conversation, params: &serde_json::Value) -> Result<Call<schema::ScorecardResult>, PluginError> {
+        let WorldPre::Scorecard(pre) = &self.pre else { return Err(self.wrong_world(WorldKind::Scorecard)) };
+        let conv = v0_1_0::conversation_to_wit(conversation);
+        let params = schema::canonical_json(params);
+        let (result, stats, logs, dropped) = self.call(|s| pre.instantiate(&mut *s)?.ratchet_plugin_scorer().call_score(s, &conv, &params))?;
+        let result = result.map_err(|m| self.fail(Failure::Guest(m)))?;
+        self.finish(v0_1_0::scorecard_from_wit(result, conversation.turns.len()), stats, logs, dropped)
+    }
+
+    /// Check a replayed transcript (assertion world).
+    pub fn check(&self, transcript: &schema::Conversation, params: &serde_json::Value) -> Result<Call<schema::Verdict>, PluginError> {
+        let WorldPre::Assertion(pre) = &self.pre else { return Err(self.wrong_world(WorldKind::Assertion)) };
+        let conv = v0_1_0::conversation_to_wit(transcript);
+        let params = schema::canonical_json(params);
+        let (result, stats, logs, dropped) = self.call(|s| pre.instantiate(&mut *s)?.ratchet_plugin_asserter().call_check(s, &conv, &params))?;
+        let result = result.map_err(|m| self.fail(Failure::Guest(m)))?;
+        self.finish(v0_1_0::verdict_from_wit(result, transcript.turns.len()), stats, logs, dropped)
+    }
+
+    /// Convert a vendor export into canonical conversations (adapter world).
+    pub fn convert(&self, input: &[u8], options: &serde_json::Value) -> Result<Call<Vec<schema::Converted>>, PluginError> {
+        let WorldPre::Adapter(pre) = &self.pre else { return Err(self.wrong_world(WorldKind::Adapter)) };
+        let options = schema::canonical_json(options);
+        let (result, stats, logs, dropped) = self.call(|s| pre.instantiate(&mut *s)?.ratchet_plugin_converter().call_convert(s, input, &options))?;
+        let result = result.map_err(|m| self.fail(Failure::Guest(m)))?;
+        self.finish(v0_1_0::converted_from_wit(result), stats, logs, dropped)
+    }
+}
+
+fn ser_duration_us<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_u64(d.as_micros() as u64)
+}
+
+fn ser_cache<S: serde::Serializer>(c: &CacheOutcome, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(match c {
+        CacheOutcome::Hit => "hit",
+        CacheOutcome::Miss => "miss",
+        CacheOutcome::Disabled => "disabled",
+    })
+}

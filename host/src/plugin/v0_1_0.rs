@@ -1,0 +1,278 @@
+//! Bindings for `ratchet:plugin@0.1.0` and the conversions between its types and
+//! ratchet's own. One module per WIT version: when `@0.2.0` ships, a `v0_2_0`
+//! module sits beside this one and plugins built against 0.1.x keep working.
+
+use serde_json::Value;
+
+use super::sandbox::{LogLevel, StoreState};
+use crate::schema::{self, canonical_json};
+
+mod bindings {
+    pub mod scorecard {
+        wasmtime::component::bindgen!({
+            path: "../wit/since_v0.1.0",
+            world: "scorecard",
+        });
+    }
+    pub mod assertion {
+        wasmtime::component::bindgen!({
+            path: "../wit/since_v0.1.0",
+            world: "assertion",
+            with: {
+                "ratchet:plugin/types": super::scorecard::ratchet::plugin::types,
+                "ratchet:plugin/host": super::scorecard::ratchet::plugin::host,
+            },
+        });
+    }
+    pub mod adapter {
+        wasmtime::component::bindgen!({
+            path: "../wit/since_v0.1.0",
+            world: "adapter",
+            with: {
+                "ratchet:plugin/types": super::scorecard::ratchet::plugin::types,
+                "ratchet:plugin/host": super::scorecard::ratchet::plugin::host,
+            },
+        });
+    }
+}
+
+pub use bindings::adapter::{Adapter, AdapterPre};
+pub use bindings::assertion::{Assertion, AssertionPre};
+pub use bindings::scorecard::{Scorecard, ScorecardPre};
+
+use bindings::adapter::exports::ratchet::plugin::converter as wit_converter;
+use bindings::assertion::exports::ratchet::plugin::asserter as wit_asserter;
+use bindings::scorecard::exports::ratchet::plugin::scorer as wit_scorer;
+use bindings::scorecard::ratchet::plugin::host as wit_host;
+use bindings::scorecard::ratchet::plugin::types as wit;
+
+/// Export names that identify each world of this version.
+pub const SCORER_EXPORT: &str = "ratchet:plugin/scorer";
+/// See [`SCORER_EXPORT`].
+pub const ASSERTER_EXPORT: &str = "ratchet:plugin/asserter";
+/// See [`SCORER_EXPORT`].
+pub const CONVERTER_EXPORT: &str = "ratchet:plugin/converter";
+
+/// Add the host interface (`log`, `abort-reason`) to a linker.
+pub fn add_host_to_linker(linker: &mut wasmtime::component::Linker<StoreState>) -> wasmtime::Result<()> {
+    wit_host::add_to_linker::<StoreState, wasmtime::component::HasSelf<StoreState>>(linker, |s| s)
+}
+
+impl wit_host::Host for StoreState {
+    fn log(&mut self, level: wit_host::LogLevel, message: String) {
+        let level = match level {
+            wit_host::LogLevel::Debug => LogLevel::Debug,
+            wit_host::LogLevel::Info => LogLevel::Info,
+            wit_host::LogLevel::Warn => LogLevel::Warn,
+            wit_host::LogLevel::Error => LogLevel::Error,
+        };
+        self.logs.push(level, message);
+    }
+
+    fn abort_reason(&mut self, mut message: String) {
+        super::sandbox::truncate_utf8(&mut message, 4096);
+        self.abort_reason = Some(message);
+    }
+}
+
+impl wit::Host for StoreState {}
+
+// ---- host -> guest ----------------------------------------------------------
+
+/// Convert a canonical conversation into this version's WIT record.
+pub fn conversation_to_wit(c: &schema::Conversation) -> wit::Conversation {
+    wit::Conversation {
+        id: c.id.clone(),
+        channel: match c.channel {
+            schema::Channel::Chat => wit::Channel::Chat,
+            schema::Channel::Voice => wit::Channel::Voice,
+        },
+        started_at: c.started_at.clone(),
+        turns: c.turns.iter().enumerate().map(|(i, t)| turn_to_wit(i, t)).collect(),
+        outcome: wit::Outcome {
+            escalated: c.outcome.escalated,
+            complaint: c.outcome.complaint,
+            compliance_flags: c.outcome.compliance_flags.clone(),
+            ended_reason: c.outcome.ended_reason.clone(),
+        },
+        impact: wit::Impact {
+            revenue_at_risk: c.impact.revenue_at_risk,
+            refund_amount: c.impact.refund_amount,
+            compliance_exposure: c.impact.compliance_exposure,
+            escalation_cost: c.impact.escalation_cost,
+            currency: c.impact.currency.clone(),
+        },
+        state: wit::AgentState {
+            memory_snapshot: c.state.memory_snapshot.iter().map(|m| wit::MemoryEntry { key: m.key.clone(), value: canonical_json(&m.value) }).collect(),
+            kb_version_hash: c.state.kb_version_hash.clone(),
+            tool_registry: c.state.tool_registry.iter().map(|t| wit::ToolRef { id: t.id.clone(), version: t.version.clone() }).collect(),
+            prompt_version: c.state.prompt_version.clone(),
+            model: c.state.model.clone(),
+            routing: wit::RoutingContext {
+                time_of_day: c.state.routing.time_of_day.clone(),
+                locale: c.state.routing.locale.clone(),
+                queue: c.state.routing.queue.clone(),
+                extra: c.state.routing.extra.iter().map(|(k, v)| wit::KeyValue { key: k.clone(), value: v.clone() }).collect(),
+            },
+        },
+    }
+}
+
+fn turn_to_wit(index: usize, t: &schema::Turn) -> wit::Turn {
+    wit::Turn {
+        index: index as u32,
+        role: match t.role {
+            schema::Role::Customer => wit::Role::Customer,
+            schema::Role::Agent => wit::Role::Agent,
+            schema::Role::Tool => wit::Role::Tool,
+            schema::Role::System => wit::Role::System,
+        },
+        text: t.text.clone(),
+        tool_calls: t.tool_calls.iter().map(|c| wit::ToolCall { id: c.id.clone(), name: c.name.clone(), arguments: canonical_json(&c.arguments) }).collect(),
+        tool_result: t.tool_result.as_ref().map(|r| wit::ToolResult {
+            call_id: r.call_id.clone(),
+            name: r.name.clone(),
+            content: canonical_json(&r.content),
+            is_error: r.is_error,
+        }),
+        offset_ms: t.offset_ms,
+        latency_ms: t.latency_ms,
+    }
+}
+
+// ---- guest -> host ----------------------------------------------------------
+// Guest output is untrusted: every conversion validates and says what is wrong.
+
+fn parse_json(what: &str, text: &str) -> Result<Value, String> {
+    serde_json::from_str(text).map_err(|e| format!("{what} is not valid JSON: {e}"))
+}
+
+fn check_unit(what: &str, v: f64) -> Result<f64, String> {
+    if v.is_finite() && (0.0..=1.0).contains(&v) {
+        Ok(v)
+    } else {
+        Err(format!("{what} is {v}, outside [0, 1]"))
+    }
+}
+
+fn check_turn(what: &str, turn: Option<u32>, turns: usize) -> Result<Option<u32>, String> {
+    match turn {
+        Some(t) if t as usize >= turns => Err(format!("{what} points at turn {t}, but the conversation has {turns} turns")),
+        other => Ok(other),
+    }
+}
+
+/// Convert and validate a scorer's result.
+pub fn scorecard_from_wit(r: wit_scorer::ScorecardResult, turns: usize) -> Result<schema::ScorecardResult, String> {
+    let score = check_unit("score", r.score)?;
+    let mut criteria = Vec::with_capacity(r.criteria.len());
+    for (i, c) in r.criteria.into_iter().enumerate() {
+        criteria.push(schema::CriterionResult {
+            score: check_unit(&format!("criteria[{i}] (`{}`).score", c.name), c.score)?,
+            turn: check_turn(&format!("criteria[{i}] (`{}`)", c.name), c.turn, turns)?,
+            name: c.name,
+            passed: c.passed,
+            reason: c.reason,
+        });
+    }
+    let mut suggested = Vec::with_capacity(r.suggested_criteria.len());
+    for (i, s) in r.suggested_criteria.into_iter().enumerate() {
+        let params = parse_json(&format!("suggested_criteria[{i}].params"), &s.params)?;
+        if !params.is_object() {
+            return Err(format!("suggested_criteria[{i}].params must be a JSON object"));
+        }
+        suggested.push(schema::SuggestedCriterion { kind: s.kind, params, reason: s.reason });
+    }
+    Ok(schema::ScorecardResult { score, criteria, flags: r.flags, failure_mode: r.failure_mode, suggested_criteria: suggested })
+}
+
+/// Convert and validate an asserter's verdict.
+pub fn verdict_from_wit(v: wit_asserter::Verdict, turns: usize) -> Result<schema::Verdict, String> {
+    Ok(schema::Verdict { turn: check_turn("verdict", v.turn, turns)?, passed: v.passed, reason: v.reason })
+}
+
+/// Convert and validate a converter's output.
+pub fn converted_from_wit(items: Vec<wit_converter::Converted>) -> Result<Vec<schema::Converted>, String> {
+    items.into_iter().enumerate().map(|(i, c)| Ok(schema::Converted { conversation: conversation_from_wit(c.conversation).map_err(|e| format!("conversations[{i}]: {e}"))?, missing: c.missing })).collect()
+}
+
+/// Convert and validate a WIT conversation coming from a guest.
+pub fn conversation_from_wit(c: wit::Conversation) -> Result<schema::Conversation, String> {
+    if c.id.is_empty() {
+        return Err("id is empty".into());
+    }
+    let mut turns = Vec::with_capacity(c.turns.len());
+    for (i, t) in c.turns.into_iter().enumerate() {
+        let mut tool_calls = Vec::with_capacity(t.tool_calls.len());
+        for (j, call) in t.tool_calls.into_iter().enumerate() {
+            tool_calls.push(schema::ToolCall { arguments: parse_json(&format!("turns[{i}].tool_calls[{j}].arguments"), &call.arguments)?, id: call.id, name: call.name });
+        }
+        let tool_result = match t.tool_result {
+            Some(r) => Some(schema::ToolResult { content: parse_json(&format!("turns[{i}].tool_result.content"), &r.content)?, call_id: r.call_id, name: r.name, is_error: r.is_error }),
+            None => None,
+        };
+        turns.push(schema::Turn {
+            role: match t.role {
+                wit::Role::Customer => schema::Role::Customer,
+                wit::Role::Agent => schema::Role::Agent,
+                wit::Role::Tool => schema::Role::Tool,
+                wit::Role::System => schema::Role::System,
+            },
+            text: t.text,
+            tool_calls,
+            tool_result,
+            offset_ms: t.offset_ms,
+            latency_ms: t.latency_ms,
+        });
+    }
+    let mut memory_snapshot = Vec::with_capacity(c.state.memory_snapshot.len());
+    for (i, m) in c.state.memory_snapshot.into_iter().enumerate() {
+        memory_snapshot.push(schema::MemoryEntry { value: parse_json(&format!("state.memory_snapshot[{i}].value"), &m.value)?, key: m.key });
+    }
+    for (what, v) in [
+        ("revenue_at_risk", c.impact.revenue_at_risk),
+        ("refund_amount", c.impact.refund_amount),
+        ("compliance_exposure", c.impact.compliance_exposure),
+        ("escalation_cost", c.impact.escalation_cost),
+    ] {
+        if !v.is_finite() {
+            return Err(format!("impact.{what} is {v}"));
+        }
+    }
+    Ok(schema::Conversation {
+        schema_version: Default::default(),
+        id: c.id,
+        channel: match c.channel {
+            wit::Channel::Chat => schema::Channel::Chat,
+            wit::Channel::Voice => schema::Channel::Voice,
+        },
+        started_at: c.started_at,
+        turns,
+        outcome: schema::Outcome { escalated: c.outcome.escalated, complaint: c.outcome.complaint, compliance_flags: c.outcome.compliance_flags, ended_reason: c.outcome.ended_reason },
+        impact: schema::Impact {
+            revenue_at_risk: c.impact.revenue_at_risk,
+            refund_amount: c.impact.refund_amount,
+            compliance_exposure: c.impact.compliance_exposure,
+            escalation_cost: c.impact.escalation_cost,
+            currency: c.impact.currency,
+        },
+        state: schema::AgentState {
+            memory_snapshot,
+            kb_version_hash: c.state.kb_version_hash,
+            tool_registry: c.state.tool_registry.into_iter().map(|t| schema::ToolRef { id: t.id, version: t.version }).collect(),
+            prompt_version: c.state.prompt_version,
+            model: c.state.model,
+            routing: schema::RoutingContext {
+                time_of_day: c.state.routing.time_of_day,
+                locale: c.state.routing.locale,
+                queue: c.state.routing.queue,
+                extra: c.state.routing.extra.into_iter().map(|kv| (kv.key, kv.value)).collect(),
+            },
+        },
+    })
+}
+
+/// Convert a plugin's self-description.
+pub fn info_from_wit(i: wit::PluginInfo) -> schema::PluginInfo {
+    schema::PluginInfo { name: i.name, version: i.version, description: i.description }
+}

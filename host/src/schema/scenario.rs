@@ -1,0 +1,294 @@
+//! The scenario file (TOML): one production failure, frozen as a deterministic
+//! regression test. Written by `ratchet regenerate`, readable and editable by hand.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::{AgentState, Channel, Impact, SchemaError, SchemaVersion};
+
+/// A regression scenario: scripted customer turns, the agent state to restore,
+/// recorded tool results to replay, and explicit pass/fail criteria.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    /// Version of this schema.
+    #[serde(default)]
+    pub schema_version: SchemaVersion,
+    /// Stable id, also the file name (`<id>.toml`).
+    pub id: String,
+    /// One line for humans.
+    pub title: String,
+    /// The failure-mode cluster this scenario guards against.
+    pub failure_mode: String,
+    /// Free-form tags for selection (`--tag`).
+    #[serde(default)]
+    pub tags: Vec<String>,
+    /// Which tier runs it.
+    #[serde(default)]
+    pub tier: Tier,
+    /// Chat or voice (drivers may care).
+    #[serde(default = "default_channel")]
+    pub channel: Channel,
+    /// Where the scenario came from.
+    #[serde(default)]
+    pub provenance: Provenance,
+    /// Business impact of the original failure.
+    #[serde(default)]
+    pub impact: Impact,
+    /// The agent state at call time, restored before replay.
+    #[serde(default)]
+    pub state: AgentState,
+    /// The customer's lines, played in order, verbatim.
+    pub turns: Vec<ScriptedTurn>,
+    /// Recorded tool results that answer the agent's tool calls.
+    #[serde(default)]
+    pub fixtures: Vec<Fixture>,
+    /// What the agent must and must not do; at least one.
+    pub criteria: Vec<Criterion>,
+}
+
+fn default_channel() -> Channel {
+    Channel::Chat
+}
+
+/// The suite tier a scenario belongs to.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Tier {
+    /// Runs on every PR and blocks deploys.
+    #[default]
+    Fast,
+    /// Runs nightly; failures open tickets.
+    Slow,
+    /// Kept for audit; skipped unless asked.
+    Archive,
+}
+
+/// Where a scenario came from and how often production hit it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Provenance {
+    /// Ids of the production conversations that showed this failure.
+    #[serde(default)]
+    pub source_conversations: Vec<String>,
+    /// Failure event id it was regenerated from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_event: Option<String>,
+    /// How many production failures merged into this scenario.
+    #[serde(default = "one")]
+    pub hits: u32,
+    /// RFC 3339 time of the first production hit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_seen: Option<String>,
+    /// RFC 3339 time of the latest production hit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_seen: Option<String>,
+    /// `hand-written` or `ratchet regenerate`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_by: Option<String>,
+}
+
+fn one() -> u32 {
+    1
+}
+
+/// One scripted customer line.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ScriptedTurn {
+    /// Exactly what the customer said.
+    pub text: String,
+}
+
+/// A recorded tool result: answers a call to `tool` at `version` with `arguments`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Fixture {
+    /// Tool name.
+    pub tool: String,
+    /// Tool version; a call at another version does not match.
+    pub version: String,
+    /// The call's arguments; matched canonically (key order and whitespace do not matter).
+    #[serde(default = "empty_object")]
+    pub arguments: Value,
+    /// The recorded result as a TOML value.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub result: Option<Value>,
+    /// The recorded result as JSON text, for results TOML cannot express (JSON `null`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub result_json: Option<String>,
+    /// The tool reported an error.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub is_error: bool,
+}
+
+fn empty_object() -> Value {
+    Value::Object(Default::default())
+}
+
+impl Fixture {
+    /// The recorded result as JSON, from whichever of `result` / `result_json` is set.
+    pub fn result_value(&self) -> Result<Value, String> {
+        match (&self.result, &self.result_json) {
+            (Some(v), None) => Ok(v.clone()),
+            (None, Some(text)) => serde_json::from_str(text).map_err(|e| format!("result_json is not valid JSON: {e}")),
+            (Some(_), Some(_)) => Err("set either `result` or `result_json`, not both".into()),
+            (None, None) => Err("missing `result` (or `result_json`)".into()),
+        }
+    }
+}
+
+/// A pass/fail criterion, evaluated on the replayed transcript.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Criterion {
+    /// Stable id, named in verdicts.
+    pub id: String,
+    /// Where the criterion came from and why it exists (a comment for humans).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub why: Option<String>,
+    /// What it checks.
+    #[serde(flatten)]
+    pub check: Check,
+}
+
+/// The built-in criterion kinds, plus `plugin` for everything else.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum Check {
+    /// The agent must call `tool` (with at least `arguments`), within `within_turns` agent turns.
+    MustCallTool {
+        /// Tool name.
+        tool: String,
+        /// A subset of arguments the call must carry.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        arguments: Option<Value>,
+        /// Deadline in agent turns.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        within_turns: Option<u32>,
+    },
+    /// The agent must not call `tool`, unless `unless` holds.
+    MustNotCallTool {
+        /// Tool name.
+        tool: String,
+        /// A condition under which the call is allowed.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        unless: Option<Condition>,
+    },
+    /// An agent turn must match `pattern` (a regex), within `within_turns` agent turns.
+    MustSay {
+        /// Regular expression.
+        pattern: String,
+        /// Deadline in agent turns.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        within_turns: Option<u32>,
+    },
+    /// No agent turn may match `pattern` (a regex).
+    MustNotSay {
+        /// Regular expression.
+        pattern: String,
+    },
+    /// These tools, when called, must be called in this order.
+    ToolOrder {
+        /// Tool names, in the required order.
+        tools: Vec<String>,
+    },
+    /// The agent must hand off to a human.
+    MustEscalate {},
+    /// The agent must not hand off to a human.
+    MustNotEscalate {},
+    /// The conversation must end within `max` agent turns.
+    MaxTurns {
+        /// Maximum agent turns.
+        max: u32,
+    },
+    /// An assertion plugin decides.
+    Plugin {
+        /// The plugin's name in ratchet.toml, or a path to its component.
+        plugin: String,
+        /// Parameters passed to the plugin.
+        #[serde(default = "empty_object")]
+        params: Value,
+    },
+}
+
+/// A condition on the agent state or on a prior tool result.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Condition {
+    /// A memory snapshot key, e.g. `account.subscription_status`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state: Option<String>,
+    /// A tool whose latest result is inspected.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tool_result: Option<String>,
+    /// The field of that tool result (dotted path).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    /// The value the state or field must equal.
+    pub equals: Value,
+}
+
+impl Scenario {
+    /// Parse a scenario file and check what serde cannot: non-empty turns and
+    /// criteria, unique criterion ids, well-formed fixtures and conditions.
+    pub fn parse(text: &str, origin: &str) -> Result<Scenario, SchemaError> {
+        let scenario: Scenario = super::parse_toml(text, origin)?;
+        scenario.validate(text, origin)?;
+        Ok(scenario)
+    }
+
+    /// Read and parse a scenario file.
+    pub fn load(path: &std::path::Path) -> Result<Scenario, SchemaError> {
+        let text = std::fs::read_to_string(path).map_err(|source| SchemaError::Io { path: path.to_owned(), source })?;
+        Scenario::parse(&text, &path.display().to_string())
+    }
+
+    fn validate(&self, text: &str, origin: &str) -> Result<(), SchemaError> {
+        // Best-effort line numbers for semantic errors: the n-th `[[table]]` header.
+        let nth_table = |table: &str, n: usize| -> Option<usize> {
+            let header = format!("[[{table}]]");
+            text.lines().enumerate().filter(|(_, l)| l.trim_start().starts_with(&header)).nth(n).map(|(i, _)| i + 1)
+        };
+        let err = |line: Option<usize>, field: String, message: String| Err(SchemaError::invalid(origin, line, None, Some(field), message));
+        if self.id.trim().is_empty() {
+            return err(None, "id".into(), "must not be empty".into());
+        }
+        if self.turns.is_empty() {
+            return err(None, "turns".into(), "a scenario needs at least one scripted customer turn ([[turns]])".into());
+        }
+        if self.criteria.is_empty() {
+            return err(None, "criteria".into(), "a scenario needs at least one criterion ([[criteria]]): without one it guards nothing".into());
+        }
+        for (i, f) in self.fixtures.iter().enumerate() {
+            if let Err(message) = f.result_value() {
+                return err(nth_table("fixtures", i), format!("fixtures[{i}]"), message);
+            }
+            if !f.arguments.is_object() {
+                return err(nth_table("fixtures", i), format!("fixtures[{i}].arguments"), "must be a table (the call's arguments)".into());
+            }
+        }
+        let mut seen = std::collections::BTreeSet::new();
+        for (i, c) in self.criteria.iter().enumerate() {
+            if !seen.insert(c.id.as_str()) {
+                return err(nth_table("criteria", i), format!("criteria[{i}].id"), format!("duplicate criterion id `{}`", c.id));
+            }
+            if let Check::MustNotCallTool { unless: Some(cond), .. } = &c.check {
+                let ok = match (&cond.state, &cond.tool_result, &cond.field) {
+                    (Some(_), None, None) => true,
+                    (None, Some(_), Some(_)) => true,
+                    _ => false,
+                };
+                if !ok {
+                    return err(
+                        nth_table("criteria", i),
+                        format!("criteria[{i}].unless"),
+                        "a condition is either `state = KEY` or `tool_result = TOOL` with `field = PATH`, plus `equals`".into(),
+                    );
+                }
+            }
+        }
+        Ok(())
+    }
+}
