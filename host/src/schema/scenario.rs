@@ -140,8 +140,9 @@ impl Fixture {
 }
 
 /// A pass/fail criterion, evaluated on the replayed transcript.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
+///
+/// In the file it is one flat table: `id`, `why`, `kind` and the kind's own fields.
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 pub struct Criterion {
     /// Stable id, named in verdicts.
     pub id: String,
@@ -153,9 +154,31 @@ pub struct Criterion {
     pub check: Check,
 }
 
+// serde cannot combine `flatten` with `deny_unknown_fields`, and a typo in a
+// criterion must not be silently ignored: split off `id`/`why`, then parse the
+// rest strictly as a `Check`.
+impl<'de> Deserialize<'de> for Criterion {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        struct Raw {
+            id: String,
+            #[serde(default)]
+            why: Option<String>,
+            #[serde(flatten)]
+            rest: serde_json::Map<String, Value>,
+        }
+        let raw = Raw::deserialize(d)?;
+        if !raw.rest.contains_key("kind") {
+            return Err(serde::de::Error::custom(format!("criterion `{}` has no `kind`", raw.id)));
+        }
+        let check = Check::deserialize(Value::Object(raw.rest)).map_err(|e| serde::de::Error::custom(format!("criterion `{}`: {e}", raw.id)))?;
+        Ok(Criterion { id: raw.id, why: raw.why, check })
+    }
+}
+
 /// The built-in criterion kinds, plus `plugin` for everything else.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(tag = "kind", rename_all = "kebab-case")]
+#[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
 pub enum Check {
     /// The agent must call `tool` (with at least `arguments`), within `within_turns` agent turns.
     MustCallTool {
