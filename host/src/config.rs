@@ -111,6 +111,9 @@ pub struct PluginEntry {
     /// Seed override for WASI random.
     #[serde(default)]
     pub wasi_random_seed: Option<u64>,
+    /// A directory inside the project the plugin may read (WASI guests only), seen at `/data`.
+    #[serde(default)]
+    pub grant_dir: Option<PathBuf>,
 }
 
 impl PluginEntry {

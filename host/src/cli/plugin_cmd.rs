@@ -82,7 +82,8 @@ pub fn run(cmd: PluginCommand, config: Option<&Path>) -> CliResult {
 /// Resolve a plugin argument: a configured name (path confined to the project root)
 /// or a file path given on the command line (the user's explicit choice).
 fn load(project: &Project, runtime: &Runtime, arg: &str, overrides: impl FnOnce(&mut Limits)) -> Result<Plugin, CliError> {
-    let (name, bytes, mut limits) = match project.config.plugins.get(arg) {
+    let entry = project.config.plugins.get(arg);
+    let (name, bytes, mut limits) = match entry {
         Some(entry) => {
             let bytes = ratchet::project::read_in_root(&project.root, &entry.path).map_err(|e| CliError::usage(anyhow!("plugin `{arg}` in {}: {e}", config_name(project))))?;
             (arg.to_string(), bytes, entry.limits(&project.config.sandbox))
@@ -99,7 +100,11 @@ fn load(project: &Project, runtime: &Runtime, arg: &str, overrides: impl FnOnce(
         }
     };
     overrides(&mut limits);
-    runtime.load(&name, &bytes, limits).map_err(plugin_error)
+    let plugin = runtime.load(&name, &bytes, limits).map_err(plugin_error)?;
+    match entry.and_then(|e| e.grant_dir.as_deref()) {
+        Some(dir) => plugin.grant_dir(&project.root, dir).map_err(CliError::usage),
+        None => Ok(plugin),
+    }
 }
 
 fn config_name(project: &Project) -> String {

@@ -44,6 +44,10 @@ pub enum Failure {
     /// The component targets a version of the WIT package this ratchet does not support.
     #[error("unsupported WIT version: {0}")]
     UnsupportedVersion(String),
+    /// A directory granted to the plugin is unusable (outside the project, missing,
+    /// or granted to a plugin that cannot read files).
+    #[error("cannot grant directory: {0}")]
+    Grant(String),
     /// The component imports something the sandbox does not provide.
     #[error("cannot link: {0}")]
     Link(String),

@@ -15,7 +15,7 @@ pub mod inspect;
 pub mod sandbox;
 pub mod v0_1_0;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
@@ -97,7 +97,7 @@ impl Runtime {
             WorldKind::Assertion => WorldPre::Assertion(v0_1_0::AssertionPre::new(pre).map_err(|e| fail(Failure::WrongWorld(format!("{e:#}"))))?),
             WorldKind::Adapter => WorldPre::Adapter(v0_1_0::AdapterPre::new(pre).map_err(|e| fail(Failure::WrongWorld(format!("{e:#}"))))?),
         };
-        Ok(Plugin { id, world, uses_wasi, limits, pre, inspection, load: LoadStats { cache, time: load_time, size: bytes.len() as u64 } })
+        Ok(Plugin { id, world, uses_wasi, limits, pre, inspection, grant: None, load: LoadStats { cache, time: load_time, size: bytes.len() as u64 } })
     }
 }
 
@@ -164,6 +164,7 @@ pub struct Plugin {
     limits: Limits,
     pre: WorldPre,
     inspection: Inspection,
+    grant: Option<PathBuf>,
     load: LoadStats,
 }
 
@@ -193,6 +194,19 @@ impl Plugin {
         self.load
     }
 
+    /// Grant the plugin read-only access to `relative` (a directory inside `root`),
+    /// visible to the guest at `/data`. Only WASI guests can read files; the path is
+    /// checked with cap-std, so `..` and symlinks out of the root are refused.
+    pub fn grant_dir(mut self, root: &Path, relative: &Path) -> Result<Plugin, PluginError> {
+        if !self.inspection.imports.iter().any(|i| i.starts_with("wasi:filesystem/")) {
+            return Err(self.fail(Failure::Grant(format!("{} does not import wasi:filesystem, so it cannot read a granted directory", relative.display()))));
+        }
+        crate::project::open_dir_in_root(root, relative).map_err(|e| self.fail(Failure::Grant(e.to_string())))?;
+        let full = root.join(relative).canonicalize().map_err(|e| self.fail(Failure::Grant(format!("{}: {e}", relative.display()))))?;
+        self.grant = Some(full);
+        Ok(self)
+    }
+
     fn fail(&self, failure: Failure) -> PluginError {
         PluginError { plugin: self.id.clone(), failure }
     }
@@ -204,7 +218,8 @@ impl Plugin {
     /// Run `f` on a fresh instance under the plugin's limits, turning every way a
     /// guest can fail into a [`Failure`].
     fn call<R>(&self, f: impl FnOnce(&mut Store<StoreState>) -> wasmtime::Result<R>) -> Result<(R, CallStats, Vec<LogLine>, u64), PluginError> {
-        let mut store = Store::new(self.pre.instance_pre().engine(), StoreState::new(&self.limits, self.uses_wasi));
+        let state = StoreState::new(&self.limits, self.uses_wasi, self.grant.as_deref()).map_err(|e| self.fail(Failure::Grant(format!("{e:#}"))))?;
+        let mut store = Store::new(self.pre.instance_pre().engine(), state);
         store.limiter(|s| &mut s.limiter);
         store.set_fuel(self.limits.fuel).map_err(|e| self.fail(Failure::Host(format!("{e:#}"))))?;
         store.set_epoch_deadline(engine::ticks_for(self.limits.timeout_ms));

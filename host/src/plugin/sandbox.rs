@@ -3,17 +3,20 @@
 //! a fixed clock, seeded randomness, no files, no network, no environment.
 
 use std::convert::Infallible;
+use std::path::Path;
 
 use serde::Serialize;
 use wasmtime::component::ResourceTable;
 use wasmtime::ResourceLimiter;
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
-use wasmtime_wasi::{HostMonotonicClock, HostWallClock, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
+use wasmtime_wasi::{FsPerms, HostMonotonicClock, HostWallClock, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
 use crate::config::Limits;
 
 /// Longest log line kept, in bytes; longer lines are cut.
 const MAX_LOG_LINE: usize = 4096;
+/// Where a granted directory appears inside a WASI guest.
+pub const GRANT_GUEST_PATH: &str = "/data";
 /// Captured stdout/stderr of a WASI guest, in bytes.
 const MAX_STDIO: usize = 64 << 10;
 
@@ -34,13 +37,15 @@ struct WasiState {
 
 impl StoreState {
     /// State for one call under `limits`; `wasi` when the component imports WASI.
-    pub fn new(limits: &Limits, wasi: bool) -> Self {
-        StoreState {
+    /// `grant` is a directory (already checked to be inside the project) that a WASI
+    /// guest sees read-only at `/data`.
+    pub fn new(limits: &Limits, wasi: bool, grant: Option<&Path>) -> wasmtime::Result<Self> {
+        Ok(StoreState {
             limiter: MemoryLimiter::new(u64::from(limits.memory_mib) << 20),
             logs: LogBuffer::new(limits.max_log_lines as usize),
             abort_reason: None,
-            wasi: wasi.then(|| WasiState::new(limits)),
-        }
+            wasi: if wasi { Some(WasiState::new(limits, grant)?) } else { None },
+        })
     }
 
     /// Move what a WASI guest printed into the log, once the call is over.
@@ -67,13 +72,16 @@ impl WasiView for StoreState {
 }
 
 impl WasiState {
-    fn new(limits: &Limits) -> Self {
+    fn new(limits: &Limits, grant: Option<&Path>) -> wasmtime::Result<Self> {
         let stdout = MemoryOutputPipe::new(MAX_STDIO);
         let stderr = MemoryOutputPipe::new(MAX_STDIO);
         let mut b = WasiCtxBuilder::new();
-        // No args, no env, no preopened directories (the builder starts empty),
-        // empty stdin, captured stdout/stderr.
+        // No args, no env, empty stdin, captured stdout/stderr. No directories
+        // (the builder starts empty) except an explicit read-only grant.
         b.stdout(stdout.clone()).stderr(stderr.clone());
+        if let Some(dir) = grant {
+            b.preopened_dir(dir, GRANT_GUEST_PATH, FsPerms::ReadOnly)?;
+        }
         // No network of any kind.
         b.allow_tcp(false).allow_udp(false).allow_ip_name_lookup(false);
         // Time stands still (wall clock) or advances only when read (monotonic).
@@ -83,7 +91,7 @@ impl WasiState {
         b.secure_random(SeededRng::new(limits.wasi_random_seed));
         b.insecure_random(SeededRng::new(limits.wasi_random_seed ^ 0x9E37_79B9_7F4A_7C15));
         b.insecure_random_seed(u128::from(limits.wasi_random_seed) | (0x5EED_u128 << 64));
-        WasiState { ctx: b.build(), table: ResourceTable::new(), stdout, stderr }
+        Ok(WasiState { ctx: b.build(), table: ResourceTable::new(), stdout, stderr })
     }
 }
 

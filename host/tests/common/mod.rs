@@ -1,0 +1,54 @@
+//! Shared test helpers: where the built components are, one shared runtime with a
+//! persistent precompile cache (so tests do not recompile components every run).
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use ratchet::config::{EngineSettings, Limits};
+use ratchet::plugin::{Plugin, Runtime};
+use ratchet::schema::{self, Conversation};
+
+/// Directory holding the components built by `scripts/build-plugins`.
+pub fn plugin_dir() -> PathBuf {
+    match std::env::var_os("RATCHET_PLUGIN_DIR") {
+        Some(d) => PathBuf::from(d),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/plugins"),
+    }
+}
+
+/// Path of a built component; fails the test with the fix when it is missing.
+pub fn component(name: &str) -> PathBuf {
+    let p = plugin_dir().join(format!("{name}.wasm"));
+    assert!(p.is_file(), "{} is missing: run scripts/build-plugins (or scripts/test) first", p.display());
+    p
+}
+
+/// Precompile cache shared by all test runs.
+pub fn test_cache_dir() -> PathBuf {
+    Path::new(env!("CARGO_TARGET_TMPDIR")).join("ratchet-cache")
+}
+
+/// One pooling runtime for the whole test binary.
+pub fn runtime() -> &'static Runtime {
+    static RT: OnceLock<Runtime> = OnceLock::new();
+    RT.get_or_init(|| {
+        let settings = EngineSettings { cache_dir: Some(test_cache_dir()), ..EngineSettings::default() };
+        Runtime::new(&settings, true).expect("runtime")
+    })
+}
+
+/// Load a built component with `limits`.
+pub fn load(name: &str, limits: Limits) -> Plugin {
+    runtime().load_file(name, &component(name), limits).unwrap_or_else(|e| panic!("loading {name}: {e}"))
+}
+
+/// A golden conversation by file name.
+pub fn conversation(name: &str) -> Conversation {
+    schema::load_json(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/conversation").join(name)).unwrap()
+}
+
+/// Limits tight enough to make hostile tests fast.
+pub fn tight() -> Limits {
+    Limits { fuel: 200_000_000, memory_mib: 32, timeout_ms: 5_000, ..Limits::default() }
+}

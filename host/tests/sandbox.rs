@@ -1,0 +1,132 @@
+//! The sandbox holds: every hostile guest is contained with a clear, typed error,
+//! the host never panics or hangs, and the same call gives the same bytes.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::*;
+use ratchet::config::Limits;
+use ratchet::plugin::{Failure, WorldKind};
+use ratchet::schema::canonical_json;
+use serde_json::json;
+
+#[test]
+fn infinite_loop_runs_out_of_fuel() {
+    let p = load("guest-infinite-loop", tight());
+    let started = Instant::now();
+    let err = p.score(&conversation("minimal-chat.json"), &json!({})).unwrap_err();
+    assert_eq!(err.failure, Failure::OutOfFuel { limit: 200_000_000 }, "{err}");
+    assert!(started.elapsed() < Duration::from_secs(5));
+    let msg = err.to_string();
+    assert!(msg.contains("guest-infinite-loop") && msg.contains("sha256:"), "error must name the plugin and digest: {msg}");
+}
+
+#[test]
+fn infinite_loop_with_endless_fuel_hits_the_wall_clock_backstop() {
+    let limits = Limits { fuel: u64::MAX / 2, timeout_ms: 300, ..tight() };
+    let p = load("guest-infinite-loop", limits);
+    let started = Instant::now();
+    let err = p.score(&conversation("minimal-chat.json"), &json!({})).unwrap_err();
+    assert_eq!(err.failure, Failure::Timeout { timeout_ms: 300 }, "{err}");
+    let took = started.elapsed();
+    assert!(took >= Duration::from_millis(290) && took < Duration::from_secs(5), "took {took:?}");
+}
+
+#[test]
+fn memory_bomb_hits_the_memory_limit() {
+    let limits = Limits { fuel: 5_000_000_000, ..tight() };
+    let p = load("guest-memory-bomb", limits);
+    let err = p.score(&conversation("minimal-chat.json"), &json!({})).unwrap_err();
+    assert_eq!(err.failure, Failure::OutOfMemory { limit_mib: 32 }, "{err}");
+}
+
+#[test]
+fn panic_is_a_trap_carrying_the_guest_message() {
+    let p = load("guest-trap", tight());
+    let err = p.score(&conversation("minimal-chat.json"), &json!({})).unwrap_err();
+    match &err.failure {
+        Failure::Trap { reason: Some(reason), .. } => assert!(reason.contains("deliberate panic from guest-trap"), "{reason}"),
+        other => panic!("expected a trap with the panic message, got {other:?}"),
+    }
+}
+
+#[test]
+fn huge_output_is_refused() {
+    let limits = Limits { fuel: 5_000_000_000, memory_mib: 256, ..tight() };
+    let p = load("guest-huge-output", limits);
+    let err = p.score(&conversation("minimal-chat.json"), &json!({})).unwrap_err();
+    assert!(matches!(err.failure, Failure::OutputTooLarge { limit, .. } if limit == 4 << 20), "{err}");
+}
+
+#[test]
+fn out_of_range_score_is_malformed_output() {
+    let p = load("guest-bad-score", tight());
+    let err = p.score(&conversation("minimal-chat.json"), &json!({})).unwrap_err();
+    match &err.failure {
+        Failure::MalformedOutput(m) => assert!(m.contains("score") && m.contains("outside [0, 1]"), "{m}"),
+        other => panic!("expected malformed output, got {other:?}"),
+    }
+}
+
+#[test]
+fn log_flood_is_bounded() {
+    let limits = Limits { fuel: 5_000_000_000, max_log_lines: 50, ..tight() };
+    let p = load("guest-log-flood", limits);
+    let call = p.score(&conversation("minimal-chat.json"), &json!({})).unwrap();
+    assert_eq!(call.logs.len(), 50);
+    assert_eq!(call.logs_dropped, 1_000_000 - 50);
+}
+
+#[test]
+fn wasi_guest_sees_a_fixed_clock_and_seeded_random() {
+    let p = load("guest-wasi-clock-random", tight());
+    assert!(p.uses_wasi());
+    let conv = conversation("minimal-chat.json");
+    let first = canonical_json(&serde_json::to_value(p.score(&conv, &json!({})).unwrap().output).unwrap());
+    for _ in 0..20 {
+        let again = canonical_json(&serde_json::to_value(p.score(&conv, &json!({})).unwrap().output).unwrap());
+        assert_eq!(first, again, "a WASI guest must be deterministic");
+    }
+    // The fixed wall clock (2026-01-01T00:00:00Z) is what the guest read.
+    assert!(first.contains("1767225600"), "{first}");
+    // Another seed gives other random bytes, the same clock.
+    let p2 = load("guest-wasi-clock-random", Limits { wasi_random_seed: 42, ..tight() });
+    let other = canonical_json(&serde_json::to_value(p2.score(&conv, &json!({})).unwrap().output).unwrap());
+    assert_ne!(first, other);
+    assert!(other.contains("1767225600"));
+}
+
+#[test]
+fn the_same_call_repeated_gives_identical_bytes() {
+    let p = load("scorecard-support-policy", Limits::default());
+    let conv = conversation("tuesday-cancellation.json");
+    let first = p.score(&conv, &json!({})).unwrap();
+    let first_bytes = canonical_json(&serde_json::to_value(&first.output).unwrap());
+    for i in 0..100 {
+        let c = p.score(&conv, &json!({})).unwrap();
+        assert_eq!(canonical_json(&serde_json::to_value(&c.output).unwrap()), first_bytes, "call {i} differs");
+        assert_eq!(c.stats.fuel_consumed, first.stats.fuel_consumed, "fuel differs on call {i}");
+    }
+}
+
+#[test]
+fn calling_the_wrong_world_is_a_typed_error() {
+    let p = load("assertion-no-false-confirmation", tight());
+    assert_eq!(p.world().kind, WorldKind::Assertion);
+    let err = p.score(&conversation("minimal-chat.json"), &json!({})).unwrap_err();
+    assert!(matches!(err.failure, Failure::WrongWorld(_)), "{err}");
+}
+
+#[test]
+fn components_that_are_not_plugins_are_refused() {
+    // A core module, not a component.
+    let err = runtime().load("core", b"(module)", tight()).unwrap_err();
+    assert!(matches!(err.failure, Failure::Compile(_)), "{err}");
+    // A component that implements no ratchet world.
+    let err = runtime().load("empty", b"(component)", tight()).unwrap_err();
+    assert!(matches!(err.failure, Failure::WrongWorld(_)), "{err}");
+    // Not Wasm at all.
+    let err = runtime().load("text", b"hello", tight()).unwrap_err();
+    assert!(matches!(err.failure, Failure::Compile(_)), "{err}");
+}
