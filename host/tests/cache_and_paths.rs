@@ -52,7 +52,8 @@ fn another_engine_setting_does_not_reuse_the_artifact() {
     let bytes = std::fs::read(component("scorecard-support-policy")).unwrap();
     let on_demand = fresh_runtime(dir.path()).load("s", &bytes, Limits::default()).unwrap();
     assert_eq!(on_demand.load_stats().cache, CacheOutcome::Miss);
-    let settings = EngineSettings { cache_dir: Some(dir.path().to_path_buf()), allocator: Allocator::Pooling, max_memory_mib: 512, ..EngineSettings::default() };
+    let settings =
+        EngineSettings { cache_dir: Some(dir.path().to_path_buf()), allocator: Allocator::Pooling, max_memory_mib: 512, ..EngineSettings::default() };
     let pooling = Runtime::new(&settings, true).unwrap().load("s", &bytes, Limits::default()).unwrap();
     // Different allocator settings may or may not change the compatibility hash; the
     // artifact must load either way (hit) or be recompiled (miss) — never fail.
@@ -89,7 +90,8 @@ fn config_limits_are_validated_with_the_field_named() {
     assert!(err.contains("plugins.x.fuel"), "{err}");
     let err = Config::parse("[sandbox]\nfule = 3\n", "ratchet.toml").unwrap_err().to_string();
     assert!(err.starts_with("ratchet.toml:2:1") && err.contains("unknown field `fule`"), "{err}");
-    let ok = Config::parse("[engine]\nallocator = \"on-demand\"\n[sandbox]\nfuel = 5\n[plugins.p]\npath = \"p.wasm\"\nmemory_mib = 16\n", "ratchet.toml").unwrap();
+    let ok =
+        Config::parse("[engine]\nallocator = \"on-demand\"\n[sandbox]\nfuel = 5\n[plugins.p]\npath = \"p.wasm\"\nmemory_mib = 16\n", "ratchet.toml").unwrap();
     assert_eq!(ok.plugins["p"].limits(&ok.sandbox).memory_mib, 16);
     assert_eq!(ok.plugins["p"].limits(&ok.sandbox).fuel, 5);
 }

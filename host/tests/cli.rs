@@ -95,7 +95,10 @@ fn plugin_failures_exit_3_and_bad_input_exits_2() {
     assert_eq!(o.status.code(), Some(3));
     assert!(stderr(&o).contains("ran out of fuel after 1000000"), "{}", stderr(&o));
     // Input that is not a conversation: exit 2 with the position.
-    let o = ratchet(&["plugin", "run", &component("scorecard-support-policy").display().to_string(), "--input", &golden("errors/bad-role.conversation.json")], tmp.path());
+    let o = ratchet(
+        &["plugin", "run", &component("scorecard-support-policy").display().to_string(), "--input", &golden("errors/bad-role.conversation.json")],
+        tmp.path(),
+    );
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("turns[1].role"));
     // A file that is not a component.

@@ -40,7 +40,11 @@ impl CliError {
 pub type CliResult = Result<i32, CliError>;
 
 #[derive(Parser)]
-#[command(name = "ratchet", version, about = "Turn every production failure of an AI support agent into a deterministic regression scenario, and gate every agent change on all of them.")]
+#[command(
+    name = "ratchet",
+    version,
+    about = "Turn every production failure of an AI support agent into a deterministic regression scenario, and gate every agent change on all of them."
+)]
 struct Cli {
     /// Path to ratchet.toml (default: searched from the working directory upwards).
     #[arg(long, global = true, env = "RATCHET_CONFIG")]

@@ -85,14 +85,19 @@ fn load(project: &Project, runtime: &Runtime, arg: &str, overrides: impl FnOnce(
     let entry = project.config.plugins.get(arg);
     let (name, bytes, mut limits) = match entry {
         Some(entry) => {
-            let bytes = ratchet::project::read_in_root(&project.root, &entry.path).map_err(|e| CliError::usage(anyhow!("plugin `{arg}` in {}: {e}", config_name(project))))?;
+            let bytes = ratchet::project::read_in_root(&project.root, &entry.path)
+                .map_err(|e| CliError::usage(anyhow!("plugin `{arg}` in {}: {e}", config_name(project))))?;
             (arg.to_string(), bytes, entry.limits(&project.config.sandbox))
         }
         None => {
             let path = Path::new(arg);
             let bytes = std::fs::read(path).map_err(|e| {
                 let known: Vec<&String> = project.config.plugins.keys().collect();
-                let hint = if known.is_empty() { String::new() } else { format!(" (configured plugins: {})", known.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")) };
+                let hint = if known.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (configured plugins: {})", known.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", "))
+                };
                 CliError::usage(anyhow!("{arg}: {e}{hint}"))
             })?;
             let name = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| arg.to_string());
@@ -214,7 +219,8 @@ fn run_once(project: &Project, a: RunArgs) -> CliResult {
             let text = std::str::from_utf8(&raw).map_err(|e| CliError::usage(anyhow!("{origin}: not UTF-8: {e}")))?;
             let v: Value = serde_json::from_str(text).map_err(|e| CliError::usage(anyhow!("{origin}: {e}")))?;
             if let Some(obj) = v.as_object().filter(|o| o.contains_key("transcript")) {
-                let transcript = schema::parse_json::<Conversation>(&obj["transcript"].to_string(), &format!("{origin} (transcript)")).map_err(CliError::usage)?;
+                let transcript =
+                    schema::parse_json::<Conversation>(&obj["transcript"].to_string(), &format!("{origin} (transcript)")).map_err(CliError::usage)?;
                 let p = match (&a.params, obj.get("params")) {
                     (Some(_), _) | (None, None) => params,
                     (None, Some(p)) => p.clone(),

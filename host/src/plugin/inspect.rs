@@ -68,7 +68,9 @@ pub fn inspect(engine: &Engine, component: &Component) -> Inspection {
     for (name, item) in ty.exports(engine) {
         match item.ty {
             ComponentItem::ComponentInstance(inst) => {
-                let funcs: Vec<String> = inst.exports(engine).map(|(n, _)| n.to_string()).collect();
+                // Functions only: exported type names are noise here.
+                let funcs: Vec<String> =
+                    inst.exports(engine).filter(|(_, i)| matches!(i.ty, ComponentItem::ComponentFunc(_))).map(|(n, _)| n.to_string()).collect();
                 exports.push(format!("{name} {{ {} }}", funcs.join(", ")));
             }
             _ => exports.push(name.to_string()),

@@ -68,7 +68,10 @@ impl Runtime {
 
     /// Load a component from a file opened by the caller (see [`crate::project::read_in_root`]).
     pub fn load_file(&self, name: &str, path: &Path, limits: Limits) -> Result<Plugin, PluginError> {
-        let bytes = std::fs::read(path).map_err(|e| PluginError { plugin: PluginId { name: name.into(), digest: "sha256:?".into() }, failure: Failure::Read(format!("{}: {e}", path.display())) })?;
+        let bytes = std::fs::read(path).map_err(|e| PluginError {
+            plugin: PluginId { name: name.into(), digest: "sha256:?".into() },
+            failure: Failure::Read(format!("{}: {e}", path.display())),
+        })?;
         self.load(name, &bytes, limits)
     }
 
@@ -168,6 +171,17 @@ pub struct Plugin {
     load: LoadStats,
 }
 
+impl std::fmt::Debug for Plugin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Plugin")
+            .field("id", &self.id)
+            .field("world", &self.world)
+            .field("uses_wasi", &self.uses_wasi)
+            .field("limits", &self.limits)
+            .finish_non_exhaustive()
+    }
+}
+
 impl Plugin {
     /// Name and digest.
     pub fn id(&self) -> &PluginId {
@@ -212,7 +226,12 @@ impl Plugin {
     }
 
     fn wrong_world(&self, wanted: WorldKind) -> PluginError {
-        self.fail(Failure::WrongWorld(format!("expected a {} plugin (world `{}`), this component implements `{}`", wanted.name(), wanted.name(), self.world.kind.name())))
+        self.fail(Failure::WrongWorld(format!(
+            "expected a {} plugin (world `{}`), this component implements `{}`",
+            wanted.name(),
+            wanted.name(),
+            self.world.kind.name()
+        )))
     }
 
     /// Run `f` on a fresh instance under the plugin's limits, turning every way a

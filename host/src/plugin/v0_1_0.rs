@@ -193,7 +193,13 @@ pub fn verdict_from_wit(v: wit_asserter::Verdict, turns: usize) -> Result<schema
 
 /// Convert and validate a converter's output.
 pub fn converted_from_wit(items: Vec<wit_converter::Converted>) -> Result<Vec<schema::Converted>, String> {
-    items.into_iter().enumerate().map(|(i, c)| Ok(schema::Converted { conversation: conversation_from_wit(c.conversation).map_err(|e| format!("conversations[{i}]: {e}"))?, missing: c.missing })).collect()
+    items
+        .into_iter()
+        .enumerate()
+        .map(|(i, c)| {
+            Ok(schema::Converted { conversation: conversation_from_wit(c.conversation).map_err(|e| format!("conversations[{i}]: {e}"))?, missing: c.missing })
+        })
+        .collect()
 }
 
 /// Convert and validate a WIT conversation coming from a guest.
@@ -205,10 +211,19 @@ pub fn conversation_from_wit(c: wit::Conversation) -> Result<schema::Conversatio
     for (i, t) in c.turns.into_iter().enumerate() {
         let mut tool_calls = Vec::with_capacity(t.tool_calls.len());
         for (j, call) in t.tool_calls.into_iter().enumerate() {
-            tool_calls.push(schema::ToolCall { arguments: parse_json(&format!("turns[{i}].tool_calls[{j}].arguments"), &call.arguments)?, id: call.id, name: call.name });
+            tool_calls.push(schema::ToolCall {
+                arguments: parse_json(&format!("turns[{i}].tool_calls[{j}].arguments"), &call.arguments)?,
+                id: call.id,
+                name: call.name,
+            });
         }
         let tool_result = match t.tool_result {
-            Some(r) => Some(schema::ToolResult { content: parse_json(&format!("turns[{i}].tool_result.content"), &r.content)?, call_id: r.call_id, name: r.name, is_error: r.is_error }),
+            Some(r) => Some(schema::ToolResult {
+                content: parse_json(&format!("turns[{i}].tool_result.content"), &r.content)?,
+                call_id: r.call_id,
+                name: r.name,
+                is_error: r.is_error,
+            }),
             None => None,
         };
         turns.push(schema::Turn {
@@ -248,7 +263,12 @@ pub fn conversation_from_wit(c: wit::Conversation) -> Result<schema::Conversatio
         },
         started_at: c.started_at,
         turns,
-        outcome: schema::Outcome { escalated: c.outcome.escalated, complaint: c.outcome.complaint, compliance_flags: c.outcome.compliance_flags, ended_reason: c.outcome.ended_reason },
+        outcome: schema::Outcome {
+            escalated: c.outcome.escalated,
+            complaint: c.outcome.complaint,
+            compliance_flags: c.outcome.compliance_flags,
+            ended_reason: c.outcome.ended_reason,
+        },
         impact: schema::Impact {
             revenue_at_risk: c.impact.revenue_at_risk,
             refund_amount: c.impact.refund_amount,

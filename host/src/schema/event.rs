@@ -4,7 +4,7 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::{Conversation, ScorecardResult, SchemaVersion};
+use super::{Conversation, SchemaVersion, ScorecardResult};
 
 /// A conversation flagged as a failure, with everything needed to replay it.
 ///

@@ -53,9 +53,7 @@ impl<'de> Deserialize<'de> for SchemaVersion {
         if v == u64::from(CURRENT_SCHEMA_VERSION) {
             Ok(SchemaVersion(CURRENT_SCHEMA_VERSION))
         } else {
-            Err(serde::de::Error::custom(format!(
-                "unknown schema_version {v}: this ratchet reads schema_version {CURRENT_SCHEMA_VERSION}"
-            )))
+            Err(serde::de::Error::custom(format!("unknown schema_version {v}: this ratchet reads schema_version {CURRENT_SCHEMA_VERSION}")))
         }
     }
 }

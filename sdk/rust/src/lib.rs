@@ -1,0 +1,210 @@
+//! # ratchet-sdk
+//!
+//! Write ratchet plugins in Rust. A plugin is a WebAssembly component that
+//! ratchet runs sandboxed and deterministically; there are three kinds, one
+//! per WIT world of `ratchet:plugin@0.1.0`:
+//!
+//! | kind | implement | export with | used by |
+//! |---|---|---|---|
+//! | scorecard | [`Scorecard`] | [`export_scorecard!`] | `ratchet detect` |
+//! | assertion | [`Assertion`] | [`export_assertion!`] | `ratchet gate` (criterion kind `plugin`) |
+//! | adapter | [`Adapter`] | [`export_adapter!`] | `ratchet detect` (vendor exports) |
+//!
+//! ```
+//! use ratchet_sdk::{Conversation, CriterionResult, PluginInfo, Scorecard, ScorecardResult, Value};
+//!
+//! pub struct Polite;
+//!
+//! impl Scorecard for Polite {
+//!     fn info() -> PluginInfo {
+//!         PluginInfo::new("polite", "0.1.0", "Agent says please")
+//!     }
+//!     fn score(c: &Conversation, _params: &Value) -> Result<ScorecardResult, String> {
+//!         let ok = c.agent_turns().any(|t| ratchet_sdk::text::contains_any_ci(&t.text, &["please"]));
+//!         let crit = if ok {
+//!             CriterionResult::pass("says-please", "the agent said please")
+//!         } else {
+//!             CriterionResult::fail("says-please", "the agent never said please", None)
+//!         };
+//!         Ok(ScorecardResult::from_criteria(vec![crit]))
+//!     }
+//! }
+//!
+//! ratchet_sdk::export_scorecard!(Polite);
+//! ```
+//!
+//! The crate is `crate-type = ["cdylib", "rlib"]`: the `rlib` lets native unit
+//! tests call `Polite::score` directly on conversations loaded with
+//! [`Conversation::from_json`]; the `cdylib`, built for
+//! `wasm32-unknown-unknown` and wrapped with `wasm-tools component new`, is the
+//! plugin (`scripts/build-plugins` does both steps).
+//!
+//! The types here mirror the WIT records and ratchet's canonical JSON; JSON
+//! values cross the boundary as canonical text (sorted keys, compact), so the
+//! same result is always the same bytes.
+
+#![warn(missing_docs)]
+
+pub mod json;
+pub mod model;
+pub mod params;
+pub mod results;
+pub mod text;
+pub mod v0_1_0;
+
+pub use model::{
+    truthy, value_text, AgentState, Channel, Conversation, Impact, MemoryEntry, Outcome, Role, RoutingContext, StateFact, StateSource, ToolCall, ToolRef,
+    ToolResult, Turn, SCHEMA_VERSION,
+};
+pub use params::Params;
+pub use results::{Converted, CriterionResult, PluginInfo, ScorecardResult, SuggestedCriterion, Verdict};
+/// Re-exported so plugins need no direct `serde_json` dependency for params.
+pub use serde_json::{self, json, Value};
+
+/// A scorecard: scores one conversation (used by `ratchet detect` to flag
+/// failures and to propose regression criteria).
+pub trait Scorecard {
+    /// Name, version and description of the plugin.
+    fn info() -> PluginInfo;
+
+    /// Scores `conversation`; `params` is the JSON object configured for this
+    /// scorecard in `ratchet.toml` (`null` when none). `Err` means the plugin
+    /// could not score (bad params, unusable input), not a low score.
+    fn score(conversation: &Conversation, params: &Value) -> Result<ScorecardResult, String>;
+}
+
+/// An assertion: decides pass/fail for one replayed transcript (a scenario
+/// criterion of kind `plugin` in `ratchet gate`).
+pub trait Assertion {
+    /// Name, version and description of the plugin.
+    fn info() -> PluginInfo;
+
+    /// Checks `transcript`; `params` is the criterion's parameters from the
+    /// scenario file. `Err` means the check could not run, not a failure.
+    fn check(transcript: &Conversation, params: &Value) -> Result<Verdict, String>;
+}
+
+/// An adapter: turns a vendor's export into canonical conversations.
+pub trait Adapter {
+    /// Name, version and description of the plugin.
+    fn info() -> PluginInfo;
+
+    /// Converts `input` (one file, or one line of a JSONL stream); `options`
+    /// is the adapter's JSON object from `ratchet.toml`. Fields the source
+    /// lacks go in [`Converted::missing`], never invented.
+    fn convert(input: &[u8], options: &Value) -> Result<Vec<Converted>, String>;
+}
+
+/// Severity of a [`log`] line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum LogLevel {
+    /// Detail for the plugin author.
+    Debug,
+    /// Normal progress.
+    Info,
+    /// Something looks wrong but the plugin carries on.
+    Warn,
+    /// Something failed.
+    Error,
+}
+
+impl LogLevel {
+    /// Lowercase name, as used in log output.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LogLevel::Debug => "debug",
+            LogLevel::Info => "info",
+            LogLevel::Warn => "warn",
+            LogLevel::Error => "error",
+        }
+    }
+}
+
+/// Logs a line for the plugin author. Inside a component it goes to the host
+/// (which keeps a bounded number of lines); on native targets (unit tests) it
+/// is written to stderr.
+pub fn log(level: LogLevel, message: &str) {
+    #[cfg(target_arch = "wasm32")]
+    v0_1_0::host_log(level, message);
+    #[cfg(not(target_arch = "wasm32"))]
+    eprintln!("[plugin {}] {}", level.as_str(), message);
+}
+
+/// The text the panic hook reports to the host: the panic payload, then
+/// where it happened.
+#[doc(hidden)]
+pub fn panic_message(info: &std::panic::PanicHookInfo<'_>) -> String {
+    let payload = info.payload();
+    let msg = if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_string()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "panic with a non-string payload".to_string()
+    };
+    match info.location() {
+        Some(l) => format!("{msg} (at {}:{}:{})", l.file(), l.line(), l.column()),
+        None => msg,
+    }
+}
+
+/// Exports a type implementing [`Scorecard`] as this component's `scorer`
+/// interface (world `ratchet:plugin/scorecard@0.1.0`). Call once per plugin
+/// crate, at the crate root. The component exports only `scorer` and imports
+/// only `host`. On native targets it only checks the trait bound.
+#[macro_export]
+macro_rules! export_scorecard {
+    ($ty:ty) => {
+        #[cfg(target_arch = "wasm32")]
+        const _: () = {
+            type __RatchetScorecardGlue = $crate::v0_1_0::ScorecardGlue<$ty>;
+            $crate::v0_1_0::scorecard::__export_scorecard!(
+                __RatchetScorecardGlue with_types_in $crate::v0_1_0::scorecard
+            );
+        };
+        const _: fn() = || {
+            fn __ratchet_is_scorecard<T: $crate::Scorecard>() {}
+            __ratchet_is_scorecard::<$ty>();
+        };
+    };
+}
+
+/// Exports a type implementing [`Assertion`] as this component's `asserter`
+/// interface (world `ratchet:plugin/assertion@0.1.0`). Call once per plugin
+/// crate, at the crate root.
+#[macro_export]
+macro_rules! export_assertion {
+    ($ty:ty) => {
+        #[cfg(target_arch = "wasm32")]
+        const _: () = {
+            type __RatchetAssertionGlue = $crate::v0_1_0::AssertionGlue<$ty>;
+            $crate::v0_1_0::assertion::__export_assertion!(
+                __RatchetAssertionGlue with_types_in $crate::v0_1_0::assertion
+            );
+        };
+        const _: fn() = || {
+            fn __ratchet_is_assertion<T: $crate::Assertion>() {}
+            __ratchet_is_assertion::<$ty>();
+        };
+    };
+}
+
+/// Exports a type implementing [`Adapter`] as this component's `converter`
+/// interface (world `ratchet:plugin/adapter@0.1.0`). Call once per plugin
+/// crate, at the crate root.
+#[macro_export]
+macro_rules! export_adapter {
+    ($ty:ty) => {
+        #[cfg(target_arch = "wasm32")]
+        const _: () = {
+            type __RatchetAdapterGlue = $crate::v0_1_0::AdapterGlue<$ty>;
+            $crate::v0_1_0::adapter::__export_adapter!(
+                __RatchetAdapterGlue with_types_in $crate::v0_1_0::adapter
+            );
+        };
+        const _: fn() = || {
+            fn __ratchet_is_adapter<T: $crate::Adapter>() {}
+            __ratchet_is_adapter::<$ty>();
+        };
+    };
+}

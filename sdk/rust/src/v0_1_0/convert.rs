@@ -1,0 +1,236 @@
+//! Conversions between the generated WIT types of `ratchet:plugin@0.1.0` and
+//! the SDK's idiomatic types. JSON text from the host is parsed (errors name
+//! the field); JSON values sent to the host are written canonically.
+
+use std::collections::BTreeMap;
+
+use super::wit::{asserter, converter, scorer, types};
+use crate::json::{canonical_string, parse};
+use crate::{model, results};
+
+// ---- host -> SDK -----------------------------------------------------------
+
+/// Converts a conversation received from the host. Errors (invalid JSON in an
+/// open-ended field) name the offending field.
+pub(crate) fn conversation_from_wit(c: types::Conversation) -> Result<model::Conversation, String> {
+    let turns = c.turns.into_iter().enumerate().map(|(i, t)| turn_from_wit(i, t)).collect::<Result<Vec<_>, String>>()?;
+    let memory_snapshot = c
+        .state
+        .memory_snapshot
+        .into_iter()
+        .enumerate()
+        .map(|(i, e)| Ok(model::MemoryEntry { value: parse(&format!("state.memory_snapshot[{i}].value"), &e.value)?, key: e.key }))
+        .collect::<Result<Vec<_>, String>>()?;
+    Ok(model::Conversation {
+        schema_version: model::SCHEMA_VERSION,
+        id: c.id,
+        channel: match c.channel {
+            types::Channel::Chat => model::Channel::Chat,
+            types::Channel::Voice => model::Channel::Voice,
+        },
+        started_at: c.started_at,
+        turns,
+        outcome: model::Outcome {
+            escalated: c.outcome.escalated,
+            complaint: c.outcome.complaint,
+            compliance_flags: c.outcome.compliance_flags,
+            ended_reason: c.outcome.ended_reason,
+        },
+        impact: model::Impact {
+            revenue_at_risk: c.impact.revenue_at_risk,
+            refund_amount: c.impact.refund_amount,
+            compliance_exposure: c.impact.compliance_exposure,
+            escalation_cost: c.impact.escalation_cost,
+            currency: c.impact.currency,
+        },
+        state: model::AgentState {
+            memory_snapshot,
+            kb_version_hash: c.state.kb_version_hash,
+            tool_registry: c.state.tool_registry.into_iter().map(|t| model::ToolRef { id: t.id, version: t.version }).collect(),
+            prompt_version: c.state.prompt_version,
+            model: c.state.model,
+            routing: model::RoutingContext {
+                time_of_day: c.state.routing.time_of_day,
+                locale: c.state.routing.locale,
+                queue: c.state.routing.queue,
+                extra: c.state.routing.extra.into_iter().map(|kv| (kv.key, kv.value)).collect::<BTreeMap<_, _>>(),
+            },
+        },
+    })
+}
+
+fn turn_from_wit(i: usize, t: types::Turn) -> Result<model::Turn, String> {
+    let tool_calls = t
+        .tool_calls
+        .into_iter()
+        .enumerate()
+        .map(|(j, c)| Ok(model::ToolCall { arguments: parse(&format!("turns[{i}].tool_calls[{j}].arguments"), &c.arguments)?, id: c.id, name: c.name }))
+        .collect::<Result<Vec<_>, String>>()?;
+    let tool_result = match t.tool_result {
+        None => None,
+        Some(r) => Some(model::ToolResult {
+            content: parse(&format!("turns[{i}].tool_result.content"), &r.content)?,
+            call_id: r.call_id,
+            name: r.name,
+            is_error: r.is_error,
+        }),
+    };
+    Ok(model::Turn {
+        // The host numbers turns by position; keep what it sent.
+        index: t.index,
+        role: match t.role {
+            types::Role::Customer => model::Role::Customer,
+            types::Role::Agent => model::Role::Agent,
+            types::Role::Tool => model::Role::Tool,
+            types::Role::System => model::Role::System,
+        },
+        text: t.text,
+        tool_calls,
+        tool_result,
+        offset_ms: t.offset_ms,
+        latency_ms: t.latency_ms,
+    })
+}
+
+// ---- SDK -> host -----------------------------------------------------------
+
+/// Converts an SDK conversation for the host (adapters). Turn indices are
+/// the turns' positions, whatever `index` says.
+pub(crate) fn conversation_to_wit(c: model::Conversation) -> types::Conversation {
+    types::Conversation {
+        id: c.id,
+        channel: match c.channel {
+            model::Channel::Chat => types::Channel::Chat,
+            model::Channel::Voice => types::Channel::Voice,
+        },
+        started_at: c.started_at,
+        turns: c
+            .turns
+            .into_iter()
+            .enumerate()
+            .map(|(i, t)| types::Turn {
+                index: i as u32,
+                role: match t.role {
+                    model::Role::Customer => types::Role::Customer,
+                    model::Role::Agent => types::Role::Agent,
+                    model::Role::Tool => types::Role::Tool,
+                    model::Role::System => types::Role::System,
+                },
+                text: t.text,
+                tool_calls: t.tool_calls.into_iter().map(|c| types::ToolCall { id: c.id, name: c.name, arguments: canonical_string(&c.arguments) }).collect(),
+                tool_result: t.tool_result.map(|r| types::ToolResult {
+                    call_id: r.call_id,
+                    name: r.name,
+                    content: canonical_string(&r.content),
+                    is_error: r.is_error,
+                }),
+                offset_ms: t.offset_ms,
+                latency_ms: t.latency_ms,
+            })
+            .collect(),
+        outcome: types::Outcome {
+            escalated: c.outcome.escalated,
+            complaint: c.outcome.complaint,
+            compliance_flags: c.outcome.compliance_flags,
+            ended_reason: c.outcome.ended_reason,
+        },
+        impact: types::Impact {
+            revenue_at_risk: c.impact.revenue_at_risk,
+            refund_amount: c.impact.refund_amount,
+            compliance_exposure: c.impact.compliance_exposure,
+            escalation_cost: c.impact.escalation_cost,
+            currency: c.impact.currency,
+        },
+        state: types::AgentState {
+            memory_snapshot: c.state.memory_snapshot.into_iter().map(|e| types::MemoryEntry { key: e.key, value: canonical_string(&e.value) }).collect(),
+            kb_version_hash: c.state.kb_version_hash,
+            tool_registry: c.state.tool_registry.into_iter().map(|t| types::ToolRef { id: t.id, version: t.version }).collect(),
+            prompt_version: c.state.prompt_version,
+            model: c.state.model,
+            routing: types::RoutingContext {
+                time_of_day: c.state.routing.time_of_day,
+                locale: c.state.routing.locale,
+                queue: c.state.routing.queue,
+                // BTreeMap iterates in key order: the sorted list WIT asks for.
+                extra: c.state.routing.extra.into_iter().map(|(key, value)| types::KeyValue { key, value }).collect(),
+            },
+        },
+    }
+}
+
+pub(crate) fn plugin_info_to_wit(i: results::PluginInfo) -> types::PluginInfo {
+    types::PluginInfo { name: i.name, version: i.version, description: i.description }
+}
+
+pub(crate) fn scorecard_result_to_wit(r: results::ScorecardResult) -> scorer::ScorecardResult {
+    scorer::ScorecardResult {
+        score: r.score,
+        criteria: r
+            .criteria
+            .into_iter()
+            .map(|c| scorer::CriterionResult { name: c.name, score: c.score, passed: c.passed, reason: c.reason, turn: c.turn })
+            .collect(),
+        flags: r.flags,
+        failure_mode: r.failure_mode,
+        suggested_criteria: r
+            .suggested_criteria
+            .into_iter()
+            .map(|s| scorer::SuggestedCriterion { kind: s.kind, params: canonical_string(&s.params), reason: s.reason })
+            .collect(),
+    }
+}
+
+pub(crate) fn verdict_to_wit(v: results::Verdict) -> asserter::Verdict {
+    asserter::Verdict { passed: v.passed, reason: v.reason, turn: v.turn }
+}
+
+pub(crate) fn converted_to_wit(c: results::Converted) -> converter::Converted {
+    converter::Converted { conversation: conversation_to_wit(c.conversation), missing: c.missing }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SAMPLE: &str = r#"{
+        "schema_version": 1, "id": "c-1", "channel": "voice", "started_at": "2026-01-06T09:12:00Z",
+        "turns": [
+            {"role": "customer", "text": "Cancel please"},
+            {"role": "agent", "text": "", "tool_calls": [{"id": "t1", "name": "lookup_account", "arguments": {"b": 2, "a": 1}}], "latency_ms": 800},
+            {"role": "tool", "tool_result": {"call_id": "t1", "name": "lookup_account", "content": {"subscription_status": "none"}, "is_error": false}, "offset_ms": 1200}
+        ],
+        "outcome": {"escalated": false, "complaint": true, "compliance_flags": ["x"], "ended_reason": "hangup"},
+        "impact": {"revenue_at_risk": 12.5, "refund_amount": 0, "compliance_exposure": 1, "escalation_cost": 0, "currency": "USD"},
+        "state": {"memory_snapshot": [{"key": "account.tier", "value": {"z": 1, "y": [true]}}],
+                  "kb_version_hash": "kb1", "tool_registry": [{"id": "lookup_account", "version": "2"}],
+                  "prompt_version": "p7", "model": "m", "routing": {"time_of_day": "09:12", "locale": "en-US", "queue": "billing", "extra": {"b": "2", "a": "1"}}}
+    }"#;
+
+    #[test]
+    fn round_trip_through_wit_is_lossless() {
+        let sdk = model::Conversation::from_json(SAMPLE).unwrap();
+        let wit = conversation_to_wit(sdk.clone());
+        assert_eq!(wit.turns[1].tool_calls[0].arguments, r#"{"a":1,"b":2}"#);
+        assert_eq!(wit.state.routing.extra[0].key, "a");
+        assert_eq!(wit.turns[2].index, 2);
+        let back = conversation_from_wit(wit).unwrap();
+        assert_eq!(back, sdk);
+    }
+
+    #[test]
+    fn invalid_json_from_host_names_the_field() {
+        let sdk = model::Conversation::from_json(SAMPLE).unwrap();
+        let mut wit = conversation_to_wit(sdk);
+        wit.turns[1].tool_calls[0].arguments = "{oops".into();
+        let e = conversation_from_wit(wit).unwrap_err();
+        assert!(e.starts_with("invalid JSON in turns[1].tool_calls[0].arguments"), "{e}");
+    }
+
+    #[test]
+    fn suggested_params_are_canonical() {
+        let mut r = results::ScorecardResult::from_criteria(vec![]);
+        r.suggested_criteria.push(results::SuggestedCriterion::new("must-say", serde_json::json!({"within_turns": 3, "pattern": "x"}), "why"));
+        let w = scorecard_result_to_wit(r);
+        assert_eq!(w.suggested_criteria[0].params, r#"{"pattern":"x","within_turns":3}"#);
+    }
+}
