@@ -55,6 +55,17 @@ fn main() {
     });
     let fuel = pooling.score(&conv, &params).unwrap().stats.fuel_consumed;
 
+    // The fixed cost: instantiate + a call that does no work (`info`), and a guest
+    // whose only work is receiving the conversation (the SDK's WIT -> Rust conversion).
+    let info_only = median(n, || {
+        pooling.info().unwrap();
+    });
+    let leak_bytes = std::fs::read(root.join("target/plugins/guest-state-leak.wasm")).unwrap();
+    let receive_only = Runtime::new(&EngineSettings::default(), false).unwrap().load("leak", &leak_bytes, Limits::default()).unwrap();
+    let receive = median(n, || {
+        receive_only.score(&conv, &params).unwrap();
+    });
+
     // Host-side share: converting the conversation into WIT values (+ canonical JSON).
     let convert = median(n, || {
         std::hint::black_box(ratchet::plugin::v0_1_0::conversation_to_wit(&conv));
@@ -71,7 +82,9 @@ fn main() {
     row("cache load (fresh runtime, artifact on disk)", cache_load, format!("{:.0}x faster than compiling", ratio(compile, cache_load)));
     row("fresh instance + call, pooling allocator", pooled, format!("{:.1}x native; {fuel} fuel", ratio(pooled, native)));
     row("fresh instance + call, on-demand allocator", demand, format!("{:.1}x native; {:.2}x pooling", ratio(demand, native), ratio(demand, pooled)));
-    row("  of which: conversation -> WIT values", convert, String::new());
+    row("  fresh instance + `info` (no input)", info_only, String::new());
+    row("  fresh instance + receive conversation only", receive, String::new());
+    row("  host: conversation -> WIT values", convert, String::new());
     row("native Rust call (same logic, no Wasm)", native, String::new());
 }
 

@@ -130,3 +130,12 @@ fn components_that_are_not_plugins_are_refused() {
     let err = runtime().load("text", b"hello", tight()).unwrap_err();
     assert!(matches!(err.failure, Failure::Compile(_)), "{err}");
 }
+
+#[test]
+fn every_call_gets_a_fresh_instance() {
+    let p = load("guest-state-leak", tight());
+    for _ in 0..10 {
+        let out = p.score(&conversation("minimal-chat.json"), &json!({})).unwrap().output;
+        assert_eq!(out.criteria[0].reason, "call #1", "state leaked between calls");
+    }
+}
