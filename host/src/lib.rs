@@ -1,3 +1,4 @@
+#![warn(missing_docs)]
 //! ratchet: every production failure of an AI customer-service agent becomes a
 //! deterministic regression scenario, and every agent change is gated on all of them.
 //!

@@ -7,6 +7,8 @@ use serde_json::Value;
 use super::sandbox::{LogLevel, StoreState};
 use crate::schema::{self, canonical_json};
 
+// Generated code: documented by the WIT it comes from.
+#[allow(missing_docs)]
 mod bindings {
     pub mod scorecard {
         wasmtime::component::bindgen!({
