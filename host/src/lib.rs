@@ -8,7 +8,9 @@
 //! * [`project`] — confined access to the project's files;
 //! * [`plugin`] — the sandboxed WebAssembly plugin runtime.
 
+pub mod agent;
 pub mod config;
+pub mod gate;
 pub mod plugin;
 pub mod project;
 pub mod schema;

@@ -1,5 +1,6 @@
 //! Command-line parsing and dispatch.
 
+mod gate_cmd;
 mod plugin_cmd;
 mod schema_cmd;
 
@@ -12,7 +13,6 @@ pub mod exit {
     /// Everything passed.
     pub const OK: i32 = 0;
     /// The gate failed: a scenario failed (deploy blocked).
-    #[allow(dead_code)]
     pub const GATE_FAILED: i32 = 1;
     /// Usage, configuration or input error: fix the command or the file named.
     pub const USAGE: i32 = 2;
@@ -62,6 +62,11 @@ enum Command {
     Plugin(plugin_cmd::PluginCommand),
     /// Check that files parse as ratchet formats (kind from the extension or --kind).
     Validate(schema_cmd::ValidateArgs),
+    /// Replay the suite against the agent under test; exit 1 blocks the deploy.
+    Gate(gate_cmd::GateArgs),
+    /// Work with gate result files.
+    #[command(subcommand)]
+    Report(gate_cmd::ReportCommand),
 }
 
 /// Parse arguments, run, print errors; returns the process exit code.
@@ -78,6 +83,8 @@ pub fn run() -> i32 {
         Command::Schema(a) => schema_cmd::schema(a),
         Command::Validate(a) => schema_cmd::validate(a),
         Command::Plugin(c) => plugin_cmd::run(c, cli.config.as_deref()),
+        Command::Gate(a) => gate_cmd::gate(a, cli.config.as_deref()),
+        Command::Report(c) => gate_cmd::report(c),
     };
     match result {
         Ok(code) => code,

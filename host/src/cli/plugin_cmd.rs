@@ -44,7 +44,8 @@ pub struct RunArgs {
     /// A component file, or the name of a plugin in ratchet.toml.
     plugin: String,
     /// Input file (`-` for stdin): a conversation JSON for scorecards; a conversation,
-    /// or `{"transcript": ..., "params": ...}`, for assertions; the raw export for adapters.
+    /// or `{"transcript": ..., "params": ...}`, for assertions; the raw export for adapters;
+    /// for agents, a conversation so far (the agent's next action is printed).
     #[arg(long, short)]
     input: PathBuf,
     /// Parameters (a JSON object) for the scorecard, assertion or adapter.
@@ -231,6 +232,8 @@ fn run_once(project: &Project, a: RunArgs) -> CliResult {
             }
         }
         WorldKind::Adapter => Input::Bytes(raw, params),
+        // An agent: what it does next after the conversation's turns, under its state.
+        WorldKind::Agent => Input::Conversation(parse_conversation(&raw, &origin)?, params),
     };
 
     let mut first: Option<(String, Call<Value>)> = None;
@@ -238,6 +241,16 @@ fn run_once(project: &Project, a: RunArgs) -> CliResult {
     for i in 0..a.repeat {
         let call = match &input {
             Input::Conversation(c, p) if plugin.world().kind == WorldKind::Scorecard => plugin.score(c, p).map(to_value),
+            Input::Conversation(c, p) if plugin.world().kind == WorldKind::Agent => plugin.next_action(&c.state, c.channel, &c.turns, p).map(|call| Call {
+                output: match call.output {
+                    ratchet::plugin::v0_1_0::AgentAction::Reply(t) => json!({"reply": t}),
+                    ratchet::plugin::v0_1_0::AgentAction::Escalate(r) => json!({"escalate": r}),
+                    ratchet::plugin::v0_1_0::AgentAction::CallTool(tc) => json!({"call_tool": tc}),
+                },
+                stats: call.stats,
+                logs: call.logs,
+                logs_dropped: call.logs_dropped,
+            }),
             Input::Conversation(c, p) => plugin.check(c, p).map(to_value),
             Input::Bytes(b, p) => plugin.convert(b, p).map(to_value),
         }

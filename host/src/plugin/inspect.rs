@@ -19,6 +19,8 @@ pub enum WorldKind {
     Assertion,
     /// Converts vendor exports into canonical conversations.
     Adapter,
+    /// An agent under test (the gate's `wasm` driver).
+    Agent,
 }
 
 impl WorldKind {
@@ -28,6 +30,7 @@ impl WorldKind {
             WorldKind::Scorecard => "scorecard",
             WorldKind::Assertion => "assertion",
             WorldKind::Adapter => "adapter",
+            WorldKind::Agent => "agent",
         }
     }
 }
@@ -96,16 +99,18 @@ fn world_of(exports: &[String]) -> Result<World, Failure> {
             v0_1_0::SCORER_EXPORT => WorldKind::Scorecard,
             v0_1_0::ASSERTER_EXPORT => WorldKind::Assertion,
             v0_1_0::CONVERTER_EXPORT => WorldKind::Adapter,
+            v0_1_0::RESPONDER_EXPORT => WorldKind::Agent,
             _ => continue,
         };
         found.push((kind, version.unwrap_or("").to_string()));
     }
     match found.as_slice() {
         [] => Err(Failure::WrongWorld(format!(
-            "exports none of ratchet's interfaces ({}, {}, {}); it exports: [{}]",
+            "exports none of ratchet's interfaces ({}, {}, {}, {}); it exports: [{}]",
             v0_1_0::SCORER_EXPORT,
             v0_1_0::ASSERTER_EXPORT,
             v0_1_0::CONVERTER_EXPORT,
+            v0_1_0::RESPONDER_EXPORT,
             exports.join(", ")
         ))),
         [(kind, version)] => {

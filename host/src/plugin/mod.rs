@@ -99,6 +99,7 @@ impl Runtime {
             WorldKind::Scorecard => WorldPre::Scorecard(v0_1_0::ScorecardPre::new(pre).map_err(|e| fail(Failure::WrongWorld(format!("{e:#}"))))?),
             WorldKind::Assertion => WorldPre::Assertion(v0_1_0::AssertionPre::new(pre).map_err(|e| fail(Failure::WrongWorld(format!("{e:#}"))))?),
             WorldKind::Adapter => WorldPre::Adapter(v0_1_0::AdapterPre::new(pre).map_err(|e| fail(Failure::WrongWorld(format!("{e:#}"))))?),
+            WorldKind::Agent => WorldPre::Agent(v0_1_0::AgentPre::new(pre).map_err(|e| fail(Failure::WrongWorld(format!("{e:#}"))))?),
         };
         Ok(Plugin { id, world, uses_wasi, limits, pre, inspection, grant: None, load: LoadStats { cache, time: load_time, size: bytes.len() as u64 } })
     }
@@ -108,6 +109,7 @@ enum WorldPre {
     Scorecard(v0_1_0::ScorecardPre<StoreState>),
     Assertion(v0_1_0::AssertionPre<StoreState>),
     Adapter(v0_1_0::AdapterPre<StoreState>),
+    Agent(v0_1_0::AgentPre<StoreState>),
 }
 
 impl WorldPre {
@@ -116,6 +118,7 @@ impl WorldPre {
             WorldPre::Scorecard(p) => p.instance_pre(),
             WorldPre::Assertion(p) => p.instance_pre(),
             WorldPre::Adapter(p) => p.instance_pre(),
+            WorldPre::Agent(p) => p.instance_pre(),
         }
     }
 }
@@ -295,6 +298,7 @@ impl Plugin {
             WorldPre::Scorecard(p) => self.call(|s| p.instantiate(&mut *s)?.ratchet_plugin_scorer().call_info(s))?,
             WorldPre::Assertion(p) => self.call(|s| p.instantiate(&mut *s)?.ratchet_plugin_asserter().call_info(s))?,
             WorldPre::Adapter(p) => self.call(|s| p.instantiate(&mut *s)?.ratchet_plugin_converter().call_info(s))?,
+            WorldPre::Agent(p) => self.call(|s| p.instantiate(&mut *s)?.ratchet_plugin_responder().call_info(s))?,
         };
         self.finish(Ok(v0_1_0::info_from_wit(info)), stats, logs, dropped)
     }
@@ -326,6 +330,28 @@ impl Plugin {
         let (result, stats, logs, dropped) = self.call(|s| pre.instantiate(&mut *s)?.ratchet_plugin_converter().call_convert(s, input, &options))?;
         let result = result.map_err(|m| self.fail(Failure::Guest(m)))?;
         self.finish(v0_1_0::converted_from_wit(result), stats, logs, dropped)
+    }
+}
+
+impl Plugin {
+    /// Ask an agent component for its next action (agent world).
+    pub fn next_action(
+        &self,
+        state: &schema::AgentState,
+        channel: schema::Channel,
+        transcript: &[schema::Turn],
+        config: &serde_json::Value,
+    ) -> Result<Call<v0_1_0::AgentAction>, PluginError> {
+        let WorldPre::Agent(pre) = &self.pre else { return Err(self.wrong_world(WorldKind::Agent)) };
+        let state = v0_1_0::state_to_wit(state);
+        let turns = v0_1_0::turns_to_wit(transcript);
+        let config = schema::canonical_json(config);
+        let channel = v0_1_0::channel_to_wit(channel);
+        let (result, stats, logs, dropped) =
+            self.call(|s| pre.instantiate(&mut *s)?.ratchet_plugin_responder().call_next(s, &state, channel, &turns, &config))?;
+        let result = result.map_err(|m| self.fail(Failure::Guest(m)))?;
+        let action = v0_1_0::action_from_wit(result).map_err(|m| self.fail(Failure::MalformedOutput(m)))?;
+        Ok(Call { output: action, stats, logs, logs_dropped: dropped })
     }
 }
 

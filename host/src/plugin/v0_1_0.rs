@@ -26,6 +26,16 @@ mod bindings {
             },
         });
     }
+    pub mod agent {
+        wasmtime::component::bindgen!({
+            path: "../wit/since_v0.1.0",
+            world: "agent",
+            with: {
+                "ratchet:plugin/types": super::scorecard::ratchet::plugin::types,
+                "ratchet:plugin/host": super::scorecard::ratchet::plugin::host,
+            },
+        });
+    }
     pub mod adapter {
         wasmtime::component::bindgen!({
             path: "../wit/since_v0.1.0",
@@ -39,10 +49,12 @@ mod bindings {
 }
 
 pub use bindings::adapter::{Adapter, AdapterPre};
+pub use bindings::agent::{Agent, AgentPre};
 pub use bindings::assertion::{Assertion, AssertionPre};
 pub use bindings::scorecard::{Scorecard, ScorecardPre};
 
 use bindings::adapter::exports::ratchet::plugin::converter as wit_converter;
+use bindings::agent::exports::ratchet::plugin::responder as wit_responder;
 use bindings::assertion::exports::ratchet::plugin::asserter as wit_asserter;
 use bindings::scorecard::exports::ratchet::plugin::scorer as wit_scorer;
 use bindings::scorecard::ratchet::plugin::host as wit_host;
@@ -54,6 +66,8 @@ pub const SCORER_EXPORT: &str = "ratchet:plugin/scorer";
 pub const ASSERTER_EXPORT: &str = "ratchet:plugin/asserter";
 /// See [`SCORER_EXPORT`].
 pub const CONVERTER_EXPORT: &str = "ratchet:plugin/converter";
+/// See [`SCORER_EXPORT`].
+pub const RESPONDER_EXPORT: &str = "ratchet:plugin/responder";
 
 /// Add the host interface (`log`, `abort-reason`) to a linker.
 pub fn add_host_to_linker(linker: &mut wasmtime::component::Linker<StoreState>) -> wasmtime::Result<()> {
@@ -81,16 +95,66 @@ impl wit::Host for StoreState {}
 
 // ---- host -> guest ----------------------------------------------------------
 
+/// Convert a channel.
+pub fn channel_to_wit(c: schema::Channel) -> wit::Channel {
+    match c {
+        schema::Channel::Chat => wit::Channel::Chat,
+        schema::Channel::Voice => wit::Channel::Voice,
+    }
+}
+
+/// Convert an agent state snapshot.
+pub fn state_to_wit(s: &schema::AgentState) -> wit::AgentState {
+    wit::AgentState {
+        memory_snapshot: s.memory_snapshot.iter().map(|m| wit::MemoryEntry { key: m.key.clone(), value: canonical_json(&m.value) }).collect(),
+        kb_version_hash: s.kb_version_hash.clone(),
+        tool_registry: s.tool_registry.iter().map(|t| wit::ToolRef { id: t.id.clone(), version: t.version.clone() }).collect(),
+        prompt_version: s.prompt_version.clone(),
+        model: s.model.clone(),
+        routing: wit::RoutingContext {
+            time_of_day: s.routing.time_of_day.clone(),
+            locale: s.routing.locale.clone(),
+            queue: s.routing.queue.clone(),
+            extra: s.routing.extra.iter().map(|(k, v)| wit::KeyValue { key: k.clone(), value: v.clone() }).collect(),
+        },
+    }
+}
+
+/// Convert turns (indices from their position).
+pub fn turns_to_wit(turns: &[schema::Turn]) -> Vec<wit::Turn> {
+    turns.iter().enumerate().map(|(i, t)| turn_to_wit(i, t)).collect()
+}
+
+/// What an agent component decided to do next.
+#[derive(Debug, Clone, PartialEq)]
+pub enum AgentAction {
+    /// Reply to the customer.
+    Reply(String),
+    /// Call a tool.
+    CallTool(schema::ToolCall),
+    /// Hand off to a human.
+    Escalate(String),
+}
+
+/// Convert and validate an agent component's action.
+pub fn action_from_wit(a: wit_responder::Action) -> Result<AgentAction, String> {
+    Ok(match a {
+        wit_responder::Action::Reply(t) => AgentAction::Reply(t),
+        wit_responder::Action::Escalate(r) => AgentAction::Escalate(r),
+        wit_responder::Action::CallTool(c) => {
+            let arguments = parse_json("call-tool.arguments", &c.arguments)?;
+            AgentAction::CallTool(schema::ToolCall { id: c.id, name: c.name, arguments })
+        }
+    })
+}
+
 /// Convert a canonical conversation into this version's WIT record.
 pub fn conversation_to_wit(c: &schema::Conversation) -> wit::Conversation {
     wit::Conversation {
         id: c.id.clone(),
-        channel: match c.channel {
-            schema::Channel::Chat => wit::Channel::Chat,
-            schema::Channel::Voice => wit::Channel::Voice,
-        },
+        channel: channel_to_wit(c.channel),
         started_at: c.started_at.clone(),
-        turns: c.turns.iter().enumerate().map(|(i, t)| turn_to_wit(i, t)).collect(),
+        turns: turns_to_wit(&c.turns),
         outcome: wit::Outcome {
             escalated: c.outcome.escalated,
             complaint: c.outcome.complaint,
@@ -104,19 +168,7 @@ pub fn conversation_to_wit(c: &schema::Conversation) -> wit::Conversation {
             escalation_cost: c.impact.escalation_cost,
             currency: c.impact.currency.clone(),
         },
-        state: wit::AgentState {
-            memory_snapshot: c.state.memory_snapshot.iter().map(|m| wit::MemoryEntry { key: m.key.clone(), value: canonical_json(&m.value) }).collect(),
-            kb_version_hash: c.state.kb_version_hash.clone(),
-            tool_registry: c.state.tool_registry.iter().map(|t| wit::ToolRef { id: t.id.clone(), version: t.version.clone() }).collect(),
-            prompt_version: c.state.prompt_version.clone(),
-            model: c.state.model.clone(),
-            routing: wit::RoutingContext {
-                time_of_day: c.state.routing.time_of_day.clone(),
-                locale: c.state.routing.locale.clone(),
-                queue: c.state.routing.queue.clone(),
-                extra: c.state.routing.extra.iter().map(|(k, v)| wit::KeyValue { key: k.clone(), value: v.clone() }).collect(),
-            },
-        },
+        state: state_to_wit(&c.state),
     }
 }
 

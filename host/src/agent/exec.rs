@@ -1,0 +1,376 @@
+//! The `exec` driver: the agent is a subprocess speaking JSON lines
+//! (docs/agent-protocol.md). Each worker owns one process and runs its sessions one
+//! after another; a process that crashes, hangs or talks garbage is killed, the
+//! scenario gets an `error` verdict, and the next session starts a fresh process.
+
+use std::collections::VecDeque;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::PathBuf;
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::{AgentConfig, AgentError, AgentEvent, Driver, Session};
+use crate::schema::Scenario;
+
+/// The protocol version this host speaks.
+pub const PROTOCOL_VERSION: u32 = 1;
+/// Longest line accepted from an agent.
+const MAX_LINE: u64 = 4 << 20;
+/// Bytes of the agent's stderr kept for error messages.
+const STDERR_TAIL: usize = 4096;
+
+/// Runs an agent subprocess per worker.
+pub struct ExecDriver {
+    cfg: AgentConfig,
+    root: PathBuf,
+    process: Option<AgentProcess>,
+    sessions: u64,
+    identity: String,
+}
+
+impl ExecDriver {
+    /// A driver for `cfg`, starting commands in `root`.
+    pub fn new(cfg: AgentConfig, root: PathBuf) -> Self {
+        let identity = cfg.name.clone();
+        ExecDriver { cfg, root, process: None, sessions: 0, identity }
+    }
+
+    fn ensure_process(&mut self) -> Result<&mut AgentProcess, AgentError> {
+        if self.process.is_none() {
+            let p = AgentProcess::spawn(&self.cfg, &self.root)?;
+            self.identity = match (&p.agent, &p.version) {
+                (Some(a), Some(v)) => format!("{a} {v}"),
+                (Some(a), None) => a.clone(),
+                _ => self.cfg.name.clone(),
+            };
+            self.process = Some(p);
+        }
+        Ok(self.process.as_mut().expect("just set"))
+    }
+}
+
+impl Driver for ExecDriver {
+    fn start<'a>(&'a mut self, scenario: &'a Scenario) -> Result<Box<dyn Session + 'a>, AgentError> {
+        self.sessions += 1;
+        let session = format!("s{}", self.sessions);
+        let deadline = Instant::now() + Duration::from_millis(self.cfg.scenario_timeout_ms);
+        let turn_timeout = Duration::from_millis(self.cfg.turn_timeout_ms);
+        let scenario_timeout_ms = self.cfg.scenario_timeout_ms;
+        let started = self.ensure_process().and_then(|p| {
+            p.send(&json!({"type": "session.start", "session": session, "scenario": scenario.id, "channel": scenario.channel, "state": scenario.state}))
+        });
+        if let Err(e) = started {
+            self.process = None;
+            return Err(e);
+        }
+        Ok(Box::new(ExecSession { driver: self, session, deadline, turn_timeout, scenario_timeout_ms, ended: false }))
+    }
+
+    fn describe(&self) -> String {
+        self.identity.clone()
+    }
+}
+
+struct ExecSession<'a> {
+    driver: &'a mut ExecDriver,
+    session: String,
+    deadline: Instant,
+    turn_timeout: Duration,
+    scenario_timeout_ms: u64,
+    ended: bool,
+}
+
+impl ExecSession<'_> {
+    /// Run `f` on the process; on any error the process is killed and dropped, so
+    /// the next session starts clean.
+    fn with_process<T>(&mut self, f: impl FnOnce(&mut AgentProcess, &Timing) -> Result<T, AgentError>) -> Result<T, AgentError> {
+        let timing = Timing { deadline: self.deadline, turn: self.turn_timeout, scenario_ms: self.scenario_timeout_ms };
+        let result = match self.driver.process.as_mut() {
+            Some(p) => f(p, &timing),
+            None => Err(AgentError::Start("the agent process is gone".into())),
+        };
+        if result.is_err() {
+            if let Some(mut p) = self.driver.process.take() {
+                p.kill();
+            }
+        }
+        result
+    }
+
+    fn send_and_wait(&mut self, msg: Value) -> Result<AgentEvent, AgentError> {
+        let session = self.session.clone();
+        self.with_process(|p, t| {
+            p.send(&msg)?;
+            p.next_event(&session, t)
+        })
+    }
+}
+
+struct Timing {
+    deadline: Instant,
+    turn: Duration,
+    scenario_ms: u64,
+}
+
+impl Session for ExecSession<'_> {
+    fn customer_message(&mut self, text: &str) -> Result<AgentEvent, AgentError> {
+        self.send_and_wait(json!({"type": "customer.message", "session": self.session, "text": text}))
+    }
+
+    fn tool_result(&mut self, call_id: &str, content: &Value, is_error: bool) -> Result<AgentEvent, AgentError> {
+        self.send_and_wait(json!({"type": "tool.result", "session": self.session, "call_id": call_id, "content": content, "is_error": is_error}))
+    }
+
+    fn end(&mut self) -> Result<(), AgentError> {
+        if self.ended {
+            return Ok(());
+        }
+        self.ended = true;
+        let session = self.session.clone();
+        self.with_process(|p, t| {
+            p.send(&json!({"type": "session.end", "session": session}))?;
+            loop {
+                match p.next_message(t)? {
+                    FromAgent::SessionEnded { session: s } if s == session => return Ok(()),
+                    other => return Err(p.protocol(format!("expected session.ended for {session}, got {}", other.kind()))),
+                }
+            }
+        })
+    }
+}
+
+/// Messages an agent may send.
+#[derive(Debug, Deserialize)]
+#[serde(tag = "type")]
+enum FromAgent {
+    #[serde(rename = "ready")]
+    Ready {
+        protocol: u32,
+        #[serde(default)]
+        agent: Option<String>,
+        #[serde(default)]
+        version: Option<String>,
+    },
+    #[serde(rename = "tool.call")]
+    ToolCall {
+        session: String,
+        call_id: String,
+        name: String,
+        #[serde(default)]
+        version: Option<String>,
+        #[serde(default)]
+        arguments: Value,
+    },
+    #[serde(rename = "agent.message")]
+    Message { session: String, text: String },
+    #[serde(rename = "escalate")]
+    Escalate {
+        session: String,
+        #[serde(default)]
+        reason: String,
+    },
+    #[serde(rename = "session.ended")]
+    SessionEnded { session: String },
+}
+
+impl FromAgent {
+    fn kind(&self) -> &'static str {
+        match self {
+            FromAgent::Ready { .. } => "ready",
+            FromAgent::ToolCall { .. } => "tool.call",
+            FromAgent::Message { .. } => "agent.message",
+            FromAgent::Escalate { .. } => "escalate",
+            FromAgent::SessionEnded { .. } => "session.ended",
+        }
+    }
+}
+
+/// A running agent process with reader threads for its stdout and stderr.
+struct AgentProcess {
+    child: Child,
+    stdin: ChildStdin,
+    lines: Receiver<Result<String, String>>,
+    stderr: Arc<Mutex<VecDeque<u8>>>,
+    agent: Option<String>,
+    version: Option<String>,
+}
+
+impl AgentProcess {
+    fn spawn(cfg: &AgentConfig, root: &std::path::Path) -> Result<AgentProcess, AgentError> {
+        let mut cmd = Command::new(&cfg.command[0]);
+        cmd.args(&cfg.command[1..]).current_dir(root).envs(&cfg.env).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        let mut child = cmd.spawn().map_err(|e| AgentError::Start(format!("{}: {e}", cfg.command.join(" "))))?;
+        let stdin = child.stdin.take().expect("piped");
+        let stdout = child.stdout.take().expect("piped");
+        let stderr_pipe = child.stderr.take().expect("piped");
+
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut reader = BufReader::new(stdout);
+            loop {
+                let mut buf = Vec::new();
+                match (&mut reader).take(MAX_LINE + 1).read_until(b'\n', &mut buf) {
+                    Ok(0) => break,
+                    Ok(_) if buf.len() as u64 > MAX_LINE => {
+                        let _ = tx.send(Err(format!("a line longer than {MAX_LINE} bytes")));
+                        break;
+                    }
+                    Ok(_) => {
+                        let line = String::from_utf8_lossy(&buf).trim_end_matches(['\n', '\r']).to_string();
+                        if tx.send(Ok(line)).is_err() {
+                            break;
+                        }
+                    }
+                    Err(e) => {
+                        let _ = tx.send(Err(format!("reading stdout: {e}")));
+                        break;
+                    }
+                }
+            }
+        });
+        let stderr = Arc::new(Mutex::new(VecDeque::with_capacity(STDERR_TAIL)));
+        let sink = stderr.clone();
+        std::thread::spawn(move || {
+            let mut pipe = stderr_pipe;
+            let mut chunk = [0u8; 4096];
+            while let Ok(n) = pipe.read(&mut chunk) {
+                if n == 0 {
+                    break;
+                }
+                let mut tail = sink.lock().unwrap_or_else(|e| e.into_inner());
+                tail.extend(&chunk[..n]);
+                let excess = tail.len().saturating_sub(STDERR_TAIL);
+                tail.drain(..excess);
+            }
+        });
+
+        let mut p = AgentProcess { child, stdin, lines: rx, stderr, agent: None, version: None };
+        let timing = Timing {
+            deadline: Instant::now() + Duration::from_millis(cfg.turn_timeout_ms.max(1000)),
+            turn: Duration::from_millis(cfg.turn_timeout_ms.max(1000)),
+            scenario_ms: cfg.turn_timeout_ms,
+        };
+        let handshake = p.send(&json!({"type": "hello", "protocol": PROTOCOL_VERSION})).and_then(|()| p.next_message(&timing));
+        match handshake {
+            Ok(FromAgent::Ready { protocol, agent, version }) if protocol == PROTOCOL_VERSION => {
+                p.agent = agent;
+                p.version = version;
+                Ok(p)
+            }
+            Ok(FromAgent::Ready { protocol, .. }) => {
+                let e = p.protocol(format!("the agent speaks protocol {protocol}; this ratchet speaks {PROTOCOL_VERSION}"));
+                p.kill();
+                Err(e)
+            }
+            Ok(other) => {
+                let e = p.protocol(format!("expected `ready` after `hello`, got `{}`", other.kind()));
+                p.kill();
+                Err(e)
+            }
+            Err(e) => {
+                p.kill();
+                Err(e)
+            }
+        }
+    }
+
+    fn stderr_tail(&self) -> String {
+        let tail = self.stderr.lock().unwrap_or_else(|e| e.into_inner());
+        let bytes: Vec<u8> = tail.iter().copied().collect();
+        String::from_utf8_lossy(&bytes).into_owned()
+    }
+
+    fn protocol(&self, message: String) -> AgentError {
+        AgentError::Protocol { message, stderr: self.stderr_tail() }
+    }
+
+    fn send(&mut self, msg: &Value) -> Result<(), AgentError> {
+        let mut line = serde_json::to_string(msg).expect("json");
+        line.push('\n');
+        if self.stdin.write_all(line.as_bytes()).and_then(|()| self.stdin.flush()).is_err() {
+            return Err(self.crashed());
+        }
+        Ok(())
+    }
+
+    fn crashed(&mut self) -> AgentError {
+        // Give the process a moment to finish exiting so its status is known.
+        let mut status = None;
+        for _ in 0..50 {
+            if let Ok(Some(s)) = self.child.try_wait() {
+                status = Some(s);
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        std::thread::sleep(Duration::from_millis(10)); // let the stderr reader drain
+        AgentError::Crashed { status: status.map(|s| s.to_string()).unwrap_or_else(|| "stdout closed".into()), stderr: self.stderr_tail() }
+    }
+
+    fn next_message(&mut self, t: &Timing) -> Result<FromAgent, AgentError> {
+        let now = Instant::now();
+        let (wait, what, ms) = if t.deadline.saturating_duration_since(now) < t.turn {
+            (t.deadline.saturating_duration_since(now), "scenario timeout", t.scenario_ms)
+        } else {
+            (t.turn, "turn timeout", t.turn.as_millis() as u64)
+        };
+        match self.lines.recv_timeout(wait) {
+            Ok(Ok(line)) => {
+                if line.trim().is_empty() {
+                    return self.next_message(t);
+                }
+                serde_json::from_str::<FromAgent>(&line).map_err(|e| {
+                    let mut shown = line.clone();
+                    crate::plugin::sandbox::truncate_utf8(&mut shown, 200);
+                    self.protocol(format!("not a protocol message ({e}): {shown}"))
+                })
+            }
+            Ok(Err(reason)) => Err(self.protocol(format!("the agent wrote {reason}"))),
+            Err(RecvTimeoutError::Timeout) => Err(AgentError::Timeout { what, timeout_ms: ms, stderr: self.stderr_tail() }),
+            Err(RecvTimeoutError::Disconnected) => Err(self.crashed()),
+        }
+    }
+
+    fn next_event(&mut self, session: &str, t: &Timing) -> Result<AgentEvent, AgentError> {
+        let msg = self.next_message(t)?;
+        let check =
+            |s: &str, this: &Self| if s == session { Ok(()) } else { Err(this.protocol(format!("message for session `{s}` while `{session}` is running"))) };
+        match msg {
+            FromAgent::ToolCall { session: s, call_id, name, version, arguments } => {
+                check(&s, self)?;
+                Ok(AgentEvent::ToolCall { call_id, name, version, arguments })
+            }
+            FromAgent::Message { session: s, text } => {
+                check(&s, self)?;
+                Ok(AgentEvent::Message(text))
+            }
+            FromAgent::Escalate { session: s, reason } => {
+                check(&s, self)?;
+                Ok(AgentEvent::Escalate(reason))
+            }
+            other => Err(self.protocol(format!("unexpected `{}` while waiting for the agent's answer", other.kind()))),
+        }
+    }
+
+    fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for AgentProcess {
+    fn drop(&mut self) {
+        // Close stdin first so a well-behaved agent exits on EOF; then make sure.
+        let _ = self.child.try_wait().map(|s| {
+            if s.is_none() {
+                let _ = self.child.kill();
+            }
+        });
+        let _ = self.child.wait();
+    }
+}

@@ -1,0 +1,288 @@
+//! `ratchet gate` and `ratchet report merge`.
+
+use std::collections::BTreeSet;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::anyhow;
+use clap::{Args, Subcommand};
+
+use super::{exit, CliError, CliResult};
+use ratchet::agent::exec::ExecDriver;
+use ratchet::agent::wasm::WasmDriver;
+use ratchet::agent::{AgentConfig, Driver, DriverKind};
+use ratchet::config::Project;
+use ratchet::gate::criteria::AssertionPlugins;
+use ratchet::gate::replay::MissingFixturePolicy;
+use ratchet::gate::report::{write_atomic, GateReport};
+use ratchet::gate::suite::{self, Filter, Shard, TierSelection};
+use ratchet::gate::{ledger, GateOptions, Progress, Verdict};
+use ratchet::plugin::{Runtime, WorldKind};
+use ratchet::schema::Check;
+
+#[derive(Args)]
+pub struct GateArgs {
+    /// The agent config file (TOML, `[agent]` table: driver exec|wasm).
+    #[arg(long)]
+    agent: PathBuf,
+    /// The suite directory.
+    #[arg(long, default_value = "scenarios")]
+    suite: PathBuf,
+    /// Which tier to run (default: fast and slow, not the archive).
+    #[arg(long, value_enum)]
+    tier: Option<TierSelection>,
+    /// Only scenarios with this tag (repeatable: any of them).
+    #[arg(long)]
+    tag: Vec<String>,
+    /// Only scenarios of this failure mode (repeatable).
+    #[arg(long)]
+    failure_mode: Vec<String>,
+    /// Only this scenario id (repeatable).
+    #[arg(long)]
+    id: Vec<String>,
+    /// Scenarios run at once.
+    #[arg(long, short, default_value_t = 1)]
+    jobs: usize,
+    /// Run only shard i of n (balanced by recorded durations), e.g. 2/4.
+    #[arg(long)]
+    shard: Option<Shard>,
+    /// Replay each scenario k times: pass only if all k pass; disagreement is `flaky`.
+    #[arg(long, default_value_t = 1)]
+    repeat: u32,
+    /// Stop starting scenarios after this many seconds; the rest are reported `not-run`.
+    #[arg(long)]
+    budget_secs: Option<u64>,
+    /// What to do when the agent calls a tool no fixture answers.
+    #[arg(long, value_enum, default_value = "error")]
+    on_missing_fixture: MissingFixturePolicy,
+    /// Write the JSON result file here (input of `report merge` and `tiers`).
+    #[arg(long)]
+    json: Option<PathBuf>,
+    /// Write JUnit XML here.
+    #[arg(long)]
+    junit: Option<PathBuf>,
+    /// Write the Markdown summary here (also appended to $GITHUB_STEP_SUMMARY when set).
+    #[arg(long)]
+    markdown: Option<PathBuf>,
+    /// The run ledger to append to (default: <suite>/ledger.jsonl).
+    #[arg(long)]
+    ledger: Option<PathBuf>,
+    /// Do not append to the run ledger.
+    #[arg(long)]
+    no_ledger: bool,
+    /// Time recorded in the ledger (RFC 3339; default: now).
+    #[arg(long)]
+    now: Option<String>,
+    /// No progress lines.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+#[derive(Subcommand)]
+pub enum ReportCommand {
+    /// Combine shard result files into one report (exit 0 if every scenario passed, else 1).
+    Merge(MergeArgs),
+}
+
+#[derive(Args)]
+pub struct MergeArgs {
+    /// Result files written by `ratchet gate --json`.
+    #[arg(required = true)]
+    inputs: Vec<PathBuf>,
+    /// Merged JSON result file.
+    #[arg(long)]
+    json: Option<PathBuf>,
+    /// Merged JUnit XML.
+    #[arg(long)]
+    junit: Option<PathBuf>,
+    /// Merged Markdown summary.
+    #[arg(long)]
+    markdown: Option<PathBuf>,
+}
+
+pub fn gate(a: GateArgs, config: Option<&Path>) -> CliResult {
+    let cwd = std::env::current_dir().map_err(CliError::usage)?;
+    let project = Project::discover(&cwd, config).map_err(CliError::usage)?;
+    if a.repeat == 0 || a.jobs == 0 {
+        return Err(CliError::usage(anyhow!("--repeat and --jobs must be at least 1")));
+    }
+    let agent = AgentConfig::load(&a.agent).map_err(CliError::usage)?;
+
+    // Load and validate the whole suite before running anything.
+    let all = suite::load(&a.suite).map_err(|errors| {
+        let list: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
+        CliError::usage(anyhow!("{} invalid scenario file(s), nothing was run:\n{}", list.len(), list.join("\n")))
+    })?;
+    let filter = Filter { tier: a.tier, tags: a.tag.clone(), failure_modes: a.failure_mode.clone(), ids: a.id.clone() };
+    let mut selected: Vec<_> = all.into_iter().filter(|l| filter.selects(&l.scenario)).collect();
+    let ledger_path = a.ledger.clone().unwrap_or_else(|| a.suite.join("ledger.jsonl"));
+    if let Some(sh) = a.shard {
+        let (entries, _) = ledger::read(&ledger_path);
+        let ids: Vec<String> = selected.iter().map(|l| l.scenario.id.clone()).collect();
+        let mine: BTreeSet<String> = suite::shard(&ids, &ledger::durations(&entries), sh).into_iter().collect();
+        selected.retain(|l| mine.contains(&l.scenario.id));
+    }
+    selected.sort_by(|x, y| x.scenario.id.cmp(&y.scenario.id));
+    if selected.is_empty() {
+        return Err(CliError::usage(anyhow!("no scenario in {} matches the selection", a.suite.display())));
+    }
+
+    // Plugins: assertion plugins named by criteria, and a wasm agent.
+    let needs_runtime =
+        agent.driver == DriverKind::Wasm || selected.iter().any(|l| l.scenario.criteria.iter().any(|c| matches!(c.check, Check::Plugin { .. })));
+    let runtime =
+        if needs_runtime { Some(Runtime::new(&project.config.engine, true).map_err(|e| CliError { code: exit::INTERNAL, error: e.into() })?) } else { None };
+    let mut plugins = AssertionPlugins::new();
+    for l in &selected {
+        for c in &l.scenario.criteria {
+            if let Check::Plugin { plugin, .. } = &c.check {
+                if plugins.contains_key(plugin) {
+                    continue;
+                }
+                let p = load_plugin(&project, runtime.as_ref().expect("runtime"), plugin)
+                    .map_err(|e| CliError::usage(anyhow!("scenario `{}`, criterion `{}`: {e}", l.scenario.id, c.id)))?;
+                if p.world().kind != WorldKind::Assertion {
+                    return Err(CliError::usage(anyhow!(
+                        "scenario `{}`: plugin `{plugin}` implements `{}`, not `assertion`",
+                        l.scenario.id,
+                        p.world().kind.name()
+                    )));
+                }
+                plugins.insert(plugin.clone(), Arc::new(p));
+            }
+        }
+    }
+    let wasm_agent = match agent.driver {
+        DriverKind::Wasm => {
+            let rel = agent.component.clone().expect("validated");
+            let bytes =
+                ratchet::project::read_in_root(&project.root, &rel).map_err(|e| CliError::usage(anyhow!("{}: agent.component: {e}", a.agent.display())))?;
+            let name = rel.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| agent.name.clone());
+            let p = runtime
+                .as_ref()
+                .expect("runtime")
+                .load(&name, &bytes, project.config.sandbox.clone())
+                .map_err(|e| CliError::usage(anyhow!("{}: {e}", a.agent.display())))?;
+            if p.world().kind != WorldKind::Agent {
+                return Err(CliError::usage(anyhow!("{}: {} implements `{}`, not `agent`", a.agent.display(), rel.display(), p.world().kind.name())));
+            }
+            Some(Arc::new(p))
+        }
+        DriverKind::Exec => None,
+    };
+    let root = project.root.clone();
+    let make_driver = |agent: &AgentConfig| -> Box<dyn Driver> {
+        match &wasm_agent {
+            Some(p) => Box::new(WasmDriver::new(p.clone(), agent.config.clone())),
+            None => Box::new(ExecDriver::new(agent.clone(), root.clone())),
+        }
+    };
+    let make = || make_driver(&agent);
+
+    let opts = GateOptions {
+        jobs: a.jobs,
+        repeat: a.repeat,
+        on_missing_fixture: a.on_missing_fixture,
+        budget: a.budget_secs.map(Duration::from_secs),
+        max_tool_calls: agent.max_tool_calls_per_turn,
+    };
+    let show_progress = !a.quiet;
+    let color = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    let progress = |p: Progress| {
+        if show_progress {
+            let label = p.result.verdict.label().to_uppercase();
+            let label = if color {
+                let code = match p.result.verdict {
+                    Verdict::Pass => "32",
+                    Verdict::Fail | Verdict::Error => "31",
+                    _ => "33",
+                };
+                format!("\x1b[{code}m{label:<7}\x1b[0m")
+            } else {
+                format!("{label:<7}")
+            };
+            eprintln!("[{}/{}] {label} {} ({} ms)", p.done, p.total, p.result.id, p.result.duration_ms());
+        }
+    };
+    let (results, identity) = ratchet::gate::run(&selected, &make, &plugins, &opts, &progress);
+    let agent_name = if identity.is_empty() { agent.name.clone() } else { identity };
+    let report = GateReport::new(agent_name.clone(), &filter, a.shard, a.repeat, results);
+
+    if !a.no_ledger {
+        let now = a.now.clone().unwrap_or_else(now_rfc3339);
+        ledger::append(&ledger_path, &now, &agent_name, &report.scenarios)
+            .map_err(|e| CliError::usage(anyhow!("{}: cannot write the ledger: {e}", ledger_path.display())))?;
+    }
+    write_reports(&report, a.json.as_deref(), a.junit.as_deref(), a.markdown.as_deref())?;
+    eprint!("{}", report.terminal());
+    Ok(if report.summary.gate_passes() { exit::OK } else { exit::GATE_FAILED })
+}
+
+fn write_reports(report: &GateReport, json: Option<&Path>, junit: Option<&Path>, markdown: Option<&Path>) -> Result<(), CliError> {
+    let write = |p: &Path, bytes: &[u8]| write_atomic(p, bytes).map_err(|e| CliError::usage(anyhow!("{}: cannot write: {e}", p.display())));
+    if let Some(p) = json {
+        write(p, (serde_json::to_string_pretty(report).expect("json") + "\n").as_bytes())?;
+    }
+    if let Some(p) = junit {
+        write(p, report.junit().as_bytes())?;
+    }
+    let md = report.markdown();
+    if let Some(p) = markdown {
+        write(p, md.as_bytes())?;
+    }
+    if let Some(summary) = std::env::var_os("GITHUB_STEP_SUMMARY") {
+        use std::io::Write;
+        if let Ok(mut f) = std::fs::OpenOptions::new().append(true).create(true).open(summary) {
+            let _ = f.write_all(md.as_bytes());
+        }
+    }
+    Ok(())
+}
+
+fn load_plugin(project: &Project, runtime: &Runtime, name: &str) -> anyhow::Result<ratchet::plugin::Plugin> {
+    let (bytes, limits, path) = match project.config.plugins.get(name) {
+        Some(entry) => (ratchet::project::read_in_root(&project.root, &entry.path)?, entry.limits(&project.config.sandbox), entry.path.clone()),
+        None => {
+            let p = PathBuf::from(name);
+            let bytes = ratchet::project::read_in_root(&project.root, &p)
+                .map_err(|e| anyhow!("`{name}` is neither a plugin in ratchet.toml nor a component inside the project ({e})"))?;
+            (bytes, project.config.sandbox.clone(), p)
+        }
+    };
+    let plugin = runtime.load(name, &bytes, limits).map_err(|e| anyhow!("{}: {e}", path.display()))?;
+    Ok(plugin)
+}
+
+pub fn report(cmd: ReportCommand) -> CliResult {
+    match cmd {
+        ReportCommand::Merge(a) => {
+            let mut reports = Vec::new();
+            for p in &a.inputs {
+                reports.push(ratchet::schema::load_json::<GateReport>(p).map_err(CliError::usage)?);
+            }
+            let merged = GateReport::merge(reports).map_err(|e| CliError::usage(anyhow!(e)))?;
+            write_reports(&merged, a.json.as_deref(), a.junit.as_deref(), a.markdown.as_deref())?;
+            eprint!("{}", merged.terminal());
+            Ok(if merged.summary.gate_passes() { exit::OK } else { exit::GATE_FAILED })
+        }
+    }
+}
+
+/// Current UTC time, RFC 3339, without a date-time dependency.
+fn now_rfc3339() -> String {
+    let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    let (days, rem) = (secs / 86_400, secs % 86_400);
+    // Civil-from-days (Howard Hinnant's algorithm).
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", rem / 3600, rem % 3600 / 60, rem % 60)
+}

@@ -1,0 +1,74 @@
+//! The run ledger: one JSON line per scenario per gate run (when, agent, verdict,
+//! duration, failing criteria). The tiering/retirement logic reads it; shard
+//! balancing reads the latest duration of each scenario from it. Appends rewrite
+//! the file atomically, so a crash never leaves half a line.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use super::report::write_atomic;
+use super::{ScenarioResult, Verdict};
+
+/// One ledger line.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Entry {
+    /// RFC 3339 time of the run.
+    pub at: String,
+    /// The agent under test.
+    pub agent: String,
+    /// Scenario id.
+    pub scenario: String,
+    /// Its verdict.
+    pub verdict: Verdict,
+    /// Wall time over attempts, ms.
+    pub duration_ms: u64,
+    /// Ids of the failing criteria.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub failing: Vec<String>,
+}
+
+/// Append one entry per result (not-run scenarios are not recorded).
+pub fn append(path: &Path, at: &str, agent: &str, results: &[ScenarioResult]) -> std::io::Result<()> {
+    let mut text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(e) => return Err(e),
+    };
+    if !text.is_empty() && !text.ends_with('\n') {
+        text.push('\n');
+    }
+    for r in results.iter().filter(|r| r.verdict != Verdict::NotRun) {
+        let e = Entry {
+            at: at.to_string(),
+            agent: agent.to_string(),
+            scenario: r.id.clone(),
+            verdict: r.verdict,
+            duration_ms: r.duration_ms(),
+            failing: r.failing().iter().map(|c| c.id.clone()).collect(),
+        };
+        text.push_str(&serde_json::to_string(&e).expect("json"));
+        text.push('\n');
+    }
+    write_atomic(path, text.as_bytes())
+}
+
+/// Read a ledger; malformed lines are reported by line number and skipped.
+pub fn read(path: &Path) -> (Vec<Entry>, Vec<String>) {
+    let Ok(text) = std::fs::read_to_string(path) else { return (Vec::new(), Vec::new()) };
+    let mut entries = Vec::new();
+    let mut problems = Vec::new();
+    for (i, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+        match serde_json::from_str(line) {
+            Ok(e) => entries.push(e),
+            Err(e) => problems.push(format!("{}:{}: {e}", path.display(), i + 1)),
+        }
+    }
+    (entries, problems)
+}
+
+/// The latest recorded duration of each scenario.
+pub fn durations(entries: &[Entry]) -> BTreeMap<String, u64> {
+    entries.iter().map(|e| (e.scenario.clone(), e.duration_ms)).collect()
+}

@@ -1,0 +1,294 @@
+//! Gate reports: the JSON result file (input to `report merge` and to the tiers
+//! logic), JUnit XML for CI systems, a Markdown summary for PR comments and
+//! `$GITHUB_STEP_SUMMARY`. Files are written to a temporary name and renamed.
+
+use std::fmt::Write as _;
+use std::path::Path;
+use std::time::Duration;
+
+use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
+use serde::{Deserialize, Serialize};
+
+use super::suite::{Filter, Shard};
+use super::{ScenarioResult, Verdict};
+use crate::schema::{Role, SchemaVersion};
+
+/// The gate's result file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GateReport {
+    /// Version of this format.
+    #[serde(default)]
+    pub schema_version: SchemaVersion,
+    /// The agent under test, as it identified itself.
+    pub agent: String,
+    /// What was selected (tier, tags...), for humans.
+    pub selection: String,
+    /// Shards this report covers (several after a merge).
+    #[serde(default)]
+    pub shards: Vec<Shard>,
+    /// Attempts per scenario.
+    pub repeat: u32,
+    /// Per-scenario results, sorted by id.
+    pub scenarios: Vec<ScenarioResult>,
+    /// Counts.
+    pub summary: Summary,
+}
+
+/// Counts per verdict.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Summary {
+    /// Scenarios selected.
+    pub total: usize,
+    /// Passed.
+    pub passed: usize,
+    /// Failed.
+    pub failed: usize,
+    /// Flaky.
+    pub flaky: usize,
+    /// Error.
+    pub error: usize,
+    /// Not run (budget).
+    pub not_run: usize,
+}
+
+impl Summary {
+    /// Count `results`.
+    pub fn of(results: &[ScenarioResult]) -> Summary {
+        let n = |v: Verdict| results.iter().filter(|r| r.verdict == v).count();
+        Summary {
+            total: results.len(),
+            passed: n(Verdict::Pass),
+            failed: n(Verdict::Fail),
+            flaky: n(Verdict::Flaky),
+            error: n(Verdict::Error),
+            not_run: n(Verdict::NotRun),
+        }
+    }
+
+    /// Whether the deploy may proceed: everything selected ran and passed.
+    pub fn gate_passes(&self) -> bool {
+        self.passed == self.total
+    }
+}
+
+impl GateReport {
+    /// Assemble a report from results.
+    pub fn new(agent: String, filter: &Filter, shard: Option<Shard>, repeat: u32, mut scenarios: Vec<ScenarioResult>) -> GateReport {
+        scenarios.sort_by(|a, b| a.id.cmp(&b.id));
+        let summary = Summary::of(&scenarios);
+        GateReport { schema_version: Default::default(), agent, selection: describe(filter), shards: shard.into_iter().collect(), repeat, scenarios, summary }
+    }
+
+    /// Combine shard reports into one. Refuses reports of different agents and
+    /// scenarios reported by two shards (overlapping shards).
+    pub fn merge(reports: Vec<GateReport>) -> Result<GateReport, String> {
+        let mut it = reports.into_iter();
+        let mut merged = it.next().ok_or("nothing to merge")?;
+        for r in it {
+            if r.agent != merged.agent {
+                return Err(format!("reports are for different agents: `{}` and `{}`", merged.agent, r.agent));
+            }
+            for s in r.scenarios {
+                if merged.scenarios.iter().any(|m| m.id == s.id) {
+                    return Err(format!("scenario `{}` appears in two reports (overlapping shards?)", s.id));
+                }
+                merged.scenarios.push(s);
+            }
+            merged.shards.extend(r.shards);
+        }
+        merged.scenarios.sort_by(|a, b| a.id.cmp(&b.id));
+        merged.shards.sort_by_key(|s| s.index);
+        merged.summary = Summary::of(&merged.scenarios);
+        Ok(merged)
+    }
+
+    /// JUnit XML: one testsuite per tier, one testcase per scenario (classname = failure mode).
+    pub fn junit(&self) -> String {
+        let mut report = Report::new("ratchet gate");
+        for tier in ["fast", "slow", "archive"] {
+            let in_tier: Vec<&ScenarioResult> = self.scenarios.iter().filter(|s| format!("{:?}", s.tier).to_lowercase() == tier).collect();
+            if in_tier.is_empty() {
+                continue;
+            }
+            let mut suite = TestSuite::new(format!("ratchet.{tier}"));
+            for s in in_tier {
+                let status = match s.verdict {
+                    Verdict::Pass => TestCaseStatus::success(),
+                    Verdict::NotRun => {
+                        let mut st = TestCaseStatus::skipped();
+                        st.set_message("not run: the time budget ran out");
+                        st
+                    }
+                    v => {
+                        let kind = if v == Verdict::Error { NonSuccessKind::Error } else { NonSuccessKind::Failure };
+                        let mut st = TestCaseStatus::non_success(kind);
+                        st.set_message(headline(s));
+                        st.set_type(v.label());
+                        st.set_description(details(s));
+                        st
+                    }
+                };
+                let mut case = TestCase::new(s.id.clone(), status);
+                case.set_classname(s.failure_mode.clone());
+                case.set_time(Duration::from_millis(s.duration_ms()));
+                suite.add_test_case(case);
+            }
+            report.add_test_suite(suite);
+        }
+        report.to_string().unwrap_or_else(|e| format!("<!-- cannot serialise JUnit: {e} -->"))
+    }
+
+    /// Markdown summary for a PR comment or `$GITHUB_STEP_SUMMARY`.
+    pub fn markdown(&self) -> String {
+        let s = &self.summary;
+        let mut out = String::new();
+        let icon = if s.gate_passes() { "✅ ratchet gate passed" } else { "❌ ratchet gate failed: deploy blocked" };
+        let _ = writeln!(out, "## {icon}\n");
+        let _ = writeln!(
+            out,
+            "Agent `{}` · {} · {} scenario(s): **{} passed**, {} failed, {} flaky, {} error, {} not run\n",
+            self.agent, self.selection, s.total, s.passed, s.failed, s.flaky, s.error, s.not_run
+        );
+        let bad: Vec<&ScenarioResult> = self.scenarios.iter().filter(|r| r.verdict != Verdict::Pass).collect();
+        if !bad.is_empty() {
+            let _ = writeln!(out, "| verdict | scenario | failure mode | criterion | turn | reason |\n|---|---|---|---|---|---|");
+            for r in &bad {
+                let failing = r.failing();
+                if failing.is_empty() {
+                    let why = r.attempts.iter().find_map(|a| a.error.clone()).unwrap_or_else(|| r.verdict.label().to_string());
+                    let _ = writeln!(out, "| {} | `{}` | {} | | | {} |", r.verdict.label(), r.id, r.failure_mode, md(&why));
+                }
+                for c in failing {
+                    let _ = writeln!(
+                        out,
+                        "| {} | `{}` | {} | `{}` | {} | {} |",
+                        r.verdict.label(),
+                        r.id,
+                        r.failure_mode,
+                        c.id,
+                        c.turn.map(|t| t.to_string()).unwrap_or_default(),
+                        md(&c.reason)
+                    );
+                }
+            }
+        }
+        out
+    }
+
+    /// The terminal summary lines.
+    pub fn terminal(&self) -> String {
+        let mut out = String::new();
+        for r in self.scenarios.iter().filter(|r| r.verdict != Verdict::Pass) {
+            let _ = writeln!(out, "{:<7} {} ({})", r.verdict.label().to_uppercase(), r.id, r.failure_mode);
+            let _ = write!(out, "{}", indent(&details(r), "        "));
+        }
+        let s = &self.summary;
+        let _ = writeln!(
+            out,
+            "\n{} scenario(s): {} passed, {} failed, {} flaky, {} error, {} not run — {}",
+            s.total,
+            s.passed,
+            s.failed,
+            s.flaky,
+            s.error,
+            s.not_run,
+            if s.gate_passes() { "gate passed" } else { "gate FAILED: deploy blocked" }
+        );
+        out
+    }
+}
+
+fn describe(f: &Filter) -> String {
+    let mut parts = vec![format!("tier {}", f.tier.map(|t| format!("{t:?}").to_lowercase()).unwrap_or_else(|| "all".into()))];
+    if !f.tags.is_empty() {
+        parts.push(format!("tags {}", f.tags.join(",")));
+    }
+    if !f.failure_modes.is_empty() {
+        parts.push(format!("failure modes {}", f.failure_modes.join(",")));
+    }
+    if !f.ids.is_empty() {
+        parts.push(format!("ids {}", f.ids.join(",")));
+    }
+    parts.join(", ")
+}
+
+fn md(s: &str) -> String {
+    s.replace('|', "\\|").replace('\n', " ")
+}
+
+fn indent(s: &str, pad: &str) -> String {
+    s.lines().map(|l| format!("{pad}{l}\n")).collect()
+}
+
+/// One line: the first failing criterion (or the error).
+pub fn headline(r: &ScenarioResult) -> String {
+    if r.verdict == Verdict::Flaky {
+        let v: Vec<&str> = r.attempts.iter().map(|a| a.verdict.label()).collect();
+        return format!("flaky: repeats disagreed ({})", v.join(", "));
+    }
+    if let Some(c) = r.failing().first() {
+        return format!("criterion `{}` failed{}: {}", c.id, c.turn.map(|t| format!(" at turn {t}")).unwrap_or_default(), c.reason);
+    }
+    r.attempts.iter().find_map(|a| a.error.clone()).unwrap_or_else(|| r.verdict.label().into())
+}
+
+/// Failing criteria, replay notes, and the transcript excerpt around the failing turn.
+pub fn details(r: &ScenarioResult) -> String {
+    let mut out = String::new();
+    let Some(a) = r.attempts.iter().find(|a| a.verdict != Verdict::Pass) else { return out };
+    if r.verdict == Verdict::Flaky {
+        let _ = writeln!(out, "{}", headline(r));
+    }
+    if let Some(e) = &a.error {
+        let _ = writeln!(out, "error: {e}");
+    }
+    for c in a.criteria.iter().filter(|c| !c.passed) {
+        let _ = writeln!(out, "✗ {} [{}]{}: {}", c.id, c.kind, c.turn.map(|t| format!(" turn {t}")).unwrap_or_default(), c.reason);
+    }
+    for n in &a.notes {
+        let _ = writeln!(out, "! {:?} at turn {}: {} {} {}", n.kind, n.turn, n.tool, n.version.clone().unwrap_or_default(), n.arguments);
+    }
+    if let Some(t) = &a.transcript {
+        let focus = a.criteria.iter().filter(|c| !c.passed).find_map(|c| c.turn).map(|x| x as usize);
+        let (from, to) = match focus {
+            Some(f) => (f.saturating_sub(3), (f + 2).min(t.turns.len())),
+            None => (t.turns.len().saturating_sub(4), t.turns.len()),
+        };
+        let _ = writeln!(out, "transcript (turns {from}..{}):", to.saturating_sub(1));
+        for (i, turn) in t.turns.iter().enumerate().take(to).skip(from) {
+            let who = match turn.role {
+                Role::Customer => "customer",
+                Role::Agent => "agent",
+                Role::Tool => "tool",
+                Role::System => "system",
+            };
+            let what = if !turn.text.is_empty() {
+                turn.text.clone()
+            } else if let Some(c) = turn.tool_calls.first() {
+                format!("→ {}({})", c.name, c.arguments)
+            } else if let Some(res) = &turn.tool_result {
+                format!("← {}", res.content)
+            } else {
+                String::new()
+            };
+            let mark = if Some(i) == focus { ">>" } else { "  " };
+            let _ = writeln!(out, "{mark} {i:>3} {who:<8} {what}");
+        }
+    }
+    out
+}
+
+/// Write `contents` to `path` atomically (temporary file in the same directory, then rename).
+pub fn write_atomic(path: &Path, contents: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    std::fs::create_dir_all(dir)?;
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+    tmp.write_all(contents)?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    Ok(())
+}
