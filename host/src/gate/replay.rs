@@ -59,6 +59,23 @@ pub struct Replay {
     pub error: Option<AgentError>,
 }
 
+/// Canonical JSON for matching: like [`canonical_json`], and integral floats are
+/// written as integers, so `49.0` in a fixture matches an agent that sends `49`.
+pub fn match_key(v: &Value) -> String {
+    fn norm(v: &Value) -> Value {
+        match v {
+            Value::Number(n) => match n.as_f64() {
+                Some(f) if n.is_f64() && f.fract() == 0.0 && f.abs() < 9.0e15 => Value::from(f as i64),
+                _ => v.clone(),
+            },
+            Value::Array(a) => Value::Array(a.iter().map(norm).collect()),
+            Value::Object(o) => Value::Object(o.iter().map(|(k, x)| (k.clone(), norm(x))).collect()),
+            other => other.clone(),
+        }
+    }
+    canonical_json(&norm(v))
+}
+
 /// Fixture index: (tool, version, canonical arguments) → (result, is_error).
 pub struct Fixtures {
     by_key: BTreeMap<(String, String, String), (Value, bool)>,
@@ -71,7 +88,7 @@ impl Fixtures {
         let by_key = s
             .fixtures
             .iter()
-            .map(|f| ((f.tool.clone(), f.version.clone(), canonical_json(&f.arguments)), (f.result_value().unwrap_or(Value::Null), f.is_error)))
+            .map(|f| ((f.tool.clone(), f.version.clone(), match_key(&f.arguments)), (f.result_value().unwrap_or(Value::Null), f.is_error)))
             .collect();
         let registry = s.state.tool_registry.iter().map(|t| (t.id.clone(), t.version.clone())).collect();
         Fixtures { by_key, registry }
@@ -151,7 +168,7 @@ fn drive(
                         _ => {}
                     }
                     let effective = version.clone().or(registered).unwrap_or_default();
-                    let key = (name.clone(), effective.clone(), canonical_json(&arguments));
+                    let key = (name.clone(), effective.clone(), match_key(&arguments));
                     let (content, is_error) = match fixtures.by_key.get(&key) {
                         Some((v, e)) => (v.clone(), *e),
                         None => {

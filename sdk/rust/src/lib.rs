@@ -1,7 +1,7 @@
 //! # ratchet-sdk
 //!
 //! Write ratchet plugins in Rust. A plugin is a WebAssembly component that
-//! ratchet runs sandboxed and deterministically; there are three kinds, one
+//! ratchet runs sandboxed and deterministically; there are four kinds, one
 //! per WIT world of `ratchet:plugin@0.1.0`:
 //!
 //! | kind | implement | export with | used by |
@@ -9,6 +9,7 @@
 //! | scorecard | [`Scorecard`] | [`export_scorecard!`] | `ratchet detect` |
 //! | assertion | [`Assertion`] | [`export_assertion!`] | `ratchet gate` (criterion kind `plugin`) |
 //! | adapter | [`Adapter`] | [`export_adapter!`] | `ratchet detect` (vendor exports) |
+//! | agent | [`Agent`] | [`export_agent!`] | `ratchet gate` (the agent under test, `driver = "wasm"`) |
 //!
 //! ```
 //! use ratchet_sdk::{Conversation, CriterionResult, PluginInfo, Scorecard, ScorecardResult, Value};
@@ -45,6 +46,7 @@
 
 #![warn(missing_docs)]
 
+pub mod agent;
 pub mod json;
 pub mod model;
 pub mod params;
@@ -52,6 +54,7 @@ pub mod results;
 pub mod text;
 pub mod v0_1_0;
 
+pub use agent::{Action, CurrentTurn};
 pub use model::{
     truthy, value_text, AgentState, Channel, Conversation, Impact, MemoryEntry, Outcome, Role, RoutingContext, StateFact, StateSource, ToolCall, ToolRef,
     ToolResult, Turn, SCHEMA_VERSION,
@@ -93,6 +96,46 @@ pub trait Adapter {
     /// is the adapter's JSON object from `ratchet.toml`. Fields the source
     /// lacks go in [`Converted::missing`], never invented.
     fn convert(input: &[u8], options: &Value) -> Result<Vec<Converted>, String>;
+}
+
+/// An agent under test, compiled to a component (world `agent`): `ratchet
+/// gate` replays scenarios against it through the `wasm` driver.
+///
+/// The agent is stateless: for every step the host passes the agent state
+/// snapshot the scenario restores, the channel, the whole transcript so far
+/// (the latest turn last) and the agent's `config`, and asks for the next
+/// [`Action`]. After a [`Action::CallTool`] the host appends the call (an
+/// agent turn) and the fixture's result (a tool turn) and asks again; after a
+/// [`Action::Reply`] it plays the next customer line; [`Action::Escalate`]
+/// ends the session. [`CurrentTurn`] reads "what have I done about the
+/// customer's latest message" from the transcript.
+///
+/// ```
+/// use ratchet_sdk::{Action, Agent, AgentState, Channel, PluginInfo, Turn, Value};
+///
+/// pub struct Echo;
+///
+/// impl Agent for Echo {
+///     fn info() -> PluginInfo {
+///         PluginInfo::new("echo", "0.1.0", "Repeats the customer")
+///     }
+///     fn next(_state: &AgentState, _channel: Channel, transcript: &[Turn], _config: &Value) -> Result<Action, String> {
+///         let last = transcript.iter().rev().find(|t| t.is_customer()).ok_or("no customer turn yet")?;
+///         Ok(Action::reply(format!("You said: {}", last.text)))
+///     }
+/// }
+///
+/// ratchet_sdk::export_agent!(Echo);
+/// ```
+pub trait Agent {
+    /// Name, version and description of the agent.
+    fn info() -> PluginInfo;
+
+    /// The agent's next action. `config` is the `config` table of the agent
+    /// config file (`{}` when none; e.g. `{"prompt_version": "support-v2"}`).
+    /// `Err` means the agent cannot go on (the scenario's verdict is `error`),
+    /// not that it refuses the customer: that is a [`Action::Reply`].
+    fn next(state: &AgentState, channel: Channel, transcript: &[Turn], config: &Value) -> Result<Action, String>;
 }
 
 /// Severity of a [`log`] line.
@@ -185,6 +228,27 @@ macro_rules! export_assertion {
         const _: fn() = || {
             fn __ratchet_is_assertion<T: $crate::Assertion>() {}
             __ratchet_is_assertion::<$ty>();
+        };
+    };
+}
+
+/// Exports a type implementing [`Agent`] as this component's `responder`
+/// interface (world `ratchet:plugin/agent@0.1.0`). Call once per agent crate,
+/// at the crate root. The component exports only `responder` and imports only
+/// `host`.
+#[macro_export]
+macro_rules! export_agent {
+    ($ty:ty) => {
+        #[cfg(target_arch = "wasm32")]
+        const _: () = {
+            type __RatchetAgentGlue = $crate::v0_1_0::AgentGlue<$ty>;
+            $crate::v0_1_0::agent::__export_agent!(
+                __RatchetAgentGlue with_types_in $crate::v0_1_0::agent
+            );
+        };
+        const _: fn() = || {
+            fn __ratchet_is_agent<T: $crate::Agent>() {}
+            __ratchet_is_agent::<$ty>();
         };
     };
 }

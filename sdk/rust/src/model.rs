@@ -202,6 +202,14 @@ pub struct AgentState {
     pub routing: RoutingContext,
 }
 
+impl AgentState {
+    /// The memory-snapshot value stored under `key`, if any (first match).
+    /// Agents read what they know about the customer (`customer.email`) here.
+    pub fn memory(&self, key: &str) -> Option<&Value> {
+        self.memory_snapshot.iter().find(|e| e.key == key).map(|e| &e.value)
+    }
+}
+
 /// How the conversation ended, and what went wrong visibly.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -407,7 +415,7 @@ impl Conversation {
 
     /// The memory-snapshot value stored under `key`, if any (first match).
     pub fn memory(&self, key: &str) -> Option<&Value> {
-        self.state.memory_snapshot.iter().find(|e| e.key == key).map(|e| &e.value)
+        self.state.memory(key)
     }
 
     /// What the agent could know about the state key `key` (e.g.

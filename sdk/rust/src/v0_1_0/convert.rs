@@ -4,32 +4,21 @@
 
 use std::collections::BTreeMap;
 
-use super::wit::{asserter, converter, scorer, types};
+use super::wit::{asserter, converter, responder, scorer, types};
 use crate::json::{canonical_string, parse};
-use crate::{model, results};
+use crate::{agent, model, results};
 
 // ---- host -> SDK -----------------------------------------------------------
 
 /// Converts a conversation received from the host. Errors (invalid JSON in an
 /// open-ended field) name the offending field.
 pub(crate) fn conversation_from_wit(c: types::Conversation) -> Result<model::Conversation, String> {
-    let turns = c.turns.into_iter().enumerate().map(|(i, t)| turn_from_wit(i, t)).collect::<Result<Vec<_>, String>>()?;
-    let memory_snapshot = c
-        .state
-        .memory_snapshot
-        .into_iter()
-        .enumerate()
-        .map(|(i, e)| Ok(model::MemoryEntry { value: parse(&format!("state.memory_snapshot[{i}].value"), &e.value)?, key: e.key }))
-        .collect::<Result<Vec<_>, String>>()?;
     Ok(model::Conversation {
         schema_version: model::SCHEMA_VERSION,
         id: c.id,
-        channel: match c.channel {
-            types::Channel::Chat => model::Channel::Chat,
-            types::Channel::Voice => model::Channel::Voice,
-        },
+        channel: channel_from_wit(c.channel),
         started_at: c.started_at,
-        turns,
+        turns: turns_from_wit(c.turns)?,
         outcome: model::Outcome {
             escalated: c.outcome.escalated,
             complaint: c.outcome.complaint,
@@ -43,20 +32,45 @@ pub(crate) fn conversation_from_wit(c: types::Conversation) -> Result<model::Con
             escalation_cost: c.impact.escalation_cost,
             currency: c.impact.currency,
         },
-        state: model::AgentState {
-            memory_snapshot,
-            kb_version_hash: c.state.kb_version_hash,
-            tool_registry: c.state.tool_registry.into_iter().map(|t| model::ToolRef { id: t.id, version: t.version }).collect(),
-            prompt_version: c.state.prompt_version,
-            model: c.state.model,
-            routing: model::RoutingContext {
-                time_of_day: c.state.routing.time_of_day,
-                locale: c.state.routing.locale,
-                queue: c.state.routing.queue,
-                extra: c.state.routing.extra.into_iter().map(|kv| (kv.key, kv.value)).collect::<BTreeMap<_, _>>(),
-            },
+        state: agent_state_from_wit(c.state)?,
+    })
+}
+
+pub(crate) fn channel_from_wit(c: types::Channel) -> model::Channel {
+    match c {
+        types::Channel::Chat => model::Channel::Chat,
+        types::Channel::Voice => model::Channel::Voice,
+    }
+}
+
+/// Converts an agent state snapshot received from the host (a conversation's
+/// `state`, or an agent's input). Errors name the offending field.
+pub(crate) fn agent_state_from_wit(s: types::AgentState) -> Result<model::AgentState, String> {
+    let memory_snapshot = s
+        .memory_snapshot
+        .into_iter()
+        .enumerate()
+        .map(|(i, e)| Ok(model::MemoryEntry { value: parse(&format!("state.memory_snapshot[{i}].value"), &e.value)?, key: e.key }))
+        .collect::<Result<Vec<_>, String>>()?;
+    Ok(model::AgentState {
+        memory_snapshot,
+        kb_version_hash: s.kb_version_hash,
+        tool_registry: s.tool_registry.into_iter().map(|t| model::ToolRef { id: t.id, version: t.version }).collect(),
+        prompt_version: s.prompt_version,
+        model: s.model,
+        routing: model::RoutingContext {
+            time_of_day: s.routing.time_of_day,
+            locale: s.routing.locale,
+            queue: s.routing.queue,
+            extra: s.routing.extra.into_iter().map(|kv| (kv.key, kv.value)).collect::<BTreeMap<_, _>>(),
         },
     })
+}
+
+/// Converts turns received from the host (a conversation's, or an agent's
+/// transcript). Errors name the offending field (`turns[3]...`).
+pub(crate) fn turns_from_wit(turns: Vec<types::Turn>) -> Result<Vec<model::Turn>, String> {
+    turns.into_iter().enumerate().map(|(i, t)| turn_from_wit(i, t)).collect()
 }
 
 fn turn_from_wit(i: usize, t: types::Turn) -> Result<model::Turn, String> {
@@ -99,35 +113,9 @@ fn turn_from_wit(i: usize, t: types::Turn) -> Result<model::Turn, String> {
 pub(crate) fn conversation_to_wit(c: model::Conversation) -> types::Conversation {
     types::Conversation {
         id: c.id,
-        channel: match c.channel {
-            model::Channel::Chat => types::Channel::Chat,
-            model::Channel::Voice => types::Channel::Voice,
-        },
+        channel: channel_to_wit(c.channel),
         started_at: c.started_at,
-        turns: c
-            .turns
-            .into_iter()
-            .enumerate()
-            .map(|(i, t)| types::Turn {
-                index: i as u32,
-                role: match t.role {
-                    model::Role::Customer => types::Role::Customer,
-                    model::Role::Agent => types::Role::Agent,
-                    model::Role::Tool => types::Role::Tool,
-                    model::Role::System => types::Role::System,
-                },
-                text: t.text,
-                tool_calls: t.tool_calls.into_iter().map(|c| types::ToolCall { id: c.id, name: c.name, arguments: canonical_string(&c.arguments) }).collect(),
-                tool_result: t.tool_result.map(|r| types::ToolResult {
-                    call_id: r.call_id,
-                    name: r.name,
-                    content: canonical_string(&r.content),
-                    is_error: r.is_error,
-                }),
-                offset_ms: t.offset_ms,
-                latency_ms: t.latency_ms,
-            })
-            .collect(),
+        turns: turns_to_wit(c.turns),
         outcome: types::Outcome {
             escalated: c.outcome.escalated,
             complaint: c.outcome.complaint,
@@ -141,19 +129,61 @@ pub(crate) fn conversation_to_wit(c: model::Conversation) -> types::Conversation
             escalation_cost: c.impact.escalation_cost,
             currency: c.impact.currency,
         },
-        state: types::AgentState {
-            memory_snapshot: c.state.memory_snapshot.into_iter().map(|e| types::MemoryEntry { key: e.key, value: canonical_string(&e.value) }).collect(),
-            kb_version_hash: c.state.kb_version_hash,
-            tool_registry: c.state.tool_registry.into_iter().map(|t| types::ToolRef { id: t.id, version: t.version }).collect(),
-            prompt_version: c.state.prompt_version,
-            model: c.state.model,
-            routing: types::RoutingContext {
-                time_of_day: c.state.routing.time_of_day,
-                locale: c.state.routing.locale,
-                queue: c.state.routing.queue,
-                // BTreeMap iterates in key order: the sorted list WIT asks for.
-                extra: c.state.routing.extra.into_iter().map(|(key, value)| types::KeyValue { key, value }).collect(),
+        state: agent_state_to_wit(c.state),
+    }
+}
+
+pub(crate) fn channel_to_wit(c: model::Channel) -> types::Channel {
+    match c {
+        model::Channel::Chat => types::Channel::Chat,
+        model::Channel::Voice => types::Channel::Voice,
+    }
+}
+
+/// Turns for the host; indices are the turns' positions.
+pub(crate) fn turns_to_wit(turns: Vec<model::Turn>) -> Vec<types::Turn> {
+    turns
+        .into_iter()
+        .enumerate()
+        .map(|(i, t)| types::Turn {
+            index: i as u32,
+            role: match t.role {
+                model::Role::Customer => types::Role::Customer,
+                model::Role::Agent => types::Role::Agent,
+                model::Role::Tool => types::Role::Tool,
+                model::Role::System => types::Role::System,
             },
+            text: t.text,
+            tool_calls: t.tool_calls.into_iter().map(tool_call_to_wit).collect(),
+            tool_result: t.tool_result.map(|r| types::ToolResult {
+                call_id: r.call_id,
+                name: r.name,
+                content: canonical_string(&r.content),
+                is_error: r.is_error,
+            }),
+            offset_ms: t.offset_ms,
+            latency_ms: t.latency_ms,
+        })
+        .collect()
+}
+
+pub(crate) fn tool_call_to_wit(c: model::ToolCall) -> types::ToolCall {
+    types::ToolCall { id: c.id, name: c.name, arguments: canonical_string(&c.arguments) }
+}
+
+pub(crate) fn agent_state_to_wit(s: model::AgentState) -> types::AgentState {
+    types::AgentState {
+        memory_snapshot: s.memory_snapshot.into_iter().map(|e| types::MemoryEntry { key: e.key, value: canonical_string(&e.value) }).collect(),
+        kb_version_hash: s.kb_version_hash,
+        tool_registry: s.tool_registry.into_iter().map(|t| types::ToolRef { id: t.id, version: t.version }).collect(),
+        prompt_version: s.prompt_version,
+        model: s.model,
+        routing: types::RoutingContext {
+            time_of_day: s.routing.time_of_day,
+            locale: s.routing.locale,
+            queue: s.routing.queue,
+            // BTreeMap iterates in key order: the sorted list WIT asks for.
+            extra: s.routing.extra.into_iter().map(|(key, value)| types::KeyValue { key, value }).collect(),
         },
     }
 }
@@ -182,6 +212,15 @@ pub(crate) fn scorecard_result_to_wit(r: results::ScorecardResult) -> scorer::Sc
 
 pub(crate) fn verdict_to_wit(v: results::Verdict) -> asserter::Verdict {
     asserter::Verdict { passed: v.passed, reason: v.reason, turn: v.turn }
+}
+
+/// An agent's action for the host; tool-call arguments are sent canonically.
+pub(crate) fn action_to_wit(a: agent::Action) -> responder::Action {
+    match a {
+        agent::Action::Reply(text) => responder::Action::Reply(text),
+        agent::Action::CallTool(call) => responder::Action::CallTool(tool_call_to_wit(call)),
+        agent::Action::Escalate(reason) => responder::Action::Escalate(reason),
+    }
 }
 
 pub(crate) fn converted_to_wit(c: results::Converted) -> converter::Converted {
@@ -224,6 +263,32 @@ mod tests {
         wit.turns[1].tool_calls[0].arguments = "{oops".into();
         let e = conversation_from_wit(wit).unwrap_err();
         assert!(e.starts_with("invalid JSON in turns[1].tool_calls[0].arguments"), "{e}");
+    }
+
+    #[test]
+    fn agent_inputs_convert_and_actions_are_canonical() {
+        let sdk = model::Conversation::from_json(SAMPLE).unwrap();
+        let state = agent_state_to_wit(sdk.state.clone());
+        assert_eq!(state.memory_snapshot[0].value, r#"{"y":[true],"z":1}"#);
+        assert_eq!(agent_state_from_wit(state).unwrap(), sdk.state);
+        let turns = turns_to_wit(sdk.turns.clone());
+        assert_eq!(turns_from_wit(turns).unwrap(), sdk.turns);
+        assert_eq!(channel_from_wit(channel_to_wit(model::Channel::Voice)), model::Channel::Voice);
+
+        let mut bad = agent_state_to_wit(sdk.state);
+        bad.memory_snapshot[0].value = "nope".into();
+        assert!(agent_state_from_wit(bad).unwrap_err().starts_with("invalid JSON in state.memory_snapshot[0].value"));
+
+        let call = agent::Action::call_tool("call-1", "issue_refund", serde_json::json!({"amount": 49.0, "account_id": "A-1"}));
+        match action_to_wit(call) {
+            responder::Action::CallTool(c) => {
+                assert_eq!((c.id.as_str(), c.name.as_str()), ("call-1", "issue_refund"));
+                assert_eq!(c.arguments, r#"{"account_id":"A-1","amount":49.0}"#);
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(action_to_wit(agent::Action::reply("hi")), responder::Action::Reply(t) if t == "hi"));
+        assert!(matches!(action_to_wit(agent::Action::escalate("asked")), responder::Action::Escalate(r) if r == "asked"));
     }
 
     #[test]

@@ -4,7 +4,7 @@
 use std::marker::PhantomData;
 
 use super::convert;
-use super::wit::{asserter, converter, host, scorer, types};
+use super::wit::{asserter, converter, host, responder, scorer, types};
 use crate::json::parse;
 use crate::LogLevel;
 
@@ -19,6 +19,10 @@ pub struct AssertionGlue<T>(PhantomData<T>);
 /// Exports an [`crate::Adapter`] as the WIT `converter` interface.
 /// Used by [`crate::export_adapter!`].
 pub struct AdapterGlue<T>(PhantomData<T>);
+
+/// Exports an [`crate::Agent`] as the WIT `responder` interface.
+/// Used by [`crate::export_agent!`].
+pub struct AgentGlue<T>(PhantomData<T>);
 
 impl<T: crate::Scorecard> scorer::Guest for ScorecardGlue<T> {
     fn info() -> types::PluginInfo {
@@ -61,6 +65,21 @@ impl<T: crate::Adapter> converter::Guest for AdapterGlue<T> {
     }
 }
 
+impl<T: crate::Agent> responder::Guest for AgentGlue<T> {
+    fn info() -> types::PluginInfo {
+        install_panic_hook();
+        convert::plugin_info_to_wit(T::info())
+    }
+
+    fn next(state: types::AgentState, channel: types::Channel, transcript: Vec<types::Turn>, config: String) -> Result<responder::Action, String> {
+        install_panic_hook();
+        let state = convert::agent_state_from_wit(state)?;
+        let transcript = convert::turns_from_wit(transcript)?;
+        let config = parse("config", &config)?;
+        T::next(&state, convert::channel_from_wit(channel), &transcript, &config).map(convert::action_to_wit)
+    }
+}
+
 /// Sends a log line to the host (`host.log`). Only meaningful inside a
 /// component; [`crate::log`] picks this or stderr.
 pub fn host_log(level: LogLevel, message: &str) {
@@ -86,5 +105,59 @@ pub fn install_panic_hook() {
                 host::abort_reason(&crate::panic_message(info));
             }));
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Action, AgentState, Channel, CurrentTurn, PluginInfo, Turn, Value};
+
+    /// Echoes the customer's latest line, or calls a tool when configured to.
+    struct Echo;
+
+    impl crate::Agent for Echo {
+        fn info() -> PluginInfo {
+            PluginInfo::new("echo", "1.0.0", "test agent")
+        }
+        fn next(state: &AgentState, channel: Channel, transcript: &[Turn], config: &Value) -> Result<Action, String> {
+            let cur = CurrentTurn::of(transcript).ok_or("no customer turn")?;
+            if config.get("tool").is_some() {
+                return Ok(Action::call_tool("call-1", "lookup_account", crate::json!({"email": state.memory("customer.email")})));
+            }
+            Ok(Action::reply(format!("{channel:?}: {}", cur.customer.text)))
+        }
+    }
+
+    fn wit_turns() -> Vec<types::Turn> {
+        vec![types::Turn {
+            index: 0,
+            role: types::Role::Customer,
+            text: "hello".into(),
+            tool_calls: vec![],
+            tool_result: None,
+            offset_ms: None,
+            latency_ms: None,
+        }]
+    }
+
+    fn wit_state() -> types::AgentState {
+        let mut s = AgentState::default();
+        s.memory_snapshot.push(crate::MemoryEntry { key: "customer.email".into(), value: Value::from("[EMAIL_1]") });
+        convert::agent_state_to_wit(s)
+    }
+
+    #[test]
+    fn agent_glue_converts_inputs_and_outputs() {
+        type G = AgentGlue<Echo>;
+        assert_eq!(<G as responder::Guest>::info().name, "echo");
+        let a = <G as responder::Guest>::next(wit_state(), types::Channel::Voice, wit_turns(), "{}".into()).unwrap();
+        assert!(matches!(a, responder::Action::Reply(ref t) if t == "Voice: hello"), "{a:?}");
+        let a = <G as responder::Guest>::next(wit_state(), types::Channel::Chat, wit_turns(), r#"{"tool": 1}"#.into()).unwrap();
+        assert!(matches!(a, responder::Action::CallTool(ref c) if c.arguments == r#"{"email":"[EMAIL_1]"}"#), "{a:?}");
+        let e = <G as responder::Guest>::next(wit_state(), types::Channel::Chat, vec![], "{}".into()).unwrap_err();
+        assert_eq!(e, "no customer turn");
+        let e = <G as responder::Guest>::next(wit_state(), types::Channel::Chat, wit_turns(), "{oops".into()).unwrap_err();
+        assert!(e.starts_with("invalid JSON in config"), "{e}");
     }
 }

@@ -2,18 +2,20 @@
 //! (`wit/since_v0.1.0`).
 //!
 //! Plugin authors do not use this module directly: they implement
-//! [`crate::Scorecard`], [`crate::Assertion`] or [`crate::Adapter`] and call
-//! the matching `export_*!` macro, which expands to the glue here. It is public
-//! only because those macros expand in the plugin's crate. A future
+//! [`crate::Scorecard`], [`crate::Assertion`], [`crate::Adapter`] or
+//! [`crate::Agent`] and call the matching `export_*!` macro, which expands to
+//! the glue here. It is public only because those macros expand in the
+//! plugin's crate. A future
 //! `ratchet:plugin@0.2.0` gets a sibling module `v0_2_0` with its own bindings
 //! and conversions, leaving this one untouched.
 //!
 //! Layout: the shared `types` and `host` interfaces are generated once (module
-//! [`shared`]); the three worlds reuse them through wit-bindgen's `with`, so
+//! [`shared`]); the four worlds reuse them through wit-bindgen's `with`, so
 //! the WIT <-> SDK conversions in `convert` are written once. Each world's
 //! `export!` macro is public and carries that world's full component-type
 //! section, so a plugin that calls `export_scorecard!` exports *only* the
-//! `scorer` interface (the host detects the plugin kind from its exports).
+//! `scorer` interface, and one that calls `export_agent!` only `responder`
+//! (the host detects the plugin kind from its exports).
 
 #![allow(missing_docs, clippy::all)]
 
@@ -22,9 +24,9 @@ mod glue;
 
 #[doc(hidden)]
 pub use glue::{host_log, install_panic_hook};
-pub use glue::{AdapterGlue, AssertionGlue, ScorecardGlue};
+pub use glue::{AdapterGlue, AgentGlue, AssertionGlue, ScorecardGlue};
 
-/// The `types` and `host` interfaces, generated once for all three worlds.
+/// The `types` and `host` interfaces, generated once for all four worlds.
 #[doc(hidden)]
 pub mod shared {
     wit_bindgen::generate!({
@@ -89,9 +91,26 @@ pub mod adapter {
     });
 }
 
+/// World `agent`: imports `host`, exports `responder`.
+#[doc(hidden)]
+pub mod agent {
+    wit_bindgen::generate!({
+        path: "../../wit/since_v0.1.0",
+        world: "ratchet:plugin/agent@0.1.0",
+        with: {
+            "ratchet:plugin/types@0.1.0": crate::v0_1_0::shared::ratchet::plugin::types,
+            "ratchet:plugin/host@0.1.0": crate::v0_1_0::shared::ratchet::plugin::host,
+        },
+        pub_export_macro: true,
+        export_macro_name: "__export_agent",
+        default_bindings_module: "$crate::v0_1_0::agent",
+    });
+}
+
 /// Short paths to the generated WIT types, for the conversions and glue.
 pub(crate) mod wit {
     pub use super::adapter::exports::ratchet::plugin::converter;
+    pub use super::agent::exports::ratchet::plugin::responder;
     pub use super::assertion::exports::ratchet::plugin::asserter;
     pub use super::scorecard::exports::ratchet::plugin::scorer;
     pub use super::shared::ratchet::plugin::host;
