@@ -45,9 +45,21 @@ pub fn kind_name(c: &Check) -> &'static str {
     }
 }
 
-/// Compile a pattern, with the error message scenario loading reports.
+/// Compile a pattern, with the error message scenario loading reports. Compiled
+/// patterns are cached: a suite reuses a handful of patterns thousands of times, and
+/// compiling one costs more than evaluating it.
 pub fn compile(pattern: &str) -> Result<Regex, String> {
-    Regex::new(pattern).map_err(|e| format!("invalid regular expression: {e}"))
+    static CACHE: std::sync::OnceLock<std::sync::Mutex<BTreeMap<String, Regex>>> = std::sync::OnceLock::new();
+    let cache = CACHE.get_or_init(Default::default);
+    if let Some(re) = cache.lock().unwrap_or_else(|e| e.into_inner()).get(pattern) {
+        return Ok(re.clone());
+    }
+    let re = Regex::new(pattern).map_err(|e| format!("invalid regular expression: {e}"))?;
+    let mut map = cache.lock().unwrap_or_else(|e| e.into_inner());
+    if map.len() < 10_000 {
+        map.insert(pattern.to_string(), re.clone());
+    }
+    Ok(re)
 }
 
 /// Indices of the agent's replies (agent turns with text), in order.
