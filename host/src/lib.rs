@@ -10,7 +10,10 @@
 
 pub mod agent;
 pub mod config;
+pub mod detect;
 pub mod gate;
 pub mod plugin;
 pub mod project;
+pub mod rank;
 pub mod schema;
+pub mod time;

@@ -78,6 +78,9 @@ pub struct GateArgs {
     /// No progress lines.
     #[arg(long, short)]
     quiet: bool,
+    /// `json` prints the result file on stdout (for machines) instead of the text summary.
+    #[arg(long, value_enum, default_value = "text")]
+    format: super::plugin_cmd::Format,
 }
 
 #[derive(Subcommand)]
@@ -211,12 +214,15 @@ pub fn gate(a: GateArgs, config: Option<&Path>) -> CliResult {
     let report = GateReport::new(agent_name.clone(), &filter, a.shard, a.repeat, results);
 
     if !a.no_ledger {
-        let now = a.now.clone().unwrap_or_else(now_rfc3339);
+        let now = a.now.clone().unwrap_or_else(ratchet::time::now_rfc3339);
         ledger::append(&ledger_path, &now, &agent_name, &report.scenarios)
             .map_err(|e| CliError::usage(anyhow!("{}: cannot write the ledger: {e}", ledger_path.display())))?;
     }
     write_reports(&report, a.json.as_deref(), a.junit.as_deref(), a.markdown.as_deref())?;
-    eprint!("{}", report.terminal());
+    match a.format {
+        super::plugin_cmd::Format::Json => println!("{}", serde_json::to_string_pretty(&report).expect("json")),
+        super::plugin_cmd::Format::Text => eprint!("{}", report.terminal()),
+    }
     Ok(if report.summary.gate_passes() { exit::OK } else { exit::GATE_FAILED })
 }
 
@@ -241,7 +247,7 @@ fn write_reports(report: &GateReport, json: Option<&Path>, junit: Option<&Path>,
     Ok(())
 }
 
-fn load_plugin(project: &Project, runtime: &Runtime, name: &str) -> anyhow::Result<ratchet::plugin::Plugin> {
+pub fn load_plugin(project: &Project, runtime: &Runtime, name: &str) -> anyhow::Result<ratchet::plugin::Plugin> {
     let (bytes, limits, path) = match project.config.plugins.get(name) {
         Some(entry) => (ratchet::project::read_in_root(&project.root, &entry.path)?, entry.limits(&project.config.sandbox), entry.path.clone()),
         None => {
@@ -268,21 +274,4 @@ pub fn report(cmd: ReportCommand) -> CliResult {
             Ok(if merged.summary.gate_passes() { exit::OK } else { exit::GATE_FAILED })
         }
     }
-}
-
-/// Current UTC time, RFC 3339, without a date-time dependency.
-fn now_rfc3339() -> String {
-    let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
-    let (days, rem) = (secs / 86_400, secs % 86_400);
-    // Civil-from-days (Howard Hinnant's algorithm).
-    let z = days as i64 + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", rem / 3600, rem % 3600 / 60, rem % 60)
 }

@@ -1,5 +1,6 @@
 //! Command-line parsing and dispatch.
 
+mod detect_cmd;
 mod gate_cmd;
 mod plugin_cmd;
 mod schema_cmd;
@@ -62,6 +63,10 @@ enum Command {
     Plugin(plugin_cmd::PluginCommand),
     /// Check that files parse as ratchet formats (kind from the extension or --kind).
     Validate(schema_cmd::ValidateArgs),
+    /// Score live conversations and emit a failure event for each flagged one.
+    Detect(detect_cmd::DetectArgs),
+    /// Rank failure modes of recent failure events by business impact.
+    Rank(detect_cmd::RankArgs),
     /// Replay the suite against the agent under test; exit 1 blocks the deploy.
     Gate(gate_cmd::GateArgs),
     /// Work with gate result files.
@@ -84,6 +89,8 @@ pub fn run() -> i32 {
         Command::Validate(a) => schema_cmd::validate(a),
         Command::Plugin(c) => plugin_cmd::run(c, cli.config.as_deref()),
         Command::Gate(a) => gate_cmd::gate(a, cli.config.as_deref()),
+        Command::Detect(a) => detect_cmd::detect(a, cli.config.as_deref()),
+        Command::Rank(a) => detect_cmd::rank(a, cli.config.as_deref()),
         Command::Report(c) => gate_cmd::report(c),
     };
     match result {

@@ -187,7 +187,7 @@ pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
 
 fn field_path(p: &serde_path_to_error::Path) -> Option<String> {
     let s = p.to_string();
-    (s != "." && !s.is_empty()).then_some(s)
+    (s != "." && !s.is_empty() && !s.contains('?')).then_some(s)
 }
 
 /// serde_json appends " at line X column Y"; we print the position ourselves.

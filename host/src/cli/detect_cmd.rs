@@ -1,0 +1,276 @@
+//! `ratchet detect` and `ratchet rank`.
+
+use std::io::Seek;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::anyhow;
+use clap::Args;
+use serde_json::Value;
+
+use super::plugin_cmd::Format;
+use super::{exit, CliError, CliResult};
+use ratchet::config::Project;
+use ratchet::detect::{self, input, Checkpoint, Detector, Partition, RunOptions};
+use ratchet::plugin::{Runtime, WorldKind};
+use ratchet::schema::{self, AgentState, FailureEvent};
+
+#[derive(Args)]
+pub struct DetectArgs {
+    /// Conversation files (`.jsonl`: one per line; `.json`: one per file), directories
+    /// of them, or `-` for stdin (the default).
+    inputs: Vec<PathBuf>,
+    /// Convert each record with this adapter plugin (a name from ratchet.toml, or a component path).
+    #[arg(long)]
+    adapter: Option<String>,
+    /// Options for the adapter (a JSON object).
+    #[arg(long)]
+    adapter_options: Option<String>,
+    /// A side-car agent state (canonical JSON) for what the source format lacks
+    /// (KB hash, tool registry...): passed to the adapter as `options.state`.
+    #[arg(long)]
+    state: Option<PathBuf>,
+    /// Write failure events (JSONL) here instead of stdout.
+    #[arg(long, short)]
+    out: Option<PathBuf>,
+    /// Where rejected records go (default: <out>.rejects.jsonl, or rejects.jsonl).
+    #[arg(long)]
+    rejects: Option<PathBuf>,
+    /// Only conversations of partition k of n (by conversation-id hash), e.g. 2/4.
+    #[arg(long)]
+    partition: Option<Partition>,
+    /// Make the run restartable: progress is saved here after every batch, and a
+    /// re-run resumes after the last saved record (needs --out).
+    #[arg(long)]
+    checkpoint: Option<PathBuf>,
+    /// Threads scoring conversations.
+    #[arg(long, short, default_value_t = 1)]
+    jobs: usize,
+    /// Records per batch (between checkpoints).
+    #[arg(long, default_value_t = 512)]
+    batch: usize,
+    /// `json` prints the summary as JSON on stderr.
+    #[arg(long, value_enum, default_value = "text")]
+    format: Format,
+}
+
+pub fn detect(a: DetectArgs, config: Option<&Path>) -> CliResult {
+    let cwd = std::env::current_dir().map_err(CliError::usage)?;
+    let project = Project::discover(&cwd, config).map_err(CliError::usage)?;
+    if a.checkpoint.is_some() && a.out.is_none() {
+        return Err(CliError::usage(anyhow!("--checkpoint needs --out (a restart must be able to truncate the output)")));
+    }
+    let inputs = input::expand(&a.inputs).map_err(|e| CliError::usage(anyhow!(e)))?;
+
+    let needs_runtime = !project.config.detect.scorecards.is_empty() || a.adapter.is_some();
+    let runtime =
+        if needs_runtime { Some(Runtime::new(&project.config.engine, true).map_err(|e| CliError { code: exit::INTERNAL, error: e.into() })?) } else { None };
+    let mut scorecards = Vec::new();
+    for entry in &project.config.detect.scorecards {
+        let p = super::gate_cmd::load_plugin(&project, runtime.as_ref().expect("runtime"), &entry.plugin).map_err(CliError::usage)?;
+        if p.world().kind != WorldKind::Scorecard {
+            return Err(CliError::usage(anyhow!(
+                "detect.scorecards `{}`: plugin `{}` implements `{}`, not `scorecard`",
+                entry.name,
+                entry.plugin,
+                p.world().kind.name()
+            )));
+        }
+        scorecards.push((entry.clone(), Arc::new(p)));
+    }
+    let adapter = match &a.adapter {
+        None => None,
+        Some(name) => {
+            let p = super::gate_cmd::load_plugin(&project, runtime.as_ref().expect("runtime"), name).map_err(CliError::usage)?;
+            if p.world().kind != WorldKind::Adapter {
+                return Err(CliError::usage(anyhow!("--adapter `{name}` implements `{}`, not `adapter`", p.world().kind.name())));
+            }
+            let mut options: Value = match &a.adapter_options {
+                Some(t) => serde_json::from_str(t).map_err(|e| CliError::usage(anyhow!("--adapter-options: {e}")))?,
+                None => Value::Object(Default::default()),
+            };
+            if !options.is_object() {
+                return Err(CliError::usage(anyhow!("--adapter-options must be a JSON object")));
+            }
+            if let Some(path) = &a.state {
+                let state: AgentState = schema::load_json(path).map_err(CliError::usage)?;
+                options["state"] = serde_json::to_value(state).expect("json");
+            }
+            Some((Arc::new(p), options))
+        }
+    };
+    if a.state.is_some() && a.adapter.is_none() {
+        return Err(CliError::usage(anyhow!("--state is passed to an adapter: use it with --adapter")));
+    }
+    let detector = Detector::new(project.config.detect.clone(), scorecards, adapter).map_err(|e| CliError::usage(anyhow!(e)))?;
+    let opts = RunOptions { partition: a.partition, jobs: a.jobs, batch: a.batch };
+    let reject_path = a.rejects.clone().unwrap_or_else(|| match &a.out {
+        Some(o) => PathBuf::from(format!("{}.rejects.jsonl", o.display())),
+        None => PathBuf::from("rejects.jsonl"),
+    });
+    let io_err = |what: &Path, e: std::io::Error| CliError::usage(anyhow!("{}: {e}", what.display()));
+    let records = input::Records::new(inputs);
+
+    let stats = match (&a.out, &a.checkpoint) {
+        // Restartable: write in place; a restart truncates to the checkpoint's sizes.
+        (Some(out_path), Some(cp_path)) => {
+            let resume: Checkpoint = if cp_path.exists() { schema::load_json(cp_path).map_err(CliError::usage)? } else { Checkpoint::default() };
+            let out = open_at(out_path, resume.output_bytes).map_err(|e| io_err(out_path, e))?;
+            let mut rejects = open_at(&reject_path, resume.reject_bytes).map_err(|e| io_err(&reject_path, e))?;
+            let mut save = |cp: &Checkpoint| {
+                out.sync_data()?;
+                ratchet::gate::report::write_atomic(cp_path, serde_json::to_string_pretty(cp).expect("json").as_bytes())
+            };
+            let mut out_w = std::io::BufWriter::new(out.try_clone().map_err(|e| io_err(out_path, e))?);
+            detect::run(&detector, records, &mut out_w, &mut rejects, &opts, resume, &mut save).map_err(|e| io_err(out_path, e))?
+        }
+        // One shot to a file: temporary file, renamed when complete.
+        (Some(out_path), None) => {
+            let dir = parent(out_path);
+            let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| io_err(out_path, e))?;
+            let mut rejects = tempfile::NamedTempFile::new_in(parent(&reject_path)).map_err(|e| io_err(&reject_path, e))?;
+            let stats = {
+                let mut w = std::io::BufWriter::new(tmp.as_file_mut());
+                detect::run(&detector, records, &mut w, &mut rejects, &opts, Checkpoint::default(), &mut |_| Ok(())).map_err(|e| io_err(out_path, e))?
+            };
+            tmp.as_file().sync_all().map_err(|e| io_err(out_path, e))?;
+            tmp.persist(out_path).map_err(|e| io_err(out_path, e.error))?;
+            if stats.rejected + stats.errors > 0 {
+                rejects.persist(&reject_path).map_err(|e| io_err(&reject_path, e.error))?;
+            }
+            stats
+        }
+        // Streaming to stdout.
+        (None, _) => {
+            let stdout = std::io::stdout();
+            let mut w = std::io::BufWriter::new(stdout.lock());
+            let mut rejects = tempfile::NamedTempFile::new_in(parent(&reject_path)).map_err(|e| io_err(&reject_path, e))?;
+            let stats = detect::run(&detector, records, &mut w, &mut rejects, &opts, Checkpoint::default(), &mut |_| Ok(()))
+                .map_err(|e| io_err(Path::new("<stdout>"), e))?;
+            if stats.rejected + stats.errors > 0 {
+                rejects.persist(&reject_path).map_err(|e| io_err(&reject_path, e.error))?;
+            }
+            stats
+        }
+    };
+    if stats.rejected + stats.errors > 0 {
+        if let Ok(text) = std::fs::read_to_string(&reject_path) {
+            for line in text.lines().take(5) {
+                if let Ok(r) = serde_json::from_str::<detect::Reject>(line) {
+                    eprintln!("reject: {}", r.error);
+                }
+            }
+        }
+        eprintln!("detect: {} record(s) rejected and {} conversation(s) failed a scorecard: see {}", stats.rejected, stats.errors, reject_path.display());
+    }
+    match a.format {
+        Format::Json => eprintln!("{}", serde_json::to_string(&stats).expect("json")),
+        Format::Text => eprintln!("{}", stats.line()),
+    }
+    Ok(exit::OK)
+}
+
+fn parent(p: &Path) -> &Path {
+    match p.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    }
+}
+
+/// Open `path` for appending after truncating it to `len` bytes (creating it if needed).
+fn open_at(path: &Path, len: u64) -> std::io::Result<std::fs::File> {
+    let mut f = std::fs::OpenOptions::new().create(true).truncate(false).read(true).write(true).open(path)?;
+    f.set_len(len)?;
+    f.seek(std::io::SeekFrom::End(0))?;
+    Ok(f)
+}
+
+#[derive(Args)]
+pub struct RankArgs {
+    /// Failure-event files (JSONL, as written by `ratchet detect`).
+    #[arg(required = true)]
+    events: Vec<PathBuf>,
+    /// Only events detected in this window before --now, e.g. 30d, 12h.
+    #[arg(long, default_value = "30d")]
+    since: String,
+    /// End of the window (RFC 3339; default: now).
+    #[arg(long)]
+    now: Option<String>,
+    /// Show only the N costliest failure modes.
+    #[arg(long)]
+    top: Option<usize>,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "text")]
+    format: Format,
+}
+
+pub fn rank(a: RankArgs, config: Option<&Path>) -> CliResult {
+    let cwd = std::env::current_dir().map_err(CliError::usage)?;
+    let project = Project::discover(&cwd, config).map_err(CliError::usage)?;
+    let span = ratchet::time::parse_window(&a.since).ok_or_else(|| CliError::usage(anyhow!("--since `{}`: expected e.g. 30d, 12h, 90m", a.since)))?;
+    let now = match &a.now {
+        Some(n) => ratchet::time::parse_rfc3339(n).ok_or_else(|| CliError::usage(anyhow!("--now `{n}` is not an RFC 3339 time")))?,
+        None => ratchet::time::parse_rfc3339(&ratchet::time::now_rfc3339()).expect("own format"),
+    };
+    let mut events: Vec<FailureEvent> = Vec::new();
+    let mut bad = 0;
+    for rec in input::Records::new(input::expand(&a.events).map_err(|e| CliError::usage(anyhow!(e)))?) {
+        match rec {
+            Ok(r) => match std::str::from_utf8(&r.bytes)
+                .map_err(|e| e.to_string())
+                .and_then(|t| schema::parse_json::<FailureEvent>(t, &r.origin).map_err(|e| e.to_string()))
+            {
+                Ok(e) => events.push(e),
+                Err(e) => {
+                    bad += 1;
+                    eprintln!("rank: skipped {e}");
+                }
+            },
+            Err(e) => {
+                bad += 1;
+                eprintln!("rank: skipped {}: {}", e.origin, e.message);
+            }
+        }
+    }
+    let (mut modes, undated) = ratchet::rank::rank(events.iter(), &project.config.rank, Some((now - span, now)));
+    if let Some(n) = a.top {
+        modes.truncate(n);
+    }
+    match a.format {
+        Format::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(
+                &serde_json::json!({"since": a.since, "now": ratchet::time::format_unix(now), "modes": modes, "undated": undated, "skipped": bad})
+            )
+            .expect("json")
+        ),
+        Format::Text => {
+            println!(
+                "{:<4} {:<44} {:>6} {:>12} {:>10} {:>10} {:>10} {:>10}  example",
+                "rank", "failure mode", "events", "cost", "revenue", "compliance", "refunds", "escalation"
+            );
+            for (i, m) in modes.iter().enumerate() {
+                println!(
+                    "{:<4} {:<44} {:>6} {:>12.2} {:>10.2} {:>10.2} {:>10.2} {:>10.2}  {}{}",
+                    i + 1,
+                    m.failure_mode,
+                    m.count,
+                    m.cost,
+                    m.revenue_at_risk,
+                    m.compliance_exposure,
+                    m.refund_amount,
+                    m.escalation_cost,
+                    m.example_conversation,
+                    if m.currencies.len() > 1 { format!("  (mixed currencies: {})", m.currencies.join(",")) } else { String::new() }
+                );
+            }
+            if modes.is_empty() {
+                println!("(no failure events in the last {})", a.since);
+            }
+            if undated + bad > 0 {
+                eprintln!("rank: {undated} event(s) without a detected_at were left out; {bad} unreadable");
+            }
+        }
+    }
+    Ok(exit::OK)
+}

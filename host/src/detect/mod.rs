@@ -1,0 +1,342 @@
+//! `ratchet detect`: every live conversation through the configured scorecards and
+//! the built-in triggers; a failure event (the snapshot on failure) for each one that
+//! scores below a threshold, escalated unexpectedly, carries a compliance flag or was
+//! complained about.
+//!
+//! Streaming and restartable: records are read one at a time and processed in
+//! batches (scored in parallel, written in input order); after each batch the output
+//! is flushed and a checkpoint records how many records were consumed and how many
+//! output bytes are valid, so a restart truncates any torn tail and resumes exactly
+//! there — no event is emitted twice.
+
+pub mod input;
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use regex::Regex;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use crate::config::{DetectConfig, ScorecardEntry};
+use crate::plugin::Plugin;
+use crate::schema::{self, canonical_json, Conversation, FailureEvent, FlagReason, Role, ScorecardRun};
+
+/// `k/n`: this worker's partition of the stream (1-based), by conversation-id hash.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Partition {
+    /// 1-based index.
+    pub index: u32,
+    /// Number of partitions.
+    pub count: u32,
+}
+
+impl std::str::FromStr for Partition {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Partition, String> {
+        let sh: crate::gate::suite::Shard = s.parse()?;
+        Ok(Partition { index: sh.index, count: sh.count })
+    }
+}
+
+impl Partition {
+    /// Whether conversation `id` belongs to this partition: sha256 of the id, first 8
+    /// bytes as a number, modulo the count. Stable across machines and versions.
+    pub fn owns(&self, id: &str) -> bool {
+        let h = Sha256::digest(id.as_bytes());
+        let n = u64::from_be_bytes(h[..8].try_into().expect("8 bytes"));
+        (n % u64::from(self.count)) as u32 + 1 == self.index
+    }
+}
+
+/// Scorecards and rules, ready to examine conversations.
+pub struct Detector {
+    scorecards: Vec<(ScorecardEntry, Arc<Plugin>)>,
+    adapter: Option<(Arc<Plugin>, Value)>,
+    config: DetectConfig,
+    expected_escalation: Regex,
+    digest: String,
+}
+
+impl Detector {
+    /// `scorecards` pairs each `[[detect.scorecards]]` entry with its loaded plugin;
+    /// `adapter` converts records that are not canonical conversations.
+    pub fn new(config: DetectConfig, scorecards: Vec<(ScorecardEntry, Arc<Plugin>)>, adapter: Option<(Arc<Plugin>, Value)>) -> Result<Detector, String> {
+        let expected_escalation = Regex::new(&config.expected_escalation_pattern).map_err(|e| format!("detect.expected_escalation_pattern: {e}"))?;
+        // The event id depends on the conversation and on what judged it.
+        let mut h = Sha256::new();
+        for (e, p) in &scorecards {
+            h.update(format!("{}\n{}\n{}\n{}\n", e.name, p.id().digest, e.threshold, canonical_json(&e.params)));
+        }
+        let digest = hex::encode(&h.finalize()[..8]);
+        Ok(Detector { scorecards, adapter, config, expected_escalation, digest })
+    }
+
+    /// Turn one input record into canonical conversations (directly, or through the adapter).
+    pub fn conversations(&self, record: &input::Record) -> Result<Vec<Conversation>, String> {
+        match &self.adapter {
+            None => {
+                let text = std::str::from_utf8(&record.bytes).map_err(|e| format!("not UTF-8: {e}"))?;
+                schema::parse_json::<Conversation>(text, &record.origin).map(|c| vec![c]).map_err(|e| match e {
+                    // A JSONL record is one line: its own "line 1" is noise next to `file:line`.
+                    schema::SchemaError::Invalid(mut loc) if loc.line == Some(1) && record.origin.contains(':') => {
+                        loc.line = None;
+                        let col = loc.column.take().map(|c| format!(" (column {c})")).unwrap_or_default();
+                        format!("{loc}{col}")
+                    }
+                    other => other.to_string(),
+                })
+            }
+            Some((adapter, options)) => {
+                let call = adapter.convert(&record.bytes, options).map_err(|e| format!("{}: {e}", record.origin))?;
+                Ok(call.output.into_iter().map(|c| c.conversation).collect())
+            }
+        }
+    }
+
+    /// Run every scorecard and rule; `Ok(None)` when nothing flags the conversation,
+    /// `Err` when a scorecard plugin failed (the conversation is counted as an error).
+    pub fn examine(&self, conversation: Conversation) -> Result<Option<FailureEvent>, String> {
+        let mut runs = Vec::with_capacity(self.scorecards.len());
+        let mut reasons = Vec::new();
+        let mut worst: Option<(f64, Option<String>)> = None;
+        for (entry, plugin) in &self.scorecards {
+            let result =
+                plugin.score(&conversation, &entry.params).map_err(|e| format!("conversation `{}`: scorecard `{}`: {e}", conversation.id, entry.name))?.output;
+            if result.score < entry.threshold {
+                reasons.push(FlagReason::BelowThreshold { scorecard: entry.name.clone(), score: result.score, threshold: entry.threshold });
+                let badness = entry.weight * (entry.threshold - result.score);
+                if worst.as_ref().is_none_or(|(b, _)| badness > *b) {
+                    worst = Some((badness, result.failure_mode.clone()));
+                }
+            }
+            runs.push(ScorecardRun { name: entry.name.clone(), plugin_digest: plugin.id().digest.clone(), threshold: entry.threshold, result });
+        }
+        let o = &conversation.outcome;
+        if self.config.flag_unexpected_escalation && o.escalated {
+            let asked = conversation.turns.iter().any(|t| t.role == Role::Customer && self.expected_escalation.is_match(&t.text));
+            if !asked {
+                reasons.push(FlagReason::UnexpectedEscalation);
+            }
+        }
+        if self.config.flag_compliance {
+            let mut flags: Vec<&String> =
+                o.compliance_flags.iter().chain(runs.iter().flat_map(|r| r.result.flags.iter()).filter(|f| f.starts_with("compliance:"))).collect();
+            flags.sort();
+            flags.dedup();
+            reasons.extend(flags.into_iter().map(|f| FlagReason::ComplianceFlag { flag: f.clone() }));
+        }
+        if self.config.flag_complaint && o.complaint {
+            reasons.push(FlagReason::Complaint);
+        }
+        if reasons.is_empty() {
+            return Ok(None);
+        }
+        let failure_mode = worst.and_then(|(_, m)| m).or_else(|| {
+            reasons.iter().find_map(|r| match r {
+                FlagReason::UnexpectedEscalation => Some("unexpected-escalation".to_string()),
+                FlagReason::ComplianceFlag { flag } => Some(flag.clone()),
+                FlagReason::Complaint => Some("customer-complaint".to_string()),
+                FlagReason::BelowThreshold { scorecard, .. } => Some(format!("low-score:{scorecard}")),
+            })
+        });
+        let h = Sha256::digest(format!("{}\n{}", conversation.id, self.digest).as_bytes());
+        Ok(Some(FailureEvent {
+            schema_version: Default::default(),
+            event_id: format!("fe-{}", hex::encode(&h[..8])),
+            detected_at: conversation.started_at.clone(),
+            reasons,
+            failure_mode,
+            scorecards: runs,
+            conversation,
+        }))
+    }
+}
+
+/// Counts for the summary line.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Stats {
+    /// Records read (lines or files), including skipped ones.
+    pub records: u64,
+    /// Conversations examined in this partition.
+    pub seen: u64,
+    /// Conversations belonging to other partitions.
+    pub other_partitions: u64,
+    /// Failure events written.
+    pub flagged: u64,
+    /// Flag reasons, by kind.
+    pub reasons: BTreeMap<String, u64>,
+    /// Records that could not be read or parsed (written to the reject file).
+    pub rejected: u64,
+    /// Conversations a scorecard failed on (also written to the reject file).
+    pub errors: u64,
+}
+
+impl Stats {
+    /// The one-line summary.
+    pub fn line(&self) -> String {
+        let reasons: Vec<String> = self.reasons.iter().map(|(k, v)| format!("{k} {v}")).collect();
+        let part = if self.other_partitions > 0 { format!(", {} in other partitions", self.other_partitions) } else { String::new() };
+        format!(
+            "detect: seen {}, flagged {}{}, rejected {}, errors {}{part}",
+            self.seen,
+            self.flagged,
+            if reasons.is_empty() { String::new() } else { format!(" ({})", reasons.join(", ")) },
+            self.rejected,
+            self.errors
+        )
+    }
+}
+
+/// Where a run stands: written after every batch, read on restart.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Checkpoint {
+    /// Records fully processed.
+    pub records: u64,
+    /// Bytes of the output file that hold complete events.
+    pub output_bytes: u64,
+    /// Bytes of the reject file that hold complete lines.
+    pub reject_bytes: u64,
+    /// Counts so far.
+    pub stats: Stats,
+}
+
+/// A rejected record or failed conversation, one JSON line in the reject file.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Reject {
+    /// `file:line`.
+    pub origin: String,
+    /// Why.
+    pub error: String,
+    /// The raw record (lossy UTF-8), cut at 64 KiB.
+    pub record: String,
+}
+
+/// Options of one detect run.
+pub struct RunOptions {
+    /// Only this partition.
+    pub partition: Option<Partition>,
+    /// Threads scoring conversations.
+    pub jobs: usize,
+    /// Records per batch (between checkpoints).
+    pub batch: usize,
+}
+
+/// Process `records`, writing events to `out` and rejects to `rejects`. `resume`
+/// skips the records a checkpoint says were done; `on_batch` is called after each
+/// flushed batch (to write the checkpoint).
+pub fn run(
+    detector: &Detector,
+    records: impl Iterator<Item = Result<input::Record, input::ReadError>>,
+    out: &mut dyn Write,
+    rejects: &mut dyn Write,
+    opts: &RunOptions,
+    resume: Checkpoint,
+    on_batch: &mut dyn FnMut(&Checkpoint) -> std::io::Result<()>,
+) -> std::io::Result<Stats> {
+    let mut cp = resume;
+    let skip = cp.records;
+    let mut records = records.skip(skip as usize).peekable();
+    let jobs = opts.jobs.max(1);
+    while records.peek().is_some() {
+        let batch: Vec<_> = records.by_ref().take(opts.batch.max(1)).collect();
+        // Parse and filter serially (cheap), score in parallel (expensive), write in order.
+        let mut work: Vec<(String, Conversation)> = Vec::new();
+        let mut reject_lines: Vec<Reject> = Vec::new();
+        for r in &batch {
+            cp.stats.records += 1;
+            match r {
+                Err(e) => reject_lines.push(Reject { origin: e.origin.clone(), error: e.message.clone(), record: String::new() }),
+                Ok(rec) => match detector.conversations(rec) {
+                    Err(e) => reject_lines.push(Reject { origin: rec.origin.clone(), error: e, record: lossy(&rec.bytes) }),
+                    Ok(convs) => {
+                        for c in convs {
+                            if opts.partition.is_some_and(|p| !p.owns(&c.id)) {
+                                cp.stats.other_partitions += 1;
+                            } else {
+                                work.push((rec.origin.clone(), c));
+                            }
+                        }
+                    }
+                },
+            }
+        }
+        cp.stats.rejected += reject_lines.len() as u64;
+        cp.stats.seen += work.len() as u64;
+        let results = examine_all(detector, work, jobs);
+        for (origin, r) in results {
+            match r {
+                Ok(Some(event)) => {
+                    cp.stats.flagged += 1;
+                    for reason in &event.reasons {
+                        let key =
+                            serde_json::to_value(reason).ok().and_then(|v| v.get("kind").and_then(|k| k.as_str()).map(str::to_string)).unwrap_or_default();
+                        *cp.stats.reasons.entry(key).or_default() += 1;
+                    }
+                    let mut line = serde_json::to_vec(&event).expect("event serialises");
+                    line.push(b'\n');
+                    out.write_all(&line)?;
+                    cp.output_bytes += line.len() as u64;
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    cp.stats.errors += 1;
+                    reject_lines.push(Reject { origin, error: e, record: String::new() });
+                }
+            }
+        }
+        for rj in &reject_lines {
+            let mut line = serde_json::to_vec(rj).expect("reject serialises");
+            line.push(b'\n');
+            rejects.write_all(&line)?;
+            cp.reject_bytes += line.len() as u64;
+        }
+        out.flush()?;
+        rejects.flush()?;
+        // Everything read so far, before a resume included: records are never re-read.
+        cp.records = cp.stats.records;
+        on_batch(&cp)?;
+    }
+    Ok(cp.stats)
+}
+
+fn examine_all(detector: &Detector, work: Vec<(String, Conversation)>, jobs: usize) -> Vec<(String, Result<Option<FailureEvent>, String>)> {
+    if jobs <= 1 || work.len() < 2 {
+        return work.into_iter().map(|(o, c)| (o, detector.examine(c))).collect();
+    }
+    // Contiguous chunks, joined in order: the output order is the input order
+    // whatever the number of jobs.
+    let chunk = work.len().div_ceil(jobs);
+    let mut parts: Vec<Vec<(String, Conversation)>> = Vec::new();
+    let mut rest = work;
+    while !rest.is_empty() {
+        let tail = rest.split_off(chunk.min(rest.len()));
+        parts.push(std::mem::replace(&mut rest, tail));
+    }
+    std::thread::scope(|s| {
+        let handles: Vec<_> =
+            parts.into_iter().map(|part| s.spawn(move || part.into_iter().map(|(o, c)| (o, detector.examine(c))).collect::<Vec<_>>())).collect();
+        handles.into_iter().flat_map(|h| h.join().expect("examining a conversation does not panic")).collect()
+    })
+}
+
+fn lossy(b: &[u8]) -> String {
+    let mut s = String::from_utf8_lossy(&b[..b.len().min(64 << 10)]).into_owned();
+    if b.len() > 64 << 10 {
+        s.push_str("…[cut]");
+    }
+    s
+}
+
+/// Paths of one run's files.
+pub struct Files {
+    /// Events (JSONL); `None` = stdout.
+    pub out: Option<PathBuf>,
+    /// Rejects (JSONL).
+    pub rejects: PathBuf,
+    /// Checkpoint (JSON), for restartable runs.
+    pub checkpoint: Option<PathBuf>,
+}
