@@ -35,7 +35,7 @@ pub struct ModeRank {
 
 /// Rank events. `window` = (from, to) in Unix seconds; events without a parsable
 /// `detected_at` are counted in `undated` and left out.
-pub fn rank<'a>(events: impl Iterator<Item = &'a FailureEvent>, weights: &RankWeights, window: Option<(i64, i64)>) -> (Vec<ModeRank>, u64) {
+pub fn rank(events: impl Iterator<Item = FailureEvent>, weights: &RankWeights, window: Option<(i64, i64)>) -> (Vec<ModeRank>, u64) {
     let mut modes: BTreeMap<String, (ModeRank, f64)> = BTreeMap::new();
     let mut undated = 0;
     for e in events {

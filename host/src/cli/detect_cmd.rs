@@ -212,27 +212,22 @@ pub fn rank(a: RankArgs, config: Option<&Path>) -> CliResult {
         Some(n) => ratchet::time::parse_rfc3339(n).ok_or_else(|| CliError::usage(anyhow!("--now `{n}` is not an RFC 3339 time")))?,
         None => ratchet::time::parse_rfc3339(&ratchet::time::now_rfc3339()).expect("own format"),
     };
-    let mut events: Vec<FailureEvent> = Vec::new();
-    let mut bad = 0;
-    for rec in input::Records::new(input::expand(&a.events).map_err(|e| CliError::usage(anyhow!(e)))?) {
-        match rec {
-            Ok(r) => match std::str::from_utf8(&r.bytes)
-                .map_err(|e| e.to_string())
-                .and_then(|t| schema::parse_json::<FailureEvent>(t, &r.origin).map_err(|e| e.to_string()))
-            {
-                Ok(e) => events.push(e),
-                Err(e) => {
-                    bad += 1;
-                    eprintln!("rank: skipped {e}");
-                }
-            },
-            Err(e) => {
-                bad += 1;
-                eprintln!("rank: skipped {}: {}", e.origin, e.message);
-            }
-        }
-    }
-    let (mut modes, undated) = ratchet::rank::rank(events.iter(), &project.config.rank, Some((now - span, now)));
+    // Streamed: events are aggregated one at a time, never held all in memory.
+    let bad = std::cell::Cell::new(0u64);
+    let records = input::Records::new(input::expand(&a.events).map_err(|e| CliError::usage(anyhow!(e)))?);
+    let events = records.filter_map(|rec| {
+        let parsed = match rec {
+            Ok(r) => std::str::from_utf8(&r.bytes).map_err(|e| format!("{}: {e}", r.origin)).and_then(|t| schema::parse_json::<FailureEvent>(t, &r.origin).map_err(|e| e.to_string())),
+            Err(e) => Err(format!("{}: {}", e.origin, e.message)),
+        };
+        parsed.map_err(|e| {
+            bad.set(bad.get() + 1);
+            eprintln!("rank: skipped {e}");
+        })
+        .ok()
+    });
+    let (mut modes, undated) = ratchet::rank::rank(events, &project.config.rank, Some((now - span, now)));
+    let bad = bad.get();
     if let Some(n) = a.top {
         modes.truncate(n);
     }

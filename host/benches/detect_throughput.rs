@@ -1,0 +1,101 @@
+//! Detection throughput: conversations per second through `detect` with built-in rules
+//! only, and with the Rust scorecard plugin (1 and 2 threads), on 20-turn
+//! conversations; then peak memory while streaming a ~1 GB input. Prints figures.
+//!
+//! Run: `scripts/build-plugins && cargo bench -p ratchet --bench detect_throughput`
+//! (`RATCHET_BENCH_GB=0` skips the 1 GB pass). Results are recorded in docs/benchmarks.md.
+
+use std::io::Write;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Instant;
+
+use ratchet::config::{DetectConfig, EngineSettings, Limits, ScorecardEntry};
+use ratchet::detect::{self, input, Checkpoint, Detector, RunOptions};
+use ratchet::plugin::Runtime;
+use serde_json::{json, Value};
+
+fn conversation(i: usize) -> Value {
+    let mut turns = vec![];
+    for k in 0..5 {
+        turns.push(json!({"role": "customer", "text": format!("Hi, this is about my account, I think I was charged twice last month ({k}).")}));
+        turns.push(json!({"role": "agent", "tool_calls": [{"id": format!("c{k}"), "name": "lookup_account", "arguments": {"email": "someone@example.com"}}]}));
+        turns.push(json!({"role": "tool", "tool_result": {"call_id": format!("c{k}"), "name": "lookup_account", "content": {"account_id": "A-1", "subscription_status": if i % 10 == 0 {"none"} else {"active"}, "supervisor_flag": false}}}));
+        turns.push(json!({"role": "agent", "text": "I can see your account. Per our cancellation policy I can cancel it for you now; is that what you want?"}));
+    }
+    json!({"id": format!("conv-{i:08}"), "channel": "chat", "started_at": "2026-11-24T09:31:04Z", "turns": turns,
+        "outcome": {"escalated": i % 50 == 0, "complaint": i % 40 == 0},
+        "state": {"memory_snapshot": [{"key": "account.subscription_status", "value": "active"}], "tool_registry": [{"id": "lookup_account", "version": "1.4.0"}], "prompt_version": "support-v1"}})
+}
+
+fn write_input(path: &Path, n: usize) -> u64 {
+    let mut f = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
+    let mut bytes = 0;
+    for i in 0..n {
+        let line = conversation(i).to_string();
+        bytes += line.len() as u64 + 1;
+        writeln!(f, "{line}").unwrap();
+    }
+    bytes
+}
+
+fn run(detector: &Detector, path: &Path, jobs: usize) -> (f64, detect::Stats) {
+    let records = input::Records::new(vec![path.to_path_buf()]);
+    let mut sink = std::io::sink();
+    let mut rejects = std::io::sink();
+    let t = Instant::now();
+    let stats = detect::run(detector, records, &mut sink, &mut rejects, &RunOptions { partition: None, jobs, batch: 512 }, Checkpoint::default(), &mut |_| Ok(())).unwrap();
+    (t.elapsed().as_secs_f64(), stats)
+}
+
+fn peak_rss_mib() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1)).and_then(|k| k.parse::<f64>().ok()).map(|kb| kb / 1024.0).unwrap_or(f64::NAN)
+}
+
+fn main() {
+    let dir = tempfile::tempdir().unwrap();
+    let n = 20_000;
+    let path = dir.path().join("live.jsonl");
+    let bytes = write_input(&path, n);
+    println!("{n} conversations of 20 turns, {:.1} MB\n", bytes as f64 / 1e6);
+
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let scorecard = std::fs::read(root.join("target/plugins/scorecard-support-policy.wasm")).expect("run scripts/build-plugins first");
+    let rt = Runtime::new(&EngineSettings::default(), false).unwrap();
+    let plugin = Arc::new(rt.load("support-policy", &scorecard, Limits::default()).unwrap());
+    let entry = ScorecardEntry { name: "support-policy".into(), plugin: "support-policy".into(), threshold: 0.7, weight: 1.0, params: json!({}) };
+
+    let rules_only = Detector::new(DetectConfig::default(), vec![], None).unwrap();
+    let with_plugin = Detector::new(DetectConfig::default(), vec![(entry, plugin)], None).unwrap();
+
+    println!("{:<44} {:>5} {:>10} {:>14} {:>9}", "configuration", "jobs", "time", "conversations/s", "flagged");
+    let mut base = 0.0;
+    for (name, d, jobs) in [("(a) built-in rules only", &rules_only, 1), ("(a) built-in rules only", &rules_only, 2), ("(b) + Rust scorecard plugin (Wasm)", &with_plugin, 1), ("(b) + Rust scorecard plugin (Wasm)", &with_plugin, 2)] {
+        let (secs, stats) = run(d, &path, jobs);
+        let rate = n as f64 / secs;
+        if base == 0.0 {
+            base = rate;
+        }
+        println!("{name:<44} {jobs:>5} {secs:>9.2}s {rate:>14.0} {:>9}   ({:.1}x slower than (a), 1 job)", stats.flagged, base / rate);
+    }
+
+    let gb: f64 = std::env::var("RATCHET_BENCH_GB").ok().and_then(|v| v.parse().ok()).unwrap_or(1.0);
+    if gb > 0.0 {
+        let big = dir.path().join("big.jsonl");
+        let per = bytes as f64 / n as f64;
+        let total = (gb * 1e9 / per) as usize;
+        let written = write_input(&big, total);
+        let before = peak_rss_mib();
+        let (secs, stats) = run(&rules_only, &big, 2);
+        println!(
+            "\nstreaming {:.2} GB ({} conversations, rules only, 2 jobs): {:.1}s, {:.0} conversations/s; peak RSS {:.1} MiB before, {:.1} MiB after",
+            written as f64 / 1e9,
+            stats.seen,
+            secs,
+            stats.seen as f64 / secs,
+            before,
+            peak_rss_mib()
+        );
+    }
+}
