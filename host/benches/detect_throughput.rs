@@ -44,13 +44,21 @@ fn run(detector: &Detector, path: &Path, jobs: usize) -> (f64, detect::Stats) {
     let mut sink = std::io::sink();
     let mut rejects = std::io::sink();
     let t = Instant::now();
-    let stats = detect::run(detector, records, &mut sink, &mut rejects, &RunOptions { partition: None, jobs, batch: 512 }, Checkpoint::default(), &mut |_| Ok(())).unwrap();
+    let stats =
+        detect::run(detector, records, &mut sink, &mut rejects, &RunOptions { partition: None, jobs, batch: 512 }, Checkpoint::default(), &mut |_| Ok(()))
+            .unwrap();
     (t.elapsed().as_secs_f64(), stats)
 }
 
 fn peak_rss_mib() -> f64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1)).and_then(|k| k.parse::<f64>().ok()).map(|kb| kb / 1024.0).unwrap_or(f64::NAN)
+    status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|k| k.parse::<f64>().ok())
+        .map(|kb| kb / 1024.0)
+        .unwrap_or(f64::NAN)
 }
 
 fn main() {
@@ -71,7 +79,12 @@ fn main() {
 
     println!("{:<44} {:>5} {:>10} {:>14} {:>9}", "configuration", "jobs", "time", "conversations/s", "flagged");
     let mut base = 0.0;
-    for (name, d, jobs) in [("(a) built-in rules only", &rules_only, 1), ("(a) built-in rules only", &rules_only, 2), ("(b) + Rust scorecard plugin (Wasm)", &with_plugin, 1), ("(b) + Rust scorecard plugin (Wasm)", &with_plugin, 2)] {
+    for (name, d, jobs) in [
+        ("(a) built-in rules only", &rules_only, 1),
+        ("(a) built-in rules only", &rules_only, 2),
+        ("(b) + Rust scorecard plugin (Wasm)", &with_plugin, 1),
+        ("(b) + Rust scorecard plugin (Wasm)", &with_plugin, 2),
+    ] {
         let (secs, stats) = run(d, &path, jobs);
         let rate = n as f64 / secs;
         if base == 0.0 {

@@ -29,10 +29,13 @@ fn shipped_plugins_match_their_native_golden_outputs() {
         samples.sort();
         for input in samples {
             let file = input.file_name().unwrap().to_string_lossy().to_string();
-            if file.contains(".expected.") {
+            if input.is_dir() || file.contains(".expected.") || file.ends_with(".options.json") {
                 continue;
             }
             let stem = file.rsplit_once('.').unwrap().0;
+            let options: Value = std::fs::read_to_string(input.with_file_name(format!("{stem}.options.json")))
+                .map(|t| serde_json::from_str(&t).unwrap())
+                .unwrap_or_else(|_| json!({}));
             let expected: Value = serde_json::from_str(&std::fs::read_to_string(input.with_file_name(format!("{stem}.expected.json"))).unwrap()).unwrap();
             let raw = std::fs::read(&input).unwrap();
             let actual = match plugin.world().kind {
@@ -45,14 +48,14 @@ fn shipped_plugins_match_their_native_golden_outputs() {
                     let c: Conversation = serde_json::from_value(v["transcript"].clone()).unwrap();
                     serde_json::to_value(plugin.check(&c, &v["params"]).unwrap().output).unwrap()
                 }
-                WorldKind::Adapter => serde_json::to_value(plugin.convert(&raw, &json!({})).unwrap().output).unwrap(),
+                WorldKind::Adapter => serde_json::to_value(plugin.convert(&raw, &options).unwrap().output).unwrap(),
                 WorldKind::Agent => panic!("{name}: agents live in examples/agents and are tested through the gate"),
             };
             assert_eq!(canonical(&actual), canonical(&expected), "{name}/{file}: the component disagrees with the native golden output");
             checked += 1;
         }
     }
-    assert!(checked >= 8, "only {checked} samples checked");
+    assert!(checked >= 13, "only {checked} samples checked");
 }
 
 #[test]

@@ -217,14 +217,17 @@ pub fn rank(a: RankArgs, config: Option<&Path>) -> CliResult {
     let records = input::Records::new(input::expand(&a.events).map_err(|e| CliError::usage(anyhow!(e)))?);
     let events = records.filter_map(|rec| {
         let parsed = match rec {
-            Ok(r) => std::str::from_utf8(&r.bytes).map_err(|e| format!("{}: {e}", r.origin)).and_then(|t| schema::parse_json::<FailureEvent>(t, &r.origin).map_err(|e| e.to_string())),
+            Ok(r) => std::str::from_utf8(&r.bytes)
+                .map_err(|e| format!("{}: {e}", r.origin))
+                .and_then(|t| schema::parse_json::<FailureEvent>(t, &r.origin).map_err(|e| e.to_string())),
             Err(e) => Err(format!("{}: {}", e.origin, e.message)),
         };
-        parsed.map_err(|e| {
-            bad.set(bad.get() + 1);
-            eprintln!("rank: skipped {e}");
-        })
-        .ok()
+        parsed
+            .map_err(|e| {
+                bad.set(bad.get() + 1);
+                eprintln!("rank: skipped {e}");
+            })
+            .ok()
     });
     let (mut modes, undated) = ratchet::rank::rank(events, &project.config.rank, Some((now - span, now)));
     let bad = bad.get();

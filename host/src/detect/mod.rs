@@ -243,48 +243,37 @@ pub fn run(
     let jobs = opts.jobs.max(1);
     while records.peek().is_some() {
         let batch: Vec<_> = records.by_ref().take(opts.batch.max(1)).collect();
-        // Parse and filter serially (cheap), score in parallel (expensive), write in order.
-        let mut work: Vec<(String, Conversation)> = Vec::new();
+        cp.stats.records += batch.len() as u64;
+        // Parse and score in parallel (both cost), then account and write serially, in
+        // input order, whatever the number of jobs.
+        let outcomes = parallel_map(batch, jobs, |r| process(detector, r, opts.partition));
         let mut reject_lines: Vec<Reject> = Vec::new();
-        for r in &batch {
-            cp.stats.records += 1;
-            match r {
-                Err(e) => reject_lines.push(Reject { origin: e.origin.clone(), error: e.message.clone(), record: String::new() }),
-                Ok(rec) => match detector.conversations(rec) {
-                    Err(e) => reject_lines.push(Reject { origin: rec.origin.clone(), error: e, record: lossy(&rec.bytes) }),
-                    Ok(convs) => {
-                        for c in convs {
-                            if opts.partition.is_some_and(|p| !p.owns(&c.id)) {
-                                cp.stats.other_partitions += 1;
-                            } else {
-                                work.push((rec.origin.clone(), c));
+        for outcome in outcomes.into_iter().flatten() {
+            match outcome {
+                Outcome::Rejected(r) => {
+                    cp.stats.rejected += 1;
+                    reject_lines.push(r);
+                }
+                Outcome::OtherPartition => cp.stats.other_partitions += 1,
+                Outcome::Examined(origin, result) => {
+                    cp.stats.seen += 1;
+                    match result {
+                        Ok(Some(event)) => {
+                            cp.stats.flagged += 1;
+                            for reason in &event.reasons {
+                                *cp.stats.reasons.entry(reason_kind(reason).to_string()).or_default() += 1;
                             }
+                            let mut line = serde_json::to_vec(&event).expect("event serialises");
+                            line.push(b'\n');
+                            out.write_all(&line)?;
+                            cp.output_bytes += line.len() as u64;
+                        }
+                        Ok(None) => {}
+                        Err(e) => {
+                            cp.stats.errors += 1;
+                            reject_lines.push(Reject { origin, error: e, record: String::new() });
                         }
                     }
-                },
-            }
-        }
-        cp.stats.rejected += reject_lines.len() as u64;
-        cp.stats.seen += work.len() as u64;
-        let results = examine_all(detector, work, jobs);
-        for (origin, r) in results {
-            match r {
-                Ok(Some(event)) => {
-                    cp.stats.flagged += 1;
-                    for reason in &event.reasons {
-                        let key =
-                            serde_json::to_value(reason).ok().and_then(|v| v.get("kind").and_then(|k| k.as_str()).map(str::to_string)).unwrap_or_default();
-                        *cp.stats.reasons.entry(key).or_default() += 1;
-                    }
-                    let mut line = serde_json::to_vec(&event).expect("event serialises");
-                    line.push(b'\n');
-                    out.write_all(&line)?;
-                    cp.output_bytes += line.len() as u64;
-                }
-                Ok(None) => {}
-                Err(e) => {
-                    cp.stats.errors += 1;
-                    reject_lines.push(Reject { origin, error: e, record: String::new() });
                 }
             }
         }
@@ -303,23 +292,60 @@ pub fn run(
     Ok(cp.stats)
 }
 
-fn examine_all(detector: &Detector, work: Vec<(String, Conversation)>, jobs: usize) -> Vec<(String, Result<Option<FailureEvent>, String>)> {
-    if jobs <= 1 || work.len() < 2 {
-        return work.into_iter().map(|(o, c)| (o, detector.examine(c))).collect();
+/// What became of one input record's conversations.
+enum Outcome {
+    Rejected(Reject),
+    OtherPartition,
+    Examined(String, Result<Option<FailureEvent>, String>),
+}
+
+fn reason_kind(r: &FlagReason) -> &'static str {
+    match r {
+        FlagReason::BelowThreshold { .. } => "below-threshold",
+        FlagReason::UnexpectedEscalation => "unexpected-escalation",
+        FlagReason::ComplianceFlag { .. } => "compliance-flag",
+        FlagReason::Complaint => "complaint",
     }
-    // Contiguous chunks, joined in order: the output order is the input order
-    // whatever the number of jobs.
-    let chunk = work.len().div_ceil(jobs);
-    let mut parts: Vec<Vec<(String, Conversation)>> = Vec::new();
-    let mut rest = work;
+}
+
+fn process(detector: &Detector, record: Result<input::Record, input::ReadError>, partition: Option<Partition>) -> Vec<Outcome> {
+    let rec = match record {
+        Err(e) => return vec![Outcome::Rejected(Reject { origin: e.origin, error: e.message, record: String::new() })],
+        Ok(r) => r,
+    };
+    match detector.conversations(&rec) {
+        Err(e) => vec![Outcome::Rejected(Reject { origin: rec.origin.clone(), error: e, record: lossy(&rec.bytes) })],
+        Ok(convs) => {
+            convs
+                .into_iter()
+                .map(|c| {
+                    if partition.is_some_and(|p| !p.owns(&c.id)) {
+                        Outcome::OtherPartition
+                    } else {
+                        Outcome::Examined(rec.origin.clone(), detector.examine(c))
+                    }
+                })
+                .collect()
+        }
+    }
+}
+
+/// Map `items` on `jobs` threads in contiguous chunks, keeping the input order.
+fn parallel_map<T: Send, R: Send>(items: Vec<T>, jobs: usize, f: impl Fn(T) -> R + Sync) -> Vec<R> {
+    if jobs <= 1 || items.len() < 2 {
+        return items.into_iter().map(f).collect();
+    }
+    let chunk = items.len().div_ceil(jobs);
+    let mut parts: Vec<Vec<T>> = Vec::new();
+    let mut rest = items;
     while !rest.is_empty() {
         let tail = rest.split_off(chunk.min(rest.len()));
         parts.push(std::mem::replace(&mut rest, tail));
     }
+    let f = &f;
     std::thread::scope(|s| {
-        let handles: Vec<_> =
-            parts.into_iter().map(|part| s.spawn(move || part.into_iter().map(|(o, c)| (o, detector.examine(c))).collect::<Vec<_>>())).collect();
-        handles.into_iter().flat_map(|h| h.join().expect("examining a conversation does not panic")).collect()
+        let handles: Vec<_> = parts.into_iter().map(|part| s.spawn(move || part.into_iter().map(f).collect::<Vec<_>>())).collect();
+        handles.into_iter().flat_map(|h| h.join().expect("processing a record does not panic")).collect()
     })
 }
 
