@@ -214,3 +214,30 @@ fn rank_puts_the_costliest_failure_mode_first() {
     let o = ratchet_in(tmp.path(), &["rank", p.to_str().unwrap(), "--since", "1y"]);
     assert_eq!(o.status.code(), Some(2));
 }
+
+#[test]
+fn the_tuesday_failure_is_flagged_from_every_source_format() {
+    for (adapter, sample, channel) in [
+        ("openai-chat", "plugins/adapter-openai-chat/samples/tuesday-cancellation.json", "chat"),
+        ("otel-genai", "plugins/adapter-otel-genai/samples/tuesday-cancellation.json", "chat"),
+        ("voice-end-of-call", "plugins/adapter-voice-end-of-call/samples/tuesday-voice.json", "voice"),
+    ] {
+        let o = ratchet_in(&repo(), &["detect", sample, "--adapter", adapter]);
+        assert_eq!(o.status.code(), Some(0), "{adapter}: {}", String::from_utf8_lossy(&o.stderr));
+        let ev: Vec<Value> = String::from_utf8_lossy(&o.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        assert_eq!(ev.len(), 1, "{adapter}");
+        assert_eq!(ev[0]["failure_mode"], "cancellation-without-active-subscription", "{adapter}");
+        assert_eq!(ev[0]["conversation"]["channel"], channel, "{adapter}");
+    }
+    // Malformed vendor exports are rejected with the adapter's message, the rest still processed.
+    let tmp = tempfile::tempdir().unwrap();
+    let rejects = tmp.path().join("rejects.jsonl");
+    let o = ratchet_in(
+        &repo(),
+        &["detect", "plugins/adapter-voice-end-of-call/samples/invalid", "plugins/adapter-voice-end-of-call/samples/tuesday-voice.json", "--adapter", "voice-end-of-call", "--rejects", rejects.to_str().unwrap()],
+    );
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    assert!(err.contains("seen 1, flagged 1") && err.contains("rejected 2"), "{err}");
+    assert_eq!(std::fs::read_to_string(&rejects).unwrap().lines().count(), 2);
+}
