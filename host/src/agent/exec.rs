@@ -134,11 +134,9 @@ impl Session for ExecSession<'_> {
         let session = self.session.clone();
         self.with_process(|p, t| {
             p.send(&json!({"type": "session.end", "session": session}))?;
-            loop {
-                match p.next_message(t)? {
-                    FromAgent::SessionEnded { session: s } if s == session => return Ok(()),
-                    other => return Err(p.protocol(format!("expected session.ended for {session}, got {}", other.kind()))),
-                }
+            match p.next_message(t)? {
+                FromAgent::SessionEnded { session: s } if s == session => Ok(()),
+                other => Err(p.protocol(format!("expected session.ended for {session}, got {}", other.kind()))),
             }
         })
     }
@@ -365,12 +363,10 @@ impl AgentProcess {
 
 impl Drop for AgentProcess {
     fn drop(&mut self) {
-        // Close stdin first so a well-behaved agent exits on EOF; then make sure.
-        let _ = self.child.try_wait().map(|s| {
-            if s.is_none() {
-                let _ = self.child.kill();
-            }
-        });
+        // Never leave an agent process behind (or a zombie): kill if still running, reap.
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+        }
         let _ = self.child.wait();
     }
 }
