@@ -234,7 +234,15 @@ fn the_tuesday_failure_is_flagged_from_every_source_format() {
     let rejects = tmp.path().join("rejects.jsonl");
     let o = ratchet_in(
         &repo(),
-        &["detect", "plugins/adapter-voice-end-of-call/samples/invalid", "plugins/adapter-voice-end-of-call/samples/tuesday-voice.json", "--adapter", "voice-end-of-call", "--rejects", rejects.to_str().unwrap()],
+        &[
+            "detect",
+            "plugins/adapter-voice-end-of-call/samples/invalid",
+            "plugins/adapter-voice-end-of-call/samples/tuesday-voice.json",
+            "--adapter",
+            "voice-end-of-call",
+            "--rejects",
+            rejects.to_str().unwrap(),
+        ],
     );
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(0), "{err}");

@@ -58,7 +58,7 @@ struct Cli {
 enum Command {
     /// Print the JSON Schema of a ratchet format (conversation, failure-event, scenario...).
     Schema(schema_cmd::SchemaArgs),
-    /// Inspect, run and validate plugins: the plugin author's loop.
+    /// Inspect and run plugins: the plugin author's loop.
     #[command(subcommand)]
     Plugin(plugin_cmd::PluginCommand),
     /// Check that files parse as ratchet formats (kind from the extension or --kind).

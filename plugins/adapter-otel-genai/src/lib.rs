@@ -80,7 +80,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use ratchet_sdk::params::kind_of;
-use ratchet_sdk::{log, Adapter, AgentState, Channel, Conversation, Converted, LogLevel, Params, PluginInfo, Role, ToolRef, Value};
+use ratchet_sdk::{log, Adapter, Channel, Conversation, Converted, LogLevel, Params, PluginInfo, Role, SideCar, ToolRef, Value};
 
 pub mod messages;
 pub mod otlp;
@@ -102,80 +102,6 @@ pub struct Options {
     pub tool_versions: BTreeMap<String, String>,
     /// A side-car agent state merged into every conversation.
     pub state: Option<SideCar>,
-}
-
-/// An agent state captured beside the traces, and which of its fields were
-/// set (those override the trace and are not reported missing).
-#[derive(Debug, Clone, Default)]
-pub struct SideCar {
-    /// The side-car state.
-    pub state: AgentState,
-    /// Canonical paths of the fields it sets, e.g. `state.memory_snapshot`,
-    /// `state.routing.locale`.
-    pub provided: BTreeSet<String>,
-}
-
-impl SideCar {
-    /// Reads a canonical agent state object; a field counts as set when its
-    /// key is present and not null (an empty list is a set, empty value).
-    pub fn from_value(v: &Value) -> Result<SideCar, String> {
-        let Value::Object(o) = v else {
-            return Err(format!("option `state` must be a canonical agent state object, got {}", kind_of(v)));
-        };
-        let state: AgentState = serde_json::from_value(v.clone()).map_err(|e| format!("option `state`: {e}"))?;
-        let mut provided = BTreeSet::new();
-        for k in ["memory_snapshot", "kb_version_hash", "tool_registry", "prompt_version", "model"] {
-            if o.get(k).is_some_and(|v| !v.is_null()) {
-                provided.insert(format!("state.{k}"));
-            }
-        }
-        if let Some(Value::Object(r)) = o.get("routing") {
-            for k in ["time_of_day", "locale", "queue", "extra"] {
-                if r.get(k).is_some_and(|v| !v.is_null()) {
-                    provided.insert(format!("state.routing.{k}"));
-                }
-            }
-        }
-        Ok(SideCar { state, provided })
-    }
-
-    /// True when the side-car sets the field at `path`.
-    pub fn sets(&self, path: &str) -> bool {
-        self.provided.contains(path)
-    }
-
-    /// Overrides `state`'s fields with the ones the side-car sets
-    /// (`routing.extra` is merged key by key, the side-car winning).
-    pub fn apply(&self, state: &mut AgentState) {
-        let s = &self.state;
-        if self.sets("state.memory_snapshot") {
-            state.memory_snapshot = s.memory_snapshot.clone();
-        }
-        if self.sets("state.kb_version_hash") {
-            state.kb_version_hash = s.kb_version_hash.clone();
-        }
-        if self.sets("state.tool_registry") {
-            state.tool_registry = s.tool_registry.clone();
-        }
-        if self.sets("state.prompt_version") {
-            state.prompt_version = s.prompt_version.clone();
-        }
-        if self.sets("state.model") {
-            state.model = s.model.clone();
-        }
-        if self.sets("state.routing.time_of_day") {
-            state.routing.time_of_day = s.routing.time_of_day.clone();
-        }
-        if self.sets("state.routing.locale") {
-            state.routing.locale = s.routing.locale.clone();
-        }
-        if self.sets("state.routing.queue") {
-            state.routing.queue = s.routing.queue.clone();
-        }
-        for (k, v) in &s.routing.extra {
-            state.routing.extra.insert(k.clone(), v.clone());
-        }
-    }
 }
 
 impl Options {

@@ -51,6 +51,7 @@ pub mod json;
 pub mod model;
 pub mod params;
 pub mod results;
+pub mod sidecar;
 pub mod text;
 pub mod v0_1_0;
 
@@ -63,6 +64,7 @@ pub use params::Params;
 pub use results::{Converted, CriterionResult, PluginInfo, ScorecardResult, SuggestedCriterion, Verdict};
 /// Re-exported so plugins need no direct `serde_json` dependency for params.
 pub use serde_json::{self, json, Value};
+pub use sidecar::SideCar;
 
 /// A scorecard: scores one conversation (used by `ratchet detect` to flag
 /// failures and to propose regression criteria).
