@@ -249,3 +249,16 @@ fn the_tuesday_failure_is_flagged_from_every_source_format() {
     assert!(err.contains("seen 1, flagged 1") && err.contains("rejected 2"), "{err}");
     assert_eq!(std::fs::read_to_string(&rejects).unwrap().lines().count(), 2);
 }
+
+#[test]
+fn devices_as_outputs_are_written_in_place_not_replaced() {
+    // Renaming a temporary file over /dev/null would replace the device itself.
+    let tmp = tempfile::tempdir().unwrap();
+    let input = stream(tmp.path(), 0);
+    let o = ratchet_in(&repo(), &["detect", input.to_str().unwrap(), "--out", "/dev/null", "--rejects", "/dev/null"]);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let meta = std::fs::symlink_metadata("/dev/null").unwrap();
+    assert!(!meta.file_type().is_file(), "/dev/null must still be a device");
+    assert!(ratchet::gate::report::replaceable(&tmp.path().join("new.json")));
+    assert!(!ratchet::gate::report::replaceable(Path::new("/dev/null")));
+}

@@ -124,32 +124,20 @@ pub fn detect(a: DetectArgs, config: Option<&Path>) -> CliResult {
             let mut out_w = std::io::BufWriter::new(out.try_clone().map_err(|e| io_err(out_path, e))?);
             detect::run(&detector, records, &mut out_w, &mut rejects, &opts, resume, &mut save).map_err(|e| io_err(out_path, e))?
         }
-        // One shot to a file: temporary file, renamed when complete.
-        (Some(out_path), None) => {
-            let dir = parent(out_path);
-            let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| io_err(out_path, e))?;
-            let mut rejects = tempfile::NamedTempFile::new_in(parent(&reject_path)).map_err(|e| io_err(&reject_path, e))?;
-            let stats = {
-                let mut w = std::io::BufWriter::new(tmp.as_file_mut());
-                detect::run(&detector, records, &mut w, &mut rejects, &opts, Checkpoint::default(), &mut |_| Ok(())).map_err(|e| io_err(out_path, e))?
+        // One shot: to a file (temporary file, renamed when complete) or stdout.
+        (out_path, _) => {
+            let mut out = match out_path {
+                Some(p) => Sink::file(p).map_err(|e| io_err(p, e))?,
+                None => Sink::Stdout(std::io::BufWriter::new(std::io::stdout())),
             };
-            tmp.as_file().sync_all().map_err(|e| io_err(out_path, e))?;
-            tmp.persist(out_path).map_err(|e| io_err(out_path, e.error))?;
-            if stats.rejected + stats.errors > 0 {
-                rejects.persist(&reject_path).map_err(|e| io_err(&reject_path, e.error))?;
+            let mut rejects = Sink::file(&reject_path).map_err(|e| io_err(&reject_path, e))?;
+            let stats = detect::run(&detector, records, &mut out, &mut rejects, &opts, Checkpoint::default(), &mut |_| Ok(()))
+                .map_err(|e| io_err(out_path.as_deref().unwrap_or(Path::new("<stdout>")), e))?;
+            if let Some(p) = out_path {
+                out.finish(p, true).map_err(|e| io_err(p, e))?;
             }
-            stats
-        }
-        // Streaming to stdout.
-        (None, _) => {
-            let stdout = std::io::stdout();
-            let mut w = std::io::BufWriter::new(stdout.lock());
-            let mut rejects = tempfile::NamedTempFile::new_in(parent(&reject_path)).map_err(|e| io_err(&reject_path, e))?;
-            let stats = detect::run(&detector, records, &mut w, &mut rejects, &opts, Checkpoint::default(), &mut |_| Ok(()))
-                .map_err(|e| io_err(Path::new("<stdout>"), e))?;
-            if stats.rejected + stats.errors > 0 {
-                rejects.persist(&reject_path).map_err(|e| io_err(&reject_path, e.error))?;
-            }
+            // A reject file appears only when something was rejected.
+            rejects.finish(&reject_path, stats.rejected + stats.errors > 0).map_err(|e| io_err(&reject_path, e))?;
             stats
         }
     };
@@ -168,6 +156,52 @@ pub fn detect(a: DetectArgs, config: Option<&Path>) -> CliResult {
         Format::Text => eprintln!("{}", stats.line()),
     }
     Ok(exit::OK)
+}
+
+/// Where one-shot output goes: a temporary file renamed over a regular target when
+/// complete, a device/FIFO/symlink written in place, or stdout.
+enum Sink {
+    Temp(tempfile::NamedTempFile),
+    Direct(std::fs::File),
+    Stdout(std::io::BufWriter<std::io::Stdout>),
+}
+
+impl Sink {
+    fn file(path: &Path) -> std::io::Result<Sink> {
+        if ratchet::gate::report::replaceable(path) {
+            Ok(Sink::Temp(tempfile::NamedTempFile::new_in(parent(path))?))
+        } else {
+            Ok(Sink::Direct(std::fs::OpenOptions::new().write(true).open(path)?))
+        }
+    }
+
+    /// Put the file in place (`keep`), or discard the temporary file.
+    fn finish(self, path: &Path, keep: bool) -> std::io::Result<()> {
+        match self {
+            Sink::Temp(t) if keep => {
+                t.as_file().sync_all()?;
+                t.persist(path).map(|_| ()).map_err(|e| e.error)
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+impl std::io::Write for Sink {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match self {
+            Sink::Temp(t) => t.write(buf),
+            Sink::Direct(f) => f.write(buf),
+            Sink::Stdout(s) => s.write(buf),
+        }
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        match self {
+            Sink::Temp(t) => t.flush(),
+            Sink::Direct(f) => f.flush(),
+            Sink::Stdout(s) => s.flush(),
+        }
+    }
 }
 
 fn parent(p: &Path) -> &Path {

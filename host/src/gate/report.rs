@@ -278,9 +278,24 @@ pub fn details(r: &ScenarioResult) -> String {
     out
 }
 
-/// Write `contents` to `path` atomically (temporary file in the same directory, then rename).
+/// Whether `path` may be replaced by renaming a temporary file over it: it does not
+/// exist yet, or is a regular file. Devices, FIFOs and symlinks (`/dev/null`,
+/// `/dev/stdout`, a named pipe) are written in place instead — renaming over them
+/// would replace the device itself.
+pub fn replaceable(path: &Path) -> bool {
+    match std::fs::symlink_metadata(path) {
+        Ok(m) => m.file_type().is_file(),
+        Err(_) => true,
+    }
+}
+
+/// Write `contents` to `path` atomically (temporary file in the same directory, then
+/// rename), or directly when `path` is a device, FIFO or symlink (see [`replaceable`]).
 pub fn write_atomic(path: &Path, contents: &[u8]) -> std::io::Result<()> {
     use std::io::Write;
+    if !replaceable(path) {
+        return std::fs::OpenOptions::new().write(true).open(path)?.write_all(contents);
+    }
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
