@@ -76,6 +76,8 @@ fn calls(t: &Conversation) -> Vec<(usize, &crate::schema::ToolCall)> {
 fn deadline(t: &Conversation, within: Option<u32>) -> usize {
     match within {
         None => t.turns.len(),
+        // `within_turns = 0` is refused when the scenario loads; treat it as "before anything".
+        Some(0) => 0,
         Some(n) => replies(t).get(n as usize - 1).map(|i| i + 1).unwrap_or(t.turns.len()),
     }
 }

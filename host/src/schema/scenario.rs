@@ -297,6 +297,14 @@ impl Scenario {
             if !seen.insert(c.id.as_str()) {
                 return err(nth_table("criteria", i), format!("criteria[{i}].id"), format!("duplicate criterion id `{}`", c.id));
             }
+            let zero_window = match &c.check {
+                Check::MustCallTool { within_turns: Some(0), .. } | Check::MustSay { within_turns: Some(0), .. } => Some("within_turns"),
+                Check::MaxTurns { max: 0 } => Some("max"),
+                _ => None,
+            };
+            if let Some(field) = zero_window {
+                return err(nth_table("criteria", i), format!("criteria[{i}].{field}"), "must be at least 1 (it counts agent replies)".into());
+            }
             if let Check::MustNotCallTool { unless: Some(cond), .. } = &c.check {
                 let ok = match (&cond.state, &cond.tool_result, &cond.field) {
                     (Some(_), None, None) => true,
