@@ -200,7 +200,11 @@ struct AgentProcess {
 
 impl AgentProcess {
     fn spawn(cfg: &AgentConfig, root: &std::path::Path) -> Result<AgentProcess, AgentError> {
-        let mut cmd = Command::new(&cfg.command[0]);
+        // A relative program path (`./agent`, `bin/agent`) means relative to the project
+        // root, whatever the platform does with relative paths and `current_dir`.
+        let program = std::path::Path::new(&cfg.command[0]);
+        let program = if program.is_relative() && program.components().count() > 1 { root.join(program) } else { program.to_path_buf() };
+        let mut cmd = Command::new(&program);
         cmd.args(&cfg.command[1..]).current_dir(root).envs(&cfg.env).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
         let mut child = cmd.spawn().map_err(|e| AgentError::Start(format!("{}: {e}", cfg.command.join(" "))))?;
         let stdin = child.stdin.take().expect("piped");
