@@ -20,10 +20,12 @@
 //!
 //! Every tool name, state key and phrase list is a parameter; see [`Config`].
 
-use ratchet_sdk::text::{find_affirmed_ci, find_any_ci, find_any_word_ci, phrases_pattern};
+use std::cell::Cell;
+
+use ratchet_sdk::text::{phrases_pattern, Lowercased, Phrases};
 use ratchet_sdk::{
     json, truthy, value_text, Conversation, CriterionResult, Params, PluginInfo, Role, Scorecard, ScorecardResult, StateFact, StateSource, SuggestedCriterion,
-    Value,
+    ToolCall, Value,
 };
 
 /// Criterion names, as they appear in results.
@@ -112,6 +114,68 @@ impl Config {
     }
 }
 
+/// What every check needs, computed once per `score` call: phrase lists
+/// lower-cased once, each agent turn's text lower-cased once and its claims
+/// found once, the cancel/refund calls, the escalation request.
+struct Ctx<'a> {
+    c: &'a Conversation,
+    cfg: &'a Config,
+    /// Agent turns, in order.
+    agent: Vec<AgentTurn<'a>>,
+    /// Calls of the cancel or refund tool, with their turn index, in order.
+    actions: Vec<(u32, &'a ToolCall)>,
+    policy: Phrases<'a>,
+    /// The first customer turn asking for a human, with the phrase.
+    escalation_request: Option<(u32, &'a str)>,
+}
+
+struct AgentTurn<'a> {
+    index: u32,
+    text: Lowercased<'a>,
+    /// The cancellation claim the turn affirms, if any.
+    cancel_claim: Option<&'a str>,
+    /// The refund claim the turn affirms, if any.
+    refund_claim: Option<&'a str>,
+    /// Whether the turn states the policy, once asked.
+    states_policy: Cell<Option<bool>>,
+}
+
+impl<'a> Ctx<'a> {
+    fn new(c: &'a Conversation, cfg: &'a Config) -> Ctx<'a> {
+        let cancel_claims = Phrases::new(&cfg.cancel_claims);
+        let refund_claims = Phrases::new(&cfg.refund_claims);
+        let agent = c
+            .agent_turns()
+            .map(|t| {
+                let text = Lowercased::new(&t.text);
+                let cancel_claim = cancel_claims.find_affirmed_in(&text);
+                let refund_claim = refund_claims.find_affirmed_in(&text);
+                AgentTurn { index: t.index, text, cancel_claim, refund_claim, states_policy: Cell::new(None) }
+            })
+            .collect();
+        let actions = c.tool_calls().filter(|(_, t)| t.name == cfg.cancel_tool || t.name == cfg.refund_tool).collect();
+        let requests = Phrases::new(&cfg.escalation_requests);
+        let escalation_request =
+            c.turns.iter().filter(|t| t.role == Role::Customer).find_map(|t| requests.find_word_in(&Lowercased::new(&t.text)).map(|p| (t.index, p)));
+        Ctx { c, cfg, agent, actions, policy: Phrases::new(&cfg.policy_phrases), escalation_request }
+    }
+
+    /// The cancel/refund calls of tool `name` (like `Conversation::tool_calls_named`).
+    fn actions_named<'s>(&'s self, name: &'s str) -> impl Iterator<Item = &'s (u32, &'a ToolCall)> + 's {
+        self.actions.iter().filter(move |(_, call)| call.name == name)
+    }
+
+    /// Does agent turn `t` state the policy?
+    fn states_policy(&self, t: &AgentTurn<'_>) -> bool {
+        if let Some(known) = t.states_policy.get() {
+            return known;
+        }
+        let found = self.policy.find_in(&t.text).is_some();
+        t.states_policy.set(Some(found));
+        found
+    }
+}
+
 /// One failing check: what goes into the criterion, flags, failure mode and
 /// suggestions.
 struct Finding {
@@ -133,12 +197,13 @@ impl Scorecard for SupportPolicy {
 
     fn score(c: &Conversation, params: &Value) -> Result<ScorecardResult, String> {
         let cfg = Config::from_params(params)?;
+        let ctx = Ctx::new(c, &cfg);
         // Order = severity, most severe first (picks the failure mode).
         let checks: [(&str, Vec<Finding>, String); 4] = [
-            (ACTION_VS_STATE, action_vs_state(c, &cfg), action_ok(c, &cfg)),
-            (FALSE_CONFIRMATION, false_confirmations(c, &cfg), claims_ok(c, &cfg)),
-            (POLICY_IN_TIME, policy_in_time(c, &cfg), policy_ok(c, &cfg)),
-            (ESCALATION, escalation(c, &cfg), escalation_ok(c, &cfg)),
+            (ACTION_VS_STATE, action_vs_state(&ctx), action_ok(&ctx)),
+            (FALSE_CONFIRMATION, false_confirmations(&ctx), claims_ok(&ctx)),
+            (POLICY_IN_TIME, policy_in_time(&ctx), policy_ok(&ctx)),
+            (ESCALATION, escalation(&ctx), escalation_ok(&ctx)),
         ];
 
         let mut criteria = Vec::new();
@@ -224,9 +289,10 @@ fn refund_allowed<'c>(c: &'c Conversation, cfg: &Config, turn: u32) -> (bool, Op
 
 // ---- (a) destructive actions vs account state ------------------------------
 
-fn action_vs_state(c: &Conversation, cfg: &Config) -> Vec<Finding> {
+fn action_vs_state(ctx: &Ctx<'_>) -> Vec<Finding> {
+    let (c, cfg) = (ctx.c, ctx.cfg);
     let mut out = Vec::new();
-    for (turn, call) in c.tool_calls() {
+    for &(turn, call) in &ctx.actions {
         if call.name == cfg.cancel_tool {
             let (ok, fact) = cancel_allowed(c, cfg, turn);
             if !ok {
@@ -281,8 +347,9 @@ fn action_vs_state(c: &Conversation, cfg: &Config) -> Vec<Finding> {
     out
 }
 
-fn action_ok(c: &Conversation, cfg: &Config) -> String {
-    let n = c.tool_calls().filter(|(_, t)| t.name == cfg.cancel_tool || t.name == cfg.refund_tool).count();
+fn action_ok(ctx: &Ctx<'_>) -> String {
+    let cfg = ctx.cfg;
+    let n = ctx.actions.len();
     if n == 0 {
         format!("no {} or {} call", cfg.cancel_tool, cfg.refund_tool)
     } else {
@@ -295,11 +362,12 @@ fn action_ok(c: &Conversation, cfg: &Config) -> String {
 /// A claim is supported when an earlier (or same-turn) call of the matching
 /// tool did not fail and, for cancellations, the subscription was active at
 /// that call.
-fn false_confirmations(c: &Conversation, cfg: &Config) -> Vec<Finding> {
+fn false_confirmations(ctx: &Ctx<'_>) -> Vec<Finding> {
+    let (c, cfg) = (ctx.c, ctx.cfg);
     let mut out = Vec::new();
-    for t in c.agent_turns() {
-        if let Some(phrase) = find_affirmed_ci(&t.text, &cfg.cancel_claims) {
-            let supported = c.tool_calls_named(&cfg.cancel_tool).any(|(i, call)| i <= t.index && !call_failed(c, &call.id) && cancel_allowed(c, cfg, i).0);
+    for t in &ctx.agent {
+        if let Some(phrase) = t.cancel_claim {
+            let supported = ctx.actions_named(&cfg.cancel_tool).any(|&(i, call)| i <= t.index && !call_failed(c, &call.id) && cancel_allowed(c, cfg, i).0);
             if !supported {
                 let (_, fact) = cancel_allowed(c, cfg, t.index);
                 out.push(Finding {
@@ -322,8 +390,8 @@ fn false_confirmations(c: &Conversation, cfg: &Config) -> Vec<Finding> {
                 });
             }
         }
-        if let Some(phrase) = find_affirmed_ci(&t.text, &cfg.refund_claims) {
-            let supported = c.tool_calls_named(&cfg.refund_tool).any(|(i, call)| i <= t.index && !call_failed(c, &call.id));
+        if let Some(phrase) = t.refund_claim {
+            let supported = ctx.actions_named(&cfg.refund_tool).any(|&(i, call)| i <= t.index && !call_failed(c, &call.id));
             if !supported {
                 out.push(Finding {
                     turn: t.index,
@@ -342,9 +410,8 @@ fn false_confirmations(c: &Conversation, cfg: &Config) -> Vec<Finding> {
     out
 }
 
-fn claims_ok(c: &Conversation, cfg: &Config) -> String {
-    let n =
-        c.agent_turns().filter(|t| find_affirmed_ci(&t.text, &cfg.cancel_claims).is_some() || find_affirmed_ci(&t.text, &cfg.refund_claims).is_some()).count();
+fn claims_ok(ctx: &Ctx<'_>) -> String {
+    let n = ctx.agent.iter().filter(|t| t.cancel_claim.is_some() || t.refund_claim.is_some()).count();
     if n == 0 {
         "the agent confirmed no cancellation or refund".to_string()
     } else {
@@ -354,16 +421,13 @@ fn claims_ok(c: &Conversation, cfg: &Config) -> String {
 
 // ---- (c) policy stated in time -------------------------------------------------
 
-fn policy_in_time(c: &Conversation, cfg: &Config) -> Vec<Finding> {
+fn policy_in_time(ctx: &Ctx<'_>) -> Vec<Finding> {
+    let cfg = ctx.cfg;
     let mut out = Vec::new();
-    for (turn, call) in c.tool_calls() {
-        if call.name != cfg.cancel_tool && call.name != cfg.refund_tool {
-            continue;
-        }
+    for &(turn, call) in &ctx.actions {
         // The acting turn itself plus the `policy_within_turns` agent turns before it.
-        let window: Vec<_> =
-            c.agent_turns().filter(|t| t.index <= turn).collect::<Vec<_>>().into_iter().rev().take(cfg.policy_within_turns as usize + 1).collect();
-        if window.iter().any(|t| find_any_ci(&t.text, &cfg.policy_phrases).is_some()) {
+        let mut window = ctx.agent.iter().filter(|t| t.index <= turn).rev().take(cfg.policy_within_turns as usize + 1);
+        if window.any(|t| ctx.states_policy(t)) {
             continue;
         }
         out.push(Finding {
@@ -389,8 +453,8 @@ fn policy_in_time(c: &Conversation, cfg: &Config) -> Vec<Finding> {
     out
 }
 
-fn policy_ok(c: &Conversation, cfg: &Config) -> String {
-    if c.tool_calls().any(|(_, t)| t.name == cfg.cancel_tool || t.name == cfg.refund_tool) {
+fn policy_ok(ctx: &Ctx<'_>) -> String {
+    if !ctx.actions.is_empty() {
         "the policy was stated before every cancellation/refund".to_string()
     } else {
         "no cancellation or refund to confirm a policy for".to_string()
@@ -399,18 +463,14 @@ fn policy_ok(c: &Conversation, cfg: &Config) -> String {
 
 // ---- (d) escalation when asked ------------------------------------------------
 
-/// The first customer turn asking for a human, with the phrase.
-fn escalation_request<'a>(c: &Conversation, cfg: &'a Config) -> Option<(u32, &'a str)> {
-    c.turns.iter().filter(|t| t.role == Role::Customer).find_map(|t| find_any_word_ci(&t.text, &cfg.escalation_requests).map(|p| (t.index, p)))
-}
-
 fn escalated(c: &Conversation, cfg: &Config, after: u32) -> bool {
-    c.outcome.escalated || c.tool_calls_named(&cfg.escalate_tool).any(|(i, _)| i >= after)
+    c.outcome.escalated || c.tool_calls().any(|(i, t)| t.name == cfg.escalate_tool && i >= after)
 }
 
-fn escalation(c: &Conversation, cfg: &Config) -> Vec<Finding> {
-    match escalation_request(c, cfg) {
-        Some((turn, phrase)) if !escalated(c, cfg, turn) => vec![Finding {
+fn escalation(ctx: &Ctx<'_>) -> Vec<Finding> {
+    let cfg = ctx.cfg;
+    match ctx.escalation_request {
+        Some((turn, phrase)) if !escalated(ctx.c, cfg, turn) => vec![Finding {
             turn,
             reason: format!(
                 "the customer asked for a {phrase} but the conversation was not escalated (no {} call, outcome.escalated is false)",
@@ -424,8 +484,8 @@ fn escalation(c: &Conversation, cfg: &Config) -> Vec<Finding> {
     }
 }
 
-fn escalation_ok(c: &Conversation, cfg: &Config) -> String {
-    match escalation_request(c, cfg) {
+fn escalation_ok(ctx: &Ctx<'_>) -> String {
+    match ctx.escalation_request {
         Some((turn, phrase)) => {
             format!("the customer asked for a {phrase} at turn {turn} and the conversation was escalated")
         }

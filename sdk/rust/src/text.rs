@@ -2,11 +2,164 @@
 //! of these phrases?", and getting case-folding, word boundaries and simple
 //! negation right in every plugin is needless repetition.
 
+use std::borrow::Cow;
+
+/// A text lower-cased once (exactly as [`str::to_lowercase`] would, with a
+/// fast path for ASCII and no copy when it is already lower-case ASCII), to
+/// match several [`Phrases`] against it without lower-casing it each time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lowercased<'a>(Cow<'a, str>);
+
+impl<'a> Lowercased<'a> {
+    /// Lower-cases `text`.
+    pub fn new(text: &'a str) -> Self {
+        Lowercased(lowercase(text))
+    }
+
+    /// The lower-cased text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// `text.to_lowercase()`, borrowed when that would not change it (ASCII
+/// without upper-case letters) and without Unicode tables for ASCII.
+fn lowercase(text: &str) -> Cow<'_, str> {
+    if !text.is_ascii() {
+        Cow::Owned(text.to_lowercase())
+    } else if text.bytes().any(|b| b.is_ascii_uppercase()) {
+        Cow::Owned(text.to_ascii_lowercase())
+    } else {
+        Cow::Borrowed(text)
+    }
+}
+
+/// A phrase list lower-cased once, to match against many texts: the
+/// reusable form of [`find_any_ci`], [`find_any_word_ci`] and
+/// [`find_affirmed_ci`] (same results; empty phrases never match). Build it
+/// once per call and pair it with [`Lowercased`] texts.
+#[derive(Debug, Clone)]
+pub struct Phrases<'n> {
+    /// The non-empty phrases, in order.
+    items: Vec<Item<'n>>,
+    /// The lower-cased phrases, concatenated (one allocation for all).
+    lower: String,
+    /// Per byte `b`: the first item whose lower-cased form starts with `b`
+    /// ([`NONE`] if none); items chain on through [`Item::next`], in order.
+    heads: [u8; 256],
+}
+
+#[derive(Debug, Clone)]
+struct Item<'n> {
+    /// As given.
+    phrase: &'n str,
+    /// Where its lower-cased form is in [`Phrases::lower`].
+    start: usize,
+    end: usize,
+    /// The next item starting with the same byte, or [`NONE`].
+    next: u8,
+}
+
+/// End of an item chain; also the most items the one-pass scan handles.
+const NONE: u8 = u8::MAX;
+
+impl<'n> Phrases<'n> {
+    /// Lower-cases `phrases` (keeping their order).
+    pub fn new<S: AsRef<str>>(phrases: &'n [S]) -> Self {
+        let mut lower = String::with_capacity(phrases.iter().map(|p| p.as_ref().len()).sum());
+        let mut items = Vec::with_capacity(phrases.len());
+        for phrase in phrases.iter().map(AsRef::as_ref).filter(|p| !p.is_empty()) {
+            let start = lower.len();
+            if phrase.is_ascii() {
+                lower.push_str(phrase);
+                lower[start..].make_ascii_lowercase();
+            } else {
+                lower.push_str(&phrase.to_lowercase());
+            }
+            items.push(Item { phrase, start, end: lower.len(), next: NONE });
+        }
+        let mut heads = [NONE; 256];
+        if items.len() < usize::from(NONE) {
+            // Build the chains back to front so each lists its items in order.
+            for k in (0..items.len()).rev() {
+                let first = usize::from(lower.as_bytes()[items[k].start]);
+                items[k].next = heads[first];
+                heads[first] = k as u8;
+            }
+        }
+        Phrases { items, lower, heads }
+    }
+
+    /// The first phrase contained in `text` (see [`find_any_ci`]).
+    pub fn find_in(&self, text: &Lowercased<'_>) -> Option<&'n str> {
+        self.first_accepted(text.as_str(), false, |_, _| true)
+    }
+
+    /// The first phrase contained in `text` as whole words (see [`find_any_word_ci`]).
+    pub fn find_word_in(&self, text: &Lowercased<'_>) -> Option<&'n str> {
+        let hay = text.as_str();
+        self.first_accepted(hay, true, |start, end| whole_word(hay, start, end))
+    }
+
+    /// The first phrase `text` affirms (see [`find_affirmed_ci`]).
+    pub fn find_affirmed_in(&self, text: &Lowercased<'_>) -> Option<&'n str> {
+        let hay = text.as_str();
+        self.first_accepted(hay, true, |start, end| whole_word(hay, start, end) && !negated_before(&hay[..start]))
+    }
+
+    /// The first phrase (in list order) with an occurrence `start..end` in
+    /// `hay` that `accept` accepts; `words` when `accept` rejects occurrences
+    /// right after a letter or digit. Short texts are scanned once for all
+    /// phrases; long ones phrase by phrase with `str::find`, which keeps the
+    /// worst case linear.
+    fn first_accepted(&self, hay: &str, words: bool, accept: impl Fn(usize, usize) -> bool) -> Option<&'n str> {
+        if hay.len() > NAIVE_SEARCH_MAX || self.items.len() >= usize::from(NONE) {
+            return self
+                .items
+                .iter()
+                .find(|item| {
+                    let n = &self.lower[item.start..item.end];
+                    occurrences(hay, n).any(|start| accept(start, start + n.len()))
+                })
+                .map(|item| item.phrase);
+        }
+        // A match of a valid UTF-8 phrase in valid UTF-8 text always starts
+        // and ends on char boundaries, so comparing bytes finds the same
+        // occurrences as `str::find`.
+        let (h, lower) = (hay.as_bytes(), self.lower.as_bytes());
+        // Items before `best` may still win; `best` matched already.
+        let mut best = self.items.len();
+        let mut after_word = false;
+        for (i, &b) in h.iter().enumerate() {
+            // An ASCII letter or digit is a whole char: no word starts after it.
+            let skip = words && after_word;
+            after_word = b.is_ascii_alphanumeric();
+            if skip {
+                continue;
+            }
+            let mut k = usize::from(self.heads[usize::from(b)]);
+            // `NONE` is never below `best`, which is at most the item count.
+            while k < best {
+                let item = &self.items[k];
+                let n = &lower[item.start..item.end];
+                if h.get(i..i + n.len()) == Some(n) && accept(i, i + n.len()) {
+                    best = k;
+                    break;
+                }
+                k = usize::from(item.next);
+            }
+            if best == 0 {
+                break;
+            }
+        }
+        self.items.get(best).map(|item| item.phrase)
+    }
+}
+
 /// Returns the first of `needles` found in `haystack`, ignoring case
 /// (Unicode lowercase). Empty needles never match.
 pub fn find_any_ci<'n, S: AsRef<str>>(haystack: &str, needles: &'n [S]) -> Option<&'n str> {
-    let hay = haystack.to_lowercase();
-    needles.iter().map(AsRef::as_ref).find(|n| !n.is_empty() && hay.contains(&n.to_lowercase()))
+    Phrases::new(needles).find_in(&Lowercased::new(haystack))
 }
 
 /// True when `haystack` contains any of `needles`, ignoring case.
@@ -18,8 +171,7 @@ pub fn contains_any_ci<S: AsRef<str>>(haystack: &str, needles: &[S]) -> bool {
 /// characters just before and after the match must not be alphanumeric (so
 /// `cancel` does not match `cancellation`).
 pub fn find_any_word_ci<'n, S: AsRef<str>>(haystack: &str, needles: &'n [S]) -> Option<&'n str> {
-    let hay = haystack.to_lowercase();
-    needles.iter().map(AsRef::as_ref).find(|n| !n.is_empty() && word_matches(&hay, &n.to_lowercase()).next().is_some())
+    Phrases::new(needles).find_word_in(&Lowercased::new(haystack))
 }
 
 /// True when `haystack` contains any of `needles` as whole words, ignoring case.
@@ -38,26 +190,29 @@ const NEGATIONS: &[&str] = &["not", "no", "never", "cannot", "unable", "without"
 /// X happened?" checks need: "your plan has been cancelled" affirms
 /// `cancelled`; "your plan has not been cancelled" does not.
 pub fn find_affirmed_ci<'n, S: AsRef<str>>(haystack: &str, needles: &'n [S]) -> Option<&'n str> {
-    let hay = haystack.to_lowercase();
-    needles.iter().map(AsRef::as_ref).find(|n| !n.is_empty() && word_matches(&hay, &n.to_lowercase()).any(|start| !negated_before(&hay[..start])))
+    Phrases::new(needles).find_affirmed_in(&Lowercased::new(haystack))
 }
 
-/// Byte offsets of the whole-word matches of `needle` in `hay`.
-fn word_matches<'h>(hay: &'h str, needle: &'h str) -> impl Iterator<Item = usize> + 'h {
+/// Texts up to this many bytes are scanned once for all phrases (cheaper
+/// than setting up `str::find`'s two-way searcher for every phrase); longer
+/// ones phrase by phrase with `str::find`.
+const NAIVE_SEARCH_MAX: usize = 1024;
+
+/// Byte offsets of all (possibly overlapping) occurrences of `needle`
+/// (non-empty) in `hay`, in order.
+fn occurrences<'h>(hay: &'h str, needle: &'h str) -> impl Iterator<Item = usize> + 'h {
     let mut from = 0;
     std::iter::from_fn(move || {
-        while from < hay.len() {
-            let start = from + hay[from..].find(needle)?;
-            let end = start + needle.len();
-            from = start + hay[start..].chars().next().map_or(1, char::len_utf8);
-            let before_ok = hay[..start].chars().next_back().is_none_or(|c| !c.is_alphanumeric());
-            let after_ok = hay[end..].chars().next().is_none_or(|c| !c.is_alphanumeric());
-            if before_ok && after_ok {
-                return Some(start);
-            }
-        }
-        None
+        let start = from + hay.get(from..)?.find(needle)?;
+        from = start + hay[start..].chars().next().map_or(1, char::len_utf8);
+        Some(start)
     })
+}
+
+/// True when `start..end` of `hay` is bounded by non-alphanumeric characters
+/// (or the text's ends).
+fn whole_word(hay: &str, start: usize, end: usize) -> bool {
+    hay[..start].chars().next_back().is_none_or(|c| !c.is_alphanumeric()) && hay[end..].chars().next().is_none_or(|c| !c.is_alphanumeric())
 }
 
 /// True when the clause ending at the end of `prefix` has a negation among
@@ -77,22 +232,38 @@ fn negated_before(prefix: &str) -> bool {
 /// suggested `must-say` / `must-not-say` criteria.
 pub fn regex_escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
+    push_regex_escaped(&mut out, text);
+    out
+}
+
+/// Appends `text` to `out` with regex metacharacters escaped (see [`regex_escape`]).
+fn push_regex_escaped(out: &mut String, text: &str) {
     for c in text.chars() {
-        if "\\.+*?()|[]{}^$#&-~".contains(c) {
+        if matches!(c, '\\' | '.' | '+' | '*' | '?' | '(' | ')' | '|' | '[' | ']' | '{' | '}' | '^' | '$' | '#' | '&' | '-' | '~') {
             out.push('\\');
         }
         out.push(c);
     }
-    out
 }
 
 /// A case-insensitive regex matching any of `phrases` literally, as whole
 /// words when `whole_words` (e.g. `(?i)\b(?:cancelled|canceled)\b`). Empty
 /// phrases are skipped.
 pub fn phrases_pattern<S: AsRef<str>>(phrases: &[S], whole_words: bool) -> String {
-    let alts: Vec<String> = phrases.iter().map(AsRef::as_ref).filter(|p| !p.is_empty()).map(regex_escape).collect();
     let b = if whole_words { "\\b" } else { "" };
-    format!("(?i){b}(?:{}){b}", alts.join("|"))
+    let mut out = String::with_capacity(16 + phrases.iter().map(|p| p.as_ref().len() + 1).sum::<usize>());
+    out.push_str("(?i)");
+    out.push_str(b);
+    out.push_str("(?:");
+    for (i, p) in phrases.iter().map(AsRef::as_ref).filter(|p| !p.is_empty()).enumerate() {
+        if i > 0 {
+            out.push('|');
+        }
+        push_regex_escaped(&mut out, p);
+    }
+    out.push(')');
+    out.push_str(b);
+    out
 }
 
 #[cfg(test)]
@@ -130,9 +301,152 @@ mod tests {
     }
 
     #[test]
+    fn lowercased_matches_to_lowercase() {
+        for text in ["", "already lower", "Mixed CASE 123", "Ünïcode STRASSE straße", "ὈΔΥΣΣΕΎΣ", "İstanbul", "\u{2019}Quote\u{2019}"] {
+            assert_eq!(Lowercased::new(text).as_str(), text.to_lowercase(), "{text}");
+        }
+        assert!(matches!(Lowercased::new("plain ascii").0, Cow::Borrowed(_)));
+    }
+
+    /// The helpers as first written (lower-case everything per call,
+    /// `str::find` per needle): the optimised ones must agree with them.
+    mod reference {
+        fn word_matches<'h>(hay: &'h str, needle: &'h str) -> impl Iterator<Item = usize> + 'h {
+            let mut from = 0;
+            std::iter::from_fn(move || {
+                while from < hay.len() {
+                    let start = from + hay[from..].find(needle)?;
+                    let end = start + needle.len();
+                    from = start + hay[start..].chars().next().map_or(1, char::len_utf8);
+                    let before_ok = hay[..start].chars().next_back().is_none_or(|c| !c.is_alphanumeric());
+                    let after_ok = hay[end..].chars().next().is_none_or(|c| !c.is_alphanumeric());
+                    if before_ok && after_ok {
+                        return Some(start);
+                    }
+                }
+                None
+            })
+        }
+
+        pub fn find_any_ci<'n>(haystack: &str, needles: &[&'n str]) -> Option<&'n str> {
+            let hay = haystack.to_lowercase();
+            needles.iter().copied().find(|n| !n.is_empty() && hay.contains(&n.to_lowercase()))
+        }
+
+        pub fn find_any_word_ci<'n>(haystack: &str, needles: &[&'n str]) -> Option<&'n str> {
+            let hay = haystack.to_lowercase();
+            needles.iter().copied().find(|n| !n.is_empty() && word_matches(&hay, &n.to_lowercase()).next().is_some())
+        }
+
+        pub fn find_affirmed_ci<'n>(haystack: &str, needles: &[&'n str]) -> Option<&'n str> {
+            let hay = haystack.to_lowercase();
+            needles.iter().copied().find(|n| !n.is_empty() && word_matches(&hay, &n.to_lowercase()).any(|start| !super::super::negated_before(&hay[..start])))
+        }
+    }
+
+    #[test]
+    fn optimised_helpers_agree_with_the_reference() {
+        let long = format!("{}Cancelled, not cancelled. Ask a MANAGER; x-human", "filler text ".repeat(100));
+        let long_unicode = format!("{}Straße ünïcode, not refunded", "é ".repeat(600));
+        assert!(long.len() > NAIVE_SEARCH_MAX && long_unicode.len() > NAIVE_SEARCH_MAX);
+        let mut texts = vec![
+            "",
+            "a",
+            "aaa",
+            "abcabcab",
+            "xno no no",
+            "xNO NO NO",
+            "no no",
+            "Your plan has been CANCELLED.",
+            "It has not been cancelled yet.",
+            "I haven't cancelled anything",
+            "I can\u{2019}t say it's cancelled",
+            "Per our Cancellation Policy, cancelling.",
+            "Let me talk to your MANAGER!",
+            "our cancellation policy",
+            "Ünïcode straße STRASSE",
+            "éé e é",
+            "human-like? Humanity. a Real Person",
+            "It was not cancelled before; now it is cancelled",
+            "cancel cancelled canceled precancel, cancel.",
+            "ὈΔΥΣΣΕΎΣ İstanbul",
+            "Your Refund has been issued. REFUNDED",
+        ];
+        texts.push(&long);
+        texts.push(&long_unicode);
+        let lists: [&[&str]; 8] = [
+            &["cancelled", "canceled", "refund has been issued"],
+            &["cancellation policy", "refund policy", ""],
+            &["human", "real person", "manager", "STRASSE", "Straße"],
+            &["", "cancel"],
+            &["no no", "a", "aa", "abc", "cab", "bca"],
+            &["é", "e", "ße", "ünïcode", "refunded", "İstanbul", "δυσσεύσ"],
+            &["zz", "filler text manager", "text", "x"],
+            &[],
+        ];
+        for text in &texts {
+            let lower = Lowercased::new(text);
+            for list in lists {
+                let phrases = Phrases::new(list);
+                let expected = reference::find_any_ci(text, list);
+                assert_eq!(find_any_ci(text, list), expected, "{text:?} {list:?}");
+                assert_eq!(phrases.find_in(&lower), expected, "{text:?} {list:?}");
+                let expected = reference::find_any_word_ci(text, list);
+                assert_eq!(find_any_word_ci(text, list), expected, "{text:?} {list:?}");
+                assert_eq!(phrases.find_word_in(&lower), expected, "{text:?} {list:?}");
+                let expected = reference::find_affirmed_ci(text, list);
+                assert_eq!(find_affirmed_ci(text, list), expected, "{text:?} {list:?}");
+                assert_eq!(phrases.find_affirmed_in(&lower), expected, "{text:?} {list:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn overlapping_matches_are_all_tried() {
+        // The first "no no" fails the word-boundary check; the overlapping one passes.
+        assert_eq!(find_any_word_ci("xno no no", &["no no"]), Some("no no"));
+        assert_eq!(Phrases::new(&["no no"]).find_word_in(&Lowercased::new("xNO NO NO")), Some("no no"));
+        // A later phrase matching earlier in the text does not beat an earlier phrase.
+        assert_eq!(find_any_word_ci("manager or human", &["human", "manager"]), Some("human"));
+    }
+
+    #[test]
+    fn many_phrases_and_shared_first_bytes() {
+        // Phrases sharing a first byte are tried in list order.
+        let shared = ["cat", "can", "ca", "c"];
+        assert_eq!(Phrases::new(&shared).find_in(&Lowercased::new("a CAN of c")), Some("can"));
+        assert_eq!(Phrases::new(&shared).find_word_in(&Lowercased::new("a CAN of c")), Some("can"));
+        assert_eq!(Phrases::new(&shared).find_word_in(&Lowercased::new("cab c")), Some("c"));
+        // More phrases than the one-pass scan indexes: the per-phrase route.
+        let many: Vec<String> = (0..300).map(|i| format!("w{i}")).collect();
+        for text in ["say w299 or w7", "w12x w120", "nothing"] {
+            let lower = Lowercased::new(text);
+            let refs: Vec<&str> = many.iter().map(String::as_str).collect();
+            assert_eq!(Phrases::new(&many).find_in(&lower), reference::find_any_ci(text, &refs), "{text}");
+            assert_eq!(Phrases::new(&many).find_word_in(&lower), reference::find_any_word_ci(text, &refs), "{text}");
+            assert_eq!(Phrases::new(&many[..250]).find_word_in(&lower), reference::find_any_word_ci(text, &refs[..250]), "{text}");
+        }
+        assert_eq!(Phrases::new(&many).find_word_in(&Lowercased::new("say w299 or w7")), Some("w7"));
+    }
+
+    #[test]
+    fn phrases_keep_the_given_spelling() {
+        let owned = vec!["Refund Policy".to_string(), String::new()];
+        assert_eq!(Phrases::new(&owned).find_in(&Lowercased::new("see our REFUND policy")), Some("Refund Policy"));
+        assert_eq!(Phrases::new(&owned).find_in(&Lowercased::new("")), None);
+    }
+
+    #[test]
     fn patterns_from_phrases() {
         assert_eq!(regex_escape("a.b (c)"), r"a\.b \(c\)");
         assert_eq!(phrases_pattern(&["cancelled", "canceled", ""], true), r"(?i)\b(?:cancelled|canceled)\b");
         assert_eq!(phrases_pattern(&["refund policy"], false), "(?i)(?:refund policy)");
+        // Every metacharacter, as the original `"\\.+*?()|[]{}^$#&-~".contains(c)` test had it.
+        let all: String = (0u8..128).map(char::from).chain("éß\u{2019}".chars()).collect();
+        let expected: String = all.chars().flat_map(|c| if "\\.+*?()|[]{}^$#&-~".contains(c) { vec!['\\', c] } else { vec![c] }).collect();
+        assert_eq!(regex_escape(&all), expected);
+        assert_eq!(phrases_pattern(&["", "a|b", "", "c.d", ""], false), r"(?i)(?:a\|b|c\.d)");
+        assert_eq!(phrases_pattern::<&str>(&[], true), r"(?i)\b(?:)\b");
+        assert_eq!(phrases_pattern(&[""], false), "(?i)(?:)");
     }
 }
