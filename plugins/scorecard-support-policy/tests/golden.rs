@@ -1,38 +1,19 @@
 //! Golden tests: every `samples/<name>.json` (a canonical conversation) is
-//! scored with default params and compared with `samples/<name>.expected.json`.
-//! Set `RATCHET_UPDATE_GOLDEN=1` to rewrite the expected files (then review
-//! the diff).
+//! scored with default params and compared with `samples/<name>.expected.json`
+//! (see `ratchet_sdk::testing`). Set `RATCHET_UPDATE_GOLDEN=1` to rewrite the
+//! expected files (then review the diff).
 
 use std::path::Path;
 
-use ratchet_sdk::json::to_canonical_pretty;
-use ratchet_sdk::{Conversation, Scorecard, Value};
+use ratchet_sdk::{Conversation, Scorecard};
 use scorecard_support_policy::SupportPolicy;
 
 #[test]
 fn samples_match_expected_output() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples");
-    let mut seen = 0;
-    let mut entries: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
-    entries.sort();
-    for path in entries {
-        let name = path.file_name().unwrap().to_str().unwrap().to_string();
-        if !name.ends_with(".json") || name.ends_with(".expected.json") {
-            continue;
-        }
-        seen += 1;
-        let input = std::fs::read_to_string(&path).unwrap();
-        let conversation = Conversation::from_json(&input).unwrap_or_else(|e| panic!("{name}: {e}"));
-        let result = SupportPolicy::score(&conversation, &Value::Null).unwrap_or_else(|e| panic!("{name}: {e}"));
-        let actual = to_canonical_pretty(&result);
-        let expected_path = path.with_file_name(name.replace(".json", ".expected.json"));
-        if std::env::var_os("RATCHET_UPDATE_GOLDEN").is_some() {
-            std::fs::write(&expected_path, &actual).unwrap();
-            continue;
-        }
-        let expected =
-            std::fs::read_to_string(&expected_path).unwrap_or_else(|e| panic!("{}: {e} (run with RATCHET_UPDATE_GOLDEN=1)", expected_path.display()));
-        assert_eq!(actual, expected, "{name}: output differs from {}", expected_path.display());
-    }
-    assert!(seen >= 3, "expected at least 3 samples, found {seen}");
+    ratchet_sdk::testing::golden_samples(&dir, 3, |input, params| {
+        let text = std::str::from_utf8(input).map_err(|e| e.to_string())?;
+        let conversation = Conversation::from_json(text).map_err(|e| e.to_string())?;
+        SupportPolicy::score(&conversation, params)
+    });
 }

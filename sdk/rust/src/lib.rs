@@ -52,6 +52,8 @@ pub mod model;
 pub mod params;
 pub mod results;
 pub mod sidecar;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod testing;
 pub mod text;
 pub mod v0_1_0;
 
