@@ -140,3 +140,23 @@ fn configured_plugins_resolve_inside_the_root_and_escapes_are_refused() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("leaves the project root"), "{}", stderr(&o));
 }
+
+#[test]
+fn plugin_run_on_an_agent_prints_its_next_action() {
+    let tmp = tempfile::tempdir().unwrap();
+    let agent = component("support-agent").display().to_string();
+    let o = ratchet(&["plugin", "inspect", &agent], tmp.path());
+    assert!(stdout(&o).contains("world     ratchet:plugin/agent@0.1.0"), "{}", stdout(&o));
+    // After the customer's first line, the agent looks the account up.
+    let conv = tmp.path().join("c.json");
+    std::fs::write(
+        &conv,
+        r#"{"id": "c", "channel": "voice", "turns": [{"role": "customer", "text": "I want to cancel my subscription"}],
+            "state": {"memory_snapshot": [{"key": "customer.email", "value": "dana@example.com"}], "tool_registry": [{"id": "lookup_account", "version": "1.4.0"}]}}"#,
+    )
+    .unwrap();
+    let o = ratchet(&["plugin", "run", &agent, "--input", conv.to_str().unwrap(), "--params", r#"{"prompt_version": "support-v2"}"#], tmp.path());
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["call_tool"]["name"], "lookup_account", "{v}");
+}
