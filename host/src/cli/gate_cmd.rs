@@ -57,15 +57,8 @@ pub struct GateArgs {
     /// What to do when the agent calls a tool no fixture answers.
     #[arg(long, value_enum, default_value = "error")]
     on_missing_fixture: MissingFixturePolicy,
-    /// Write the JSON result file here (input of `report merge` and `tiers`).
-    #[arg(long)]
-    json: Option<PathBuf>,
-    /// Write JUnit XML here.
-    #[arg(long)]
-    junit: Option<PathBuf>,
-    /// Write the Markdown summary here (also appended to $GITHUB_STEP_SUMMARY when set).
-    #[arg(long)]
-    markdown: Option<PathBuf>,
+    #[command(flatten)]
+    outputs: ReportOutputs,
     /// The run ledger to append to (default: <suite>/ledger.jsonl).
     #[arg(long)]
     ledger: Option<PathBuf>,
@@ -94,13 +87,20 @@ pub struct MergeArgs {
     /// Result files written by `ratchet gate --json`.
     #[arg(required = true)]
     inputs: Vec<PathBuf>,
-    /// Merged JSON result file.
+    #[command(flatten)]
+    outputs: ReportOutputs,
+}
+
+/// The report files `gate` and `report merge` can write.
+#[derive(Args)]
+pub struct ReportOutputs {
+    /// Write the JSON result file here (input of `report merge` and `tiers`).
     #[arg(long)]
     json: Option<PathBuf>,
-    /// Merged JUnit XML.
+    /// Write JUnit XML here.
     #[arg(long)]
     junit: Option<PathBuf>,
-    /// Merged Markdown summary.
+    /// Write the Markdown summary here (also appended to $GITHUB_STEP_SUMMARY when set).
     #[arg(long)]
     markdown: Option<PathBuf>,
 }
@@ -218,7 +218,7 @@ pub fn gate(a: GateArgs, config: Option<&Path>) -> CliResult {
         ledger::append(&ledger_path, &now, &agent_name, &report.scenarios)
             .map_err(|e| CliError::usage(anyhow!("{}: cannot write the ledger: {e}", ledger_path.display())))?;
     }
-    write_reports(&report, a.json.as_deref(), a.junit.as_deref(), a.markdown.as_deref())?;
+    write_reports(&report, &a.outputs)?;
     match a.format {
         super::plugin_cmd::Format::Json => println!("{}", serde_json::to_string_pretty(&report).expect("json")),
         super::plugin_cmd::Format::Text => eprint!("{}", report.terminal()),
@@ -226,7 +226,8 @@ pub fn gate(a: GateArgs, config: Option<&Path>) -> CliResult {
     Ok(if report.summary.gate_passes() { exit::OK } else { exit::GATE_FAILED })
 }
 
-fn write_reports(report: &GateReport, json: Option<&Path>, junit: Option<&Path>, markdown: Option<&Path>) -> Result<(), CliError> {
+fn write_reports(report: &GateReport, out: &ReportOutputs) -> Result<(), CliError> {
+    let (json, junit, markdown) = (out.json.as_deref(), out.junit.as_deref(), out.markdown.as_deref());
     let write = |p: &Path, bytes: &[u8]| write_atomic(p, bytes).map_err(|e| CliError::usage(anyhow!("{}: cannot write: {e}", p.display())));
     if let Some(p) = json {
         write(p, (serde_json::to_string_pretty(report).expect("json") + "\n").as_bytes())?;
@@ -269,7 +270,7 @@ pub fn report(cmd: ReportCommand) -> CliResult {
                 reports.push(ratchet::schema::load_json::<GateReport>(p).map_err(CliError::usage)?);
             }
             let merged = GateReport::merge(reports).map_err(|e| CliError::usage(anyhow!(e)))?;
-            write_reports(&merged, a.json.as_deref(), a.junit.as_deref(), a.markdown.as_deref())?;
+            write_reports(&merged, &a.outputs)?;
             eprint!("{}", merged.terminal());
             Ok(if merged.summary.gate_passes() { exit::OK } else { exit::GATE_FAILED })
         }
