@@ -37,6 +37,7 @@
 
 use std::collections::BTreeMap;
 
+use ratchet_sdk::json::{split_documents, SplitError};
 use ratchet_sdk::params::kind_of;
 use ratchet_sdk::{log, Adapter, Channel, Conversation, Converted, LogLevel, Params, PluginInfo, Role, ToolCall, ToolResult, Turn, Value};
 use serde_json::Map;
@@ -103,28 +104,23 @@ ratchet_sdk::export_adapter!(OpenAiChat);
 
 /// Splits the input into (label for errors, JSON document) pairs.
 fn split_input(text: &str) -> Result<Vec<(String, Value)>, String> {
-    if text.trim().is_empty() {
-        return Err("input is empty: expected a JSON object, a JSON array of objects, or JSONL".into());
-    }
-    match serde_json::from_str::<Value>(text) {
-        Ok(Value::Object(o)) => Ok(vec![("conversation 0".into(), Value::Object(o))]),
-        Ok(Value::Array(items)) => Ok(items.into_iter().enumerate().map(|(i, v)| (format!("conversation {i}"), v)).collect()),
-        Ok(other) => Err(format!("input must be a JSON object, a JSON array of objects, or JSONL; got {}", kind_of(&other))),
-        Err(whole) => {
-            let lines: Vec<(usize, &str)> = text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()).collect();
-            if lines.len() < 2 {
-                return Err(format!("invalid JSON: {whole}"));
+    let docs = split_documents(text).map_err(|e| match e {
+        SplitError::Empty => "input is empty: expected a JSON object, a JSON array of objects, or JSONL".to_string(),
+        SplitError::Invalid(whole) => format!("invalid JSON: {whole}"),
+        SplitError::Line { index, line, error } => format!("conversation {index} (line {line}): invalid JSON: {error}"),
+    })?;
+    docs.into_iter()
+        .map(|d| {
+            if d.top_level && !d.value.is_object() {
+                return Err(format!("input must be a JSON object, a JSON array of objects, or JSONL; got {}", kind_of(&d.value)));
             }
-            lines
-                .into_iter()
-                .enumerate()
-                .map(|(i, (n, line))| {
-                    let label = format!("conversation {i} (line {})", n + 1);
-                    serde_json::from_str::<Value>(line).map(|v| (label.clone(), v)).map_err(|e| format!("{label}: invalid JSON: {e}"))
-                })
-                .collect()
-        }
-    }
+            let label = match d.line {
+                Some(line) => format!("conversation {} (line {line})", d.index),
+                None => format!("conversation {}", d.index),
+            };
+            Ok((label, d.value))
+        })
+        .collect()
 }
 
 fn parse_channel(s: &str) -> Result<Channel, String> {

@@ -21,6 +21,7 @@
 
 use std::collections::BTreeMap;
 
+use ratchet_sdk::json::{split_documents, SplitError};
 use ratchet_sdk::params::kind_of;
 use serde_json::{Map, Value};
 
@@ -100,26 +101,22 @@ pub fn parse_input(input: &[u8]) -> Result<Vec<Span>, String> {
 
 /// Splits the input into (error prefix, JSON document) pairs.
 fn split_input(text: &str) -> Result<Vec<(String, Value)>, String> {
-    if text.trim().is_empty() {
-        return Err("input is empty: expected an OTLP JSON trace export (an object with `resourceSpans`, an array of them, or JSONL)".into());
-    }
-    match serde_json::from_str::<Value>(text) {
-        Ok(Value::Array(items)) => Ok(items.into_iter().enumerate().map(|(i, v)| (format!("document {i}: "), v)).collect()),
-        Ok(v) => Ok(vec![(String::new(), v)]),
-        Err(whole) => {
-            let lines: Vec<(usize, &str)> = text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()).collect();
-            if lines.len() < 2 {
-                return Err(format!("invalid JSON: {whole}"));
-            }
-            lines
-                .into_iter()
-                .map(|(n, line)| {
-                    let prefix = format!("line {}: ", n + 1);
-                    serde_json::from_str::<Value>(line).map(|v| (prefix.clone(), v)).map_err(|e| format!("{prefix}invalid JSON: {e}"))
-                })
-                .collect()
-        }
-    }
+    let docs = split_documents(text).map_err(|e| match e {
+        SplitError::Empty => "input is empty: expected an OTLP JSON trace export (an object with `resourceSpans`, an array of them, or JSONL)".to_string(),
+        SplitError::Invalid(whole) => format!("invalid JSON: {whole}"),
+        SplitError::Line { line, error, .. } => format!("line {line}: invalid JSON: {error}"),
+    })?;
+    Ok(docs
+        .into_iter()
+        .map(|d| {
+            let prefix = match (d.line, d.top_level) {
+                (Some(line), _) => format!("line {line}: "),
+                (None, true) => String::new(),
+                (None, false) => format!("document {}: ", d.index),
+            };
+            (prefix, d.value)
+        })
+        .collect())
 }
 
 /// A field by its lowerCamelCase OTLP/JSON name or its protobuf snake_case

@@ -73,6 +73,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use ratchet_sdk::json::{split_documents, SplitError};
 use ratchet_sdk::params::kind_of;
 use ratchet_sdk::{
     log, Adapter, Channel, Conversation, Converted, LogLevel, MemoryEntry, Params, PluginInfo, Role, SideCar, ToolCall, ToolRef, ToolResult, Turn, Value,
@@ -158,28 +159,23 @@ ratchet_sdk::export_adapter!(VoiceEndOfCall);
 
 /// Splits the input into (label for errors, JSON document) pairs.
 fn split_input(text: &str) -> Result<Vec<(String, Value)>, String> {
-    if text.trim().is_empty() {
-        return Err("input is empty: expected an end-of-call report object, a JSON array of them, or JSONL".into());
-    }
-    match serde_json::from_str::<Value>(text) {
-        Ok(Value::Object(o)) => Ok(vec![("report 0".into(), Value::Object(o))]),
-        Ok(Value::Array(items)) => Ok(items.into_iter().enumerate().map(|(i, v)| (format!("report {i}"), v)).collect()),
-        Ok(other) => Err(format!("input must be an end-of-call report object, a JSON array of them, or JSONL; got {}", kind_of(&other))),
-        Err(whole) => {
-            let lines: Vec<(usize, &str)> = text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()).collect();
-            if lines.len() < 2 {
-                return Err(format!("invalid JSON: {whole}"));
+    let docs = split_documents(text).map_err(|e| match e {
+        SplitError::Empty => "input is empty: expected an end-of-call report object, a JSON array of them, or JSONL".to_string(),
+        SplitError::Invalid(whole) => format!("invalid JSON: {whole}"),
+        SplitError::Line { index, line, error } => format!("report {index} (line {line}): invalid JSON: {error}"),
+    })?;
+    docs.into_iter()
+        .map(|d| {
+            if d.top_level && !d.value.is_object() {
+                return Err(format!("input must be an end-of-call report object, a JSON array of them, or JSONL; got {}", kind_of(&d.value)));
             }
-            lines
-                .into_iter()
-                .enumerate()
-                .map(|(i, (n, line))| {
-                    let label = format!("report {i} (line {})", n + 1);
-                    serde_json::from_str::<Value>(line).map(|v| (label.clone(), v)).map_err(|e| format!("{label}: invalid JSON: {e}"))
-                })
-                .collect()
-        }
-    }
+            let label = match d.line {
+                Some(line) => format!("report {} (line {line})", d.index),
+                None => format!("report {}", d.index),
+            };
+            Ok((label, d.value))
+        })
+        .collect()
 }
 
 /// Typed reads from a JSON object with errors that say where.

@@ -76,3 +76,84 @@ mod tests {
         assert!(e.starts_with("invalid JSON in params:"), "{e}");
     }
 }
+
+/// One JSON document of an adapter's input (see [`split_documents`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Document {
+    /// Position among the documents, from 0.
+    pub index: usize,
+    /// 1-based line, for JSONL input.
+    pub line: Option<usize>,
+    /// True when the whole input was this one document (not an array item or a line).
+    pub top_level: bool,
+    /// The parsed document.
+    pub value: Value,
+}
+
+/// Why an input could not be split into documents.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SplitError {
+    /// Nothing but whitespace.
+    Empty,
+    /// Not JSON, and not JSONL either (the whole-input parse error).
+    Invalid(String),
+    /// JSONL whose line `line` (document `index`) is not JSON.
+    Line {
+        /// Position among the documents.
+        index: usize,
+        /// 1-based line.
+        line: usize,
+        /// The parse error.
+        error: String,
+    },
+}
+
+/// Split an adapter input into documents: one JSON value, a JSON array (each item a
+/// document) or JSONL (each non-blank line a document). Vendor exports come in all
+/// three shapes; every adapter needs the same split, with positions for its errors.
+pub fn split_documents(text: &str) -> Result<Vec<Document>, SplitError> {
+    if text.trim().is_empty() {
+        return Err(SplitError::Empty);
+    }
+    match serde_json::from_str::<Value>(text) {
+        Ok(Value::Array(items)) => Ok(items.into_iter().enumerate().map(|(index, value)| Document { index, line: None, top_level: false, value }).collect()),
+        Ok(value) => Ok(vec![Document { index: 0, line: None, top_level: true, value }]),
+        Err(whole) => {
+            let lines: Vec<(usize, &str)> = text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()).collect();
+            if lines.len() < 2 {
+                return Err(SplitError::Invalid(whole.to_string()));
+            }
+            lines
+                .into_iter()
+                .enumerate()
+                .map(|(index, (n, l))| match serde_json::from_str::<Value>(l) {
+                    Ok(value) => Ok(Document { index, line: Some(n + 1), top_level: false, value }),
+                    Err(e) => Err(SplitError::Line { index, line: n + 1, error: e.to_string() }),
+                })
+                .collect()
+        }
+    }
+}
+
+#[cfg(test)]
+mod split_tests {
+    use super::*;
+
+    #[test]
+    fn object_array_and_jsonl() {
+        let one = split_documents(r#" {"a": 1} "#).unwrap();
+        assert_eq!(one.len(), 1);
+        assert!(one[0].top_level && one[0].line.is_none());
+        let arr = split_documents(r#"[{"a": 1}, 2]"#).unwrap();
+        assert_eq!(arr.iter().map(|d| (d.index, d.top_level)).collect::<Vec<_>>(), vec![(0, false), (1, false)]);
+        let jsonl = split_documents("{\"a\": 1}\n\n{\"b\": 2}\n").unwrap();
+        assert_eq!(jsonl.iter().map(|d| (d.index, d.line)).collect::<Vec<_>>(), vec![(0, Some(1)), (1, Some(3))]);
+    }
+
+    #[test]
+    fn errors_say_where() {
+        assert_eq!(split_documents("  \n "), Err(SplitError::Empty));
+        assert!(matches!(split_documents("{\"a\": "), Err(SplitError::Invalid(_))));
+        assert!(matches!(split_documents("{\"a\": 1}\n{bad\n"), Err(SplitError::Line { index: 1, line: 2, .. })));
+    }
+}
