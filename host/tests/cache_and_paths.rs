@@ -109,3 +109,16 @@ fn project_discovery_finds_ratchet_toml_upwards() {
     assert!(p.config_path.is_none());
     assert_eq!(p.config, Config::default());
 }
+
+#[test]
+fn directory_grants_are_refused_for_guests_that_cannot_read_files() {
+    let root = tempfile::tempdir().unwrap();
+    std::fs::create_dir(root.path().join("data")).unwrap();
+    // guest-wasi-clock-random imports WASI clocks and random, but not the filesystem.
+    let p = load("guest-wasi-clock-random", Limits::default());
+    let err = p.grant_dir(root.path(), Path::new("data")).unwrap_err();
+    assert!(matches!(err.failure, ratchet::plugin::Failure::Grant(_)) && err.to_string().contains("does not import wasi:filesystem"), "{err}");
+    // A pure guest: same refusal, before any path is touched.
+    let p = load("guest-trap", Limits::default());
+    assert!(p.grant_dir(root.path(), Path::new("../etc")).is_err());
+}
