@@ -30,6 +30,75 @@ pub struct Config {
     /// How `ratchet rank` weighs business impact.
     #[serde(default)]
     pub rank: RankWeights,
+    /// How `ratchet regenerate` scrubs personal data and derives criteria.
+    #[serde(default)]
+    pub regenerate: RegenerateConfig,
+    /// How `ratchet promote` decides a new scenario is a known failure.
+    #[serde(default)]
+    pub promote: PromoteConfig,
+}
+
+/// `[regenerate]`: PII scrubbing and the project's own criterion derivation rules.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RegenerateConfig {
+    /// `[regenerate.scrub]`: what personal data to replace with placeholders.
+    pub scrub: crate::regenerate::scrub::ScrubConfig,
+    /// `[[regenerate.guards]]`: criteria (same fields as a scenario's `[[criteria]]`)
+    /// added to a regenerated scenario whenever they fail on the flagged conversation —
+    /// the project's standing rules, e.g. "never cancel without an active subscription".
+    pub guards: Vec<crate::schema::Criterion>,
+    /// `[[regenerate.templates]]`: criteria always added for a failure mode.
+    pub templates: Vec<CriteriaTemplate>,
+}
+
+/// Criteria every scenario of one failure mode gets.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CriteriaTemplate {
+    /// The failure-mode cluster it applies to.
+    pub failure_mode: String,
+    /// The criteria (same fields as a scenario's `[[criteria]]`).
+    pub criteria: Vec<crate::schema::Criterion>,
+}
+
+/// `[promote]`: the fuzzy match that merges a new scenario into a known one.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PromoteConfig {
+    /// At or above this similarity the new scenario is merged into the match (hit +1).
+    pub merge_threshold: f64,
+    /// From this similarity up to the merge threshold a match is shown as a near miss
+    /// for a person to decide.
+    pub near_miss: f64,
+    /// How much each signal counts (normalised to sum 1).
+    pub weights: SimilarityWeights,
+}
+
+impl Default for PromoteConfig {
+    fn default() -> Self {
+        PromoteConfig { merge_threshold: 0.9, near_miss: 0.75, weights: SimilarityWeights::default() }
+    }
+}
+
+/// Weights of the similarity signals.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SimilarityWeights {
+    /// The normalised customer turns (strsim Sørensen–Dice on their content words).
+    pub text: f64,
+    /// Same failure-mode cluster (1 or 0).
+    pub failure_mode: f64,
+    /// Overlap of the criteria (Jaccard on kind + tool or plugin).
+    pub criteria: f64,
+    /// Overlap of the tools called (Jaccard on fixture tool names).
+    pub tools: f64,
+}
+
+impl Default for SimilarityWeights {
+    fn default() -> Self {
+        SimilarityWeights { text: 0.25, failure_mode: 0.3, criteria: 0.3, tools: 0.15 }
+    }
 }
 
 /// `[detect]`: the scorecards every conversation runs through, and the built-in
@@ -299,6 +368,38 @@ impl Config {
         }
         for (name, entry) in &self.plugins {
             check(&format!("plugins.{name}."), &entry.limits(&self.sandbox))?;
+        }
+        if let Err((field, message)) = self.regenerate.scrub.validate() {
+            return bad(field, message);
+        }
+        let patterns = |field: String, c: &crate::schema::Criterion| -> Result<(), SchemaError> {
+            match &c.check {
+                crate::schema::Check::MustSay { pattern, .. } | crate::schema::Check::MustNotSay { pattern } => {
+                    crate::gate::criteria::compile(pattern).map(|_| ()).or_else(|e| bad(field, e))
+                }
+                _ => Ok(()),
+            }
+        };
+        for (i, g) in self.regenerate.guards.iter().enumerate() {
+            patterns(format!("regenerate.guards[{i}].pattern"), g)?;
+        }
+        for (i, t) in self.regenerate.templates.iter().enumerate() {
+            for (j, c) in t.criteria.iter().enumerate() {
+                patterns(format!("regenerate.templates[{i}].criteria[{j}].pattern"), c)?;
+            }
+        }
+        let p = &self.promote;
+        for (field, v) in [("merge_threshold", p.merge_threshold), ("near_miss", p.near_miss)] {
+            if !(0.0..=1.0).contains(&v) {
+                return bad(format!("promote.{field}"), format!("{v} is outside [0, 1]"));
+            }
+        }
+        if p.near_miss > p.merge_threshold {
+            return bad("promote.near_miss".into(), format!("{} is above merge_threshold ({})", p.near_miss, p.merge_threshold));
+        }
+        let w = &p.weights;
+        if [w.text, w.failure_mode, w.criteria, w.tools].iter().any(|x| !x.is_finite() || *x < 0.0) || w.text + w.failure_mode + w.criteria + w.tools <= 0.0 {
+            return bad("promote.weights".into(), "weights must be non-negative and not all zero".into());
         }
         Ok(())
     }

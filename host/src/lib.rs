@@ -6,7 +6,8 @@
 //! * [`schema`] — the canonical, versioned formats (conversation, failure event, scenario);
 //! * [`config`] — `ratchet.toml`;
 //! * [`project`] — confined access to the project's files;
-//! * [`plugin`] — the sandboxed WebAssembly plugin runtime.
+//! * [`plugin`] — the sandboxed WebAssembly plugin runtime;
+//! * [`detect`], [`rank`], [`regenerate`], [`promote`], [`gate`] — the phases of the loop.
 
 pub mod agent;
 pub mod config;
@@ -14,6 +15,8 @@ pub mod detect;
 pub mod gate;
 pub mod plugin;
 pub mod project;
+pub mod promote;
 pub mod rank;
+pub mod regenerate;
 pub mod schema;
 pub mod time;

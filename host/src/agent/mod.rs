@@ -4,6 +4,7 @@
 //! docs/agent-protocol.md) and `wasm` (an agent compiled to a component).
 
 pub mod exec;
+pub mod recorded;
 pub mod wasm;
 
 use std::path::{Path, PathBuf};

@@ -132,57 +132,9 @@ pub fn gate(a: GateArgs, config: Option<&Path>) -> CliResult {
         return Err(CliError::usage(anyhow!("no scenario in {} matches the selection", a.suite.display())));
     }
 
-    // Plugins: assertion plugins named by criteria, and a wasm agent.
-    let needs_runtime =
-        agent.driver == DriverKind::Wasm || selected.iter().any(|l| l.scenario.criteria.iter().any(|c| matches!(c.check, Check::Plugin { .. })));
-    let runtime =
-        if needs_runtime { Some(Runtime::new(&project.config.engine, true).map_err(|e| CliError { code: exit::INTERNAL, error: e.into() })?) } else { None };
-    let mut plugins = AssertionPlugins::new();
-    for l in &selected {
-        for c in &l.scenario.criteria {
-            if let Check::Plugin { plugin, .. } = &c.check {
-                if plugins.contains_key(plugin) {
-                    continue;
-                }
-                let p = load_plugin(&project, runtime.as_ref().expect("runtime"), plugin)
-                    .map_err(|e| CliError::usage(anyhow!("scenario `{}`, criterion `{}`: {e}", l.scenario.id, c.id)))?;
-                if p.world().kind != WorldKind::Assertion {
-                    return Err(CliError::usage(anyhow!(
-                        "scenario `{}`: plugin `{plugin}` implements `{}`, not `assertion`",
-                        l.scenario.id,
-                        p.world().kind.name()
-                    )));
-                }
-                plugins.insert(plugin.clone(), Arc::new(p));
-            }
-        }
-    }
-    let wasm_agent = match agent.driver {
-        DriverKind::Wasm => {
-            let rel = agent.component.clone().expect("validated");
-            let bytes =
-                ratchet::project::read_in_root(&project.root, &rel).map_err(|e| CliError::usage(anyhow!("{}: agent.component: {e}", a.agent.display())))?;
-            let name = rel.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| agent.name.clone());
-            let p = runtime
-                .as_ref()
-                .expect("runtime")
-                .load(&name, &bytes, project.config.sandbox.clone())
-                .map_err(|e| CliError::usage(anyhow!("{}: {e}", a.agent.display())))?;
-            if p.world().kind != WorldKind::Agent {
-                return Err(CliError::usage(anyhow!("{}: {} implements `{}`, not `agent`", a.agent.display(), rel.display(), p.world().kind.name())));
-            }
-            Some(Arc::new(p))
-        }
-        DriverKind::Exec => None,
-    };
-    let root = project.root.clone();
-    let make_driver = |agent: &AgentConfig| -> Box<dyn Driver> {
-        match &wasm_agent {
-            Some(p) => Box::new(WasmDriver::new(p.clone(), agent.config.clone())),
-            None => Box::new(ExecDriver::new(agent.clone(), root.clone())),
-        }
-    };
-    let make = || make_driver(&agent);
+    let scenarios: Vec<&ratchet::schema::Scenario> = selected.iter().map(|l| &l.scenario).collect();
+    let (plugins, make_driver) = prepare(&project, &agent, &a.agent, &scenarios)?;
+    let make = || make_driver();
 
     let opts = GateOptions {
         jobs: a.jobs,
@@ -246,6 +198,68 @@ fn write_reports(report: &GateReport, out: &ReportOutputs) -> Result<(), CliErro
         }
     }
     Ok(())
+}
+
+/// What replaying scenarios needs: the assertion plugins their criteria name, and a
+/// factory of drivers for the agent under test (one per worker).
+pub type DriverFactory = Box<dyn Fn() -> Box<dyn Driver> + Sync>;
+
+/// Load the assertion plugins `scenarios` use and prepare the agent's driver.
+pub fn prepare(
+    project: &Project,
+    agent: &AgentConfig,
+    agent_file: &Path,
+    scenarios: &[&ratchet::schema::Scenario],
+) -> Result<(AssertionPlugins, DriverFactory), CliError> {
+    let needs_runtime = agent.driver == DriverKind::Wasm || scenarios.iter().any(|s| s.criteria.iter().any(|c| matches!(c.check, Check::Plugin { .. })));
+    let runtime =
+        if needs_runtime { Some(Runtime::new(&project.config.engine, true).map_err(|e| CliError { code: exit::INTERNAL, error: e.into() })?) } else { None };
+    let plugins = assertion_plugins(project, runtime.as_ref(), scenarios)?;
+    let wasm_agent = match agent.driver {
+        DriverKind::Wasm => {
+            let runtime = runtime.as_ref().expect("runtime");
+            let rel = agent.component.clone().expect("validated");
+            let bytes =
+                ratchet::project::read_in_root(&project.root, &rel).map_err(|e| CliError::usage(anyhow!("{}: agent.component: {e}", agent_file.display())))?;
+            let name = rel.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| agent.name.clone());
+            let p = runtime.load(&name, &bytes, project.config.sandbox.clone()).map_err(|e| CliError::usage(anyhow!("{}: {e}", agent_file.display())))?;
+            if p.world().kind != WorldKind::Agent {
+                return Err(CliError::usage(anyhow!("{}: {} implements `{}`, not `agent`", agent_file.display(), rel.display(), p.world().kind.name())));
+            }
+            Some(Arc::new(p))
+        }
+        DriverKind::Exec => None,
+    };
+    let root = project.root.clone();
+    let agent = agent.clone();
+    let factory: DriverFactory = Box::new(move || -> Box<dyn Driver> {
+        match &wasm_agent {
+            Some(p) => Box::new(WasmDriver::new(p.clone(), agent.config.clone())),
+            None => Box::new(ExecDriver::new(agent.clone(), root.clone())),
+        }
+    });
+    Ok((plugins, factory))
+}
+
+/// The assertion plugins named by `scenarios`' `kind = "plugin"` criteria, loaded once each.
+pub fn assertion_plugins(project: &Project, runtime: Option<&Runtime>, scenarios: &[&ratchet::schema::Scenario]) -> Result<AssertionPlugins, CliError> {
+    let mut plugins = AssertionPlugins::new();
+    for s in scenarios {
+        for c in &s.criteria {
+            if let Check::Plugin { plugin, .. } = &c.check {
+                if plugins.contains_key(plugin) {
+                    continue;
+                }
+                let runtime = runtime.ok_or_else(|| CliError { code: exit::INTERNAL, error: anyhow!("no plugin runtime for `{plugin}`") })?;
+                let p = load_plugin(project, runtime, plugin).map_err(|e| CliError::usage(anyhow!("scenario `{}`, criterion `{}`: {e}", s.id, c.id)))?;
+                if p.world().kind != WorldKind::Assertion {
+                    return Err(CliError::usage(anyhow!("scenario `{}`: plugin `{plugin}` implements `{}`, not `assertion`", s.id, p.world().kind.name())));
+                }
+                plugins.insert(plugin.clone(), Arc::new(p));
+            }
+        }
+    }
+    Ok(plugins)
 }
 
 pub fn load_plugin(project: &Project, runtime: &Runtime, name: &str) -> anyhow::Result<ratchet::plugin::Plugin> {

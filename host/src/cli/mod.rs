@@ -3,6 +3,7 @@
 mod detect_cmd;
 mod gate_cmd;
 mod plugin_cmd;
+mod regenerate_cmd;
 mod schema_cmd;
 
 use std::path::PathBuf;
@@ -21,6 +22,8 @@ pub mod exit {
     pub const PLUGIN: i32 = 3;
     /// A bug in ratchet itself.
     pub const INTERNAL: i32 = 70;
+    /// Try again later: another `ratchet promote` holds the suite lock (EX_TEMPFAIL).
+    pub const BUSY: i32 = 75;
 }
 
 /// An error at the CLI edge, carrying its exit code.
@@ -67,6 +70,10 @@ enum Command {
     Detect(detect_cmd::DetectArgs),
     /// Rank failure modes of recent failure events by business impact.
     Rank(detect_cmd::RankArgs),
+    /// Turn failure events into scenario files, checked to reproduce the failure.
+    Regenerate(regenerate_cmd::RegenerateArgs),
+    /// Put scenarios into the suite, merging each into a known failure when it is one.
+    Promote(regenerate_cmd::PromoteArgs),
     /// Replay the suite against the agent under test; exit 1 blocks the deploy.
     Gate(gate_cmd::GateArgs),
     /// Work with gate result files.
@@ -92,6 +99,8 @@ pub fn run() -> i32 {
         Command::Detect(a) => detect_cmd::detect(a, cli.config.as_deref()),
         Command::Rank(a) => detect_cmd::rank(a, cli.config.as_deref()),
         Command::Report(c) => gate_cmd::report(c),
+        Command::Regenerate(a) => regenerate_cmd::regenerate(a, cli.config.as_deref()),
+        Command::Promote(a) => regenerate_cmd::promote(a, cli.config.as_deref()),
     };
     match result {
         Ok(code) => code,

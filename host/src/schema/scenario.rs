@@ -46,6 +46,23 @@ pub struct Scenario {
     pub fixtures: Vec<Fixture>,
     /// What the agent must and must not do; at least one.
     pub criteria: Vec<Criterion>,
+    /// What happened to this scenario since it was created (merges, tier moves,
+    /// resurrections), oldest first: every move is explained and reversible.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub history: Vec<HistoryEntry>,
+}
+
+/// One recorded change to a scenario.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HistoryEntry {
+    /// RFC 3339 time of the change.
+    pub at: String,
+    /// What happened: `created`, `merged`, `resurrected`, `demoted`, `archived`, `promoted`...
+    pub action: String,
+    /// Why, for humans (the matching conversation and similarity, the rule applied...).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub detail: String,
 }
 
 fn default_channel() -> Channel {

@@ -183,7 +183,9 @@ struct Finding {
     reason: String,
     flag: &'static str,
     failure_mode: &'static str,
-    suggestion: SuggestedCriterion,
+    /// The scenario criterion that guards against it; `None` when another finding's
+    /// criterion already covers the case (see `policy_in_time`).
+    suggestion: Option<SuggestedCriterion>,
 }
 
 impl Scorecard for SupportPolicy {
@@ -226,8 +228,10 @@ impl Scorecard for SupportPolicy {
                     flags.push(f.flag.to_string());
                 }
                 // One suggestion per distinct criterion (kind + params).
-                if !suggested.iter().any(|s| s.kind == f.suggestion.kind && s.params == f.suggestion.params) {
-                    suggested.push(f.suggestion);
+                if let Some(sg) = f.suggestion {
+                    if !suggested.iter().any(|s| s.kind == sg.kind && s.params == sg.params) {
+                        suggested.push(sg);
+                    }
                 }
             }
         }
@@ -308,14 +312,14 @@ fn action_vs_state(ctx: &Ctx<'_>) -> Vec<Finding> {
                     ),
                     flag: "compliance:cancellation-without-active-subscription",
                     failure_mode: "cancellation-without-active-subscription",
-                    suggestion: SuggestedCriterion::new(
+                    suggestion: Some(SuggestedCriterion::new(
                         "must-not-call-tool",
                         json!({
                             "tool": cfg.cancel_tool,
                             "unless": unless(&fact, &cfg.status_key, json!(cfg.active_value)),
                         }),
                         format!("{} was called although {} was not \"{}\"", cfg.cancel_tool, cfg.status_key, cfg.active_value),
-                    ),
+                    )),
                 });
             }
         } else if call.name == cfg.refund_tool {
@@ -332,14 +336,14 @@ fn action_vs_state(ctx: &Ctx<'_>) -> Vec<Finding> {
                     ),
                     flag: "compliance:refund-without-supervisor",
                     failure_mode: "refund-without-supervisor-flag",
-                    suggestion: SuggestedCriterion::new(
+                    suggestion: Some(SuggestedCriterion::new(
                         "must-not-call-tool",
                         json!({
                             "tool": cfg.refund_tool,
                             "unless": unless(&fact, &cfg.supervisor_key, json!(true)),
                         }),
                         format!("{} was called without {} set", cfg.refund_tool, cfg.supervisor_key),
-                    ),
+                    )),
                 });
             }
         }
@@ -382,11 +386,11 @@ fn false_confirmations(ctx: &Ctx<'_>) -> Vec<Finding> {
                     ),
                     flag: "false-confirmation",
                     failure_mode: "false-cancellation-confirmation",
-                    suggestion: SuggestedCriterion::new(
+                    suggestion: Some(SuggestedCriterion::new(
                         "must-not-say",
                         json!({"pattern": phrases_pattern(&cfg.cancel_claims, true)}),
                         format!("the agent confirmed a cancellation that did not happen (\"{phrase}\")"),
-                    ),
+                    )),
                 });
             }
         }
@@ -398,11 +402,11 @@ fn false_confirmations(ctx: &Ctx<'_>) -> Vec<Finding> {
                     reason: format!("the agent said \"{phrase}\" but no {} call succeeded before it", cfg.refund_tool),
                     flag: "false-confirmation",
                     failure_mode: "false-refund-confirmation",
-                    suggestion: SuggestedCriterion::new(
+                    suggestion: Some(SuggestedCriterion::new(
                         "must-not-say",
                         json!({"pattern": phrases_pattern(&cfg.refund_claims, true)}),
                         format!("the agent confirmed a refund that did not happen (\"{phrase}\")"),
-                    ),
+                    )),
                 });
             }
         }
@@ -430,6 +434,11 @@ fn policy_in_time(ctx: &Ctx<'_>) -> Vec<Finding> {
         if window.any(|t| ctx.states_policy(t)) {
             continue;
         }
+        // "State the policy before acting" only guards actions the account state
+        // allowed; a disallowed action's scenario must forbid the action itself
+        // (the must-not-call-tool suggestion above), or the fix — declining —
+        // would fail the scenario for not stating a policy it had no reason to.
+        let allowed = if call.name == cfg.cancel_tool { cancel_allowed(ctx.c, cfg, turn).0 } else { refund_allowed(ctx.c, cfg, turn).0 };
         out.push(Finding {
             turn,
             reason: format!(
@@ -440,14 +449,16 @@ fn policy_in_time(ctx: &Ctx<'_>) -> Vec<Finding> {
             ),
             flag: "compliance:policy-not-confirmed",
             failure_mode: "policy-not-confirmed",
-            suggestion: SuggestedCriterion::new(
-                "must-say",
-                json!({
-                    "pattern": phrases_pattern(&cfg.policy_phrases, false),
-                    "within_turns": cfg.policy_within_turns,
-                }),
-                format!("the policy must be stated before {} runs", call.name),
-            ),
+            suggestion: allowed.then(|| {
+                SuggestedCriterion::new(
+                    "must-say",
+                    json!({
+                        "pattern": phrases_pattern(&cfg.policy_phrases, false),
+                        "within_turns": cfg.policy_within_turns,
+                    }),
+                    format!("the policy must be stated before {} runs", call.name),
+                )
+            }),
         });
     }
     out
@@ -478,7 +489,7 @@ fn escalation(ctx: &Ctx<'_>) -> Vec<Finding> {
             ),
             flag: "missed-escalation",
             failure_mode: "missed-escalation",
-            suggestion: SuggestedCriterion::new("must-escalate", json!({}), format!("the customer asked for a {phrase}")),
+            suggestion: Some(SuggestedCriterion::new("must-escalate", json!({}), format!("the customer asked for a {phrase}"))),
         }],
         _ => Vec::new(),
     }

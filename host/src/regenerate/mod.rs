@@ -1,0 +1,404 @@
+//! Regenerate: a failure event becomes a regression scenario.
+//!
+//! The customer's lines become the script (verbatim, in order), the agent state
+//! snapshot becomes the scenario's state, every recorded tool call and its result
+//! becomes a replay fixture, and criteria are derived from what went wrong:
+//! the scorecards' suggested criteria, built-in rules, the project's guards and
+//! the templates for the failure mode (`[regenerate]` in `ratchet.toml`). Personal
+//! data is scrubbed first ([`scrub`]), consistently everywhere.
+//!
+//! The scenario is then checked, not hoped: [`reproduce`] replays it against the
+//! recorded behaviour ([`crate::agent::recorded`]) and it must fail there; a
+//! scenario whose criteria all pass on the failing conversation is rejected.
+
+pub mod render;
+pub mod scrub;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+
+use crate::agent::Driver;
+use crate::config::RegenerateConfig;
+use crate::gate::criteria::{self, AssertionPlugins};
+use crate::gate::replay::{match_key, MissingFixturePolicy};
+use crate::gate::suite::Loaded;
+use crate::gate::{GateOptions, ScenarioResult};
+use crate::schema::{
+    canonical_json, Check, Conversation, Criterion, FailureEvent, Fixture, FlagReason, HistoryEntry, Provenance, Role, Scenario, ScriptedTurn, Tier,
+};
+use scrub::{Place, ScrubReport, Scrubber};
+
+/// A regenerated scenario and everything a person (or `promote`) wants to know about it.
+#[derive(Debug, Clone)]
+pub struct Regenerated {
+    /// The scenario.
+    pub scenario: Scenario,
+    /// Where each criterion came from (same order as `scenario.criteria`).
+    pub origins: Vec<String>,
+    /// The flagged conversation after scrubbing: what the recorded agent plays back.
+    pub recorded: Conversation,
+    /// What was scrubbed (counts only).
+    pub scrubbed: ScrubReport,
+    /// Things a person should look at (calls without results, dropped nulls...).
+    pub warnings: Vec<String>,
+}
+
+/// Why an event cannot become a scenario.
+#[derive(Debug, thiserror::Error)]
+pub enum RegenerateError {
+    /// The conversation has no customer line to script.
+    #[error("event `{event}`: the conversation has no customer turn, so there is nothing to script")]
+    NoCustomerTurns {
+        /// The event id.
+        event: String,
+    },
+    /// Nothing said what went wrong in a way a criterion can check.
+    #[error(
+        "event `{event}`: no criterion could be derived (no scorecard suggested one, no built-in rule or guard applies, no template for failure mode `{failure_mode}`); add a [[regenerate.templates]] entry for it in ratchet.toml"
+    )]
+    NoCriteria {
+        /// The event id.
+        event: String,
+        /// Its failure mode.
+        failure_mode: String,
+    },
+}
+
+/// What regeneration needs besides the event.
+pub struct Options<'a> {
+    /// `[regenerate]` from `ratchet.toml`.
+    pub config: &'a RegenerateConfig,
+    /// `[detect] expected_escalation_pattern`: a customer asking for a human.
+    pub escalation_pattern: &'a str,
+    /// RFC 3339 time recorded in the scenario's history.
+    pub now: String,
+}
+
+/// The failure mode of an event: the event's own, else named after its first reason.
+pub fn failure_mode(event: &FailureEvent) -> String {
+    if let Some(m) = event.failure_mode.as_deref().filter(|m| !m.trim().is_empty()) {
+        return m.to_string();
+    }
+    match event.reasons.first() {
+        Some(FlagReason::UnexpectedEscalation) => "unexpected-escalation".into(),
+        Some(FlagReason::ComplianceFlag { flag }) => slug(flag),
+        Some(FlagReason::Complaint) => "customer-complaint".into(),
+        Some(FlagReason::BelowThreshold { scorecard, .. }) => format!("{}-below-threshold", slug(scorecard)),
+        None => "unclassified".into(),
+    }
+}
+
+/// Lowercase letters, digits and single dashes: safe as a folder and id part.
+pub fn slug(s: &str) -> String {
+    let mut out = String::new();
+    for c in s.chars() {
+        if c.is_ascii_alphanumeric() {
+            out.push(c.to_ascii_lowercase());
+        } else if !out.ends_with('-') && !out.is_empty() {
+            out.push('-');
+        }
+    }
+    let out = out.trim_end_matches('-').to_string();
+    if out.is_empty() {
+        "unclassified".into()
+    } else {
+        out
+    }
+}
+
+fn has_null(v: &Value) -> bool {
+    match v {
+        Value::Null => true,
+        Value::Array(a) => a.iter().any(has_null),
+        Value::Object(o) => o.values().any(has_null),
+        _ => false,
+    }
+}
+
+fn excerpt(s: &str, n: usize) -> String {
+    let mut e: String = s.chars().take(n).collect();
+    if s.chars().count() > n {
+        e.push('…');
+    }
+    e
+}
+
+/// Turn a failure event into a scenario (not yet checked: see [`reproduce`]).
+pub fn regenerate(event: &FailureEvent, opts: &Options) -> Result<Regenerated, RegenerateError> {
+    let mut scrubber = Scrubber::new(&opts.config.scrub, &event.conversation.state);
+    let recorded = scrubber.conversation(&event.conversation);
+    let mut warnings = Vec::new();
+    let mode = failure_mode(event);
+
+    let turns: Vec<ScriptedTurn> = recorded.turns.iter().filter(|t| t.role == Role::Customer).map(|t| ScriptedTurn { text: t.text.clone() }).collect();
+    if turns.is_empty() {
+        return Err(RegenerateError::NoCustomerTurns { event: event.event_id.clone() });
+    }
+
+    // State: TOML has no null, so memory entries holding one are left out (a
+    // missing entry reads the same as a null one to every criterion).
+    let mut state = recorded.state.clone();
+    state.memory_snapshot.retain(|e| {
+        let keep = !has_null(&e.value);
+        if !keep {
+            warnings.push(format!("memory entry `{}` holds a null: left out of the scenario's state (TOML has no null)", e.key));
+        }
+        keep
+    });
+
+    let fixtures = fixtures(&recorded, &mut warnings);
+
+    // Criteria, from every source, first origin wins on duplicates.
+    let mut criteria: Vec<(Criterion, String)> = Vec::new();
+    let mut seen: BTreeSet<String> = BTreeSet::new();
+    let mut add = |c: Criterion, origin: String, list: &mut Vec<(Criterion, String)>| {
+        let key = canonical_json(&serde_json::to_value(&c.check).unwrap_or_default());
+        if seen.insert(key) {
+            list.push((c, origin));
+        }
+    };
+
+    for run in &event.scorecards {
+        let digest =
+            run.plugin_digest.strip_prefix("sha256:").map(|d| format!("sha256:{}", &d[..d.len().min(12)])).unwrap_or_else(|| run.plugin_digest.clone());
+        for (i, s) in run.result.suggested_criteria.iter().enumerate() {
+            let params = scrubber.value(&s.params, Place::Criteria);
+            let mut obj = match params {
+                Value::Object(o) => o,
+                _ => {
+                    warnings.push(format!("scorecard `{}` suggested criterion {i} ({}) with parameters that are not an object: skipped", run.name, s.kind));
+                    continue;
+                }
+            };
+            obj.insert("kind".into(), json!(s.kind));
+            match serde_json::from_value::<Check>(Value::Object(obj)) {
+                Ok(check) => {
+                    let why = scrubber.text(&s.reason, Place::Criteria);
+                    add(Criterion { id: String::new(), why: Some(why), check }, format!("suggested by scorecard `{}` ({digest})", run.name), &mut criteria)
+                }
+                Err(e) => warnings.push(format!("scorecard `{}` suggested an invalid `{}` criterion: {e}; skipped", run.name, s.kind)),
+            }
+        }
+    }
+
+    // Built-in rules.
+    if event.reasons.iter().any(|r| matches!(r, FlagReason::UnexpectedEscalation)) {
+        add(
+            Criterion {
+                id: String::new(),
+                why: Some("the conversation was escalated to a human although the customer did not ask for one".into()),
+                check: Check::MustNotEscalate {},
+            },
+            "built-in rule: unexpected escalation → must-not-escalate".into(),
+            &mut criteria,
+        );
+    }
+    if let Ok(re) = regex::Regex::new(opts.escalation_pattern) {
+        let asked = recorded.turns.iter().enumerate().find(|(_, t)| t.role == Role::Customer && re.is_match(&t.text));
+        if let Some((i, t)) = asked {
+            if !recorded.outcome.escalated {
+                add(
+                    Criterion {
+                        id: String::new(),
+                        why: Some(format!("the customer asked for a human at turn {i} (\"{}\") and was not handed off", excerpt(&t.text, 60))),
+                        check: Check::MustEscalate {},
+                    },
+                    "built-in rule: escalation asked for but missed → must-escalate".into(),
+                    &mut criteria,
+                );
+            }
+        }
+    }
+
+    // The project's guards: added when they fail on the flagged conversation.
+    let no_plugins = AssertionPlugins::new();
+    for (i, g) in opts.config.guards.iter().enumerate() {
+        match criteria::evaluate(g, &recorded, &no_plugins) {
+            Ok(o) if !o.passed => {
+                let why = g.why.clone().map(|w| format!("{w} ({})", o.reason)).unwrap_or(o.reason);
+                add(
+                    Criterion { id: g.id.clone(), why: Some(why), check: g.check.clone() },
+                    format!("guard `{}` (regenerate.guards[{i}] in ratchet.toml) fails on this conversation", g.id),
+                    &mut criteria,
+                )
+            }
+            Ok(_) => {}
+            Err(e) => warnings.push(format!("guard `{}` could not be evaluated: {e}", g.id)),
+        }
+    }
+    for t in opts.config.templates.iter().filter(|t| t.failure_mode == mode) {
+        for c in &t.criteria {
+            add(c.clone(), format!("template for failure mode `{mode}` in ratchet.toml"), &mut criteria);
+        }
+    }
+    if criteria.is_empty() {
+        return Err(RegenerateError::NoCriteria { event: event.event_id.clone(), failure_mode: mode });
+    }
+    let (criteria, origins) = name_criteria(criteria);
+
+    let title = title(event, &mut scrubber, &mode);
+    let when = recorded.started_at.clone().or_else(|| event.detected_at.clone());
+    let mut scenario = Scenario {
+        schema_version: Default::default(),
+        id: String::new(),
+        title,
+        failure_mode: mode.clone(),
+        tags: vec!["regenerated".into(), format!("{:?}", recorded.channel).to_lowercase()],
+        tier: Tier::Fast,
+        channel: recorded.channel,
+        provenance: Provenance {
+            source_conversations: vec![recorded.id.clone()],
+            source_event: Some(event.event_id.clone()),
+            hits: 1,
+            first_seen: when.clone(),
+            last_seen: when,
+            created_by: Some("ratchet regenerate".into()),
+        },
+        impact: recorded.impact.clone(),
+        state,
+        turns,
+        fixtures,
+        criteria,
+        history: vec![HistoryEntry {
+            at: opts.now.clone(),
+            action: "created".into(),
+            detail: format!("regenerated from failure event {} (conversation {})", event.event_id, recorded.id),
+        }],
+    };
+    scenario.id = content_id(&scenario);
+    Ok(Regenerated { scenario, origins, recorded, scrubbed: scrubber.report().clone(), warnings })
+}
+
+/// Every recorded tool call with its result, as fixtures keyed like replay keys them.
+fn fixtures(c: &Conversation, warnings: &mut Vec<String>) -> Vec<Fixture> {
+    let registry: BTreeMap<&str, &str> = c.state.tool_registry.iter().map(|t| (t.id.as_str(), t.version.as_str())).collect();
+    let mut calls: BTreeMap<&str, (usize, &crate::schema::ToolCall)> = BTreeMap::new();
+    let mut answered: BTreeSet<&str> = BTreeSet::new();
+    let mut out: Vec<Fixture> = Vec::new();
+    let mut keys: BTreeMap<(String, String, String), usize> = BTreeMap::new();
+    for (i, t) in c.turns.iter().enumerate() {
+        for call in &t.tool_calls {
+            calls.insert(call.id.as_str(), (i, call));
+        }
+        let Some(r) = &t.tool_result else { continue };
+        let Some(&(at, call)) = calls.get(r.call_id.as_str()) else {
+            warnings.push(format!("turn {i}: a `{}` result answers call `{}`, which was never made: no fixture", r.name, r.call_id));
+            continue;
+        };
+        answered.insert(call.id.as_str());
+        let version = match registry.get(call.name.as_str()) {
+            Some(v) => v.to_string(),
+            None => {
+                warnings.push(format!("turn {at}: `{}` is not in the state's tool registry: its fixture has an empty version", call.name));
+                String::new()
+            }
+        };
+        if has_null(&call.arguments) || !call.arguments.is_object() {
+            warnings.push(format!("turn {at}: the arguments of `{}` are not a table without nulls: no fixture (the replay will report the call)", call.name));
+            continue;
+        }
+        let key = (call.name.clone(), version.clone(), match_key(&call.arguments));
+        if let Some(&prev) = keys.get(&key) {
+            let prev_result = out[prev].result_value().unwrap_or(Value::Null);
+            if prev_result != r.content || out[prev].is_error != r.is_error {
+                warnings.push(format!(
+                    "turn {at}: `{}` was called again with the same arguments and answered differently; replay answers with the first result",
+                    call.name
+                ));
+            }
+            continue;
+        }
+        let (result, result_json) = if has_null(&r.content) { (None, Some(canonical_json(&r.content))) } else { (Some(r.content.clone()), None) };
+        keys.insert(key, out.len());
+        out.push(Fixture { tool: call.name.clone(), version, arguments: call.arguments.clone(), result, result_json, is_error: r.is_error });
+    }
+    for (id, (at, call)) in &calls {
+        if !answered.contains(id) {
+            warnings.push(format!("turn {at}: the call to `{}` has no recorded result: no fixture (the replay will report the call)", call.name));
+        }
+    }
+    out
+}
+
+/// Readable, unique ids: `must-not-call-tool-cancel_subscription`, `must-say`, `must-say-2`...
+fn name_criteria(list: Vec<(Criterion, String)>) -> (Vec<Criterion>, Vec<String>) {
+    let mut used: BTreeSet<String> = BTreeSet::new();
+    let mut criteria = Vec::new();
+    let mut origins = Vec::new();
+    for (mut c, origin) in list {
+        let base = if !c.id.is_empty() {
+            c.id.clone()
+        } else {
+            match &c.check {
+                Check::MustCallTool { tool, .. } | Check::MustNotCallTool { tool, .. } => format!("{}-{tool}", criteria::kind_name(&c.check)),
+                Check::Plugin { plugin, .. } => format!("plugin-{}", slug(plugin)),
+                other => criteria::kind_name(other).to_string(),
+            }
+        };
+        let mut id = base.clone();
+        let mut n = 2;
+        while used.contains(&id) {
+            id = format!("{base}-{n}");
+            n += 1;
+        }
+        used.insert(id.clone());
+        c.id = id;
+        criteria.push(c);
+        origins.push(origin);
+    }
+    (criteria, origins)
+}
+
+fn title(event: &FailureEvent, scrubber: &mut Scrubber, mode: &str) -> String {
+    let flagged: BTreeSet<&str> =
+        event.reasons.iter().filter_map(|r| if let FlagReason::BelowThreshold { scorecard, .. } = r { Some(scorecard.as_str()) } else { None }).collect();
+    let reason = event
+        .scorecards
+        .iter()
+        .filter(|r| flagged.contains(r.name.as_str()))
+        .flat_map(|r| r.result.criteria.iter())
+        .find(|c| !c.passed)
+        .map(|c| c.reason.clone());
+    match reason {
+        Some(r) => excerpt(&scrubber.text(&r, Place::Criteria), 160),
+        None => format!("{mode} (regenerated from {})", event.conversation.id),
+    }
+}
+
+/// The scenario's content-hash id: `<failure-mode>-<12 hex of sha256>` over what
+/// makes the scenario what it is (script, state, fixtures, criteria), so the same
+/// failure regenerated twice gets the same id.
+pub fn content_id(s: &Scenario) -> String {
+    let checks: Vec<Value> = s.criteria.iter().map(|c| serde_json::to_value(&c.check).unwrap_or_default()).collect();
+    let content = json!({
+        "failure_mode": s.failure_mode,
+        "turns": s.turns.iter().map(|t| &t.text).collect::<Vec<_>>(),
+        "state": serde_json::to_value(&s.state).unwrap_or_default(),
+        "fixtures": serde_json::to_value(&s.fixtures).unwrap_or_default(),
+        "criteria": checks,
+    });
+    let digest = Sha256::digest(canonical_json(&content).as_bytes());
+    format!("{}-{}", slug(&s.failure_mode), &hex::encode(digest)[..12])
+}
+
+/// Replay `scenario` once through `driver` (the recorded agent, or a candidate fix).
+pub fn reproduce(scenario: &Scenario, driver: &mut dyn Driver, plugins: &AssertionPlugins, max_tool_calls: u32) -> ScenarioResult {
+    let loaded = Loaded { file: PathBuf::from(format!("{}.toml", scenario.id)), scenario: scenario.clone() };
+    let opts = GateOptions { jobs: 1, repeat: 1, on_missing_fixture: MissingFixturePolicy::Error, budget: None, max_tool_calls };
+    crate::gate::run_scenario(&loaded, driver, plugins, &opts)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slugs() {
+        assert_eq!(slug("compliance:refund-without-supervisor"), "compliance-refund-without-supervisor");
+        assert_eq!(slug("  "), "unclassified");
+        assert_eq!(slug("Missed Escalation!"), "missed-escalation");
+    }
+}
