@@ -1,6 +1,7 @@
 //! Gate reports: the JSON result file (input to `report merge` and to the tiers
 //! logic), JUnit XML for CI systems, a Markdown summary for PR comments and
-//! `$GITHUB_STEP_SUMMARY`. Files are written to a temporary name and renamed.
+//! `$GITHUB_STEP_SUMMARY`, and the HTML page ([`super::html`]). Files are written to a
+//! temporary name and renamed.
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -173,6 +174,11 @@ impl GateReport {
             }
         }
         out
+    }
+
+    /// The self-contained HTML report (see [`super::html`]): what a person opens after a run.
+    pub fn html(&self) -> String {
+        super::html::render(self)
     }
 
     /// The terminal summary lines.
