@@ -269,6 +269,15 @@ fn a_real_gate_report_in_headless_chromium() {
     );
     assert_eq!(o.status.code(), Some(1), "the v1 agent is blocked: {}", String::from_utf8_lossy(&o.stderr));
     let page = std::fs::read_to_string(&html).unwrap();
+    #[cfg(unix)]
+    {
+        // Written atomically, yet with the permissions `std::fs::write` gives (umask applied), not 0600.
+        use std::os::unix::fs::PermissionsExt;
+        let plain = tmp.path().join("plain");
+        std::fs::write(&plain, "x").unwrap();
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&html), mode(&plain));
+    }
     // `gate --html` and `report html` of its JSON are the same page; so is `report merge --html`.
     assert_eq!(page, load(&json).html());
     let merged = tmp.path().join("merged.html");
