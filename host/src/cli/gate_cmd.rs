@@ -80,6 +80,17 @@ pub struct GateArgs {
 pub enum ReportCommand {
     /// Combine shard result files into one report (exit 0 if every scenario passed, else 1).
     Merge(MergeArgs),
+    /// Render a result file as the self-contained HTML report (exit 0 once written, whatever the verdicts).
+    Html(HtmlArgs),
+}
+
+#[derive(Args)]
+pub struct HtmlArgs {
+    /// A result file written by `ratchet gate --json` or `ratchet report merge --json`.
+    input: PathBuf,
+    /// Where to write the page (default: the input file with the extension `.html`; `-` for stdout).
+    #[arg(long, short)]
+    output: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -103,6 +114,9 @@ pub struct ReportOutputs {
     /// Write the Markdown summary here (also appended to $GITHUB_STEP_SUMMARY when set).
     #[arg(long)]
     markdown: Option<PathBuf>,
+    /// Write the self-contained HTML report here (open it in a browser; no network needed).
+    #[arg(long)]
+    html: Option<PathBuf>,
 }
 
 pub fn gate(a: GateArgs, config: Option<&Path>) -> CliResult {
@@ -190,6 +204,9 @@ fn write_reports(report: &GateReport, out: &ReportOutputs) -> Result<(), CliErro
     let md = report.markdown();
     if let Some(p) = markdown {
         write(p, md.as_bytes())?;
+    }
+    if let Some(p) = out.html.as_deref() {
+        write(p, report.html().as_bytes())?;
     }
     if let Some(summary) = std::env::var_os("GITHUB_STEP_SUMMARY") {
         use std::io::Write;
@@ -287,6 +304,23 @@ pub fn report(cmd: ReportCommand) -> CliResult {
             write_reports(&merged, &a.outputs)?;
             eprint!("{}", merged.terminal());
             Ok(if merged.summary.gate_passes() { exit::OK } else { exit::GATE_FAILED })
+        }
+        ReportCommand::Html(a) => {
+            let output = a.output.clone().unwrap_or_else(|| a.input.with_extension("html"));
+            if output == a.input {
+                return Err(CliError::usage(anyhow!("{}: the output would overwrite the input; pass -o PATH", a.input.display())));
+            }
+            let report = ratchet::schema::load_json::<GateReport>(&a.input).map_err(CliError::usage)?;
+            let html = report.html();
+            if output == Path::new("-") {
+                use std::io::Write;
+                std::io::stdout().write_all(html.as_bytes()).map_err(|e| CliError::usage(anyhow!("cannot write to stdout: {e}")))?;
+                return Ok(exit::OK);
+            }
+            write_atomic(&output, html.as_bytes()).map_err(|e| CliError::usage(anyhow!("{}: cannot write: {e}", output.display())))?;
+            let s = &report.summary;
+            eprintln!("wrote {} ({} scenario(s), gate {})", output.display(), s.total, if s.gate_passes() { "passed" } else { "failed" });
+            Ok(exit::OK)
         }
     }
 }

@@ -5,9 +5,11 @@
 //! * [`replay`] — drive one scenario through an agent session with tool fixtures;
 //! * [`criteria`] — judge the replayed transcript;
 //! * [`report`] — the JSON result file, JUnit XML, Markdown, merge;
+//! * [`html`] — the self-contained HTML report a person opens after a run;
 //! * [`ledger`] — the run history the retirement logic reads.
 
 pub mod criteria;
+pub mod html;
 pub mod ledger;
 pub mod replay;
 pub mod report;

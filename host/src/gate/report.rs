@@ -1,6 +1,7 @@
 //! Gate reports: the JSON result file (input to `report merge` and to the tiers
 //! logic), JUnit XML for CI systems, a Markdown summary for PR comments and
-//! `$GITHUB_STEP_SUMMARY`. Files are written to a temporary name and renamed.
+//! `$GITHUB_STEP_SUMMARY`, and the HTML page ([`super::html`]). Files are written to a
+//! temporary name and renamed.
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -175,6 +176,11 @@ impl GateReport {
         out
     }
 
+    /// The self-contained HTML report (see [`super::html`]): what a person opens after a run.
+    pub fn html(&self) -> String {
+        super::html::render(self)
+    }
+
     /// The terminal summary lines.
     pub fn terminal(&self) -> String {
         let mut out = String::new();
@@ -301,7 +307,15 @@ pub fn write_atomic(path: &Path, contents: &[u8]) -> std::io::Result<()> {
         _ => Path::new("."),
     };
     std::fs::create_dir_all(dir)?;
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+    let mut builder = tempfile::Builder::new();
+    #[cfg(unix)]
+    {
+        // Like `std::fs::write`: 0666 minus the umask (tempfile's own default, 0600, would
+        // leave reports unreadable to a web server or another CI user).
+        use std::os::unix::fs::PermissionsExt;
+        builder.permissions(std::fs::Permissions::from_mode(0o666));
+    }
+    let mut tmp = builder.tempfile_in(dir)?;
     tmp.write_all(contents)?;
     tmp.as_file().sync_all()?;
     tmp.persist(path).map_err(|e| e.error)?;
