@@ -77,7 +77,7 @@ pub struct PromoteConfig {
 
 impl Default for PromoteConfig {
     fn default() -> Self {
-        PromoteConfig { merge_threshold: 0.9, near_miss: 0.75, weights: SimilarityWeights::default() }
+        PromoteConfig { merge_threshold: 0.85, near_miss: 0.7, weights: SimilarityWeights::default() }
     }
 }
 

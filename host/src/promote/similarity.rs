@@ -50,8 +50,8 @@ const FILLER: &[&str] = &[
     "which", "as", "if", "then", "than", "too", "very", "also", "about", "some", "any", "all", "one", "up", "out", "s", "t", "ll", "d", "re", "ve", "m",
 ];
 
-/// Normalise customer lines: lowercase words, placeholders (`[EMAIL_1]`) as their
-/// kind (`email`), filler words dropped, each word once, sorted.
+/// Normalise customer lines: lowercase words, scrubbing placeholders (`[EMAIL_1]`)
+/// and filler words dropped, each word once, sorted.
 pub fn normalise<'a>(lines: impl IntoIterator<Item = &'a str>) -> String {
     let mut words: BTreeSet<String> = BTreeSet::new();
     for line in lines {
@@ -61,12 +61,14 @@ pub fn normalise<'a>(lines: impl IntoIterator<Item = &'a str>) -> String {
             if w.is_empty() || FILLER.contains(&w) {
                 continue;
             }
-            // [EMAIL_1] → email_1 → email: which placeholder number is irrelevant.
-            let w = match w.rsplit_once('_') {
-                Some((kind, n)) if n.chars().all(|c| c.is_ascii_digit()) && !kind.is_empty() => kind.to_string(),
-                _ => w.to_string(),
-            };
-            words.insert(w);
+            // Scrubbed personal data ([EMAIL_1] → email_1) says nothing about the
+            // failure: which details a customer volunteered is noise.
+            if let Some((kind, n)) = w.rsplit_once('_') {
+                if !kind.is_empty() && !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()) {
+                    continue;
+                }
+            }
+            words.insert(w.to_string());
         }
     }
     words.into_iter().collect::<Vec<_>>().join(" ")
@@ -171,7 +173,7 @@ mod tests {
 
     #[test]
     fn normalisation_keeps_content_words() {
-        assert_eq!(normalise(["Hi, I want to cancel my subscription, please. I'm [NAME_1] ([EMAIL_2])."]), "cancel email name subscription want");
+        assert_eq!(normalise(["Hi, I want to cancel my subscription, please. I'm [NAME_1] ([EMAIL_2])."]), "cancel subscription want");
         assert_eq!(normalise(["Cancel. CANCEL!", "subscription"]), "cancel subscription");
     }
 
