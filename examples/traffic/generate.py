@@ -64,7 +64,7 @@ KB_DEPLOYS = [(0, "sha256:6f1c0e9d4b2a7788"), (13 * 3600, "sha256:b41d9e07a2c3f6
 # ---------------------------------------------------------------------------
 
 CASES = {
-    # name: (default share, account, what the customer wants)
+    # name: (default share in percent, what the customer comes with)
     "cancel-active": (16.0, "an active subscriber cancels (the happy path; v1 never states the cancellation policy)"),
     "cancel-never-started": (7.0, "the Tuesday-morning case: cancel a subscription she never started (status none)"),
     "cancel-already-cancelled": (3.0, "cancel a subscription already cancelled, to be sure (status cancelled)"),
@@ -563,6 +563,8 @@ def simulate(i, case, second, ctx):
             line = script.lines.pop(0)
         else:
             line = react(script, kind, how, customer, said, refusals)
+            if line is not None and any(t["role"] == "customer" and t["text"] == line for t in turns):
+                line = None  # people rephrase or give up; they do not paste the same line twice
         if line is not None:
             t += (how.randrange(1500, 4000) + 40 * len(line)) if voice else (how.randrange(3000, 12000) + 90 * len(line))
 
@@ -616,10 +618,20 @@ def simulate(i, case, second, ctx):
     else:
         ended = "customer-left-chat" if how.random() < 0.7 else "silence-timeout"
 
+    truth = {  # what really happened, for --labels (detection benchmarks)
+        "cancel_on_non_active": [st for st, _ in backend.cancels if st != "active"],
+        "false_cancellation_confirmed": false_cancel,
+        "wrongful_cancellation": wrongful_cancel,
+        "unapproved_refunds": len(unapproved_refunds),
+        "acted_without_policy": acted and not policy_stated,
+        "refused_human": refusals,
+        "escalated": escalated,
+        "complaint": complaint,
+    }
     kb = [h for start, h in KB_DEPLOYS if start <= second][-1]
     stamp = "%sT%s:%02dZ" % (date.isoformat(), hhmm(second), second % 60)
     billing = script.goal in ("cancel", "refund", "keep")
-    return {
+    return truth, {
         "schema_version": 1,
         "id": None,  # filled by the caller (unique per day)
         "channel": channel,
@@ -663,7 +675,7 @@ def case_counts(mix, count):
 
 
 def day(seed, count, version, date, mix):
-    """Yield (case, conversation) for the whole day, in start-time order."""
+    """Yield (case, truth, conversation) for the whole day, in start-time order."""
     rng = random.Random("traffic/%s/%s/day" % (seed, date))
     counts = case_counts(mix, count)
     cases = [c for c in mix for _ in range(counts[c])]
@@ -681,7 +693,7 @@ def day(seed, count, version, date, mix):
     ctx = {"seed": seed, "date": date, "version": version}
     used = set()
     for i in range(count):
-        conv = simulate(i, cases[i], seconds[i], ctx)
+        truth, conv = simulate(i, cases[i], seconds[i], ctx)
         prefix = "call" if conv["channel"] == "voice" else "chat"
         salt = 0
         while True:
@@ -692,7 +704,7 @@ def day(seed, count, version, date, mix):
             salt += 1
         used.add(cid)
         conv["id"] = cid
-        yield cases[i], conv
+        yield cases[i], truth, conv
 
 
 def parse_mix(text):
@@ -716,6 +728,46 @@ def parse_mix(text):
     return mix
 
 
+class AtomicOut:
+    """A text sink: stdout, or FILE written as a temporary file beside it and
+    renamed into place when complete (a reader never sees half a day)."""
+
+    def __init__(self, path):
+        self.path, self.tmp = path, None
+        if path in (None, "-"):
+            self.f = sys.stdout
+        else:
+            self.tmp = os.path.join(os.path.dirname(os.path.abspath(path)),
+                                    ".%s.tmp-%d" % (os.path.basename(path), os.getpid()))
+            self.f = open(self.tmp, "w", encoding="utf-8", newline="\n")
+        self.buf = []
+
+    def line(self, text):
+        self.buf.append(text)
+        if len(self.buf) >= 1000:
+            self.flush()
+
+    def flush(self):
+        if self.buf:
+            self.f.write("\n".join(self.buf) + "\n")
+            self.buf.clear()
+
+    def commit(self):
+        self.flush()
+        self.f.flush()
+        if self.tmp:
+            os.fsync(self.f.fileno())
+            self.f.close()
+            os.replace(self.tmp, self.path)
+            self.tmp = None
+
+    def abort(self):
+        if self.tmp:
+            self.f.close()
+            os.unlink(self.tmp)
+            self.tmp = None
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description="Generate a day of production traffic for the example support agent: "
                                             "canonical conversations (JSONL) with agent state snapshots.")
@@ -728,6 +780,8 @@ def main(argv=None):
                    help="override case shares (relative weights; see --list-cases)")
     p.add_argument("--out", "-o", help="output file (written to a temporary file, then renamed); default stdout")
     p.add_argument("--format", default="jsonl", choices=["jsonl"], help="one canonical conversation per line")
+    p.add_argument("--labels", metavar="FILE",
+                   help="also write the ground truth, one JSON line per conversation: id, case, what really happened")
     p.add_argument("--list-cases", action="store_true", help="print the cases and their shares, then exit")
     p.add_argument("--quiet", "-q", action="store_true", help="no summary on stderr")
     a = p.parse_args(argv)
@@ -738,6 +792,8 @@ def main(argv=None):
         p.error(str(e))
     if a.count < 0:
         p.error("--count must be >= 0")
+    if a.labels and a.labels == a.out:
+        p.error("--labels and --out must be different files")
     if a.list_cases:
         total = sum(mix.values())
         for name, (_, what) in CASES.items():
@@ -745,34 +801,22 @@ def main(argv=None):
         return 0
 
     started = time.perf_counter()
-    if a.out:
-        directory = os.path.dirname(os.path.abspath(a.out))
-        tmp = os.path.join(directory, ".%s.tmp-%d" % (os.path.basename(a.out), os.getpid()))
-        sink = open(tmp, "w", encoding="utf-8", newline="\n")
-    else:
-        tmp = None
-        sink = sys.stdout
     tally = dict.fromkeys(CASES, 0)
     dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+    outs = [AtomicOut(a.out)]
+    if a.labels:
+        outs.append(AtomicOut(a.labels))
     try:
-        buf = []
-        for case, conv in day(a.seed, a.count, a.prompt_version, date, mix):
+        for case, truth, conv in day(a.seed, a.count, a.prompt_version, date, mix):
             tally[case] += 1
-            buf.append(dumps(conv))
-            if len(buf) >= 1000:
-                sink.write("\n".join(buf) + "\n")
-                buf.clear()
-        if buf:
-            sink.write("\n".join(buf) + "\n")
-        sink.flush()
-        if tmp:
-            os.fsync(sink.fileno())
-            sink.close()
-            os.replace(tmp, a.out)
+            outs[0].line(dumps(conv))
+            if a.labels:
+                outs[1].line(dumps({"id": conv["id"], "case": case, "prompt_version": a.prompt_version, **truth}))
+        for o in outs:
+            o.commit()
     except BaseException:
-        if tmp:
-            sink.close()
-            os.unlink(tmp)
+        for o in outs:
+            o.abort()
         raise
     if not a.quiet:
         took = time.perf_counter() - started
