@@ -803,9 +803,14 @@ def main(argv=None):
     started = time.perf_counter()
     tally = dict.fromkeys(CASES, 0)
     dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
-    outs = [AtomicOut(a.out)]
-    if a.labels:
-        outs.append(AtomicOut(a.labels))
+    outs = []
+    for path in [a.out] + ([a.labels] if a.labels else []):
+        try:
+            outs.append(AtomicOut(path))
+        except OSError as e:
+            for o in outs:
+                o.abort()
+            p.exit(2, "generate: cannot write %s: %s\n" % (path, e.strerror))
     try:
         for case, truth, conv in day(a.seed, a.count, a.prompt_version, date, mix):
             tally[case] += 1
@@ -814,6 +819,9 @@ def main(argv=None):
                 outs[1].line(dumps({"id": conv["id"], "case": case, "prompt_version": a.prompt_version, **truth}))
         for o in outs:
             o.commit()
+    except BrokenPipeError:  # `generate.py | head`: the reader has seen enough
+        sys.stderr.close()
+        return 0
     except BaseException:
         for o in outs:
             o.abort()
