@@ -357,8 +357,9 @@ class WithTheRatchetBinary(unittest.TestCase):
         self.assertIn("cancellation-without-active-subscription", modes)
         self.assertIn("refund-without-supervisor-flag", modes)
         # A missed escalation alone scores 0.75 (>= the 0.7 threshold): detect flags
-        # it through the customer's complaint and labels it `customer-complaint`.
-        self.assertTrue(any(f == {"escalation-when-asked"} and e["failure_mode"] == "customer-complaint"
+        # it through the customer's complaint, and names it after what the scorecard
+        # saw go wrong (`missed-escalation`), not after the trigger.
+        self.assertTrue(any(f == {"escalation-when-asked"} and e["failure_mode"] == "missed-escalation"
                             for f, e in zip(failed, events)))
         # The Tuesday-morning mode costs the most.
         code, out, err = ratchet("rank", path, "--now", NOW, "--format", "json")
@@ -378,17 +379,12 @@ class WithTheRatchetBinary(unittest.TestCase):
         for e in v2:
             failed = self.failed_criteria(e)
             c = convs[e["conversation"]["id"]]
-            # None of the bugs v2 fixes.
+            # None of the bugs v2 fixes (v2 states the policy in the reply that reports
+            # the action, which the scorecard accepts).
             self.assertFalse(failed & {"no-action-contradicting-account-state", "no-false-confirmation",
-                                       "escalation-when-asked"}, e["conversation"]["id"])
+                                       "escalation-when-asked", "policy-confirmed-in-time"}, e["conversation"]["id"])
             kinds = {r["kind"] for r in e["reasons"]}
-            if "policy-confirmed-in-time" in failed:
-                # v2 states the policy in the reply right AFTER the action; the
-                # scorecard wants it in the acting turn or before.
-                replies = [t["text"] for t in c["turns"] if t["role"] == "agent" and t["text"]]
-                self.assertTrue(any(t.startswith((agent.CANCELLATION_POLICY, agent.REFUND_POLICY)) for t in replies))
-            else:
-                self.assertTrue(kinds <= {"unexpected-escalation", "complaint"}, (kinds, c["id"]))
+            self.assertTrue(kinds <= {"unexpected-escalation", "complaint"}, (kinds, c["id"]))
         code, out, err = ratchet("rank", path, "--now", NOW, "--format", "json")
         self.assertEqual(code, 0, err)
         v2_cost = sum(m["cost"] for m in json.loads(out)["modes"])

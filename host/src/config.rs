@@ -123,7 +123,8 @@ impl Default for DetectConfig {
         DetectConfig {
             scorecards: Vec::new(),
             flag_unexpected_escalation: true,
-            expected_escalation_pattern: r"(?i)\b(human|real person|supervisor|manager|representative|someone else|operator)\b".into(),
+            expected_escalation_pattern:
+                r"(?i)\b(human|real person|a person|supervisor|manager|representative|someone else|operator|live agent|real agent|an agent)\b".into(),
             flag_compliance: true,
             flag_complaint: true,
         }

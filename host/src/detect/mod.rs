@@ -135,7 +135,18 @@ impl Detector {
         if reasons.is_empty() {
             return Ok(None);
         }
-        let failure_mode = worst.and_then(|(_, m)| m).or_else(|| {
+        // The failure mode: from the scorecard furthest below its threshold; else, when
+        // the conversation was flagged by a trigger (complaint, compliance flag...),
+        // from the scorecard that saw something wrong (a failing check, scored lowest)
+        // — what went wrong says more than how it was noticed; else the trigger.
+        let noticed = || {
+            runs.iter()
+                .zip(&self.scorecards)
+                .filter(|(r, _)| r.result.failure_mode.is_some())
+                .min_by(|(a, ea), (b, eb)| (ea.0.weight * (a.result.score - 1.0)).total_cmp(&(eb.0.weight * (b.result.score - 1.0))))
+                .and_then(|(r, _)| r.result.failure_mode.clone())
+        };
+        let failure_mode = worst.and_then(|(_, m)| m).or_else(noticed).or_else(|| {
             reasons.iter().find_map(|r| match r {
                 FlagReason::UnexpectedEscalation => Some("unexpected-escalation".to_string()),
                 FlagReason::ComplianceFlag { flag } => Some(flag.clone()),

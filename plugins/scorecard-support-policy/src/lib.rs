@@ -7,7 +7,7 @@
 //! |---|---|
 //! | `no-action-contradicting-account-state` | the agent called `cancel_subscription` while the subscription status was not `active`, or `issue_refund` without the supervisor flag set |
 //! | `no-false-confirmation` | an agent turn claims a cancellation/refund happened ("cancelled", "refund has been issued") that the state does not support |
-//! | `policy-confirmed-in-time` | the agent cancelled or refunded without stating the policy (`policy_phrases`) in that turn or the `policy_within_turns` agent turns before |
+//! | `policy-confirmed-in-time` | the agent cancelled or refunded without stating the policy (`policy_phrases`) in that turn, the `policy_within_turns` agent turns before, or the reply that reports the action |
 //! | `escalation-when-asked` | the customer asked for a human/supervisor/manager and the agent did not escalate |
 //!
 //! The account state is read from the latest `lookup_account` result before
@@ -429,9 +429,16 @@ fn policy_in_time(ctx: &Ctx<'_>) -> Vec<Finding> {
     let cfg = ctx.cfg;
     let mut out = Vec::new();
     for &(turn, call) in &ctx.actions {
-        // The acting turn itself plus the `policy_within_turns` agent turns before it.
+        // The acting turn itself plus the `policy_within_turns` agent turns before it,
+        // and the reply that reports the action to the customer (agents commonly say
+        // "Per our policy... Your subscription has been cancelled" right after the call).
         let mut window = ctx.agent.iter().filter(|t| t.index <= turn).rev().take(cfg.policy_within_turns as usize + 1);
-        if window.any(|t| ctx.states_policy(t)) {
+        let next_customer = ctx.c.turns.iter().skip(turn as usize + 1).position(|t| t.role == Role::Customer).map(|p| turn as usize + 1 + p);
+        let closing = ctx
+            .agent
+            .iter()
+            .find(|t| t.index > turn && next_customer.is_none_or(|n| (t.index as usize) < n) && !ctx.c.turns[t.index as usize].text.trim().is_empty());
+        if window.any(|t| ctx.states_policy(t)) || closing.is_some_and(|t| ctx.states_policy(t)) {
             continue;
         }
         // "State the policy before acting" only guards actions the account state
@@ -582,6 +589,25 @@ mod tests {
         assert_eq!(r.failure_mode.as_deref(), Some("policy-not-confirmed"));
         let r = SupportPolicy::score(&c, &json!({"policy_within_turns": 4})).unwrap();
         assert!(crit(&r, POLICY_IN_TIME).passed);
+    }
+
+    #[test]
+    fn policy_in_the_reply_reporting_the_action_counts_but_not_after_the_customer_spoke() {
+        let reply = |text: &str| {
+            json!([
+                {"role": "customer", "text": "Cancel my plan."},
+                {"role": "agent", "tool_calls": [{"id": "c", "name": "cancel_subscription"}]},
+                {"role": "tool", "tool_result": {"call_id": "c", "name": "cancel_subscription", "content": {"ok": true}}},
+                {"role": "agent", "text": text},
+                {"role": "customer", "text": "Thanks."},
+                {"role": "agent", "text": "Per our cancellation policy, your plan stays active until the period ends."}
+            ])
+        };
+        let active = json!([{"key": "account.subscription_status", "value": "active"}]);
+        let r = SupportPolicy::score(&conv(reply("Per our cancellation policy... It has been cancelled."), active.clone(), false), &json!({})).unwrap();
+        assert!(crit(&r, POLICY_IN_TIME).passed, "{r:?}");
+        let r = SupportPolicy::score(&conv(reply("It has been cancelled."), active, false), &json!({})).unwrap();
+        assert!(!crit(&r, POLICY_IN_TIME).passed, "{r:?}");
     }
 
     #[test]
