@@ -360,6 +360,10 @@ pub fn promote(dir: &Path, candidates: &[(PathBuf, Scenario, String)], opts: &Op
         outcomes.push(Outcome { candidate: cand_path.clone(), id: cand.id.clone(), decision, near_misses, compared });
     }
     if opts.dry_run {
+        // The index is a cache, not part of the suite: keep it warm even on dry runs.
+        if stats.parsed > 0 {
+            save_index(dir, &entries.iter().filter(|e| e.size > 0 && !pending.contains_key(&e.file)).cloned().collect::<Vec<_>>());
+        }
         return Ok((outcomes, stats));
     }
     commit(dir, &pending)?;
