@@ -279,19 +279,26 @@ criteria = [{ id = "says-no-subscription", why = "the right answer", kind = "mus
     let useless_file = tmp.path().join("useless.json");
     std::fs::write(&useless_file, serde_json::to_string(&useless).unwrap()).unwrap();
     let out2 = tmp.path().join("out2");
-    let (code, _, err) = run(&["regenerate", useless_file.to_str().unwrap(), "--out-dir", out2.to_str().unwrap(), "--now", NOW]);
+    // A project without guards (the repo's ratchet.toml has some that this event breaks).
+    let bare_config = tmp.path().join("bare.toml");
+    std::fs::write(&bare_config, "").unwrap();
+    let cfg = bare_config.to_str().unwrap();
+    let (code, _, err) = run(&["--config", cfg, "regenerate", useless_file.to_str().unwrap(), "--out-dir", out2.to_str().unwrap(), "--now", NOW]);
     assert_eq!(code, 1, "{err}");
     assert!(err.contains("REJECTED") && err.contains("would guard nothing"), "{err}");
     assert!(!out2.exists() || walk(&out2).is_empty());
 
-    // No criterion at all: an input error naming the event and the fix.
-    let mut bare = event;
+    // No criterion at all: rejected naming the event and the fix; the other events
+    // of the file are still written.
+    let mut bare = event.clone();
     bare["scorecards"] = serde_json::json!([]);
     bare["event_id"] = "fe-bare".into();
-    std::fs::write(&useless_file, serde_json::to_string(&bare).unwrap()).unwrap();
-    let (code, _, err) = run(&["regenerate", useless_file.to_str().unwrap(), "--out-dir", out2.to_str().unwrap(), "--now", NOW]);
-    assert_eq!(code, 2, "{err}");
-    assert!(err.contains("fe-bare") && err.contains("[[regenerate.templates]]"), "{err}");
+    let both = format!("{}\n{}\n", serde_json::to_string(&bare).unwrap(), serde_json::to_string(&event).unwrap());
+    std::fs::write(&useless_file, both).unwrap();
+    let (code, _, err) = run(&["--config", cfg, "regenerate", useless_file.to_str().unwrap(), "--out-dir", out2.to_str().unwrap(), "--now", NOW]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("fe-bare") && err.contains("REJECTED") && err.contains("[[regenerate.templates]]"), "{err}");
+    assert_eq!(walk(&out2).len(), 1, "{err}");
 }
 
 #[test]

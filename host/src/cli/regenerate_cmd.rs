@@ -139,10 +139,16 @@ pub fn regenerate(a: RegenerateArgs, config: Option<&Path>) -> CliResult {
     let now = a.now.clone().unwrap_or_else(ratchet::time::now_rfc3339);
     let opts = Options { config: &project.config.regenerate, escalation_pattern: &project.config.detect.expected_escalation_pattern, now };
 
-    // Regenerate everything first: input problems stop the run before anything is written.
+    // Regenerate everything first (input problems stopped the run above, before
+    // anything is written). An event that yields no usable scenario is rejected with
+    // its reason; the others go on.
     let mut regenerated = Vec::new();
+    let mut unusable = Vec::new();
     for e in &events {
-        regenerated.push(regenerate::regenerate(e, &opts).map_err(CliError::usage)?);
+        match regenerate::regenerate(e, &opts) {
+            Ok(r) => regenerated.push(r),
+            Err(err) => unusable.push((e.event_id.clone(), err.to_string())),
+        }
     }
 
     let scenarios: Vec<&Scenario> = regenerated.iter().map(|r| &r.scenario).collect();
@@ -159,8 +165,14 @@ pub fn regenerate(a: RegenerateArgs, config: Option<&Path>) -> CliResult {
         None => None,
     };
 
-    let mut code = exit::OK;
+    let mut code = if unusable.is_empty() { exit::OK } else { exit::GATE_FAILED };
     let mut results = Vec::new();
+    for (event, why) in &unusable {
+        match a.format {
+            Format::Json => results.push(json!({"event": event, "scenario": null, "file": null, "rejected": why})),
+            Format::Text => eprintln!("event {event}: REJECTED, no scenario written: {why}"),
+        }
+    }
     for r in &regenerated {
         let s = &r.scenario;
         let recorded = if a.no_check { None } else { Some(regenerate::reproduce(s, &mut RecordedDriver::new(&r.recorded), &plugins, 64)) };

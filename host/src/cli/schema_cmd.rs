@@ -34,11 +34,13 @@ pub enum Kind {
     Conversation,
     FailureEvent,
     Scenario,
+    /// `ratchet.toml`.
+    Config,
 }
 
 #[derive(Args)]
 pub struct ValidateArgs {
-    /// Files to check. `.toml` files are scenarios; `.json` files are conversations
+    /// Files to check. `ratchet.toml` is the project config, other `.toml` files are scenarios; `.json` files are conversations
     /// unless they hold an `event_id` (failure events); `.jsonl` files are checked line by line.
     #[arg(required = true)]
     files: Vec<PathBuf>,
@@ -67,7 +69,9 @@ pub fn validate(a: ValidateArgs) -> CliResult {
         };
         for (origin, doc) in docs {
             let kind = a.kind.unwrap_or_else(|| {
-                if path.extension().is_some_and(|e| e == "toml") {
+                if path.file_name().is_some_and(|n| n == ratchet::config::CONFIG_FILE) {
+                    Kind::Config
+                } else if path.extension().is_some_and(|e| e == "toml") {
                     Kind::Scenario
                 } else if doc.contains("\"event_id\"") {
                     Kind::FailureEvent
@@ -79,6 +83,7 @@ pub fn validate(a: ValidateArgs) -> CliResult {
                 Kind::Scenario => Scenario::parse(doc, &origin).map(|_| ()),
                 Kind::Conversation => schema::parse_json::<Conversation>(doc, &origin).map(|_| ()),
                 Kind::FailureEvent => schema::parse_json::<FailureEvent>(doc, &origin).map(|_| ()),
+                Kind::Config => ratchet::config::Config::parse(doc, &origin).map(|_| ()),
             };
             match r {
                 Ok(()) => println!("ok  {origin}"),
