@@ -86,9 +86,18 @@ fn must_say_and_must_not_say() {
     let o = check(Check::MustNotSay { pattern: "(?i)has been cancel+ed".into() }, &conv);
     assert!(!o.passed);
     assert_eq!(o.turn, Some(5));
-    assert!(check(Check::MustSay { pattern: "(?i)welcome".into(), within_turns: Some(2) }, &conv).passed);
-    let late = check(Check::MustSay { pattern: "(?i)welcome".into(), within_turns: Some(1) }, &conv);
+    assert!(check(Check::MustSay { pattern: "(?i)welcome".into(), within_turns: Some(2), when_called: None }, &conv).passed);
+    let late = check(Check::MustSay { pattern: "(?i)welcome".into(), within_turns: Some(1), when_called: None }, &conv);
     assert!(!late.passed && late.reason.contains("within 1 agent replies"), "{}", late.reason);
+    // Conditional on a tool call: not applicable when the tool is never called; when
+    // it is, the reply reporting the call counts.
+    let refund_policy = |tool: &str, within| Check::MustSay { pattern: "(?i)refund policy".into(), within_turns: within, when_called: Some(tool.into()) };
+    let na = check(refund_policy("issue_refund", Some(1)), &conv);
+    assert!(na.passed && na.reason.contains("never called `issue_refund`"), "{na:?}");
+    assert!(!check(refund_policy("cancel_subscription", Some(1)), &conv).passed);
+    let reporting =
+        check(Check::MustSay { pattern: "(?i)has been cancel+ed".into(), within_turns: Some(1), when_called: Some("cancel_subscription".into()) }, &conv);
+    assert!(reporting.passed && reporting.turn == Some(5), "{reporting:?}");
 }
 
 #[test]

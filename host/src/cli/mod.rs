@@ -1,5 +1,6 @@
 //! Command-line parsing and dispatch.
 
+mod demo_cmd;
 mod detect_cmd;
 mod gate_cmd;
 mod plugin_cmd;
@@ -70,6 +71,8 @@ enum Command {
     Detect(detect_cmd::DetectArgs),
     /// Rank failure modes of recent failure events by business impact.
     Rank(detect_cmd::RankArgs),
+    /// Run the whole loop on the bundled example (traffic → detect → regenerate → promote → gate).
+    Demo(demo_cmd::DemoArgs),
     /// Turn failure events into scenario files, checked to reproduce the failure.
     Regenerate(regenerate_cmd::RegenerateArgs),
     /// Put scenarios into the suite, merging each into a known failure when it is one.
@@ -99,6 +102,7 @@ pub fn run() -> i32 {
         Command::Detect(a) => detect_cmd::detect(a, cli.config.as_deref()),
         Command::Rank(a) => detect_cmd::rank(a, cli.config.as_deref()),
         Command::Report(c) => gate_cmd::report(c),
+        Command::Demo(a) => demo_cmd::demo(a, cli.config.as_deref()),
         Command::Regenerate(a) => regenerate_cmd::regenerate(a, cli.config.as_deref()),
         Command::Promote(a) => regenerate_cmd::promote(a, cli.config.as_deref()),
     };

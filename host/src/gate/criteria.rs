@@ -183,9 +183,17 @@ pub fn evaluate(c: &Criterion, t: &Conversation, plugins: &AssertionPlugins) -> 
             }
             verdict
         }
-        Check::MustSay { pattern, within_turns } => {
+        Check::MustSay { pattern, within_turns, when_called } => {
             let re = compile(pattern)?;
-            let until = deadline(t, *within_turns);
+            let mut until = deadline(t, *within_turns);
+            if let Some(tool) = when_called {
+                let Some((at, _)) = calls(t).into_iter().find(|(_, c)| &c.name == tool) else {
+                    return Ok(out(true, format!("not applicable: the agent never called `{tool}`"), None));
+                };
+                // The reply that reports the call counts too.
+                let reporting = replies(t).into_iter().find(|&i| i > at).map(|i| i + 1).unwrap_or(t.turns.len());
+                until = until.max(reporting);
+            }
             match replies(t).into_iter().find(|&i| i < until && re.is_match(&t.turns[i].text)) {
                 Some(i) => out(true, format!("turn {i} says: \"{}\"", excerpt(&t.turns[i].text)), Some(i)),
                 None => {

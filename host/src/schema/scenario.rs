@@ -223,6 +223,11 @@ pub enum Check {
         /// Deadline in agent turns.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         within_turns: Option<u32>,
+        /// Only when the agent calls this tool ("state the policy before refunding"):
+        /// an agent that never calls it passes, and the reply reporting the first call
+        /// may carry the pattern too.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        when_called: Option<String>,
     },
     /// No agent turn may match `pattern` (a regex).
     MustNotSay {

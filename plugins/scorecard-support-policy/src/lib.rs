@@ -462,6 +462,7 @@ fn policy_in_time(ctx: &Ctx<'_>) -> Vec<Finding> {
                     json!({
                         "pattern": phrases_pattern(&cfg.policy_phrases, false),
                         "within_turns": cfg.policy_within_turns,
+                        "when_called": call.name,
                     }),
                     format!("the policy must be stated before {} runs", call.name),
                 )
@@ -587,6 +588,9 @@ mod tests {
         let p = crit(&r, POLICY_IN_TIME);
         assert!(!p.passed && p.turn == Some(4), "{p:?}");
         assert_eq!(r.failure_mode.as_deref(), Some("policy-not-confirmed"));
+        // The suggested criterion only applies when the agent takes the action.
+        let s = r.suggested_criteria.iter().find(|s| s.kind == "must-say").expect("must-say suggested");
+        assert_eq!(s.params["when_called"], "cancel_subscription");
         let r = SupportPolicy::score(&c, &json!({"policy_within_turns": 4})).unwrap();
         assert!(crit(&r, POLICY_IN_TIME).passed);
     }
