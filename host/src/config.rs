@@ -36,6 +36,9 @@ pub struct Config {
     /// How `ratchet promote` decides a new scenario is a known failure.
     #[serde(default)]
     pub promote: PromoteConfig,
+    /// How `ratchet tiers` sizes the fast tier and retires idle scenarios.
+    #[serde(default)]
+    pub tiers: crate::tiers::TierPolicy,
 }
 
 /// `[regenerate]`: PII scrubbing and the project's own criterion derivation rules.
@@ -369,6 +372,9 @@ impl Config {
         }
         for (name, entry) in &self.plugins {
             check(&format!("plugins.{name}."), &entry.limits(&self.sandbox))?;
+        }
+        if let Err((field, message)) = self.tiers.validate() {
+            return bad(field, message);
         }
         if let Err((field, message)) = self.regenerate.scrub.validate() {
             return bad(field, message);

@@ -7,7 +7,7 @@
 //! * [`config`] — `ratchet.toml`;
 //! * [`project`] — confined access to the project's files;
 //! * [`plugin`] — the sandboxed WebAssembly plugin runtime;
-//! * [`detect`], [`rank`], [`regenerate`], [`promote`], [`gate`] — the phases of the loop.
+//! * [`detect`], [`rank`], [`regenerate`], [`promote`], [`gate`], [`tiers`] — the phases of the loop.
 
 pub mod agent;
 pub mod config;
@@ -19,4 +19,5 @@ pub mod promote;
 pub mod rank;
 pub mod regenerate;
 pub mod schema;
+pub mod tiers;
 pub mod time;

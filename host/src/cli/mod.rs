@@ -6,6 +6,7 @@ mod gate_cmd;
 mod plugin_cmd;
 mod regenerate_cmd;
 mod schema_cmd;
+mod tiers_cmd;
 
 use std::path::PathBuf;
 
@@ -79,6 +80,10 @@ enum Command {
     Promote(regenerate_cmd::PromoteArgs),
     /// Replay the suite against the agent under test; exit 1 blocks the deploy.
     Gate(gate_cmd::GateArgs),
+    /// Plan (and with --apply write) the fast/slow/archive tiers from the run ledger.
+    Tiers(tiers_cmd::TiersArgs),
+    /// The suite at a glance: tiers, clusters, most-hit, close to demotion, fast-tier time.
+    Status(tiers_cmd::StatusArgs),
     /// Work with gate result files.
     #[command(subcommand)]
     Report(gate_cmd::ReportCommand),
@@ -102,6 +107,8 @@ pub fn run() -> i32 {
         Command::Detect(a) => detect_cmd::detect(a, cli.config.as_deref()),
         Command::Rank(a) => detect_cmd::rank(a, cli.config.as_deref()),
         Command::Report(c) => gate_cmd::report(c),
+        Command::Tiers(a) => tiers_cmd::tiers(a, cli.config.as_deref()),
+        Command::Status(a) => tiers_cmd::status(a, cli.config.as_deref()),
         Command::Demo(a) => demo_cmd::demo(a, cli.config.as_deref()),
         Command::Regenerate(a) => regenerate_cmd::regenerate(a, cli.config.as_deref()),
         Command::Promote(a) => regenerate_cmd::promote(a, cli.config.as_deref()),

@@ -294,10 +294,12 @@ pub fn search(fp: &Fingerprint, entries: &[Entry], cfg: &PromoteConfig, prefilte
     (found, compared)
 }
 
-/// A file the batch changes: its new text, and what to restore on failure.
-struct Pending {
-    text: String,
-    original: Option<Vec<u8>>,
+/// A file a batch changes: its new text, and what to restore on failure.
+pub(crate) struct Pending {
+    /// The new text.
+    pub(crate) text: String,
+    /// The bytes before (None: the file is new).
+    pub(crate) original: Option<Vec<u8>>,
 }
 
 /// Promote `candidates` (file, parsed scenario, file text) into the suite at `dir`,
@@ -380,7 +382,7 @@ pub fn promote(dir: &Path, candidates: &[(PathBuf, Scenario, String)], opts: &Op
 
 /// Stage every file, then rename them all into place; on a failure, put back what
 /// was replaced and remove what was created.
-fn commit(dir: &Path, pending: &BTreeMap<PathBuf, Pending>) -> Result<(), PromoteError> {
+pub(crate) fn commit(dir: &Path, pending: &BTreeMap<PathBuf, Pending>) -> Result<(), PromoteError> {
     let mut staged: Vec<(PathBuf, PathBuf)> = Vec::new();
     let mut created_dirs: Vec<PathBuf> = Vec::new();
     let cleanup = |staged: &[(PathBuf, PathBuf)], created_dirs: &[PathBuf]| {
