@@ -153,6 +153,7 @@ fn main() {
                 prefilter,
                 dry_run: true,
                 lock_timeout: Duration::from_secs(5),
+                only_archived: false,
             };
             let (_, cold) = time(|| promote::promote(tmp.path(), &batch, &opts(true)).unwrap());
             let (_, naive) = time(|| promote::promote(tmp.path(), &batch, &opts(false)).unwrap());

@@ -115,6 +115,10 @@ pub struct Facts {
     pub last_activity: Option<i64>,
     /// What that activity was.
     pub last_activity_kind: &'static str,
+    /// Latest sign of the bug itself (Unix s): a ledger failure or a production hit.
+    pub last_bug: Option<i64>,
+    /// When it was last archived (Unix s), from its history.
+    pub archived_at: Option<i64>,
     /// Ledger failures within `demote_after_days`.
     pub recent_failures: u32,
     /// Weighted impact cost.
@@ -178,6 +182,8 @@ pub fn facts(suite: &[Loaded], ledger: &[Entry], weights: &RankWeights, policy: 
             ];
             let (last_activity, last_activity_kind) =
                 candidates.iter().filter_map(|(t, k)| t.map(|t| (t, *k))).max_by_key(|(t, _)| *t).map(|(t, k)| (Some(t), k)).unwrap_or((None, "none recorded"));
+            let last_bug = candidates[..2].iter().filter_map(|(t, _)| *t).max();
+            let archived_at = s.history.iter().rev().find(|h| h.action == "archived").and_then(|h| crate::time::parse_rfc3339(&h.at));
             let recent_failures = recent.get(s.id.as_str()).copied().unwrap_or(0);
             let w = &policy.weights;
             let value = w.hits * (1.0 + f64::from(s.provenance.hits)).ln()
@@ -195,6 +201,8 @@ pub fn facts(suite: &[Loaded], ledger: &[Entry], weights: &RankWeights, policy: 
                 hits: s.provenance.hits,
                 last_activity,
                 last_activity_kind,
+                last_bug,
+                archived_at,
                 recent_failures,
                 impact,
                 duration_ms,
@@ -262,8 +270,18 @@ pub fn plan(facts: Vec<Facts>, policy: &TierPolicy, now: i64) -> Plan {
             (Some(d), kind) => format!("last {kind} {d} day(s) ago"),
             (None, _) => "no dated activity".to_string(),
         };
+        // An archived scenario comes back only when its bug does: a ledger failure or a
+        // production hit after it was archived (or, with no archive date recorded,
+        // within the demotion window). Being merely younger than the archive age is not
+        // evidence (someone archived it on purpose).
+        let archived_stays = f.tier == Tier::Archive && !f.pinned && {
+            let since = f.archived_at.unwrap_or(now - i64::from(policy.demote_after_days) * 86_400);
+            !f.last_bug.is_some_and(|t| t > since)
+        };
         if f.pinned {
             decisions.push(Decision { to: Tier::Fast, why: "pinned: in the smoke set ([tiers] pinned)".into(), facts: f });
+        } else if archived_stays {
+            decisions.push(Decision { to: Tier::Archive, why: format!("archived, and its bug has not come back since ({since})"), facts: f });
         } else if idle_days.is_some_and(|d| d >= i64::from(policy.archive_after_days)) {
             decisions.push(Decision {
                 to: Tier::Archive,
@@ -347,6 +365,8 @@ mod tests {
             hits: 1,
             last_activity: idle_days.map(|d| 1_000_000_000 - d * 86_400),
             last_activity_kind: "created",
+            last_bug: None,
+            archived_at: None,
             recent_failures: 0,
             impact: 0.0,
             duration_ms,

@@ -49,6 +49,11 @@ pub struct DetectArgs {
     /// Records per batch (between checkpoints).
     #[arg(long, default_value_t = 512)]
     batch: usize,
+    /// After detecting, match every failure event against this suite's archived
+    /// scenarios: a match resurrects the archived scenario (its bug came back), with
+    /// the conversation recorded as evidence. Needs --out.
+    #[arg(long)]
+    match_suite: Option<PathBuf>,
     /// `json` prints the summary as JSON on stderr.
     #[arg(long, value_enum, default_value = "text")]
     format: Format,
@@ -57,6 +62,9 @@ pub struct DetectArgs {
 pub fn detect(a: DetectArgs, config: Option<&Path>) -> CliResult {
     let cwd = std::env::current_dir().map_err(CliError::usage)?;
     let project = Project::discover(&cwd, config).map_err(CliError::usage)?;
+    if a.match_suite.is_some() && a.out.is_none() {
+        return Err(CliError::usage(anyhow!("--match-suite reads the events back: use it with --out")));
+    }
     if a.checkpoint.is_some() && a.out.is_none() {
         return Err(CliError::usage(anyhow!("--checkpoint needs --out (a restart must be able to truncate the output)")));
     }
@@ -155,7 +163,49 @@ pub fn detect(a: DetectArgs, config: Option<&Path>) -> CliResult {
         Format::Json => eprintln!("{}", serde_json::to_string(&stats).expect("json")),
         Format::Text => eprintln!("{}", stats.line()),
     }
+    if let (Some(suite), Some(out)) = (&a.match_suite, &a.out) {
+        match_suite(&project, suite, out)?;
+    }
     Ok(exit::OK)
+}
+
+/// `--match-suite`: regenerate each event in memory and merge it into a matching
+/// archived scenario (resurrecting it); nothing is added to the suite.
+fn match_suite(project: &Project, suite: &Path, events: &Path) -> Result<(), CliError> {
+    let text = std::fs::read_to_string(events).map_err(|e| CliError::usage(anyhow!("{}: {e}", events.display())))?;
+    let now = ratchet::time::now_rfc3339();
+    let opts = ratchet::regenerate::Options {
+        config: &project.config.regenerate,
+        escalation_pattern: &project.config.detect.expected_escalation_pattern,
+        now: now.clone(),
+    };
+    let mut candidates = Vec::new();
+    for (i, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+        let origin = format!("{}:{}", events.display(), i + 1);
+        let event: ratchet::schema::FailureEvent = schema::parse_json(line, &origin).map_err(CliError::usage)?;
+        if let Ok(r) = ratchet::regenerate::regenerate(&event, &opts) {
+            let text = ratchet::regenerate::render::to_toml(&r.scenario, &Default::default());
+            candidates.push((PathBuf::from(origin), r.scenario, text));
+        }
+    }
+    let popts = ratchet::promote::Options {
+        config: project.config.promote.clone(),
+        now,
+        prefilter: true,
+        dry_run: false,
+        lock_timeout: std::time::Duration::from_secs(60),
+        only_archived: true,
+    };
+    let (outcomes, _) = ratchet::promote::promote(suite, &candidates, &popts).map_err(|e| CliError::usage(anyhow!(e)))?;
+    let mut resurrected = 0;
+    for o in &outcomes {
+        if let ratchet::promote::Decision::Merged { into, resurrected: true, .. } = &o.decision {
+            resurrected += 1;
+            eprintln!("resurrected {}/{}: {} matched it (similarity {})", suite.display(), into.file.display(), o.candidate.display(), into.similarity);
+        }
+    }
+    eprintln!("match-suite: {} event(s) matched against {}: {resurrected} archived scenario(s) resurrected", outcomes.len(), suite.display());
+    Ok(())
 }
 
 /// Where one-shot output goes: a temporary file renamed over a regular target when

@@ -65,6 +65,13 @@ pub struct GateArgs {
     /// Do not append to the run ledger.
     #[arg(long)]
     no_ledger: bool,
+    /// Report failures but exit 0 (the nightly slow tier "opens tickets, doesn't block deploys").
+    #[arg(long)]
+    no_block: bool,
+    /// Write one ticket-ready Markdown file per failing scenario into this directory,
+    /// plus `tickets.json` listing them.
+    #[arg(long)]
+    tickets: Option<PathBuf>,
     /// Time recorded in the ledger (RFC 3339; default: now).
     #[arg(long)]
     now: Option<String>,
@@ -185,9 +192,27 @@ pub fn gate(a: GateArgs, config: Option<&Path>) -> CliResult {
             .map_err(|e| CliError::usage(anyhow!("{}: cannot write the ledger: {e}", ledger_path.display())))?;
     }
     write_reports(&report, &a.outputs)?;
+    if let Some(dir) = &a.tickets {
+        let tickets = report.tickets();
+        std::fs::create_dir_all(dir).map_err(|e| CliError::usage(anyhow!("{}: {e}", dir.display())))?;
+        for t in &tickets {
+            let p = dir.join(format!("{}.md", t.scenario));
+            write_atomic(&p, t.markdown.as_bytes()).map_err(|e| CliError::usage(anyhow!("{}: cannot write: {e}", p.display())))?;
+        }
+        let p = dir.join("tickets.json");
+        write_atomic(&p, (serde_json::to_string_pretty(&tickets).expect("json") + "\n").as_bytes())
+            .map_err(|e| CliError::usage(anyhow!("{}: cannot write: {e}", p.display())))?;
+        if !a.quiet {
+            eprintln!("{} ticket(s) written to {}", tickets.len(), dir.display());
+        }
+    }
     match a.format {
         super::plugin_cmd::Format::Json => println!("{}", serde_json::to_string_pretty(&report).expect("json")),
         super::plugin_cmd::Format::Text => eprint!("{}", report.terminal()),
+    }
+    if a.no_block && !report.summary.gate_passes() {
+        eprintln!("--no-block: failures reported, exit 0 (deploys are not blocked by this tier)");
+        return Ok(exit::OK);
     }
     Ok(if report.summary.gate_passes() { exit::OK } else { exit::GATE_FAILED })
 }

@@ -278,6 +278,7 @@ pub fn promote(a: PromoteArgs, config: Option<&Path>) -> CliResult {
         prefilter: !a.no_prefilter,
         dry_run: a.dry_run,
         lock_timeout: Duration::from_secs(a.lock_timeout_secs),
+        only_archived: false,
     };
     let (outcomes, _stats) = promote::promote(&a.suite, &candidates, &opts).map_err(|e| {
         let code = match e {
@@ -307,6 +308,7 @@ pub fn promote(a: PromoteArgs, config: Option<&Path>) -> CliResult {
                     Decision::AlreadyPresent { into } => {
                         eprintln!("{}: its conversation is already merged into {suite}/{}; nothing to do", o.candidate.display(), into.file.display())
                     }
+                    Decision::NoArchivedMatch => {}
                 }
                 for m in &o.near_misses {
                     eprintln!("  near miss: {suite}/{} (similarity {}): merge by hand if it is the same failure", m.file.display(), m.similarity);

@@ -35,6 +35,25 @@ pub struct GateReport {
     pub summary: Summary,
 }
 
+/// A ticket-ready item for one scenario that did not pass.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Ticket {
+    /// Scenario id.
+    pub scenario: String,
+    /// Ticket title.
+    pub title: String,
+    /// Failure-mode cluster (a label for the tracker).
+    pub failure_mode: String,
+    /// fail, flaky or error.
+    pub verdict: Verdict,
+    /// One line: the failing criterion and its reason.
+    pub summary: String,
+    /// The scenario file, relative to the suite.
+    pub file: String,
+    /// The ticket body (Markdown).
+    pub markdown: String,
+}
+
 /// Counts per verdict.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Summary {
@@ -179,6 +198,45 @@ impl GateReport {
     /// The self-contained HTML report (see [`super::html`]): what a person opens after a run.
     pub fn html(&self) -> String {
         super::html::render(self)
+    }
+
+    /// One ticket per scenario that did not pass (fail, flaky, error): what a nightly
+    /// slow-tier run files instead of blocking a deploy.
+    pub fn tickets(&self) -> Vec<Ticket> {
+        self.scenarios
+            .iter()
+            .filter(|r| matches!(r.verdict, Verdict::Fail | Verdict::Flaky | Verdict::Error))
+            .map(|r| {
+                let title = format!("[ratchet] {} {}: {}", r.verdict.label(), r.id, r.failure_mode);
+                let mut md = String::new();
+                let _ = writeln!(md, "# {title}\n");
+                let what = match r.verdict {
+                    Verdict::Fail => "failed",
+                    Verdict::Flaky => "was flaky (repeats disagreed)",
+                    _ => "could not be run",
+                };
+                let _ = writeln!(md, "The regression scenario `{}` ({}) {what} against `{}` ({}).\n", r.id, r.title, self.agent, self.selection);
+                let _ = writeln!(
+                    md,
+                    "- **failure mode**: {}\n- **tier**: {}\n- **scenario file**: `{}`",
+                    r.failure_mode,
+                    format!("{:?}", r.tier).to_lowercase(),
+                    r.file
+                );
+                let _ = writeln!(md, "- **why**: {}\n", headline(r));
+                let _ = writeln!(md, "```\n{}```\n", details(r));
+                let _ = writeln!(md, "Reproduce: `ratchet gate --agent <agent.toml> --id {}`", r.id);
+                Ticket {
+                    scenario: r.id.clone(),
+                    title,
+                    failure_mode: r.failure_mode.clone(),
+                    verdict: r.verdict,
+                    summary: headline(r),
+                    file: r.file.clone(),
+                    markdown: md,
+                }
+            })
+            .collect()
     }
 
     /// The terminal summary lines.

@@ -242,6 +242,8 @@ pub enum Decision {
         /// The scenario holding them.
         into: Match,
     },
+    /// Resurrect-only mode (`detect --match-suite`): it matched no archived scenario.
+    NoArchivedMatch,
 }
 
 /// The outcome for one candidate.
@@ -273,6 +275,9 @@ pub struct Options {
     pub dry_run: bool,
     /// How long to wait for another promote to finish.
     pub lock_timeout: Duration,
+    /// Only merge into archived scenarios (resurrecting them); add nothing
+    /// (`detect --match-suite`).
+    pub only_archived: bool,
 }
 
 /// Rank the suite against one fingerprint: (best at or above near-miss, all at or
@@ -312,7 +317,10 @@ pub fn promote(dir: &Path, candidates: &[(PathBuf, Scenario, String)], opts: &Op
     let mut outcomes = Vec::new();
     for (cand_path, cand, cand_text) in candidates {
         let fp = Fingerprint::of(cand);
-        let (found, compared) = search(&fp, &entries, &opts.config, opts.prefilter);
+        let (mut found, compared) = search(&fp, &entries, &opts.config, opts.prefilter);
+        if opts.only_archived {
+            found.retain(|m| entries.iter().any(|e| e.file == m.file && e.fingerprint.tier == crate::schema::Tier::Archive));
+        }
         let best = found.first().filter(|m| m.similarity.total >= opts.config.merge_threshold).cloned();
         let near_misses: Vec<Match> = found.iter().filter(|m| m.similarity.total < opts.config.merge_threshold).take(5).cloned().collect();
         let decision = match best {
@@ -341,6 +349,7 @@ pub fn promote(dir: &Path, candidates: &[(PathBuf, Scenario, String)], opts: &Op
                     Decision::Merged { into: m, hits, resurrected }
                 }
             }
+            None if opts.only_archived => Decision::NoArchivedMatch,
             None => {
                 if let Some(e) = entries.iter().find(|e| e.fingerprint.id == cand.id) {
                     return Err(PromoteError::IdTaken { candidate: cand_path.clone(), id: cand.id.clone(), existing: e.file.clone() });
