@@ -8,7 +8,8 @@
 //! 3. `regenerate` turns every failure event into a checked scenario;
 //! 4. `promote` builds the suite from them, merging duplicates;
 //! 5. `gate`: v1 is blocked, v2 (the fix) passes, v3 (fixes one thing, re-breaks
-//!    the cancellation) is blocked by a scenario the loop created.
+//!    the cancellation) is blocked by a scenario the loop created; `status` and a
+//!    `tiers` dry run show the suite the loop built.
 //!
 //! Everything is left in the workspace directory for the user to open.
 
@@ -298,6 +299,12 @@ fn run_phases(d: &Demo, a: &DemoArgs) -> anyhow::Result<i32> {
         }
         outcomes_by_version.push((version, expect_pass, g));
     }
+
+    // The suite at a glance, with its tiers planned from the ledger the gates wrote.
+    let r = d.ratchet(&["status", "--suite", &suite, "--now", NOW], &[0])?;
+    eprintln!("{}", indent(r.stdout.lines().take(2).collect::<Vec<_>>().join("\n").as_str(), 2));
+    let r = d.ratchet(&["tiers", "--suite", &suite, "--now", NOW], &[0])?;
+    eprintln!("{}", indent(r.stderr.lines().next().unwrap_or(""), 1));
 
     // Summary.
     let story_holds = outcomes_by_version.iter().all(|(_, expect_pass, g)| (g.code == 0) == *expect_pass);
