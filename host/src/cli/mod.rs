@@ -61,6 +61,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Run the whole loop on the bundled example (traffic → detect → regenerate → promote → gate).
+    Demo(demo_cmd::DemoArgs),
     /// Print the JSON Schema of a ratchet format (conversation, failure-event, scenario...).
     Schema(schema_cmd::SchemaArgs),
     /// Inspect and run plugins: the plugin author's loop.
@@ -72,8 +74,6 @@ enum Command {
     Detect(detect_cmd::DetectArgs),
     /// Rank failure modes of recent failure events by business impact.
     Rank(detect_cmd::RankArgs),
-    /// Run the whole loop on the bundled example (traffic → detect → regenerate → promote → gate).
-    Demo(demo_cmd::DemoArgs),
     /// Turn failure events into scenario files, checked to reproduce the failure.
     Regenerate(regenerate_cmd::RegenerateArgs),
     /// Put scenarios into the suite, merging each into a known failure when it is one.
