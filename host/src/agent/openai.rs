@@ -187,7 +187,7 @@ pub fn is_loopback(url: &str) -> bool {
 
 /// Why an openai agent cannot be set up (reading its files, its key).
 #[derive(Debug, thiserror::Error)]
-#[error("agent.{field}: {message}")]
+#[error("field `agent.{field}`: {message}")]
 pub struct SetupError {
     /// The agent file field at fault.
     pub field: &'static str,
