@@ -75,10 +75,7 @@ impl Server {
                 let Ok(stream) = stream else { continue };
                 let (seen, max, in_flight, count, script) = (s.clone(), m.clone(), in_flight.clone(), count.clone(), script.clone());
                 std::thread::spawn(move || {
-                    let now = in_flight.fetch_add(1, Ordering::SeqCst) + 1;
-                    max.fetch_max(now, Ordering::SeqCst);
-                    let _ = serve(stream, &seen, &count, script.as_ref());
-                    in_flight.fetch_sub(1, Ordering::SeqCst);
+                    let _ = serve(stream, &seen, &count, &in_flight, &max, script.as_ref());
                 });
             }
         });
@@ -91,7 +88,9 @@ impl Server {
 }
 
 /// One request per connection (`Connection: close`): read it, answer from the script.
-fn serve(stream: TcpStream, seen: &Mutex<Vec<Seen>>, count: &AtomicUsize, script: &Script) -> std::io::Result<()> {
+/// A request counts as in flight from the moment it is fully read until its answer is
+/// about to be written: the client is waiting for it all that time.
+fn serve(stream: TcpStream, seen: &Mutex<Vec<Seen>>, count: &AtomicUsize, in_flight: &AtomicUsize, max: &AtomicUsize, script: &Script) -> std::io::Result<()> {
     let mut reader = BufReader::new(stream.try_clone()?);
     let mut line = String::new();
     reader.read_line(&mut line)?;
@@ -116,8 +115,11 @@ fn serve(stream: TcpStream, seen: &Mutex<Vec<Seen>>, count: &AtomicUsize, script
     let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     let n = count.fetch_add(1, Ordering::SeqCst);
     seen.lock().unwrap().push(Seen { path, authorization, body: body.clone() });
+    let now = in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+    max.fetch_max(now, Ordering::SeqCst);
     let reply = script(&body, n);
     std::thread::sleep(reply.delay);
+    in_flight.fetch_sub(1, Ordering::SeqCst);
     let mut out = stream;
     let mut head = format!("HTTP/1.1 {} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n", reply.status, reply.body.len());
     for (k, v) in &reply.headers {
@@ -264,7 +266,7 @@ fn tool_calls_are_answered_from_fixtures_and_criteria_judged() {
         assert_eq!(tools, ["lookup_account", "cancel_subscription", "issue_refund", "escalate_to_human"]);
     }
     // The happy path's last request: the whole history, tool results from the fixtures.
-    let last = seen.iter().map(|s| &s.body).filter(|b| b["messages"][1]["content"].as_str().unwrap().contains("account.id = A-81022")).last().unwrap();
+    let last = seen.iter().map(|s| &s.body).rfind(|b| b["messages"][1]["content"].as_str().unwrap().contains("account.id = A-81022")).unwrap();
     let roles: Vec<&str> = last["messages"].as_array().unwrap().iter().map(|m| m["role"].as_str().unwrap()).collect();
     assert_eq!(roles, ["system", "system", "user", "assistant", "tool", "assistant", "tool", "assistant", "user"]);
     let m = &last["messages"];
@@ -369,7 +371,7 @@ fn a_slow_answer_times_out_instead_of_hanging() {
 
 #[test]
 fn malformed_answers_are_protocol_errors() {
-    let cases: Vec<(Box<dyn Fn(&Value, usize) -> Reply + Send + Sync>, &str)> = vec![
+    let cases: Vec<(Box<Script>, &str)> = vec![
         (Box::new(|_, _| Reply::status(200, "{\"choices\": [")), "the response is not JSON"),
         (Box::new(|_, _| call("call_7", "lookup_account", "{\"email\": ")), "tool call `call_7` (`lookup_account`): the arguments are not valid JSON"),
         (Box::new(|_, _| Reply::json(json!({"choices": []}))), "the response has no `choices[0].message`"),

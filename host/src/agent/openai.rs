@@ -246,7 +246,7 @@ impl ModelUsage {
 
     /// One line for the terminal.
     pub fn line(&self) -> String {
-        let mean = if self.requests == 0 { 0 } else { self.latency_ms_total / self.requests };
+        let mean = self.latency_ms_total.checked_div(self.requests).unwrap_or(0);
         let cost = match self.cost_usd {
             Some(c) => format!("cost ${c:.4}"),
             None => "cost n/a (set price_per_million_input_tokens and price_per_million_output_tokens)".into(),
