@@ -120,6 +120,7 @@ fn exec_config(args: &[&str]) -> AgentConfig {
         turn_timeout_ms: 10_000,
         scenario_timeout_ms: 60_000,
         max_tool_calls_per_turn: 16,
+        ..AgentConfig::default()
     }
 }
 

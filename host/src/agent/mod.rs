@@ -1,9 +1,12 @@
 //! Drivers for the agent under test. A driver starts sessions; a session receives
 //! the scripted customer lines and the replayed tool results, and returns what the
-//! agent does next. Two drivers: `exec` (a subprocess speaking JSON lines, see
-//! docs/agent-protocol.md) and `wasm` (an agent compiled to a component).
+//! agent does next. Three drivers: `exec` (a subprocess speaking JSON lines, see
+//! docs/agent-protocol.md), `wasm` (an agent compiled to a component) and `openai`
+//! (a system prompt, a model and tool schemas against an OpenAI-compatible chat
+//! completions endpoint, see docs/openai-driver.md).
 
 pub mod exec;
+pub mod openai;
 pub mod recorded;
 pub mod wasm;
 
@@ -29,7 +32,7 @@ pub struct AgentConfig {
     /// A name for reports.
     #[serde(default = "default_name")]
     pub name: String,
-    /// `exec` or `wasm`.
+    /// `exec`, `wasm` or `openai`.
     pub driver: DriverKind,
     /// exec: the command and its arguments (relative paths from the project root).
     #[serde(default)]
@@ -52,6 +55,85 @@ pub struct AgentConfig {
     /// Most tool calls the agent may make before replying (a loop guard).
     #[serde(default = "default_max_tool_calls")]
     pub max_tool_calls_per_turn: u32,
+
+    // --- openai driver (docs/openai-driver.md); unset fields take the documented defaults ---
+    /// openai: the API base URL (default `https://api.openai.com/v1`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base_url: Option<String>,
+    /// openai: the environment variable holding the API key (default `OPENAI_API_KEY`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_key_env: Option<String>,
+    /// openai: the model id (required by the openai driver).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    /// openai: the system prompt file, inside the project (the prompt version under test).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub system_prompt: Option<PathBuf>,
+    /// openai: a JSON file holding the chat completions `tools` array (function schemas).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tools: Option<PathBuf>,
+    /// openai: sampling temperature (default 0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub temperature: Option<f64>,
+    /// openai: sampling seed, passed through when set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seed: Option<i64>,
+    /// openai: `max_tokens` of each completion, passed through when set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_tokens: Option<u32>,
+    /// openai: the tool the model calls to hand off to a human (an escalation, not a replayed call).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub escalate_tool: Option<String>,
+    /// openai: most requests in flight at once, across all gate workers (default 4).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_concurrency: Option<u32>,
+    /// openai: retries of a request after a 408/429/5xx answer or a connection error (default 4).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retries: Option<u32>,
+    /// openai: the first retry's delay when the server gives no `Retry-After`, doubled per retry (default 500 ms).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_backoff_ms: Option<u64>,
+    /// openai: longest one HTTP request may take (default 60000 ms).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_timeout_ms: Option<u64>,
+    /// openai: USD per million prompt tokens, for the cost line.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub price_per_million_input_tokens: Option<f64>,
+    /// openai: USD per million completion tokens, for the cost line.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub price_per_million_output_tokens: Option<f64>,
+}
+
+impl Default for AgentConfig {
+    /// An `exec` config with no command and the default limits (fill in what you need).
+    fn default() -> Self {
+        AgentConfig {
+            name: default_name(),
+            driver: DriverKind::Exec,
+            command: Vec::new(),
+            env: Default::default(),
+            component: None,
+            config: empty_object(),
+            turn_timeout_ms: default_turn_timeout(),
+            scenario_timeout_ms: default_scenario_timeout(),
+            max_tool_calls_per_turn: default_max_tool_calls(),
+            base_url: None,
+            api_key_env: None,
+            model: None,
+            system_prompt: None,
+            tools: None,
+            temperature: None,
+            seed: None,
+            max_tokens: None,
+            escalate_tool: None,
+            max_concurrency: None,
+            retries: None,
+            retry_backoff_ms: None,
+            request_timeout_ms: None,
+            price_per_million_input_tokens: None,
+            price_per_million_output_tokens: None,
+        }
+    }
 }
 
 fn default_name() -> String {
@@ -78,6 +160,19 @@ pub enum DriverKind {
     Exec,
     /// A Wasm component (world `agent`).
     Wasm,
+    /// A system prompt, a model and tool schemas against an OpenAI-compatible endpoint.
+    Openai,
+}
+
+impl DriverKind {
+    /// The name used in agent files.
+    pub fn name(self) -> &'static str {
+        match self {
+            DriverKind::Exec => "exec",
+            DriverKind::Wasm => "wasm",
+            DriverKind::Openai => "openai",
+        }
+    }
 }
 
 impl AgentConfig {
@@ -90,7 +185,16 @@ impl AgentConfig {
         match a.driver {
             DriverKind::Exec if a.command.is_empty() => return bad("command", "the exec driver needs a command, e.g. [\"python3\", \"agent.py\"]"),
             DriverKind::Wasm if a.component.is_none() => return bad("component", "the wasm driver needs a component path"),
-            _ => {}
+            DriverKind::Openai => {
+                if let Err((field, msg)) = openai::OpenAiSettings::from_config(&a) {
+                    return bad(field, &msg);
+                }
+            }
+            _ => {
+                if let Some(field) = openai::openai_only_field_set(&a) {
+                    return bad(field, &format!("only the openai driver uses this field (this agent's driver is `{}`)", a.driver.name()));
+                }
+            }
         }
         if a.turn_timeout_ms == 0 || a.scenario_timeout_ms == 0 {
             return bad("turn_timeout_ms", "timeouts must be positive");
@@ -160,6 +264,9 @@ pub enum AgentError {
     /// The agent made too many tool calls without replying.
     #[error("the agent made more than {0} tool calls without replying (loop guard)")]
     ToolLoop(u32),
+    /// The model endpoint failed (openai driver): status, endpoint and a body excerpt.
+    #[error("{0}")]
+    Endpoint(String),
 }
 
 fn stderr_tail(s: &str) -> String {

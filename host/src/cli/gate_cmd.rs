@@ -11,6 +11,7 @@ use clap::{Args, Subcommand};
 
 use super::{exit, CliError, CliResult};
 use ratchet::agent::exec::ExecDriver;
+use ratchet::agent::openai::{OpenAiAgent, OpenAiDriver};
 use ratchet::agent::wasm::WasmDriver;
 use ratchet::agent::{AgentConfig, Driver, DriverKind};
 use ratchet::config::Project;
@@ -24,7 +25,7 @@ use ratchet::schema::Check;
 
 #[derive(Args)]
 pub struct GateArgs {
-    /// The agent config file (TOML, `[agent]` table: driver exec|wasm).
+    /// The agent config file (TOML, `[agent]` table: driver exec|wasm|openai).
     #[arg(long)]
     agent: PathBuf,
     /// The suite directory.
@@ -154,7 +155,7 @@ pub fn gate(a: GateArgs, config: Option<&Path>) -> CliResult {
     }
 
     let scenarios: Vec<&ratchet::schema::Scenario> = selected.iter().map(|l| &l.scenario).collect();
-    let (plugins, make_driver) = prepare(&project, &agent, &a.agent, &scenarios)?;
+    let (plugins, make_driver, openai) = prepare_with_usage(&project, &agent, &a.agent, &scenarios)?;
     let make = || make_driver();
 
     let opts = GateOptions {
@@ -184,7 +185,8 @@ pub fn gate(a: GateArgs, config: Option<&Path>) -> CliResult {
     };
     let (results, identity) = ratchet::gate::run(&selected, &make, &plugins, &opts, &progress);
     let agent_name = if identity.is_empty() { agent.name.clone() } else { identity };
-    let report = GateReport::new(agent_name.clone(), &filter, a.shard, a.repeat, results);
+    let mut report = GateReport::new(agent_name.clone(), &filter, a.shard, a.repeat, results);
+    report.model_usage = openai.as_ref().map(|o| o.usage());
 
     if !a.no_ledger {
         let now = a.now.clone().unwrap_or_else(ratchet::time::now_rfc3339);
@@ -209,6 +211,9 @@ pub fn gate(a: GateArgs, config: Option<&Path>) -> CliResult {
     match a.format {
         super::plugin_cmd::Format::Json => println!("{}", serde_json::to_string_pretty(&report).expect("json")),
         super::plugin_cmd::Format::Text => eprint!("{}", report.terminal()),
+    }
+    if let Some(u) = &report.model_usage {
+        eprintln!("{}", u.line());
     }
     if a.no_block && !report.summary.gate_passes() {
         eprintln!("--no-block: failures reported, exit 0 (deploys are not blocked by this tier)");
@@ -253,6 +258,17 @@ pub fn prepare(
     agent_file: &Path,
     scenarios: &[&ratchet::schema::Scenario],
 ) -> Result<(AssertionPlugins, DriverFactory), CliError> {
+    prepare_with_usage(project, agent, agent_file, scenarios).map(|(p, f, _)| (p, f))
+}
+
+/// [`prepare`], also returning the shared openai agent (for its usage counters) when
+/// the driver is `openai`.
+pub fn prepare_with_usage(
+    project: &Project,
+    agent: &AgentConfig,
+    agent_file: &Path,
+    scenarios: &[&ratchet::schema::Scenario],
+) -> Result<(AssertionPlugins, DriverFactory, Option<Arc<OpenAiAgent>>), CliError> {
     let needs_runtime = agent.driver == DriverKind::Wasm || scenarios.iter().any(|s| s.criteria.iter().any(|c| matches!(c.check, Check::Plugin { .. })));
     let runtime =
         if needs_runtime { Some(Runtime::new(&project.config.engine, true).map_err(|e| CliError { code: exit::INTERNAL, error: e.into() })?) } else { None };
@@ -270,17 +286,23 @@ pub fn prepare(
             }
             Some(Arc::new(p))
         }
-        DriverKind::Exec => None,
+        DriverKind::Exec | DriverKind::Openai => None,
+    };
+    let openai = match agent.driver {
+        DriverKind::Openai => Some(Arc::new(OpenAiAgent::load(agent, &project.root).map_err(|e| CliError::usage(anyhow!("{}: {e}", agent_file.display())))?)),
+        _ => None,
     };
     let root = project.root.clone();
     let agent = agent.clone();
+    let shared = openai.clone();
     let factory: DriverFactory = Box::new(move || -> Box<dyn Driver> {
-        match &wasm_agent {
-            Some(p) => Box::new(WasmDriver::new(p.clone(), agent.config.clone())),
-            None => Box::new(ExecDriver::new(agent.clone(), root.clone())),
+        match (&wasm_agent, &shared) {
+            (Some(p), _) => Box::new(WasmDriver::new(p.clone(), agent.config.clone())),
+            (None, Some(o)) => Box::new(OpenAiDriver::new(o.clone())),
+            (None, None) => Box::new(ExecDriver::new(agent.clone(), root.clone())),
         }
     });
-    Ok((plugins, factory))
+    Ok((plugins, factory, openai))
 }
 
 /// The assertion plugins named by `scenarios`' `kind = "plugin"` criteria, loaded once each.

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use super::suite::{Filter, Shard};
 use super::{ScenarioResult, Verdict};
+use crate::agent::openai::ModelUsage;
 use crate::schema::{Role, SchemaVersion};
 
 /// The gate's result file.
@@ -33,6 +34,9 @@ pub struct GateReport {
     pub scenarios: Vec<ScenarioResult>,
     /// Counts.
     pub summary: Summary,
+    /// Requests, tokens, latency and cost of a model endpoint (openai driver only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model_usage: Option<ModelUsage>,
 }
 
 /// A ticket-ready item for one scenario that did not pass.
@@ -96,7 +100,16 @@ impl GateReport {
     pub fn new(agent: String, filter: &Filter, shard: Option<Shard>, repeat: u32, mut scenarios: Vec<ScenarioResult>) -> GateReport {
         scenarios.sort_by(|a, b| a.id.cmp(&b.id));
         let summary = Summary::of(&scenarios);
-        GateReport { schema_version: Default::default(), agent, selection: describe(filter), shards: shard.into_iter().collect(), repeat, scenarios, summary }
+        GateReport {
+            schema_version: Default::default(),
+            agent,
+            selection: describe(filter),
+            shards: shard.into_iter().collect(),
+            repeat,
+            scenarios,
+            summary,
+            model_usage: None,
+        }
     }
 
     /// Combine shard reports into one. Refuses reports of different agents and
@@ -115,6 +128,9 @@ impl GateReport {
                 merged.scenarios.push(s);
             }
             merged.shards.extend(r.shards);
+            if let Some(u) = &r.model_usage {
+                merged.model_usage.get_or_insert_with(ModelUsage::default).merge(u);
+            }
         }
         merged.scenarios.sort_by(|a, b| a.id.cmp(&b.id));
         merged.shards.sort_by_key(|s| s.index);

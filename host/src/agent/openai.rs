@@ -1,0 +1,774 @@
+//! The `openai` driver: the agent under test is a system prompt file (the prompt
+//! version), a model id and a tool registry (the chat completions `tools` array),
+//! run against an OpenAI-compatible `/chat/completions` endpoint (OpenAI, vLLM,
+//! Ollama, llama.cpp...). See docs/openai-driver.md.
+//!
+//! Each scripted customer line becomes a `user` message; the model's `tool_calls`
+//! become [`AgentEvent::ToolCall`]s answered from the scenario's fixtures, appended as
+//! `tool` messages; once every call of an assistant message has its result the model
+//! is asked again, until it answers with `content` ([`AgentEvent::Message`]) or calls
+//! the configured escalation tool ([`AgentEvent::Escalate`]).
+//!
+//! HTTP failures never panic or hang: requests have a timeout (and never outlive the
+//! scenario's), 408/429/5xx answers and connection errors are retried with a
+//! deterministic exponential backoff that honours `Retry-After`, a shared semaphore
+//! caps the requests in flight across all gate workers, and whatever still fails
+//! becomes an [`AgentError`] naming the endpoint and status, never the API key.
+
+use std::collections::{BTreeSet, VecDeque};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+
+use super::{AgentConfig, AgentError, AgentEvent, Driver, Session};
+use crate::schema::Scenario;
+
+/// Default `base_url`.
+pub const DEFAULT_BASE_URL: &str = "https://api.openai.com/v1";
+/// Default `api_key_env`.
+pub const DEFAULT_API_KEY_ENV: &str = "OPENAI_API_KEY";
+/// Longest `Retry-After` honoured (a server asking for more gets this much).
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
+/// Longest computed backoff between two retries.
+const MAX_BACKOFF_MS: u64 = 30_000;
+/// Largest response body read.
+const MAX_BODY: u64 = 16 << 20;
+/// Characters of a response body quoted in errors.
+const EXCERPT: usize = 300;
+
+/// The openai fields of an [`AgentConfig`], validated, with defaults applied.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OpenAiSettings {
+    /// API base URL, without a trailing `/`.
+    pub base_url: String,
+    /// Environment variable holding the API key.
+    pub api_key_env: String,
+    /// Model id.
+    pub model: String,
+    /// System prompt file, relative to the project root.
+    pub system_prompt: PathBuf,
+    /// Tools file, relative to the project root.
+    pub tools: Option<PathBuf>,
+    /// Sampling temperature.
+    pub temperature: f64,
+    /// Sampling seed.
+    pub seed: Option<i64>,
+    /// `max_tokens` per completion.
+    pub max_tokens: Option<u32>,
+    /// The hand-off tool.
+    pub escalate_tool: Option<String>,
+    /// Most requests in flight across all workers.
+    pub max_concurrency: usize,
+    /// Retries per request.
+    pub retries: u32,
+    /// First backoff when the server gives no `Retry-After` (ms).
+    pub retry_backoff_ms: u64,
+    /// Per-request timeout (ms).
+    pub request_timeout_ms: u64,
+    /// USD per million prompt tokens.
+    pub price_in: Option<f64>,
+    /// USD per million completion tokens.
+    pub price_out: Option<f64>,
+}
+
+/// The first openai-only field set on an agent whose driver is not `openai`.
+pub fn openai_only_field_set(a: &AgentConfig) -> Option<&'static str> {
+    [
+        ("base_url", a.base_url.is_some()),
+        ("api_key_env", a.api_key_env.is_some()),
+        ("model", a.model.is_some()),
+        ("system_prompt", a.system_prompt.is_some()),
+        ("tools", a.tools.is_some()),
+        ("temperature", a.temperature.is_some()),
+        ("seed", a.seed.is_some()),
+        ("max_tokens", a.max_tokens.is_some()),
+        ("escalate_tool", a.escalate_tool.is_some()),
+        ("max_concurrency", a.max_concurrency.is_some()),
+        ("retries", a.retries.is_some()),
+        ("retry_backoff_ms", a.retry_backoff_ms.is_some()),
+        ("request_timeout_ms", a.request_timeout_ms.is_some()),
+        ("price_per_million_input_tokens", a.price_per_million_input_tokens.is_some()),
+        ("price_per_million_output_tokens", a.price_per_million_output_tokens.is_some()),
+    ]
+    .into_iter()
+    .find(|(_, set)| *set)
+    .map(|(f, _)| f)
+}
+
+impl OpenAiSettings {
+    /// Validate the openai fields of `a`; an error is (field, message).
+    pub fn from_config(a: &AgentConfig) -> Result<OpenAiSettings, (&'static str, String)> {
+        let base_url = a.base_url.clone().unwrap_or_else(|| DEFAULT_BASE_URL.into()).trim_end_matches('/').to_string();
+        match url_host(&base_url) {
+            Some(h) if !h.is_empty() => {}
+            _ => return Err(("base_url", format!("`{base_url}` is not an http(s) URL, e.g. \"http://localhost:11434/v1\""))),
+        }
+        let api_key_env = a.api_key_env.clone().unwrap_or_else(|| DEFAULT_API_KEY_ENV.into());
+        if api_key_env.is_empty() || api_key_env.contains('=') {
+            return Err(("api_key_env", "must name an environment variable, e.g. \"OPENAI_API_KEY\"".into()));
+        }
+        let model = match &a.model {
+            Some(m) if !m.trim().is_empty() => m.clone(),
+            _ => return Err(("model", "the openai driver needs a model id, e.g. model = \"gpt-4o-mini\"".into())),
+        };
+        let Some(system_prompt) = a.system_prompt.clone() else {
+            return Err((
+                "system_prompt",
+                "the openai driver needs a system prompt file (the prompt version under test), e.g. \"prompts/support-v2.md\"".into(),
+            ));
+        };
+        let temperature = a.temperature.unwrap_or(0.0);
+        if !(0.0..=2.0).contains(&temperature) {
+            return Err(("temperature", format!("{temperature} is outside 0..=2")));
+        }
+        let max_concurrency = a.max_concurrency.unwrap_or(4);
+        if max_concurrency == 0 {
+            return Err(("max_concurrency", "must be at least 1".into()));
+        }
+        let request_timeout_ms = a.request_timeout_ms.unwrap_or(60_000);
+        if request_timeout_ms == 0 {
+            return Err(("request_timeout_ms", "must be positive".into()));
+        }
+        if a.max_tokens == Some(0) {
+            return Err(("max_tokens", "must be at least 1".into()));
+        }
+        for (field, price) in
+            [("price_per_million_input_tokens", a.price_per_million_input_tokens), ("price_per_million_output_tokens", a.price_per_million_output_tokens)]
+        {
+            if price.is_some_and(|p| !p.is_finite() || p < 0.0) {
+                return Err((field, "must be a non-negative number (USD per million tokens)".into()));
+            }
+        }
+        if a.escalate_tool.as_deref().is_some_and(|t| t.trim().is_empty()) {
+            return Err(("escalate_tool", "must name a function of the tools file".into()));
+        }
+        Ok(OpenAiSettings {
+            base_url,
+            api_key_env,
+            model,
+            system_prompt,
+            tools: a.tools.clone(),
+            temperature,
+            seed: a.seed,
+            max_tokens: a.max_tokens,
+            escalate_tool: a.escalate_tool.clone(),
+            max_concurrency: max_concurrency as usize,
+            retries: a.retries.unwrap_or(4),
+            retry_backoff_ms: a.retry_backoff_ms.unwrap_or(500),
+            request_timeout_ms,
+            price_in: a.price_per_million_input_tokens,
+            price_out: a.price_per_million_output_tokens,
+        })
+    }
+}
+
+/// The host of an `http://` or `https://` URL (without port or brackets).
+fn url_host(url: &str) -> Option<&str> {
+    let rest = url.strip_prefix("http://").or_else(|| url.strip_prefix("https://"))?;
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let authority = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    if let Some(v6) = authority.strip_prefix('[') {
+        return v6.split_once(']').map(|(h, _)| h);
+    }
+    Some(authority.split(':').next().unwrap_or(""))
+}
+
+/// Whether `url` points at this machine (local servers need no API key).
+pub fn is_loopback(url: &str) -> bool {
+    match url_host(url) {
+        Some(h) => h.eq_ignore_ascii_case("localhost") || h.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback()),
+        None => false,
+    }
+}
+
+/// Why an openai agent cannot be set up (reading its files, its key).
+#[derive(Debug, thiserror::Error)]
+#[error("field `agent.{field}`: {message}")]
+pub struct SetupError {
+    /// The agent file field at fault.
+    pub field: &'static str,
+    /// What is wrong.
+    pub message: String,
+}
+
+fn setup_err(field: &'static str, message: impl Into<String>) -> SetupError {
+    SetupError { field, message: message.into() }
+}
+
+/// Token, request and cost accounting over a gate run (all workers).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ModelUsage {
+    /// The model id (several, comma-separated, after merging reports of different models).
+    pub model: String,
+    /// HTTP requests sent, retries included.
+    pub requests: u64,
+    /// Of which retries.
+    pub retries: u64,
+    /// Requests that got no successful answer (error status, timeout, connection error).
+    pub failed_requests: u64,
+    /// Prompt tokens, as the endpoint's `usage` reported them.
+    pub prompt_tokens: u64,
+    /// Completion tokens, as the endpoint's `usage` reported them.
+    pub completion_tokens: u64,
+    /// Sum of request latencies (ms).
+    pub latency_ms_total: u64,
+    /// Slowest request (ms).
+    pub latency_ms_max: u64,
+    /// Cost in USD, when both prices are set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost_usd: Option<f64>,
+}
+
+impl ModelUsage {
+    /// Add `other` (another shard's usage) to this one.
+    pub fn merge(&mut self, other: &ModelUsage) {
+        if self.model.is_empty() {
+            self.model = other.model.clone();
+        } else if !other.model.is_empty() && !self.model.split(", ").any(|m| m == other.model) {
+            self.model = format!("{}, {}", self.model, other.model);
+        }
+        self.requests += other.requests;
+        self.retries += other.retries;
+        self.failed_requests += other.failed_requests;
+        self.prompt_tokens += other.prompt_tokens;
+        self.completion_tokens += other.completion_tokens;
+        self.latency_ms_total += other.latency_ms_total;
+        self.latency_ms_max = self.latency_ms_max.max(other.latency_ms_max);
+        self.cost_usd = match (self.cost_usd, other.cost_usd) {
+            (Some(a), Some(b)) => Some(a + b),
+            (a, b) => a.or(b),
+        };
+    }
+
+    /// One line for the terminal.
+    pub fn line(&self) -> String {
+        let mean = self.latency_ms_total.checked_div(self.requests).unwrap_or(0);
+        let cost = match self.cost_usd {
+            Some(c) => format!("cost ${c:.4}"),
+            None => "cost n/a (set price_per_million_input_tokens and price_per_million_output_tokens)".into(),
+        };
+        format!(
+            "model usage ({}): {} requests ({} retries, {} failed), {} prompt + {} completion tokens, latency mean {} ms / max {} ms, {}",
+            self.model, self.requests, self.retries, self.failed_requests, self.prompt_tokens, self.completion_tokens, mean, self.latency_ms_max, cost
+        )
+    }
+}
+
+/// A counting semaphore: the cap on requests in flight.
+struct Limiter {
+    max: usize,
+    in_flight: Mutex<usize>,
+    freed: Condvar,
+}
+
+struct Permit<'a>(&'a Limiter);
+
+impl Limiter {
+    /// Wait for a slot until `deadline`; `None` when the deadline passed first.
+    fn acquire(&self, deadline: Instant) -> Option<Permit<'_>> {
+        let mut n = self.in_flight.lock().unwrap_or_else(|e| e.into_inner());
+        while *n >= self.max {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return None;
+            }
+            n = self.freed.wait_timeout(n, left).unwrap_or_else(|e| e.into_inner()).0;
+        }
+        *n += 1;
+        Some(Permit(self))
+    }
+}
+
+impl Drop for Permit<'_> {
+    fn drop(&mut self) {
+        *self.0.in_flight.lock().unwrap_or_else(|e| e.into_inner()) -= 1;
+        self.0.freed.notify_one();
+    }
+}
+
+/// An openai agent, ready to run: settings, prompt, tools, key, HTTP client, the
+/// concurrency cap and the usage counters. Shared (`Arc`) by all workers' drivers.
+pub struct OpenAiAgent {
+    s: OpenAiSettings,
+    name: String,
+    endpoint: String,
+    api_key: Option<String>,
+    system_prompt: String,
+    tools: Vec<Value>,
+    identity: String,
+    scenario_timeout: Duration,
+    http: ureq::Agent,
+    limiter: Limiter,
+    usage: Mutex<ModelUsage>,
+}
+
+impl OpenAiAgent {
+    /// Read the prompt and tools files (inside `root`) and the API key (from the
+    /// environment), and build the HTTP client.
+    pub fn load(cfg: &AgentConfig, root: &Path) -> Result<OpenAiAgent, SetupError> {
+        let s = OpenAiSettings::from_config(cfg).map_err(|(f, m)| setup_err(f, m))?;
+        let api_key = match std::env::var(&s.api_key_env) {
+            Ok(k) if !k.trim().is_empty() => Some(k.trim().to_string()),
+            _ if is_loopback(&s.base_url) => None,
+            _ => {
+                return Err(setup_err(
+                    "api_key_env",
+                    format!(
+                        "the environment variable `{}` is not set: export the API key for {} (it is read from the environment, never from a file), \
+                         or point base_url at a local server",
+                        s.api_key_env, s.base_url
+                    ),
+                ))
+            }
+        };
+        let prompt_bytes = crate::project::read_in_root(root, &s.system_prompt).map_err(|e| setup_err("system_prompt", e.to_string()))?;
+        let system_prompt =
+            String::from_utf8(prompt_bytes).map_err(|_| setup_err("system_prompt", format!("{}: not UTF-8 text", s.system_prompt.display())))?;
+        if system_prompt.trim().is_empty() {
+            return Err(setup_err("system_prompt", format!("{}: the prompt is empty", s.system_prompt.display())));
+        }
+        let tools = match &s.tools {
+            Some(p) => load_tools(root, p)?,
+            None => Vec::new(),
+        };
+        if let Some(t) = &s.escalate_tool {
+            let names: BTreeSet<&str> = tools.iter().filter_map(|x| x["function"]["name"].as_str()).collect();
+            if !names.contains(t.as_str()) {
+                let file = s.tools.as_ref().map(|p| p.display().to_string()).unwrap_or_else(|| "(no tools file)".into());
+                return Err(setup_err("escalate_tool", format!("`{t}` is not a function of {file}: the model could not call it")));
+            }
+        }
+        let digest = hex::encode(Sha256::digest(system_prompt.as_bytes()));
+        let prompt_name = s.system_prompt.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
+        let identity = format!("{} ({}, prompt {}@{})", cfg.name, s.model, prompt_name, &digest[..8]);
+        // Local servers are reached directly, whatever HTTP(S)_PROXY says.
+        let proxy = if is_loopback(&s.base_url) { None } else { ureq::Proxy::try_from_env() };
+        let http: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .proxy(proxy)
+            .user_agent(format!("ratchet/{}", env!("CARGO_PKG_VERSION")))
+            .timeout_global(Some(Duration::from_millis(s.request_timeout_ms)))
+            .build()
+            .into();
+        let usage = ModelUsage { model: s.model.clone(), ..Default::default() };
+        Ok(OpenAiAgent {
+            endpoint: format!("{}/chat/completions", s.base_url),
+            name: cfg.name.clone(),
+            api_key,
+            system_prompt,
+            tools,
+            identity,
+            scenario_timeout: Duration::from_millis(cfg.scenario_timeout_ms),
+            http,
+            limiter: Limiter { max: s.max_concurrency, in_flight: Mutex::new(0), freed: Condvar::new() },
+            usage: Mutex::new(usage),
+            s,
+        })
+    }
+
+    /// The endpoint requests go to.
+    pub fn endpoint(&self) -> &str {
+        &self.endpoint
+    }
+
+    /// The usage so far, with the cost when both prices are set.
+    pub fn usage(&self) -> ModelUsage {
+        let mut u = self.usage.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        if let (Some(pi), Some(po)) = (self.s.price_in, self.s.price_out) {
+            u.cost_usd = Some(u.prompt_tokens as f64 / 1e6 * pi + u.completion_tokens as f64 / 1e6 * po);
+        }
+        u
+    }
+
+    fn count(&self, f: impl FnOnce(&mut ModelUsage)) {
+        f(&mut self.usage.lock().unwrap_or_else(|e| e.into_inner()));
+    }
+
+    /// Error text never carries the key, even if a server echoes it back.
+    fn redact(&self, mut text: String) -> String {
+        if let Some(k) = &self.api_key {
+            text = text.replace(k.as_str(), "[API KEY]");
+        }
+        text
+    }
+
+    /// POST a chat completions request, with retries; the parsed JSON answer.
+    fn complete(&self, body: &Value, deadline: Instant) -> Result<Value, AgentError> {
+        let bytes = serde_json::to_vec(body).expect("json");
+        let endpoint = &self.endpoint;
+        let mut attempt: u32 = 0;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let scenario_bound = left < Duration::from_millis(self.s.request_timeout_ms);
+            let timeout = left.min(Duration::from_millis(self.s.request_timeout_ms));
+            if timeout.is_zero() {
+                return Err(self.scenario_timeout_error());
+            }
+            let Some(permit) = self.limiter.acquire(deadline) else {
+                return Err(self.scenario_timeout_error());
+            };
+            let started = Instant::now();
+            let outcome = self.send_once(&bytes, timeout);
+            drop(permit);
+            let ms = started.elapsed().as_millis() as u64;
+            let ok = matches!(&outcome, Ok(r) if (200..300).contains(&r.status));
+            self.count(|u| {
+                u.requests += 1;
+                u.latency_ms_total += ms;
+                u.latency_ms_max = u.latency_ms_max.max(ms);
+                if !ok {
+                    u.failed_requests += 1;
+                }
+            });
+            let attempts = attempt + 1;
+            let tries = if attempts == 1 { "1 attempt".to_string() } else { format!("{attempts} attempts") };
+            let (error, wait) = match outcome {
+                Ok(r) if ok => return self.parse(&r.body),
+                Ok(r) => {
+                    let msg = format!("POST {endpoint}: HTTP {} after {tries}: {}", r.status, excerpt(&r.body));
+                    let retryable = r.status == 408 || r.status == 429 || r.status >= 500;
+                    (AgentError::Endpoint(self.redact(msg)), retryable.then(|| r.retry_after.unwrap_or_else(|| self.backoff(attempt))))
+                }
+                Err(Transport::Timeout) if scenario_bound => return Err(self.scenario_timeout_error()),
+                Err(Transport::Timeout) => {
+                    let msg = format!("POST {endpoint}: no response within {} ms (request_timeout_ms) after {tries}", self.s.request_timeout_ms);
+                    return Err(AgentError::Endpoint(msg));
+                }
+                Err(Transport::Retryable(e)) => (AgentError::Endpoint(self.redact(format!("POST {endpoint}: {e} after {tries}"))), Some(self.backoff(attempt))),
+                Err(Transport::Fatal(e)) => return Err(AgentError::Endpoint(self.redact(format!("POST {endpoint}: {e}")))),
+            };
+            match wait {
+                Some(wait) if attempt < self.s.retries => {
+                    if Instant::now() + wait >= deadline {
+                        return Err(match error {
+                            AgentError::Endpoint(m) => AgentError::Endpoint(format!(
+                                "{m} (no retry: the scenario_timeout_ms of {} ms would pass first)",
+                                self.scenario_timeout.as_millis()
+                            )),
+                            other => other,
+                        });
+                    }
+                    self.count(|u| u.retries += 1);
+                    std::thread::sleep(wait);
+                    attempt += 1;
+                }
+                _ => return Err(error),
+            }
+        }
+    }
+
+    fn scenario_timeout_error(&self) -> AgentError {
+        AgentError::Timeout { what: "scenario timeout", timeout_ms: self.scenario_timeout.as_millis() as u64, stderr: String::new() }
+    }
+
+    /// Deterministic exponential backoff: base · 2^attempt, capped; no jitter.
+    fn backoff(&self, attempt: u32) -> Duration {
+        Duration::from_millis(self.s.retry_backoff_ms.saturating_mul(1u64 << attempt.min(20)).min(MAX_BACKOFF_MS))
+    }
+
+    fn send_once(&self, body: &[u8], timeout: Duration) -> Result<RawResponse, Transport> {
+        let mut req = self.http.post(&self.endpoint).config().timeout_global(Some(timeout)).build().header("Content-Type", "application/json");
+        if let Some(k) = &self.api_key {
+            req = req.header("Authorization", format!("Bearer {k}"));
+        }
+        let mut resp = req.send(body).map_err(Transport::from)?;
+        let status = resp.status().as_u16();
+        let header = |name: &str| resp.headers().get(name).and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse::<f64>().ok());
+        let retry_after = header("retry-after-ms")
+            .map(|ms| ms / 1000.0)
+            .or_else(|| header("retry-after"))
+            .filter(|s| s.is_finite() && *s >= 0.0)
+            .map(|s| Duration::from_secs_f64(s).min(MAX_RETRY_AFTER));
+        let body = resp.body_mut().with_config().limit(MAX_BODY).read_to_string().map_err(Transport::from)?;
+        Ok(RawResponse { status, retry_after, body })
+    }
+
+    fn parse(&self, body: &str) -> Result<Value, AgentError> {
+        let v: Value =
+            serde_json::from_str(body).map_err(|e| protocol(format!("POST {}: the response is not JSON ({e}): {}", self.endpoint, excerpt(body))))?;
+        if let Some(u) = v.get("usage") {
+            let n = |k: &str| u.get(k).and_then(Value::as_u64).unwrap_or(0);
+            self.count(|c| {
+                c.prompt_tokens += n("prompt_tokens");
+                c.completion_tokens += n("completion_tokens");
+            });
+        }
+        Ok(v)
+    }
+
+    fn request_body(&self, messages: &[Value]) -> Value {
+        let mut body = json!({"model": self.s.model, "messages": messages, "temperature": self.s.temperature});
+        if !self.tools.is_empty() {
+            body["tools"] = Value::Array(self.tools.clone());
+        }
+        if let Some(seed) = self.s.seed {
+            body["seed"] = json!(seed);
+        }
+        if let Some(m) = self.s.max_tokens {
+            body["max_tokens"] = json!(m);
+        }
+        body
+    }
+}
+
+struct RawResponse {
+    status: u16,
+    retry_after: Option<Duration>,
+    body: String,
+}
+
+enum Transport {
+    Timeout,
+    Retryable(String),
+    Fatal(String),
+}
+
+impl From<ureq::Error> for Transport {
+    fn from(e: ureq::Error) -> Self {
+        match e {
+            ureq::Error::Timeout(_) => Transport::Timeout,
+            ureq::Error::Io(_) | ureq::Error::ConnectionFailed | ureq::Error::HostNotFound | ureq::Error::Protocol(_) | ureq::Error::BodyStalled => {
+                Transport::Retryable(format!("connection error: {e}"))
+            }
+            other => Transport::Fatal(other.to_string()),
+        }
+    }
+}
+
+fn protocol(message: String) -> AgentError {
+    AgentError::Protocol { message, stderr: String::new() }
+}
+
+fn excerpt(body: &str) -> String {
+    let flat: String = body.trim().chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
+    if flat.is_empty() {
+        return "(empty body)".into();
+    }
+    let mut out: String = flat.chars().take(EXCERPT).collect();
+    if flat.chars().count() > EXCERPT {
+        out.push('…');
+    }
+    out
+}
+
+/// Read and check a tools file: a JSON array of `{"type": "function", "function": {"name", "parameters"...}}`.
+fn load_tools(root: &Path, path: &Path) -> Result<Vec<Value>, SetupError> {
+    let shown = path.display();
+    let bytes = crate::project::read_in_root(root, path).map_err(|e| setup_err("tools", e.to_string()))?;
+    let v: Value = serde_json::from_slice(&bytes).map_err(|e| setup_err("tools", format!("{shown}: not JSON: {e}")))?;
+    let Value::Array(items) = v else {
+        return Err(setup_err("tools", format!("{shown}: must be a JSON array (the chat completions `tools` list)")));
+    };
+    let mut names = BTreeSet::new();
+    for (i, t) in items.iter().enumerate() {
+        let bad = |m: &str| Err(setup_err("tools", format!("{shown}: [{i}]: {m}")));
+        if t.get("type").and_then(Value::as_str) != Some("function") {
+            return bad("`type` must be \"function\"");
+        }
+        let Some(name) = t["function"]["name"].as_str().filter(|n| !n.is_empty()) else {
+            return bad("missing `function.name`");
+        };
+        if let Some(p) = t["function"].get("parameters") {
+            if !p.is_object() {
+                return bad(&format!("`function.parameters` of `{name}` must be a JSON schema object"));
+            }
+        }
+        if !names.insert(name.to_string()) {
+            return bad(&format!("the function `{name}` is defined twice"));
+        }
+    }
+    Ok(items)
+}
+
+/// The scenario's state as a deployment would give it to the model: the memory
+/// snapshot as a second system message (none when the snapshot is empty).
+pub fn context_message(scenario: &Scenario) -> Option<String> {
+    if scenario.state.memory_snapshot.is_empty() {
+        return None;
+    }
+    let mut text = String::from("Customer context:");
+    for m in &scenario.state.memory_snapshot {
+        let value = match &m.value {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        text.push_str(&format!("\n- {} = {}", m.key, value));
+    }
+    Some(text)
+}
+
+/// One worker's driver: sessions against the shared [`OpenAiAgent`].
+pub struct OpenAiDriver {
+    agent: Arc<OpenAiAgent>,
+}
+
+impl OpenAiDriver {
+    /// A driver using `agent` (shared by all workers, so the cap and the counters are global).
+    pub fn new(agent: Arc<OpenAiAgent>) -> Self {
+        OpenAiDriver { agent }
+    }
+}
+
+impl Driver for OpenAiDriver {
+    fn start<'a>(&'a mut self, scenario: &'a Scenario) -> Result<Box<dyn Session + 'a>, AgentError> {
+        let mut messages = vec![json!({"role": "system", "content": self.agent.system_prompt})];
+        if let Some(ctx) = context_message(scenario) {
+            messages.push(json!({"role": "system", "content": ctx}));
+        }
+        let deadline = Instant::now() + self.agent.scenario_timeout;
+        Ok(Box::new(OpenAiSession { agent: &self.agent, messages, queue: VecDeque::new(), awaiting: None, deadline }))
+    }
+
+    fn describe(&self) -> String {
+        if self.agent.identity.is_empty() {
+            self.agent.name.clone()
+        } else {
+            self.agent.identity.clone()
+        }
+    }
+}
+
+/// A tool call of the last assistant message not yet handed to the host.
+struct PendingCall {
+    id: String,
+    name: String,
+    arguments: Value,
+}
+
+struct OpenAiSession<'a> {
+    agent: &'a OpenAiAgent,
+    messages: Vec<Value>,
+    queue: VecDeque<PendingCall>,
+    awaiting: Option<String>,
+    deadline: Instant,
+}
+
+impl OpenAiSession<'_> {
+    /// Ask the model for its next move and turn the answer into an event.
+    fn ask(&mut self) -> Result<AgentEvent, AgentError> {
+        let body = self.agent.request_body(&self.messages);
+        let v = self.agent.complete(&body, self.deadline)?;
+        let endpoint = self.agent.endpoint();
+        let Some(message) = v.pointer("/choices/0/message").filter(|m| m.is_object()) else {
+            return Err(protocol(format!("POST {endpoint}: the response has no `choices[0].message`: {}", excerpt(&v.to_string()))));
+        };
+        let content = message.get("content").and_then(Value::as_str).map(str::to_string);
+        let calls = match message.get("tool_calls") {
+            None | Some(Value::Null) => Vec::new(),
+            Some(Value::Array(a)) => a.clone(),
+            Some(other) => return Err(protocol(format!("POST {endpoint}: `tool_calls` is not an array: {}", excerpt(&other.to_string())))),
+        };
+        if calls.is_empty() {
+            let text = content.or_else(|| message.get("refusal").and_then(Value::as_str).map(str::to_string)).unwrap_or_default();
+            if text.trim().is_empty() {
+                let finish = v.pointer("/choices/0/finish_reason").and_then(Value::as_str).unwrap_or("none");
+                return Err(protocol(format!("POST {endpoint}: the model answered with neither content nor tool calls (finish_reason: {finish})")));
+            }
+            self.messages.push(json!({"role": "assistant", "content": text}));
+            return Ok(AgentEvent::Message(text));
+        }
+        let turn = self.messages.len();
+        let mut history_calls = Vec::new();
+        for (i, c) in calls.iter().enumerate() {
+            let id = c.get("id").and_then(Value::as_str).filter(|s| !s.is_empty()).map(str::to_string).unwrap_or_else(|| format!("call_{turn}_{i}"));
+            let Some(name) = c.pointer("/function/name").and_then(Value::as_str).filter(|s| !s.is_empty()) else {
+                return Err(protocol(format!("tool call `{id}`: no `function.name`: {}", excerpt(&c.to_string()))));
+            };
+            let raw = c.pointer("/function/arguments").cloned().unwrap_or(Value::Null);
+            let (arguments, text) = match &raw {
+                Value::String(s) if s.trim().is_empty() => (json!({}), "{}".to_string()),
+                Value::String(s) => match serde_json::from_str::<Value>(s) {
+                    Ok(a) => (a, s.clone()),
+                    Err(e) => return Err(protocol(format!("tool call `{id}` (`{name}`): the arguments are not valid JSON ({e}): {}", excerpt(s)))),
+                },
+                // Some servers send an object instead of a JSON string: accept it.
+                Value::Object(_) => (raw.clone(), raw.to_string()),
+                Value::Null => (json!({}), "{}".to_string()),
+                other => return Err(protocol(format!("tool call `{id}` (`{name}`): the arguments are neither a JSON string nor an object: {other}"))),
+            };
+            if !arguments.is_object() {
+                return Err(protocol(format!("tool call `{id}` (`{name}`): the arguments are not a JSON object: {}", excerpt(&text))));
+            }
+            history_calls.push(json!({"id": id, "type": "function", "function": {"name": name, "arguments": text}}));
+            self.queue.push_back(PendingCall { id, name: name.to_string(), arguments });
+        }
+        // The assistant message with its tool_calls, as the API requires before the tool messages.
+        self.messages.push(json!({"role": "assistant", "content": content, "tool_calls": history_calls}));
+        self.next_call()
+    }
+
+    fn next_call(&mut self) -> Result<AgentEvent, AgentError> {
+        let c = self.queue.pop_front().expect("a queued call");
+        if self.agent.s.escalate_tool.as_deref() == Some(c.name.as_str()) {
+            let reason = match c.arguments.get("reason").and_then(Value::as_str) {
+                Some(r) => r.to_string(),
+                None if c.arguments.as_object().is_some_and(|o| o.is_empty()) => format!("the model called `{}`", c.name),
+                None => c.arguments.to_string(),
+            };
+            self.queue.clear();
+            return Ok(AgentEvent::Escalate(reason));
+        }
+        self.awaiting = Some(c.id.clone());
+        Ok(AgentEvent::ToolCall { call_id: c.id, name: c.name, version: None, arguments: c.arguments })
+    }
+}
+
+impl Session for OpenAiSession<'_> {
+    fn customer_message(&mut self, text: &str) -> Result<AgentEvent, AgentError> {
+        if let Some(id) = &self.awaiting {
+            return Err(protocol(format!("a customer message arrived while the result of tool call `{id}` was awaited")));
+        }
+        self.queue.clear();
+        self.messages.push(json!({"role": "user", "content": text}));
+        self.ask()
+    }
+
+    fn tool_result(&mut self, call_id: &str, content: &Value, is_error: bool) -> Result<AgentEvent, AgentError> {
+        if self.awaiting.as_deref() != Some(call_id) {
+            return Err(protocol(format!("a result for tool call `{call_id}`, which the model is not waiting for")));
+        }
+        self.awaiting = None;
+        let text = serde_json::to_string(content).expect("json");
+        let text = if is_error { format!("ERROR: {text}") } else { text };
+        self.messages.push(json!({"role": "tool", "tool_call_id": call_id, "content": text}));
+        if self.queue.is_empty() {
+            self.ask()
+        } else {
+            self.next_call()
+        }
+    }
+
+    fn end(&mut self) -> Result<(), AgentError> {
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loopback_detection() {
+        for u in ["http://localhost:11434/v1", "http://127.0.0.1:8000/v1", "http://[::1]:8080/v1", "http://LOCALHOST/v1"] {
+            assert!(is_loopback(u), "{u}");
+        }
+        for u in ["https://api.openai.com/v1", "http://10.0.0.2:8000/v1", "http://localhost.evil.com/v1", "ftp://localhost"] {
+            assert!(!is_loopback(u), "{u}");
+        }
+    }
+
+    #[test]
+    fn usage_merges_and_prints() {
+        let mut a = ModelUsage { model: "m".into(), requests: 2, prompt_tokens: 10, latency_ms_max: 5, cost_usd: Some(0.5), ..Default::default() };
+        let b = ModelUsage { model: "n".into(), requests: 1, retries: 1, completion_tokens: 3, latency_ms_max: 9, cost_usd: Some(0.25), ..Default::default() };
+        a.merge(&b);
+        assert_eq!((a.requests, a.retries, a.prompt_tokens, a.completion_tokens, a.latency_ms_max), (3, 1, 10, 3, 9));
+        assert_eq!(a.cost_usd, Some(0.75));
+        assert_eq!(a.model, "m, n");
+        assert!(a.line().contains("3 requests (1 retries, 0 failed)"), "{}", a.line());
+    }
+}
