@@ -1,7 +1,7 @@
 // Canonical JSON, byte-identical to the Rust SDK's (sdk/rust/src/json.rs): object
 // keys sorted by code point (= UTF-8 byte order), no insignificant whitespace,
-// strings escaped as serde_json escapes them, and floats written as Rust's `ryu`
-// writes an f64 ("1.0", "0.75", "1e-7", "1.5e16").
+// strings escaped as serde_json escapes them, and floats written as serde_json
+// writes an f64 ("1.0", "0.75", "0.00001", "1e-7", "1.5e+16"; sdk/conformance/cases.json).
 //
 // JavaScript has one number type, so the writer needs to be told which numbers
 // are floats: wrap them with `f64(x)` (the SDK's result types do this for scores
@@ -29,7 +29,7 @@ export function f64(x) {
   return x instanceof F64 ? x : new F64(x);
 }
 
-/** Formats `x` exactly as serde_json (ryu) formats an f64. */
+/** Formats `x` exactly as serde_json formats an f64 (decimal for 1e-5 <= |x| < 1e16, else `1e-7` / `1.5e+16`). */
 export function formatFloat(x) {
   if (!Number.isFinite(x)) return 'null';
   if (x === 0) return Object.is(x, -0) ? '-0.0' : '0.0';
@@ -47,8 +47,7 @@ export function formatFloat(x) {
   if (k >= 0 && kk <= 16) out = digits + '0'.repeat(k) + '.0';
   else if (kk > 0 && kk <= 16) out = digits.slice(0, kk) + '.' + digits.slice(kk);
   else if (kk > -5 && kk <= 0) out = '0.' + '0'.repeat(-kk) + digits;
-  else if (length === 1) out = digits + 'e' + (kk - 1);
-  else out = digits[0] + '.' + digits.slice(1) + 'e' + (kk - 1);
+  else out = (length === 1 ? digits : digits[0] + '.' + digits.slice(1)) + (kk - 1 > 0 ? 'e+' : 'e') + (kk - 1);
   return sign + out;
 }
 

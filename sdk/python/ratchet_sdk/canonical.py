@@ -1,8 +1,8 @@
 """Canonical JSON, byte-identical to the Rust SDK's (``sdk/rust/src/json.rs``).
 
 Object keys sorted (by UTF-8 bytes), no insignificant whitespace, strings escaped
-as ``serde_json`` escapes them, and floats written as Rust's ``ryu`` writes an
-``f64`` (``1.0``, ``0.75``, ``1e-7``, ``1.5e16``): a plugin's output is the same
+as ``serde_json`` escapes them, and floats written as ``serde_json`` writes an
+``f64`` (``1.0``, ``0.75``, ``1e-7``, ``1.5e+16``): a plugin's output is the same
 bytes whatever language it was written in.
 
 Python ``int`` values are written as integers, ``float`` values always as floats
@@ -26,11 +26,12 @@ class ParseError(ValueError):
 
 
 def format_float(x: float) -> str:
-    """Formats ``x`` exactly as ``serde_json`` (``ryu``) formats an ``f64``.
+    """Formats ``x`` exactly as ``serde_json`` formats an ``f64``.
 
     The digits are the shortest that round-trip (``repr`` computes the same
-    ones); only the layout differs from Python's: ``1e-07`` is ``1e-7``,
-    ``1e+16`` is ``1e16``, ``100.0`` stays ``100.0``.
+    ones); only the layout differs from Python's: decimal notation for
+    ``1e-5 <= |x| < 1e16`` (``100.0``, ``0.00001``), else ``1e-7``, ``1.5e+16`` (Python
+    writes ``1e-07``, ``1.5e+16``). ``sdk/conformance/cases.json`` pins it down.
     """
     if not math.isfinite(x):
         return "null"
@@ -60,10 +61,10 @@ def format_float(x: float) -> str:
         out = digits[:kk] + "." + digits[kk:]
     elif -5 < kk <= 0:
         out = "0." + "0" * (-kk) + digits
-    elif length == 1:
-        out = digits + "e" + str(kk - 1)
     else:
-        out = digits[0] + "." + digits[1:] + "e" + str(kk - 1)
+        exp = kk - 1
+        mantissa = digits if length == 1 else digits[0] + "." + digits[1:]
+        out = mantissa + ("e+" if exp > 0 else "e") + str(exp)
     return sign + out
 
 
