@@ -15,5 +15,6 @@ pub mod gate;
 pub mod plugin;
 pub mod project;
 pub mod rank;
+pub mod scaffold;
 pub mod schema;
 pub mod time;
