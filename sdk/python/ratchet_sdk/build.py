@@ -47,7 +47,10 @@ def default_wit_dir() -> Path:
 
 def read_manifest(plugin_dir: Path) -> dict:
     """``{"name", "version", "world", "app", "samples"}`` from ``pyproject.toml``."""
-    import tomllib
+    try:
+        import tomllib
+    except ImportError:  # Python < 3.11
+        raise BuildError("building needs Python 3.11 or later (tomllib reads pyproject.toml); the SDK itself runs on 3.10") from None
 
     path = plugin_dir / "pyproject.toml"
     try:
