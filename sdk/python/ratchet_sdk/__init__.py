@@ -15,7 +15,8 @@ adapter     ``convert(data, options)``        ``Converter = adapter(p)``     ``r
 the Rust SDK one to one, and every JSON the SDK writes is canonical and byte-identical
 to the Rust SDK's, so a port gives the same output bytes as the Rust original.
 
-    from ratchet_sdk import Conversation, CriterionResult, PluginInfo, Scorecard, ScorecardResult
+    from ratchet_sdk import CriterionResult, PluginInfo, Scorecard, ScorecardResult
+    from ratchet_sdk.text import contains_any_ci
 
     class Polite(Scorecard):
         def info(self):
