@@ -1,6 +1,7 @@
 //! Detection throughput: conversations per second through `detect` with built-in rules
-//! only, and with the Rust scorecard plugin (1 and 2 threads), on 20-turn
-//! conversations; then peak memory while streaming a ~1 GB input. Prints figures.
+//! only, with the Rust scorecard plugin, and with its Python port (1 and 2 threads),
+//! on 20-turn conversations; then peak memory while streaming a ~1 GB input. Prints
+//! figures.
 //!
 //! Run: `scripts/build-plugins && cargo bench -p ratchet --bench detect_throughput`
 //! (`RATCHET_BENCH_GB=0` skips the 1 GB pass). Results are recorded in docs/benchmarks.md.
@@ -91,6 +92,22 @@ fn main() {
             base = rate;
         }
         println!("{name:<44} {jobs:>5} {secs:>9.2}s {rate:>14.0} {:>9}   ({:.1}x slower than (a), 1 job)", stats.flagged, base / rate);
+    }
+
+    // (c) The same scorecard as a Python component (componentize-py): a fresh CPython
+    // instance per conversation. Fewer conversations: each costs milliseconds.
+    let py = std::fs::read(root.join("target/plugins/scorecard-support-policy-py.wasm")).expect("run scripts/build-plugins first");
+    let py_plugin = Arc::new(rt.load("support-policy-py", &py, Limits::default()).unwrap());
+    let py_entry = ScorecardEntry { name: "support-policy-py".into(), plugin: "support-policy-py".into(), threshold: 0.7, weight: 1.0, params: json!({}) };
+    let with_python = Detector::new(DetectConfig::default(), vec![(py_entry, py_plugin)], None).unwrap();
+    let n_py = 2_000;
+    let py_path = dir.path().join("live-2k.jsonl");
+    write_input(&py_path, n_py);
+    for jobs in [1, 2] {
+        let (secs, stats) = run(&with_python, &py_path, jobs);
+        let rate = n_py as f64 / secs;
+        let name = "(c) + Python scorecard plugin (Wasm)";
+        println!("{name:<44} {jobs:>5} {secs:>9.2}s {rate:>14.0} {:>9}   ({:.1}x slower than (a), 1 job; {n_py} conversations)", stats.flagged, base / rate);
     }
 
     let gb: f64 = std::env::var("RATCHET_BENCH_GB").ok().and_then(|v| v.parse().ok()).unwrap_or(1.0);

@@ -18,6 +18,7 @@ pub mod project;
 pub mod promote;
 pub mod rank;
 pub mod regenerate;
+pub mod scaffold;
 pub mod schema;
 pub mod tiers;
 pub mod time;

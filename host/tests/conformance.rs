@@ -41,7 +41,8 @@ fn shipped_plugins_match_their_native_golden_outputs() {
             let actual = match plugin.world().kind {
                 WorldKind::Scorecard => {
                     let c: Conversation = schema::parse_json(std::str::from_utf8(&raw).unwrap(), &file).unwrap();
-                    serde_json::to_value(plugin.score(&c, &json!({})).unwrap().output).unwrap()
+                    // Like the SDK's golden loop: `<stem>.options.json` holds the params.
+                    serde_json::to_value(plugin.score(&c, &options).unwrap().output).unwrap()
                 }
                 WorldKind::Assertion => {
                     let v: Value = serde_json::from_slice(&raw).unwrap();

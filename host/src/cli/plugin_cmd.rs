@@ -1,5 +1,6 @@
-//! `ratchet plugin inspect|run`: the plugin author's loop, after Shopify's
-//! function-runner — one call, its output, and what it cost.
+//! `ratchet plugin inspect|run|new`: the plugin author's loop, after Shopify's
+//! function-runner — one call, its output, and what it cost — and a new plugin
+//! from a template, in Rust, Python or JavaScript.
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -19,6 +20,43 @@ pub enum PluginCommand {
     Inspect(InspectArgs),
     /// Run one plugin call and print its output, fuel, peak memory and time.
     Run(RunArgs),
+    /// Create a new plugin (scorecard, assertion or adapter) in Rust, Python or JavaScript
+    /// that builds and passes its own sample test out of the box.
+    New(NewArgs),
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LangArg {
+    Rust,
+    Python,
+    Js,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum KindArg {
+    Scorecard,
+    Assertion,
+    Adapter,
+}
+
+#[derive(Args)]
+pub struct NewArgs {
+    /// The plugin's name: lower-case letters, digits and single dashes, starting with a letter (e.g. `refund-policy`).
+    name: String,
+    /// The language to write it in.
+    #[arg(long, value_enum)]
+    lang: LangArg,
+    /// What kind of plugin (the WIT world it implements).
+    #[arg(long, value_enum)]
+    kind: KindArg,
+    /// The directory to create (default: ./NAME). An existing directory must be empty.
+    #[arg(long)]
+    dir: Option<PathBuf>,
+    /// The ratchet checkout's `sdk/` directory the plugin builds against (default: `sdk/` in
+    /// DIR's or the working directory's ancestors, $RATCHET_SDK_DIR, or the checkout this
+    /// ratchet was built from).
+    #[arg(long)]
+    sdk: Option<PathBuf>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -73,11 +111,44 @@ pub struct RunArgs {
 
 pub fn run(cmd: PluginCommand, config: Option<&Path>) -> CliResult {
     let cwd = std::env::current_dir().map_err(CliError::usage)?;
+    // A new plugin needs no project.
+    let cmd = match cmd {
+        PluginCommand::New(a) => return new(&cwd, a),
+        other => other,
+    };
     let project = Project::discover(&cwd, config).map_err(CliError::usage)?;
     match cmd {
         PluginCommand::Inspect(a) => inspect(&project, a),
         PluginCommand::Run(a) => run_once(&project, a),
+        PluginCommand::New(_) => unreachable!("handled above"),
     }
+}
+
+fn new(cwd: &Path, a: NewArgs) -> CliResult {
+    use ratchet::scaffold::{self, Kind, Lang, Request};
+    let lang = match a.lang {
+        LangArg::Rust => Lang::Rust,
+        LangArg::Python => Lang::Python,
+        LangArg::Js => Lang::Js,
+    };
+    let kind = match a.kind {
+        KindArg::Scorecard => Kind::Scorecard,
+        KindArg::Assertion => Kind::Assertion,
+        KindArg::Adapter => Kind::Adapter,
+    };
+    scaffold::validate_name(&a.name).map_err(CliError::usage)?;
+    let dir = a.dir.unwrap_or_else(|| PathBuf::from(&a.name));
+    let sdk = scaffold::find_sdk(&scaffold::sdk_candidates(a.sdk.as_deref(), &dir, cwd)).map_err(CliError::usage)?;
+    let created = scaffold::create(&Request { lang, kind, name: a.name.clone(), dir: dir.clone(), sdk: sdk.clone() }, cwd).map_err(CliError::usage)?;
+    println!("created {} {} plugin `{}` in {} (SDK: {})", lang.name(), kind.name(), a.name, dir.display(), sdk.display());
+    for f in &created.files {
+        println!("  {}", f.display());
+    }
+    println!("next:");
+    for step in &created.next_steps {
+        println!("  {step}");
+    }
+    Ok(exit::OK)
 }
 
 /// Resolve a plugin argument: a configured name (path confined to the project root)

@@ -61,7 +61,9 @@ impl Config {
 fn shown(v: Option<&Value>) -> String {
     match v {
         None | Some(Value::Null) => "unknown".to_string(),
-        Some(v) => v.to_string(),
+        // Canonical (sorted keys): the same text natively and in the component,
+        // whatever serde_json features the build unifies.
+        Some(v) => ratchet_sdk::json::canonical_string(v),
     }
 }
 

@@ -497,12 +497,13 @@ pub fn truthy(value: Option<&Value>) -> bool {
 }
 
 /// A JSON state value as text for comparisons and messages: strings without
-/// quotes, other values as compact JSON, a missing value as `None`.
+/// quotes, other values as canonical JSON (sorted keys, compact), a missing
+/// value as `None`.
 pub fn value_text(value: Option<&Value>) -> Option<String> {
     match value {
         None | Some(Value::Null) => None,
         Some(Value::String(s)) => Some(s.clone()),
-        Some(v) => Some(v.to_string()),
+        Some(v) => Some(crate::json::canonical_string(v)),
     }
 }
 

@@ -22,9 +22,11 @@ impl<'a> Params<'a> {
 
     /// Errors on any key not in `known`: a misspelt parameter must not be
     /// silently ignored (the same rule the host applies to its own formats).
+    /// With several unknown keys, the first in sorted order is named (whatever
+    /// order the map keeps: the same message natively and in the component).
     pub fn deny_unknown(&self, known: &[&str]) -> Result<(), String> {
         if let Some(m) = self.map {
-            if let Some(k) = m.keys().find(|k| !known.contains(&k.as_str())) {
+            if let Some(k) = m.keys().filter(|k| !known.contains(&k.as_str())).min() {
                 return Err(format!("unknown param `{k}`, expected one of {}", known.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ")));
             }
         }

@@ -1,0 +1,164 @@
+//! The same scorecard (support-policy) in Rust, Python (componentize-py) and
+//! JavaScript (componentize-js), on the same 20-turn conversation: component size,
+//! cold compile, cached load (a fresh engine, artifact on disk), a fresh instance +
+//! call (what `ratchet` does per conversation, pooling allocator), and a call on an
+//! already-live instance (the guest's own work). Prints figures; asserts that the
+//! three give the same bytes, nothing else.
+//!
+//! Run: `scripts/build-plugins && cargo bench -p ratchet --bench polyglot_call`
+//! (`RATCHET_BENCH_COMPILES=N` cold compiles per language, default 2). Results are
+//! recorded in docs/benchmarks.md.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use ratchet::config::{EngineSettings, Limits};
+use ratchet::plugin::v0_1_0::{self, ScorecardPre};
+use ratchet::plugin::{Runtime, StoreState};
+use ratchet::schema::{self, Conversation, Role, ToolCall, ToolResult, Turn};
+use serde_json::json;
+use wasmtime::component::{Component, Linker};
+use wasmtime::Store;
+
+fn main() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let compiles: usize = std::env::var("RATCHET_BENCH_COMPILES").ok().and_then(|v| v.parse().ok()).unwrap_or(2);
+    let conv = twenty_turns();
+    let params = json!({});
+    println!("support-policy scorecard, {}-turn conversation; medians\n", conv.turns.len());
+    println!(
+        "{:<10} {:>9} {:>13} {:>12} {:>18} {:>14} {:>12} {:>12} {:>9}",
+        "language", "size", "cold compile", "cached load", "instantiate+call", "inst.+`info`", "call only", "fuel", "peak mem"
+    );
+    let mut outputs = Vec::new();
+    for (lang, name, n) in
+        [("Rust", "scorecard-support-policy", 5_000), ("Python", "scorecard-support-policy-py", 1_000), ("JS", "scorecard-support-policy-js", 500)]
+    {
+        let path = root.join("target/plugins").join(format!("{name}.wasm"));
+        let bytes = std::fs::read(&path).unwrap_or_else(|e| {
+            eprintln!("{}: {e}\nrun scripts/build-plugins first", path.display());
+            std::process::exit(2)
+        });
+
+        // Cold compile: no cache.
+        let no_cache = Runtime::new(&EngineSettings::default(), false).unwrap();
+        let compile = median(compiles.max(1), || {
+            no_cache.load(name, &bytes, Limits::default()).unwrap();
+        });
+
+        // Cached load: a fresh runtime (as the next process would have) and an artifact on disk.
+        let dir = tempfile::tempdir().unwrap();
+        let settings = EngineSettings { cache_dir: Some(dir.path().to_path_buf()), ..EngineSettings::default() };
+        Runtime::new(&settings, true).unwrap().load(name, &bytes, Limits::default()).unwrap();
+        let cached_rt = Runtime::new(&settings, true).unwrap();
+        let cached = median(10, || {
+            cached_rt.load(name, &bytes, Limits::default()).unwrap();
+        });
+
+        // A fresh instance per call, as ratchet runs plugins (pooling allocator).
+        let plugin = cached_rt.load(name, &bytes, Limits::default()).unwrap();
+        let first = plugin.score(&conv, &params).unwrap();
+        outputs.push((lang, schema::canonical_json(&serde_json::to_value(&first.output).unwrap())));
+        let fresh = median(n, || {
+            plugin.score(&conv, &params).unwrap();
+        });
+
+        // The fixed part: a fresh instance and a call that does no work (`info`).
+        let info = median(n, || {
+            plugin.info().unwrap();
+        });
+
+        // Calls on one live instance: the guest's own work, without instantiation.
+        let live = live_calls(&cached_rt, &bytes, &conv, n);
+
+        println!(
+            "{lang:<10} {:>9} {:>13} {:>12} {:>18} {:>14} {:>12} {:>12} {:>9}",
+            format!("{:.1} MB", bytes.len() as f64 / 1e6),
+            fmt(compile),
+            fmt(cached),
+            fmt(fresh),
+            fmt(info),
+            fmt(live),
+            first.stats.fuel_consumed,
+            format!("{:.1} MiB", first.stats.peak_memory_bytes as f64 / 1048576.0)
+        );
+    }
+    let same = outputs.windows(2).all(|w| w[0].1 == w[1].1);
+    println!("\noutputs byte-identical across languages: {same}");
+    assert!(same, "{outputs:#?}");
+}
+
+/// Median time of `call-score` on one instance, instantiated once.
+fn live_calls(rt: &Runtime, bytes: &[u8], conv: &Conversation, n: usize) -> Duration {
+    let engine = rt.engine();
+    let mut linker: Linker<StoreState> = Linker::new(engine);
+    v0_1_0::add_host_to_linker(&mut linker).unwrap();
+    wasmtime_wasi::p2::add_to_linker_sync(&mut linker).unwrap();
+    let component = match rt.cache() {
+        Some(cache) => cache.load_or_compile(engine, bytes, &hex::encode(<sha2::Sha256 as sha2::Digest>::digest(bytes))).unwrap().0,
+        None => Component::new(engine, bytes).unwrap(),
+    };
+    let pre = ScorecardPre::new(linker.instantiate_pre(&component).unwrap()).unwrap();
+    let limits = Limits::default();
+    let mut store = Store::new(engine, StoreState::new(&limits, true, None).unwrap());
+    store.set_fuel(u64::MAX / 2).unwrap();
+    store.set_epoch_deadline(u64::MAX / 2);
+    let instance = pre.instantiate(&mut store).unwrap();
+    let wit = v0_1_0::conversation_to_wit(conv);
+    let params = "{}".to_string();
+    median(n, || {
+        instance.ratchet_plugin_scorer().call_score(&mut store, &wit, &params).unwrap().unwrap();
+    })
+}
+
+fn median(n: usize, mut f: impl FnMut()) -> Duration {
+    for _ in 0..(n / 10).clamp(if n > 5 { 1 } else { 0 }, 100) {
+        f();
+    }
+    let mut v: Vec<Duration> = (0..n)
+        .map(|_| {
+            let t = Instant::now();
+            f();
+            t.elapsed()
+        })
+        .collect();
+    v.sort();
+    v[n / 2]
+}
+
+fn fmt(d: Duration) -> String {
+    let us = d.as_secs_f64() * 1e6;
+    if us >= 1e6 {
+        format!("{:.2} s", us / 1e6)
+    } else if us >= 1000.0 {
+        format!("{:.2} ms", us / 1000.0)
+    } else {
+        format!("{us:.1} µs")
+    }
+}
+
+/// The 20-turn subscription-support conversation of `plugin_call.rs`.
+fn twenty_turns() -> Conversation {
+    let mut c: Conversation = schema::load_json(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/conversation/tuesday-cancellation.json")).unwrap();
+    let t = |role, text: &str| Turn { role, text: text.into(), tool_calls: vec![], tool_result: None, offset_ms: None, latency_ms: None };
+    c.turns.truncate(6);
+    let mut i = 0;
+    while c.turns.len() < 20 {
+        i += 1;
+        c.turns.push(t(Role::Customer, "Also, can you check whether I was charged last month? I see something on my card statement."));
+        let mut call = t(Role::Agent, "");
+        call.tool_calls.push(ToolCall { id: format!("c{i}"), name: "lookup_account".into(), arguments: json!({"account_id": "A-55812"}) });
+        c.turns.push(call);
+        let mut result = t(Role::Tool, "");
+        result.tool_result = Some(ToolResult {
+            call_id: format!("c{i}"),
+            name: "lookup_account".into(),
+            content: json!({"subscription_status": "none", "charges": []}),
+            is_error: false,
+        });
+        c.turns.push(result);
+        c.turns.push(t(Role::Agent, "I don't see any charges on your account for last month, and there is no active subscription."));
+    }
+    c.turns.truncate(20);
+    c
+}

@@ -1,0 +1,12 @@
+// Native tests, no Wasm: `node --test`. Every input in samples/ must give its
+// .expected.json byte for byte, every input in samples/invalid/ its .error.txt
+// (`RATCHET_UPDATE_GOLDEN=1 node --test` rewrites them; review the diff).
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+
+import { %%JS_RUNNER%%, goldenSamples } from '%%SDK_JS%%/src/testing.js';
+import { %%TYPE%% } from './plugin.js';
+
+test('samples match the expected output', () => {
+  goldenSamples(fileURLToPath(new URL('./samples', import.meta.url)), 1, %%JS_RUNNER%%(new %%TYPE%%()));
+});

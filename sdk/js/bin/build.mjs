@@ -1,0 +1,139 @@
+#!/usr/bin/env node
+// Build a JavaScript plugin directory into a WebAssembly component.
+//
+//   node sdk/js/bin/build.mjs PLUGIN_DIR [-o OUT.wasm] [--wit WIT_DIR] [-q]
+//
+// The plugin directory holds a package.json naming the plugin and its world:
+//
+//   { "name": "my-scorecard", "version": "0.1.0", "type": "module",
+//     "ratchet": { "world": "scorecard", "entry": "app.js" } }
+//
+// Two steps: esbuild bundles the entry (and what it imports: the plugin's modules,
+// this SDK) into one ES module, leaving the WIT imports (`ratchet:plugin/...`)
+// external; then componentize-js 0.23 (called as a library: its `jco componentize`
+// CLI fails on relative WIT paths) turns the bundle into a component for the world.
+// WASI `http`/`fetch-event` are disabled (no network); clocks and random stay and
+// are deterministic in ratchet's sandbox. The WIT package is the checkout's
+// wit/since_v0.1.0 (`--wit` or RATCHET_WIT_DIR override it). Needs `npm ci` in sdk/js.
+
+import { mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, mkdirSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const WORLDS = ['scorecard', 'assertion', 'adapter'];
+const SDK_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+
+class BuildError extends Error {}
+
+function usage() {
+  return 'usage: node sdk/js/bin/build.mjs PLUGIN_DIR [-o OUT.wasm] [--wit WIT_DIR] [-q]';
+}
+
+export function readManifest(pluginDir) {
+  const path = join(pluginDir, 'package.json');
+  let pkg;
+  try {
+    pkg = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (e) {
+    throw new BuildError(`${path}: ${e.code === 'ENOENT' ? 'not found (a JavaScript plugin directory has a package.json with "ratchet": {"world": ...})' : e.message}`);
+  }
+  const r = pkg.ratchet;
+  if (!r || typeof r !== 'object') throw new BuildError(`${path}: no "ratchet" object (it names the plugin's world)`);
+  if (!WORLDS.includes(r.world)) throw new BuildError(`${path}: "ratchet.world" is ${JSON.stringify(r.world)}; expected one of ${WORLDS.join(', ')}`);
+  if (typeof pkg.name !== 'string' || !pkg.name) throw new BuildError(`${path}: "name" is missing`);
+  const entry = r.entry ?? 'app.js';
+  if (!existsSync(join(pluginDir, entry))) throw new BuildError(`${join(pluginDir, entry)}: not found ("ratchet.entry" names the module that exports the plugin)`);
+  return { name: pkg.name, version: pkg.version ?? '0.0.0', world: r.world, entry, samples: r.samples ?? 'samples' };
+}
+
+async function load(name) {
+  try {
+    return await import(name);
+  } catch (e) {
+    throw new BuildError(`cannot load ${name} (${e.code ?? e.message}): run \`npm ci\` in ${SDK_DIR} (scripts/setup does)`);
+  }
+}
+
+export async function build(pluginDir, out, wit, quiet = false) {
+  pluginDir = resolve(pluginDir);
+  const m = readManifest(pluginDir);
+  if (!existsSync(join(wit, 'types.wit'))) throw new BuildError(`${wit}: no types.wit here (pass --wit DIR or set RATCHET_WIT_DIR to the ratchet checkout's wit/since_v0.1.0)`);
+  const esbuild = await load('esbuild');
+  const { componentize } = await load('@bytecodealliance/componentize-js');
+  const started = Date.now();
+  const work = mkdtempSync(join(tmpdir(), 'ratchet-js-'));
+  const cwd = process.cwd();
+  try {
+    const bundle = join(work, 'plugin.js');
+    const r = await esbuild.build({
+      entryPoints: [join(pluginDir, m.entry)],
+      bundle: true,
+      format: 'esm',
+      platform: 'neutral',
+      target: 'es2022',
+      outfile: bundle,
+      external: ['ratchet:*', 'wasi:*'],
+      legalComments: 'none',
+      logLevel: 'silent',
+    });
+    for (const w of r.warnings) console.error(`esbuild: ${w.text}`);
+    // componentize-js maps the working directory into the engine during
+    // pre-initialisation; run it from the scratch directory holding only the bundle.
+    process.chdir(work);
+    const { component } = await componentize({
+      sourcePath: bundle,
+      witPath: resolve(wit),
+      worldName: m.world,
+      disableFeatures: ['http', 'fetch-event'],
+    });
+    process.chdir(cwd);
+    mkdirSync(dirname(out), { recursive: true });
+    const tmp = join(dirname(out), `.${m.name}.wasm.tmp.${process.pid}`);
+    writeFileSync(tmp, component);
+    renameSync(tmp, out);
+  } catch (e) {
+    process.chdir(cwd);
+    if (e instanceof BuildError) throw e;
+    const detail = e.errors ? e.errors.map((x) => `${x.location ? `${x.location.file}:${x.location.line}: ` : ''}${x.text}`).join('\n') : e.message;
+    throw new BuildError(`${pluginDir}: build failed:\n${detail}`);
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+  return { ...m, seconds: (Date.now() - started) / 1000, bytes: statSync(out).size };
+}
+
+async function main(argv) {
+  let dir;
+  let out;
+  let wit = process.env.RATCHET_WIT_DIR || join(SDK_DIR, '..', '..', 'wit', 'since_v0.1.0');
+  let quiet = false;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '-o' || a === '--out') out = argv[++i];
+    else if (a === '--wit') wit = argv[++i];
+    else if (a === '-q' || a === '--quiet') quiet = true;
+    else if (a === '-h' || a === '--help') {
+      console.log(usage());
+      return 0;
+    } else if (a.startsWith('-')) throw new BuildError(`unknown option ${a}\n${usage()}`);
+    else if (dir === undefined) dir = a;
+    else throw new BuildError(`unexpected argument ${a}\n${usage()}`);
+  }
+  if (dir === undefined) throw new BuildError(usage());
+  const m0 = readManifest(resolve(dir));
+  out = resolve(out ?? join(dir, 'build', `${m0.name}.wasm`));
+  const m = await build(dir, out, wit, quiet);
+  if (!quiet) console.error(`built ${out} (${m.bytes.toLocaleString('en-US')} bytes, world ${m.world}) in ${m.seconds.toFixed(1)} s`);
+  return 0;
+}
+
+if (import.meta.url === `file://${process.argv[1]}` || fileURLToPath(import.meta.url) === resolve(process.argv[1] ?? '')) {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (e) => {
+      console.error(`build.mjs: error: ${e instanceof BuildError ? e.message : e.stack}`);
+      process.exit(1);
+    },
+  );
+}

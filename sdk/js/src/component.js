@@ -1,0 +1,173 @@
+// The component glue: turns a plugin object into the export componentize-js needs.
+// Only the plugin's `app.js` (its component entry) imports this module; the logic
+// and its unit tests do not, so they run on plain Node without Wasm:
+//
+//   // app.js
+//   import { scorecard } from '<sdk>/src/component.js';
+//   import { MyScorecard } from './plugin.js';
+//   export const scorer = scorecard(new MyScorecard());
+//
+// The export's name must be the WIT interface's: `scorer`, `asserter`, `converter`.
+// Each call converts the WIT records (camelCase, enums as strings, u64 as BigInt)
+// into the SDK's model (JSON-valued fields parsed, errors naming the field), calls
+// the plugin, converts the result back (JSON written canonically), turns a thrown
+// PluginError into the WIT result's error string, and reports any other exception
+// to the host (`abort-reason`: name, message, where) before the call traps.
+
+import { abortReason, log as hostLog } from 'ratchet:plugin/host@0.1.0';
+
+import { canonicalJson, parseJson, ParseError } from './canonical.js';
+import { PluginError } from './errors.js';
+import { setLogBackend } from './log.js';
+import { AgentState, Conversation, SCHEMA_VERSION, ToolCall, ToolResult, Turn } from './model.js';
+
+setLogBackend((level, message) => hostLog(level, message));
+
+function parse(what, text) {
+  try {
+    return parseJson(text, what);
+  } catch (e) {
+    throw e instanceof ParseError ? new PluginError(e.message) : e;
+  }
+}
+
+function describe(e) {
+  if (!(e instanceof Error)) return `uncaught exception: ${String(e)}`;
+  const where = (e.stack || '').split('\n').find((l) => l.trim()) || '';
+  return `${e.name}: ${e.message}${where ? ` (at ${where.trim().replace(/^at /, '')})` : ''}`;
+}
+
+function guard(fn) {
+  try {
+    return fn();
+  } catch (e) {
+    if (e instanceof PluginError) throw e.message; // the WIT result's err string
+    try {
+      abortReason(describe(e));
+    } catch {
+      // nothing more to say
+    }
+    throw e;
+  }
+}
+
+const toNumber = (v) => (v === undefined || v === null ? null : Number(v));
+const toBigInt = (v) => (v === undefined || v === null ? undefined : BigInt(v));
+const orNull = (v) => (v === undefined ? null : v);
+const orUndefined = (v) => (v === null ? undefined : v);
+
+/** The SDK conversation for a WIT `conversation` record. */
+export function conversationFromWit(c) {
+  const s = c.state;
+  return new Conversation({
+    schemaVersion: SCHEMA_VERSION,
+    id: c.id,
+    channel: c.channel,
+    startedAt: orNull(c.startedAt),
+    turns: c.turns.map(
+      (t, i) =>
+        new Turn({
+          // The host numbers turns by position; keep what it sent.
+          index: t.index,
+          role: t.role,
+          text: t.text,
+          toolCalls: t.toolCalls.map((x, j) => new ToolCall({ id: x.id, name: x.name, arguments: parse(`turns[${i}].tool_calls[${j}].arguments`, x.arguments) })),
+          toolResult: t.toolResult == null ? null : new ToolResult({ callId: t.toolResult.callId, name: t.toolResult.name, content: parse(`turns[${i}].tool_result.content`, t.toolResult.content), isError: t.toolResult.isError }),
+          offsetMs: toNumber(t.offsetMs),
+          latencyMs: toNumber(t.latencyMs),
+        }),
+    ),
+    outcome: { escalated: c.outcome.escalated, complaint: c.outcome.complaint, complianceFlags: [...c.outcome.complianceFlags], endedReason: orNull(c.outcome.endedReason) },
+    impact: { revenueAtRisk: c.impact.revenueAtRisk, refundAmount: c.impact.refundAmount, complianceExposure: c.impact.complianceExposure, escalationCost: c.impact.escalationCost, currency: orNull(c.impact.currency) },
+    state: new AgentState({
+      memorySnapshot: s.memorySnapshot.map((e, i) => ({ key: e.key, value: parse(`state.memory_snapshot[${i}].value`, e.value) })),
+      kbVersionHash: orNull(s.kbVersionHash),
+      toolRegistry: s.toolRegistry.map((t) => ({ id: t.id, version: t.version })),
+      promptVersion: orNull(s.promptVersion),
+      model: orNull(s.model),
+      routing: { timeOfDay: orNull(s.routing.timeOfDay), locale: orNull(s.routing.locale), queue: orNull(s.routing.queue), extra: Object.fromEntries(s.routing.extra.map((kv) => [kv.key, kv.value])) },
+    }),
+  });
+}
+
+/** The WIT `conversation` record for an SDK conversation (adapters); turn indices are positions. */
+export function conversationToWit(c) {
+  const s = c.state;
+  return {
+    id: c.id,
+    channel: c.channel,
+    startedAt: orUndefined(c.startedAt),
+    turns: c.turns.map((t, i) => ({
+      index: i,
+      role: t.role,
+      text: t.text,
+      toolCalls: t.toolCalls.map((x) => ({ id: x.id, name: x.name, arguments: canonicalJson(x.arguments) })),
+      toolResult: t.toolResult ? { callId: t.toolResult.callId, name: t.toolResult.name, content: canonicalJson(t.toolResult.content), isError: !!t.toolResult.isError } : undefined,
+      offsetMs: toBigInt(t.offsetMs),
+      latencyMs: toBigInt(t.latencyMs),
+    })),
+    outcome: { escalated: !!c.outcome.escalated, complaint: !!c.outcome.complaint, complianceFlags: [...c.outcome.complianceFlags], endedReason: orUndefined(c.outcome.endedReason) },
+    impact: {
+      revenueAtRisk: Number(c.impact.revenueAtRisk),
+      refundAmount: Number(c.impact.refundAmount),
+      complianceExposure: Number(c.impact.complianceExposure),
+      escalationCost: Number(c.impact.escalationCost),
+      currency: orUndefined(c.impact.currency),
+    },
+    state: {
+      memorySnapshot: s.memorySnapshot.map((e) => ({ key: e.key, value: canonicalJson(e.value) })),
+      kbVersionHash: orUndefined(s.kbVersionHash),
+      toolRegistry: s.toolRegistry.map((t) => ({ id: t.id, version: t.version })),
+      promptVersion: orUndefined(s.promptVersion),
+      model: orUndefined(s.model),
+      routing: {
+        timeOfDay: orUndefined(s.routing.timeOfDay),
+        locale: orUndefined(s.routing.locale),
+        queue: orUndefined(s.routing.queue),
+        extra: Object.keys(s.routing.extra)
+          .sort()
+          .map((key) => ({ key, value: s.routing.extra[key] })),
+      },
+    },
+  };
+}
+
+const infoToWit = (i) => ({ name: i.name, version: i.version, description: i.description });
+
+/** The `scorer` export for a scorecard object (`info()`, `score(conversation, params)`). */
+export function scorecard(plugin) {
+  return {
+    info: () => guard(() => infoToWit(plugin.info())),
+    score: (conversation, params) =>
+      guard(() => {
+        const r = plugin.score(conversationFromWit(conversation), parse('params', params));
+        return {
+          score: Number(r.score),
+          criteria: r.criteria.map((c) => ({ name: c.name, score: Number(c.score), passed: !!c.passed, reason: c.reason, turn: orUndefined(c.turn) })),
+          flags: [...r.flags],
+          failureMode: orUndefined(r.failureMode),
+          suggestedCriteria: r.suggestedCriteria.map((s) => ({ kind: s.kind, params: canonicalJson(s.params), reason: s.reason })),
+        };
+      }),
+  };
+}
+
+/** The `asserter` export for an assertion object (`info()`, `check(transcript, params)`). */
+export function assertion(plugin) {
+  return {
+    info: () => guard(() => infoToWit(plugin.info())),
+    check: (transcript, params) =>
+      guard(() => {
+        const v = plugin.check(conversationFromWit(transcript), parse('params', params));
+        return { passed: !!v.passed, reason: v.reason, turn: orUndefined(v.turn) };
+      }),
+  };
+}
+
+/** The `converter` export for an adapter object (`info()`, `convert(data, options)`). */
+export function adapter(plugin) {
+  return {
+    info: () => guard(() => infoToWit(plugin.info())),
+    convert: (input, options) => guard(() => plugin.convert(input, parse('options', options)).map((x) => ({ conversation: conversationToWit(x.conversation), missing: [...x.missing] }))),
+  };
+}

@@ -1,0 +1,158 @@
+// Golden-file tests for plugins, run natively (`node --test`, no Wasm): the same
+// loop as the Rust SDK's `ratchet_sdk::testing::golden_samples`, on the same
+// directory layout, so a JavaScript port can be checked against the Rust plugin's
+// own `samples/`:
+//
+//   <stem>.json / .jsonl       an input; its raw bytes are passed to `run`
+//   <stem>.options.json        optional: the JSON value passed to `run` as options (else null)
+//   <stem>.expected.json       the expected output, canonical pretty JSON, byte for byte
+//   invalid/<stem>.json(l)     optional: an input `run` must reject with a PluginError
+//   invalid/<stem>.error.txt   the exact error message (one trailing newline allowed)
+//
+// Every input is run twice (same bytes both times). RATCHET_UPDATE_GOLDEN=1 rewrites
+// the expected files instead (review the diff).
+
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+import { canonicalJsonPretty, parseJson } from './canonical.js';
+import { PluginError } from './errors.js';
+import { Conversation } from './model.js';
+
+/** Environment variable that switches golden tests to rewriting the expected files. */
+export const UPDATE_ENV = 'RATCHET_UPDATE_GOLDEN';
+
+function inputs(dir) {
+  return readdirSync(dir)
+    .sort()
+    .filter((name) => statSync(join(dir, name)).isFile())
+    .filter((name) => !name.endsWith('.expected.json') && !name.endsWith('.options.json'))
+    .map((name) => (name.endsWith('.jsonl') ? [name, name.slice(0, -6)] : name.endsWith('.json') ? [name, name.slice(0, -5)] : null))
+    .filter(Boolean);
+}
+
+function options(dir, stem) {
+  const p = join(dir, `${stem}.options.json`);
+  return existsSync(p) ? parseJson(readFileSync(p, 'utf8'), p) : null;
+}
+
+function diff(expected, actual) {
+  const a = expected.split('\n');
+  const b = actual.split('\n');
+  let i = 0;
+  while (i < a.length && i < b.length && a[i] === b[i]) i++;
+  let j = 0;
+  while (j < a.length - i && j < b.length - i && a[a.length - 1 - j] === b[b.length - 1 - j]) j++;
+  const out = [`@@ line ${Math.max(i - 3, 0) + 1} @@`];
+  for (const l of a.slice(Math.max(i - 3, 0), i)) out.push('  ' + l);
+  for (const l of a.slice(i, a.length - j)) out.push('- ' + l);
+  for (const l of b.slice(i, b.length - j)) out.push('+ ' + l);
+  return out.slice(0, 40).join('\n');
+}
+
+/**
+ * Checks (or, with `update`, rewrites) the golden files in `dir`.
+ * @returns {{ok: true, samples: number, invalid: number} | {ok: false, report: string}}
+ */
+export function checkGoldenSamples(dir, min, update, run) {
+  const failures = [];
+  const samples = inputs(dir);
+  for (const [name, stem] of samples) {
+    const data = readFileSync(join(dir, name));
+    let actual;
+    let again;
+    try {
+      const opts = options(dir, stem);
+      actual = canonicalJsonPretty(run(data, opts));
+      again = canonicalJsonPretty(run(data, opts));
+    } catch (e) {
+      if (!(e instanceof PluginError)) throw e;
+      failures.push(`${name}: run failed: ${e.message}`);
+      continue;
+    }
+    if (again !== actual) {
+      failures.push(`${name}: not deterministic (two runs gave different output)\n${diff(actual, again)}`);
+      continue;
+    }
+    const expectedPath = join(dir, `${stem}.expected.json`);
+    if (update) {
+      writeFileSync(expectedPath, actual);
+      continue;
+    }
+    if (!existsSync(expectedPath)) {
+      failures.push(`${name}: ${expectedPath}: missing`);
+      continue;
+    }
+    const expected = readFileSync(expectedPath, 'utf8');
+    if (actual !== expected) failures.push(`${name}: output differs from ${expectedPath} (- expected, + actual)\n${diff(expected, actual)}`);
+  }
+  if (samples.length < min) failures.push(`${dir}: expected at least ${min} samples, found ${samples.length}`);
+
+  const invalidDir = join(dir, 'invalid');
+  let invalid = 0;
+  if (existsSync(invalidDir) && statSync(invalidDir).isDirectory()) {
+    const cases = inputs(invalidDir);
+    invalid = cases.length;
+    if (!cases.length) failures.push(`${invalidDir}: directory exists but holds no invalid samples`);
+    for (const [file, stem] of cases) {
+      const name = `invalid/${file}`;
+      const data = readFileSync(join(invalidDir, file));
+      const opts = options(invalidDir, stem);
+      const attempt = () => {
+        try {
+          return { out: run(data, opts) };
+        } catch (e) {
+          if (!(e instanceof PluginError)) throw e;
+          return { err: e.message };
+        }
+      };
+      const first = attempt();
+      if (first.err === undefined) {
+        failures.push(`${name}: should fail but succeeded with\n${canonicalJsonPretty(first.out)}`);
+        continue;
+      }
+      if (attempt().err !== first.err) {
+        failures.push(`${name}: not deterministic (two runs gave different results)`);
+        continue;
+      }
+      const expectedPath = join(invalidDir, `${stem}.error.txt`);
+      if (update) {
+        writeFileSync(expectedPath, first.err + '\n');
+        continue;
+      }
+      if (!existsSync(expectedPath)) {
+        failures.push(`${name}: ${expectedPath}: missing`);
+        continue;
+      }
+      let expected = readFileSync(expectedPath, 'utf8');
+      if (expected.endsWith('\n')) expected = expected.slice(0, -1);
+      if (first.err !== expected) failures.push(`${name}: error differs from ${expectedPath}\n  expected: ${expected}\n  actual:   ${first.err}`);
+    }
+  }
+  if (failures.length) {
+    let report = `golden test failed (${failures.length} problem(s)) in ${dir}:\n\n` + failures.join('\n\n');
+    if (!update) report += `\n\n(if the new output is intended, rerun with ${UPDATE_ENV}=1 and review the diff)`;
+    return { ok: false, report };
+  }
+  return { ok: true, samples: samples.length, invalid };
+}
+
+/** Checks the golden files in `dir` (rewrites them with RATCHET_UPDATE_GOLDEN set); throws an Error with a report of every problem. */
+export function goldenSamples(dir, min, run) {
+  const r = checkGoldenSamples(dir, min, !!process.env[UPDATE_ENV], run);
+  if (!r.ok) throw new Error(r.report);
+  return { samples: r.samples, invalid: r.invalid };
+}
+
+/** `run` for a scorecard: the input is a conversation, the options are the params. */
+export const scorecardRunner = (plugin) => (data, opts) => plugin.score(Conversation.fromJson(data), opts);
+
+/** `run` for an assertion: the input is `{"transcript": ..., "params": ...}`. */
+export const assertionRunner = (plugin) => (data) => {
+  const v = parseJson(data, 'sample');
+  if (v === null || typeof v !== 'object' || !('transcript' in v)) throw new PluginError('an assertion sample is {"transcript": <conversation>, "params": {...}}');
+  return plugin.check(Conversation.fromJSONValue(v.transcript, 'transcript'), v.params ?? null);
+};
+
+/** `run` for an adapter: the raw input bytes and the options. */
+export const adapterRunner = (plugin) => (data, opts) => plugin.convert(new Uint8Array(data), opts);

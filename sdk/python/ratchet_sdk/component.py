@@ -1,0 +1,229 @@
+"""The component glue: turns a plugin object into the class componentize-py exports.
+
+Only ``app.py`` (the module handed to componentize-py) imports this; the plugin's
+logic and its unit tests never do, so they run on plain CPython without Wasm::
+
+    # app.py
+    from ratchet_sdk.component import scorecard
+    from my_plugin import MyScorecard
+
+    Scorer = scorecard(MyScorecard())
+
+``scorecard``, ``assertion`` and ``adapter`` return a subclass of the generated
+``wit_world.exports.Scorer`` / ``Asserter`` / ``Converter`` protocol; the name the
+app module binds it to must be exactly that (componentize-py looks it up by name).
+
+What the glue does on every call: converts the WIT records into the SDK's model
+(JSON-valued fields parsed, errors naming the field), calls the plugin, converts
+the result back (JSON written canonically), turns ``PluginError`` into the WIT
+``result``'s error string, and reports any other exception to the host
+(``abort-reason``: type, message, where) before letting it trap the call.
+"""
+
+from __future__ import annotations
+
+import traceback
+from typing import Any, Callable
+
+from . import canonical, _log as _logging
+from .errors import PluginError
+from .model import (AgentState, Conversation, Impact, MemoryEntry, Outcome, RoutingContext, ToolCall, ToolRef, ToolResult, Turn,
+                    SCHEMA_VERSION)
+
+__all__ = ["scorecard", "assertion", "adapter"]
+
+
+def _parse(what: str, text: str) -> Any:
+    try:
+        return canonical.loads(text, what)
+    except canonical.ParseError as e:
+        raise PluginError(str(e)) from None
+
+
+def _describe(e: BaseException) -> str:
+    msg = f"{type(e).__name__}: {e}"
+    tb = traceback.extract_tb(e.__traceback__)
+    if tb:
+        last = tb[-1]
+        msg += f" (at {last.filename}:{last.lineno} in {last.name})"
+    return msg
+
+
+def _guard(call: Callable[[], Any]) -> Any:
+    from componentize_py_types import Err
+    from wit_world.imports import host
+
+    try:
+        return call()
+    except PluginError as e:
+        raise Err(str(e)) from None
+    except Err:
+        raise
+    except BaseException as e:  # a bug in the plugin: say why, then trap
+        host.abort_reason(_describe(e))
+        raise
+
+
+def _install_logger() -> None:
+    from wit_world.imports import host
+
+    levels = {"debug": host.LogLevel.DEBUG, "info": host.LogLevel.INFO, "warn": host.LogLevel.WARN, "error": host.LogLevel.ERROR}
+    _logging.set_backend(lambda level, message: host.log(levels[level], message))
+
+
+# ---- host -> SDK ------------------------------------------------------------------
+
+def _role(r: Any) -> str:
+    return r.name.lower()
+
+
+def conversation_from_wit(c: Any) -> Conversation:
+    """The SDK conversation for a WIT ``conversation`` record."""
+    return Conversation(
+        schema_version=SCHEMA_VERSION,
+        id=c.id,
+        channel=c.channel.name.lower(),
+        started_at=c.started_at,
+        turns=[_turn_from_wit(i, t) for i, t in enumerate(c.turns)],
+        outcome=Outcome(escalated=c.outcome.escalated, complaint=c.outcome.complaint, compliance_flags=list(c.outcome.compliance_flags),
+                        ended_reason=c.outcome.ended_reason),
+        impact=Impact(revenue_at_risk=c.impact.revenue_at_risk, refund_amount=c.impact.refund_amount,
+                      compliance_exposure=c.impact.compliance_exposure, escalation_cost=c.impact.escalation_cost, currency=c.impact.currency),
+        state=_state_from_wit(c.state),
+    )
+
+
+def _state_from_wit(s: Any) -> AgentState:
+    return AgentState(
+        memory_snapshot=[MemoryEntry(key=e.key, value=_parse(f"state.memory_snapshot[{i}].value", e.value)) for i, e in enumerate(s.memory_snapshot)],
+        kb_version_hash=s.kb_version_hash,
+        tool_registry=[ToolRef(id=t.id, version=t.version) for t in s.tool_registry],
+        prompt_version=s.prompt_version,
+        model=s.model,
+        routing=RoutingContext(time_of_day=s.routing.time_of_day, locale=s.routing.locale, queue=s.routing.queue,
+                               extra={kv.key: kv.value for kv in s.routing.extra}),
+    )
+
+
+def _turn_from_wit(i: int, t: Any) -> Turn:
+    calls = [ToolCall(id=c.id, name=c.name, arguments=_parse(f"turns[{i}].tool_calls[{j}].arguments", c.arguments)) for j, c in enumerate(t.tool_calls)]
+    r = t.tool_result
+    result = None if r is None else ToolResult(call_id=r.call_id, name=r.name, content=_parse(f"turns[{i}].tool_result.content", r.content), is_error=r.is_error)
+    # The host numbers turns by position; keep what it sent.
+    return Turn(index=t.index, role=_role(t.role), text=t.text, tool_calls=calls, tool_result=result, offset_ms=t.offset_ms, latency_ms=t.latency_ms)
+
+
+# ---- SDK -> host ------------------------------------------------------------------
+
+def _info_to_wit(info: Any) -> Any:
+    from wit_world.imports import types
+
+    return types.PluginInfo(name=info.name, version=info.version, description=info.description)
+
+
+def conversation_to_wit(c: Conversation) -> Any:
+    """The WIT ``conversation`` record for an SDK conversation (adapters); turn
+    indices are the turns' positions."""
+    from wit_world.imports import types
+
+    turns = []
+    for i, t in enumerate(c.turns):
+        r = t.tool_result
+        turns.append(types.Turn(
+            index=i,
+            role=types.Role[t.role.upper()],
+            text=t.text,
+            tool_calls=[types.ToolCall(id=x.id, name=x.name, arguments=canonical.dumps(x.arguments)) for x in t.tool_calls],
+            tool_result=None if r is None else types.ToolResult(call_id=r.call_id, name=r.name, content=canonical.dumps(r.content), is_error=r.is_error),
+            offset_ms=t.offset_ms,
+            latency_ms=t.latency_ms,
+        ))
+    s = c.state
+    state = types.AgentState(
+        memory_snapshot=[types.MemoryEntry(key=e.key, value=canonical.dumps(e.value)) for e in s.memory_snapshot],
+        kb_version_hash=s.kb_version_hash,
+        tool_registry=[types.ToolRef(id=t.id, version=t.version) for t in s.tool_registry],
+        prompt_version=s.prompt_version,
+        model=s.model,
+        routing=types.RoutingContext(time_of_day=s.routing.time_of_day, locale=s.routing.locale, queue=s.routing.queue,
+                                     extra=[types.KeyValue(key=k, value=s.routing.extra[k]) for k in sorted(s.routing.extra)]),
+    )
+    o, m = c.outcome, c.impact
+    return types.Conversation(
+        id=c.id,
+        channel=types.Channel[c.channel.upper()],
+        started_at=c.started_at,
+        turns=turns,
+        outcome=types.Outcome(escalated=o.escalated, complaint=o.complaint, compliance_flags=list(o.compliance_flags), ended_reason=o.ended_reason),
+        impact=types.Impact(revenue_at_risk=float(m.revenue_at_risk), refund_amount=float(m.refund_amount), compliance_exposure=float(m.compliance_exposure),
+                            escalation_cost=float(m.escalation_cost), currency=m.currency),
+        state=state,
+    )
+
+
+# ---- the three worlds -------------------------------------------------------------
+
+def scorecard(plugin: Any) -> type:
+    """The ``Scorer`` export class for a scorecard object (``info()``, ``score(conversation, params)``)."""
+    from wit_world import exports
+    from wit_world.exports import scorer
+
+    _install_logger()
+
+    def result_to_wit(r: Any) -> Any:
+        return scorer.ScorecardResult(
+            score=float(r.score),
+            criteria=[scorer.CriterionResult(name=c.name, score=float(c.score), passed=bool(c.passed), reason=c.reason, turn=c.turn) for c in r.criteria],
+            flags=list(r.flags),
+            failure_mode=r.failure_mode,
+            suggested_criteria=[scorer.SuggestedCriterion(kind=s.kind, params=canonical.dumps(s.params), reason=s.reason) for s in r.suggested_criteria],
+        )
+
+    class Scorer(exports.Scorer):
+        def info(self):
+            return _guard(lambda: _info_to_wit(plugin.info()))
+
+        def score(self, conversation, params):
+            return _guard(lambda: result_to_wit(plugin.score(conversation_from_wit(conversation), _parse("params", params))))
+
+    return Scorer
+
+
+def assertion(plugin: Any) -> type:
+    """The ``Asserter`` export class for an assertion object (``info()``, ``check(transcript, params)``)."""
+    from wit_world import exports
+    from wit_world.exports import asserter
+
+    _install_logger()
+
+    def verdict_to_wit(v: Any) -> Any:
+        return asserter.Verdict(passed=bool(v.passed), reason=v.reason, turn=v.turn)
+
+    class Asserter(exports.Asserter):
+        def info(self):
+            return _guard(lambda: _info_to_wit(plugin.info()))
+
+        def check(self, transcript, params):
+            return _guard(lambda: verdict_to_wit(plugin.check(conversation_from_wit(transcript), _parse("params", params))))
+
+    return Asserter
+
+
+def adapter(plugin: Any) -> type:
+    """The ``Converter`` export class for an adapter object (``info()``, ``convert(data, options)``)."""
+    from wit_world import exports
+    from wit_world.exports import converter
+
+    _install_logger()
+
+    def converted_to_wit(items: Any) -> Any:
+        return [converter.Converted(conversation=conversation_to_wit(x.conversation), missing=list(x.missing)) for x in items]
+
+    class Converter(exports.Converter):
+        def info(self):
+            return _guard(lambda: _info_to_wit(plugin.info()))
+
+        def convert(self, input, options):
+            return _guard(lambda: converted_to_wit(plugin.convert(bytes(input), _parse("options", options))))
+
+    return Converter

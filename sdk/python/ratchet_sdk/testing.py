@@ -1,0 +1,194 @@
+"""Golden-file tests for plugins, run natively (plain ``python3 -m unittest``, no Wasm).
+
+The same loop as the Rust SDK's ``ratchet_sdk::testing::golden_samples``, on the
+same directory layout, so a Python port can be checked against the Rust plugin's
+own ``samples/``:
+
+=============================  ==========================================================
+file                           meaning
+=============================  ==========================================================
+``<stem>.json``/``.jsonl``     an input; its raw bytes are passed to ``run``
+``<stem>.options.json``        optional: the JSON value passed to ``run`` as options
+``<stem>.expected.json``       the expected output, canonical pretty JSON (byte for byte)
+``invalid/<stem>.json(l)``     optional: an input ``run`` must reject with ``PluginError``
+``invalid/<stem>.error.txt``   the exact error message (one trailing newline allowed)
+=============================  ==========================================================
+
+Every input is run twice (the output must be the same bytes). With
+``RATCHET_UPDATE_GOLDEN=1`` the expected files are rewritten instead (review the diff).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+from . import canonical
+from .errors import PluginError
+from .model import Conversation
+
+__all__ = ["UPDATE_ENV", "GoldenSummary", "golden_samples", "check_golden_samples", "scorecard_runner", "assertion_runner", "adapter_runner"]
+
+#: Environment variable that switches golden tests to rewriting the expected files.
+UPDATE_ENV = "RATCHET_UPDATE_GOLDEN"
+
+
+@dataclass
+class GoldenSummary:
+    """What was checked."""
+
+    samples: int
+    invalid: int
+
+
+def _update_requested() -> bool:
+    return bool(os.environ.get(UPDATE_ENV))
+
+
+def golden_samples(directory, minimum: int, run: Callable[[bytes, Any], Any]) -> GoldenSummary:
+    """Checks (or rewrites, with ``RATCHET_UPDATE_GOLDEN`` set) the golden files in
+    ``directory``; raises ``AssertionError`` with a report of every problem."""
+    ok, result = check_golden_samples(Path(directory), minimum, _update_requested(), run)
+    if not ok:
+        raise AssertionError(result)
+    return result
+
+
+def _inputs(d: Path) -> list:
+    out = []
+    for p in sorted(d.iterdir(), key=lambda p: str(p)):
+        if not p.is_file():
+            continue
+        name = p.name
+        if name.endswith(".expected.json") or name.endswith(".options.json"):
+            continue
+        if name.endswith(".jsonl"):
+            out.append((p, name[: -len(".jsonl")]))
+        elif name.endswith(".json"):
+            out.append((p, name[: -len(".json")]))
+    return out
+
+
+def _options(d: Path, stem: str) -> Any:
+    p = d / f"{stem}.options.json"
+    if not p.exists():
+        return None
+    return canonical.loads(p.read_text(encoding="utf-8"), str(p))
+
+
+def _diff(old: str, new: str) -> str:
+    import difflib
+    lines = list(difflib.unified_diff(old.splitlines(), new.splitlines(), "expected", "actual", lineterm="", n=3))
+    if len(lines) > 40:
+        lines = lines[:40] + [f"  ... {len(lines) - 40} more diff line(s)"]
+    return "\n".join(lines) if lines else "(lines equal; the difference is in line endings or the final newline)"
+
+
+def _run_pretty(run, data: bytes, options: Any) -> str:
+    return canonical.dumps_pretty(run(data, options))
+
+
+def check_golden_samples(d: Path, minimum: int, update: bool, run: Callable[[bytes, Any], Any]):
+    """The non-raising core of ``golden_samples``: ``(True, GoldenSummary)`` or
+    ``(False, report)``."""
+    failures = []
+    samples = _inputs(d)
+    for path, stem in samples:
+        name = path.name
+        data = path.read_bytes()
+        try:
+            options = _options(d, stem)
+            actual = _run_pretty(run, data, options)
+            again = _run_pretty(run, data, options)
+        except PluginError as e:
+            failures.append(f"{name}: run failed: {e}")
+            continue
+        if again != actual:
+            failures.append(f"{name}: not deterministic (two runs gave different output)\n{_diff(actual, again)}")
+            continue
+        expected_path = d / f"{stem}.expected.json"
+        if update:
+            expected_path.write_text(actual, encoding="utf-8")
+            continue
+        if not expected_path.exists():
+            failures.append(f"{name}: {expected_path}: missing")
+            continue
+        expected = expected_path.read_text(encoding="utf-8")
+        if actual != expected:
+            failures.append(f"{name}: output differs from {expected_path} (- expected, + actual)\n{_diff(expected, actual)}")
+    if len(samples) < minimum:
+        failures.append(f"{d}: expected at least {minimum} samples, found {len(samples)}")
+
+    invalid_dir = d / "invalid"
+    invalid = 0
+    if invalid_dir.is_dir():
+        cases = _inputs(invalid_dir)
+        invalid = len(cases)
+        if not cases:
+            failures.append(f"{invalid_dir}: directory exists but holds no invalid samples")
+        for path, stem in cases:
+            name = f"invalid/{path.name}"
+            data = path.read_bytes()
+            options = _options(invalid_dir, stem)
+            try:
+                out = run(data, options)
+                failures.append(f"{name}: should fail but succeeded with\n{canonical.dumps_pretty(out)}")
+                continue
+            except PluginError as e:
+                err = str(e)
+            try:
+                run(data, options)
+                failures.append(f"{name}: not deterministic (two runs gave different results)")
+                continue
+            except PluginError as e:
+                if str(e) != err:
+                    failures.append(f"{name}: not deterministic (two runs gave different results)")
+                    continue
+            expected_path = invalid_dir / f"{stem}.error.txt"
+            if update:
+                expected_path.write_text(err + "\n", encoding="utf-8")
+                continue
+            if not expected_path.exists():
+                failures.append(f"{name}: {expected_path}: missing")
+                continue
+            expected = expected_path.read_text(encoding="utf-8")
+            if expected.endswith("\n"):
+                expected = expected[:-1]
+            if err != expected:
+                failures.append(f"{name}: error differs from {expected_path}\n  expected: {expected}\n  actual:   {err}")
+
+    if failures:
+        report = f"golden test failed ({len(failures)} problem(s)) in {d}:\n\n" + "\n\n".join(failures)
+        if not update:
+            report += f"\n\n(if the new output is intended, rerun with {UPDATE_ENV}=1 and review the diff)"
+        return False, report
+    return True, GoldenSummary(samples=len(samples), invalid=invalid)
+
+
+# ---- the usual ``run`` functions, one per world ------------------------------------
+
+def scorecard_runner(plugin) -> Callable[[bytes, Any], Any]:
+    """``run`` for a scorecard: the input is a conversation, the options are the params."""
+    def run(data: bytes, options: Any):
+        return plugin.score(Conversation.from_json(data), options)
+    return run
+
+
+def assertion_runner(plugin) -> Callable[[bytes, Any], Any]:
+    """``run`` for an assertion: the input is ``{"transcript": ..., "params": ...}``
+    (as ``ratchet plugin run`` and the Rust assertion samples take it)."""
+    def run(data: bytes, _options: Any):
+        v = canonical.loads(data, "sample")
+        if not isinstance(v, dict) or "transcript" not in v:
+            raise PluginError('an assertion sample is {"transcript": <conversation>, "params": {...}}')
+        return plugin.check(Conversation.from_json_value(v["transcript"], "transcript"), v.get("params"))
+    return run
+
+
+def adapter_runner(plugin) -> Callable[[bytes, Any], Any]:
+    """``run`` for an adapter: the raw input bytes and the options."""
+    def run(data: bytes, options: Any):
+        return plugin.convert(data, options)
+    return run
