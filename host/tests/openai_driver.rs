@@ -247,7 +247,10 @@ fn tool_calls_are_answered_from_fixtures_and_criteria_judged() {
     assert_eq!(refund["verdict"], "fail", "{stderr}");
     let failing: Vec<&str> =
         refund["attempts"][0]["criteria"].as_array().unwrap().iter().filter(|c| c["passed"] == false).map(|c| c["id"].as_str().unwrap()).collect();
-    assert_eq!(failing, ["no-refund-without-supervisor-approval", "escalates-unapproved-refund", "no-refund-confirmation"]);
+    assert_eq!(
+        failing,
+        ["no-refund-without-supervisor-approval", "escalates-unapproved-refund", "no-refund-confirmation", "no-unapproved-refund-claim-plugin"]
+    );
     assert!(report["agent"].as_str().unwrap().starts_with("support-openai (test-model, prompt support-v2.prompt.md@"), "{}", report["agent"]);
 
     // What the model was sent.
