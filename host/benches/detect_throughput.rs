@@ -94,6 +94,44 @@ fn main() {
         println!("{name:<44} {jobs:>5} {secs:>9.2}s {rate:>14.0} {:>9}   ({:.1}x slower than (a), 1 job)", stats.flagged, base / rate);
     }
 
+    // (b) across processes: the same stream split by `--partition 1/2` and `2/2`, one
+    // `ratchet detect` process each (what `--partition` is for). Threads of one
+    // process share an address space: the copy-on-write page faults of fresh
+    // instances then need TLB-shootdown IPIs between the cores (expensive inside a
+    // VM); separate processes do not. Uses the repo's ratchet.toml (the same scorecard).
+    {
+        let exe = env!("CARGO_BIN_EXE_ratchet");
+        let started = std::time::Instant::now();
+        let children: Vec<_> = (1..=2)
+            .map(|k| {
+                std::process::Command::new(exe)
+                    .args([
+                        "detect",
+                        path.to_str().unwrap(),
+                        "--partition",
+                        &format!("{k}/2"),
+                        "-o",
+                        dir.path().join(format!("part-{k}.jsonl")).to_str().unwrap(),
+                    ])
+                    .current_dir(&root)
+                    .stderr(std::process::Stdio::piped())
+                    .spawn()
+                    .expect("ratchet binary")
+            })
+            .collect();
+        let mut flagged = 0;
+        for c in children {
+            let o = c.wait_with_output().unwrap();
+            assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+            let err = String::from_utf8_lossy(&o.stderr);
+            flagged += err.split("flagged ").nth(1).and_then(|x| x.split_whitespace().next()).and_then(|x| x.parse::<u64>().ok()).unwrap_or(0);
+        }
+        let secs = started.elapsed().as_secs_f64();
+        let rate = n as f64 / secs;
+        let name = "(b) 2 processes, --partition 1/2 + 2/2";
+        println!("{name:<44} {:>5} {secs:>9.2}s {rate:>14.0} {flagged:>9}   ({:.1}x slower than (a), 1 job)", 2, base / rate);
+    }
+
     // (c) The same scorecard as a Python component (componentize-py): a fresh CPython
     // instance per conversation. Fewer conversations: each costs milliseconds.
     let py = std::fs::read(root.join("target/plugins/scorecard-support-policy-py.wasm")).expect("run scripts/build-plugins first");
