@@ -198,9 +198,10 @@ fn phone_like(s: &str) -> bool {
 /// numbering is per conversation, in order of first appearance).
 pub struct Scrubber {
     detectors: Vec<Detector>,
-    /// Known literal values from the state snapshot: (text to find, lowercased;
-    /// label; the value it stands for, so "Dana" and "Dana Whitfield" share a placeholder).
-    known: Vec<(String, String, String)>,
+    /// Known literal values from the state snapshot: (case-insensitive matcher of
+    /// the text; label; the value it stands for, so "Dana" and "Dana Whitfield" share
+    /// a placeholder).
+    known: Vec<(Regex, String, String)>,
     enabled: bool,
     placeholders: BTreeMap<(String, String), String>,
     next: BTreeMap<String, usize>,
@@ -250,18 +251,24 @@ impl Scrubber {
             // the same label normalises, so the state's phone and the phone found in a
             // turn share one placeholder.
             let whole = builtin().iter().find(|b| b.0 == label).map(|b| (b.3)(text)).unwrap_or_else(|| text.to_lowercase());
-            known.push((text.to_lowercase(), label.clone(), whole.clone()));
+            known.push((text.to_string(), label.clone(), whole.clone()));
             // "Dana Whitfield" is also "Dana" and "Whitfield" in "Hi Dana".
             if label == "NAME" {
                 for part in text.split_whitespace().filter(|p| p.chars().count() >= 3) {
-                    known.push((part.to_lowercase(), label.clone(), whole.clone()));
+                    known.push((part.to_string(), label.clone(), whole.clone()));
                 }
             }
         }
         // Longest first, so "Dana Whitfield" wins over "Dana"; a part shared by two
         // names keeps the first name's placeholder.
-        known.sort_by(|a, b| b.0.len().cmp(&a.0.len()).then(a.0.cmp(&b.0)));
-        known.dedup_by(|a, b| a.0 == b.0);
+        known.sort_by(|a: &(String, String, String), b| b.0.len().cmp(&a.0.len()).then(a.0.to_lowercase().cmp(&b.0.to_lowercase())));
+        known.dedup_by(|a, b| a.0.to_lowercase() == b.0.to_lowercase());
+        // Matched in the original text (not a lowercased copy, whose byte offsets can
+        // differ from the original's in some scripts).
+        let known = known
+            .into_iter()
+            .filter_map(|(text, label, whole)| Regex::new(&format!("(?i){}", regex::escape(&text))).ok().map(|re| (re, label, whole)))
+            .collect();
         Scrubber { detectors, known, enabled: cfg.enabled, placeholders: BTreeMap::new(), next: BTreeMap::new(), report: ScrubReport::default() }
     }
 
@@ -297,20 +304,9 @@ impl Scrubber {
         // Collect every candidate match, then keep non-overlapping ones: earliest
         // first, longest on ties. One pass, so placeholders are never re-scanned.
         let mut found: Vec<(usize, usize, String, String)> = Vec::new();
-        let lower = s.to_lowercase();
-        for (value, label, stands_for) in &self.known {
-            // Lowercasing can change byte lengths for some scripts; only use the
-            // lowercase index when it lines up with the original.
-            if lower.len() != s.len() {
-                break;
-            }
-            let mut from = 0;
-            while let Some(pos) = lower[from..].find(value.as_str()) {
-                let (start, end) = (from + pos, from + pos + value.len());
-                if word_boundary(s, start, end) {
-                    found.push((start, end, label.clone(), stands_for.clone()));
-                }
-                from = end;
+        for (re, label, stands_for) in &self.known {
+            for m in re.find_iter(s).filter(|m| word_boundary(s, m.start(), m.end())) {
+                found.push((m.start(), m.end(), label.clone(), stands_for.clone()));
             }
         }
         for d in &self.detectors {
@@ -430,6 +426,15 @@ mod tests {
         assert_eq!(r.labels["EMAIL"].distinct, 1);
         assert_eq!(r.labels["EMAIL"].occurrences, 2);
         assert_eq!(r.labels["NAME"].places, vec![Place::CustomerTurns, Place::AgentTurns]);
+    }
+
+    #[test]
+    fn names_are_found_whatever_the_script_does_to_byte_lengths() {
+        // "İ" lowercases to two chars of a different byte length: offsets in a
+        // lowercased copy would not line up with the text.
+        let st = state(&[("customer.name", json!("Zoë İnce"))]);
+        let mut s = Scrubber::new(&ScrubConfig::default(), &st);
+        assert_eq!(s.text("İSTANBUL: hi ZOË İNCE, hi zoë", Place::CustomerTurns), "İSTANBUL: hi [NAME_1], hi [NAME_1]");
     }
 
     #[test]
