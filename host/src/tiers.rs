@@ -175,14 +175,12 @@ pub fn facts(suite: &[Loaded], ledger: &[Entry], weights: &RankWeights, policy: 
                 + weights.compliance_exposure * i.compliance_exposure
                 + weights.refund_amount * i.refund_amount
                 + weights.escalation_cost * i.escalation_cost;
-            let candidates = [
-                (last_failure.get(s.id.as_str()).copied(), "failed in the ledger"),
-                (s.provenance.last_seen.as_deref().and_then(crate::time::parse_rfc3339), "hit in production"),
-                (created_at(s), "created"),
-            ];
+            let failed = last_failure.get(s.id.as_str()).copied();
+            let hit = s.provenance.last_seen.as_deref().and_then(crate::time::parse_rfc3339);
+            let last_bug = failed.max(hit);
+            let candidates = [(failed, "failed in the ledger"), (hit, "hit in production"), (created_at(s), "created")];
             let (last_activity, last_activity_kind) =
                 candidates.iter().filter_map(|(t, k)| t.map(|t| (t, *k))).max_by_key(|(t, _)| *t).map(|(t, k)| (Some(t), k)).unwrap_or((None, "none recorded"));
-            let last_bug = candidates[..2].iter().filter_map(|(t, _)| *t).max();
             let archived_at = s.history.iter().rev().find(|h| h.action == "archived").and_then(|h| crate::time::parse_rfc3339(&h.at));
             let recent_failures = recent.get(s.id.as_str()).copied().unwrap_or(0);
             let w = &policy.weights;
@@ -441,19 +439,10 @@ fn tier_name(t: Tier) -> &'static str {
 
 /// Set a scenario file's tier and append a history entry, keeping its comments.
 fn edit(text: &str, to: Tier, at: &str, action: &str, detail: &str) -> Result<String, String> {
-    use toml_edit::{value, ArrayOfTables, DocumentMut, Item, Table};
-    let mut doc: DocumentMut = text.parse().map_err(|e| format!("not valid TOML: {e}"))?;
+    let mut doc: toml_edit::DocumentMut = text.parse().map_err(|e| format!("not valid TOML: {e}"))?;
     let root = doc.as_table_mut();
-    root.insert("tier", value(tier_name(to)));
-    if !root.contains_key("history") {
-        root.insert("history", Item::ArrayOfTables(ArrayOfTables::new()));
-    }
-    let history = root.get_mut("history").and_then(Item::as_array_of_tables_mut).ok_or("`history` is not an array of tables ([[history]])")?;
-    let mut t = Table::new();
-    t.insert("at", value(at));
-    t.insert("action", value(action));
-    t.insert("detail", value(detail));
-    history.push(t);
+    root.insert("tier", toml_edit::value(tier_name(to)));
+    crate::promote::push_history(root, at, action, detail)?;
     Ok(doc.to_string())
 }
 

@@ -459,3 +459,36 @@ fn dry_run_and_near_misses() {
     let near = &o["outcomes"][0]["near_misses"];
     assert_eq!(near[0]["id"], "cancel-never-started-subscription", "{o:#}");
 }
+
+#[test]
+fn a_locked_suite_is_reported_busy_and_left_alone() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cands = two_candidates(tmp.path());
+    let suite = tmp.path().join("suite");
+    std::fs::create_dir(&suite).unwrap();
+    // Another promote holds the lock.
+    let lock = std::fs::File::options().create(true).truncate(false).write(true).open(suite.join(".ratchet.lock")).unwrap();
+    lock.lock().unwrap();
+    let (code, _, err) = run(&["promote", cands[0].to_str().unwrap(), "--suite", suite.to_str().unwrap(), "--lock-timeout-secs", "0"]);
+    assert_eq!(code, 75, "{err}");
+    assert!(err.contains("locked by another `ratchet promote`"), "{err}");
+    assert!(walk(&suite).is_empty());
+    drop(lock);
+    let (code, _, err) = run(&["promote", cands[0].to_str().unwrap(), "--suite", suite.to_str().unwrap(), "--lock-timeout-secs", "0"]);
+    assert_eq!(code, 0, "{err}");
+}
+
+#[test]
+fn one_output_file_takes_one_event() {
+    let tmp = tempfile::tempdir().unwrap();
+    let events = tuesday_events(tmp.path());
+    let out = tmp.path().join("one.toml");
+    let (code, _, err) = run(&["regenerate", events.to_str().unwrap(), "-o", out.to_str().unwrap()]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("--output takes one scenario") && err.contains("2 events"), "{err}");
+    assert!(!out.exists());
+    let id = event_ids(&events).remove(0);
+    let (code, _, err) = run(&["regenerate", events.to_str().unwrap(), "--event", &id, "-o", out.to_str().unwrap(), "--now", NOW]);
+    assert_eq!(code, 0, "{err}");
+    assert!(ratchet::schema::Scenario::load(&out).is_ok());
+}

@@ -198,10 +198,19 @@ fn a_tight_budget_is_respected_and_explained() {
     let cfg = tmp.path().join("ratchet.toml");
     let text = std::fs::read_to_string(&cfg).unwrap().replace("pr_budget_secs = 600", "pr_budget_secs = 5").replace("jobs = 4", "jobs = 2");
     std::fs::write(&cfg, text).unwrap();
+    // Nothing was applied yet: nothing to undo, said plainly, nothing touched.
+    let (code, _, err) = ratchet(tmp.path(), &["tiers", "--undo"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("no applied tier moves to undo"), "{err}");
     let (code, out, err) = ratchet(tmp.path(), &["tiers", "--now", NOW, "--format", "json", "--explain"]);
     assert_eq!(code, 0, "{err}");
     let plan: Value = serde_json::from_str(&out).unwrap();
     assert!(plan["fast_wall_ms"].as_u64().unwrap() <= 5_000, "{}", plan["fast_wall_ms"]);
+    // A pinned id that is not in the suite is a configuration error.
+    std::fs::write(&cfg, std::fs::read_to_string(&cfg).unwrap().replace("pinned = [", "pinned = [\"no-such-scenario\", ")).unwrap();
+    let (code, _, err) = ratchet(tmp.path(), &["tiers", "--now", NOW]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("no scenario `no-such-scenario`"), "{err}");
     let why: Vec<&str> = plan["decisions"].as_array().unwrap().iter().map(|d| d["why"].as_str().unwrap()).collect();
     assert!(why.iter().any(|w| w.contains("over the 5 s PR budget")), "no budget explanation");
     assert!(why.iter().any(|w| w.starts_with("in the fast tier: value")));

@@ -253,10 +253,13 @@ fn run_phases(d: &Demo, a: &DemoArgs) -> anyhow::Result<i32> {
     let (added, merged) = (count("added"), count("merged"));
     eprintln!("    {added} scenario(s) added, {merged} merged into an existing one (hit counted)");
     let mut by_hits: Vec<(u64, String)> = Vec::new();
-    for e in walk(&d.root.join(&suite)) {
-        if let Ok(s) = ratchet::schema::Scenario::load(&e) {
-            by_hits.push((s.provenance.hits as u64, format!("{} ({})", d.rel(&e), s.failure_mode)));
-        }
+    let loaded = ratchet::gate::suite::load(&d.root.join(&suite)).map_err(|errors| {
+        let list: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
+        anyhow!("the suite promote built does not load:\n{}", list.join("\n"))
+    })?;
+    for l in loaded {
+        let s = l.scenario;
+        by_hits.push((s.provenance.hits as u64, format!("{}/{} ({})", suite, l.file.display(), s.failure_mode)));
     }
     by_hits.sort_by(|x, y| y.0.cmp(&x.0).then(x.1.cmp(&y.1)));
     for (hits, name) in by_hits.iter().take(3) {
@@ -334,20 +337,4 @@ fn run_phases(d: &Demo, a: &DemoArgs) -> anyhow::Result<i32> {
         return Err(anyhow!("the demo's expected outcome (v1 blocked, v2 passed, v3 blocked) did not happen"));
     }
     Ok(exit::OK)
-}
-
-fn walk(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    if let Ok(rd) = std::fs::read_dir(dir) {
-        for e in rd.flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                out.extend(walk(&p));
-            } else if p.extension().is_some_and(|x| x == "toml") {
-                out.push(p);
-            }
-        }
-    }
-    out.sort();
-    out
 }

@@ -16,8 +16,9 @@ use ratchet::gate::{ledger, suite};
 use ratchet::schema::Tier;
 use ratchet::tiers::{self, Move, Plan};
 
+/// What `tiers` and `status` read: the suite, its run ledger, and when "now" is.
 #[derive(Args)]
-pub struct TiersArgs {
+pub struct SuiteHistory {
     /// The suite directory.
     #[arg(long, default_value = "scenarios")]
     suite: PathBuf,
@@ -27,6 +28,46 @@ pub struct TiersArgs {
     /// The time the rules are applied at (RFC 3339; default: now).
     #[arg(long)]
     now: Option<String>,
+}
+
+/// The plan at `now`, with ledger lines that were skipped.
+struct Planned {
+    plan: Plan,
+    problems: Vec<String>,
+    now: String,
+    now_s: i64,
+}
+
+impl SuiteHistory {
+    fn now(&self) -> String {
+        self.now.clone().unwrap_or_else(ratchet::time::now_rfc3339)
+    }
+
+    /// Load suite + ledger and plan.
+    fn plan(&self, project: &Project) -> Result<Planned, CliError> {
+        let now = self.now();
+        let now_s = ratchet::time::parse_rfc3339(&now).ok_or_else(|| CliError::usage(anyhow!("--now `{now}` is not an RFC 3339 time")))?;
+        let all = suite::load(&self.suite).map_err(|errors| {
+            let list: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
+            CliError::usage(anyhow!("{} invalid scenario file(s):\n{}", list.len(), list.join("\n")))
+        })?;
+        let ledger_path = self.ledger.clone().unwrap_or_else(|| self.suite.join("ledger.jsonl"));
+        let (entries, problems) = ledger::read(&ledger_path);
+        let policy = &project.config.tiers;
+        for id in &policy.pinned {
+            if !all.iter().any(|l| &l.scenario.id == id) {
+                return Err(CliError::usage(anyhow!("[tiers] pinned: no scenario `{id}` in {}", self.suite.display())));
+            }
+        }
+        let facts = tiers::facts(&all, &entries, &project.config.rank, policy, now_s);
+        Ok(Planned { plan: tiers::plan(facts, policy, now_s), problems, now, now_s })
+    }
+}
+
+#[derive(Args)]
+pub struct TiersArgs {
+    #[command(flatten)]
+    history: SuiteHistory,
     /// Write the moves (default: dry run, nothing changes).
     #[arg(long, conflicts_with = "undo")]
     apply: bool,
@@ -43,15 +84,8 @@ pub struct TiersArgs {
 
 #[derive(Args)]
 pub struct StatusArgs {
-    /// The suite directory.
-    #[arg(long, default_value = "scenarios")]
-    suite: PathBuf,
-    /// The run ledger (default: <suite>/ledger.jsonl).
-    #[arg(long)]
-    ledger: Option<PathBuf>,
-    /// The time to measure idleness at (RFC 3339; default: now).
-    #[arg(long)]
-    now: Option<String>,
+    #[command(flatten)]
+    history: SuiteHistory,
     /// Scenarios within this many days of demotion or archive are listed.
     #[arg(long, default_value_t = 14)]
     warn_days: i64,
@@ -76,36 +110,17 @@ fn secs(ms: u64) -> String {
     }
 }
 
-/// Load suite + ledger and plan.
-fn load_plan(project: &Project, suite_dir: &Path, ledger_path: Option<&Path>, now: &str) -> Result<(Plan, Vec<String>), CliError> {
-    let now_s = ratchet::time::parse_rfc3339(now).ok_or_else(|| CliError::usage(anyhow!("--now `{now}` is not an RFC 3339 time")))?;
-    let all = suite::load(suite_dir).map_err(|errors| {
-        let list: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
-        CliError::usage(anyhow!("{} invalid scenario file(s):\n{}", list.len(), list.join("\n")))
-    })?;
-    let ledger_path = ledger_path.map(Path::to_path_buf).unwrap_or_else(|| suite_dir.join("ledger.jsonl"));
-    let (entries, problems) = ledger::read(&ledger_path);
-    let policy = &project.config.tiers;
-    for id in &policy.pinned {
-        if !all.iter().any(|l| &l.scenario.id == id) {
-            return Err(CliError::usage(anyhow!("[tiers] pinned: no scenario `{id}` in {}", suite_dir.display())));
-        }
-    }
-    let facts = tiers::facts(&all, &entries, &project.config.rank, policy, now_s);
-    Ok((tiers::plan(facts, policy, now_s), problems))
-}
-
 pub fn tiers(a: TiersArgs, config: Option<&Path>) -> CliResult {
     let cwd = std::env::current_dir().map_err(CliError::usage)?;
     let project = Project::discover(&cwd, config).map_err(CliError::usage)?;
-    let now = a.now.clone().unwrap_or_else(ratchet::time::now_rfc3339);
+    let suite_dir = &a.history.suite;
     if a.undo {
-        let moves = tiers::undo_moves(&a.suite).map_err(|e| CliError::usage(anyhow!(e)))?;
-        tiers::apply(&a.suite, &moves, &now, Duration::from_secs(60)).map_err(|e| CliError::usage(anyhow!(e)))?;
-        eprintln!("undid {} tier move(s) in {}", moves.len(), a.suite.display());
+        let moves = tiers::undo_moves(suite_dir).map_err(|e| CliError::usage(anyhow!(e)))?;
+        tiers::apply(suite_dir, &moves, &a.history.now(), Duration::from_secs(60)).map_err(|e| CliError::usage(anyhow!(e)))?;
+        eprintln!("undid {} tier move(s) in {}", moves.len(), suite_dir.display());
         return Ok(exit::OK);
     }
-    let (plan, problems) = load_plan(&project, &a.suite, a.ledger.as_deref(), &now)?;
+    let Planned { plan, problems, now, .. } = a.history.plan(&project)?;
     for p in &problems {
         eprintln!("warning: ledger line skipped: {p}");
     }
@@ -117,7 +132,7 @@ pub fn tiers(a: TiersArgs, config: Option<&Path>) -> CliResult {
         .map(|d| Move { file: d.facts.file.clone(), id: d.facts.id.clone(), from: d.facts.tier, to: d.to, why: d.why.clone() })
         .collect();
     if a.apply && !moves.is_empty() {
-        tiers::apply(&a.suite, &moves, &now, Duration::from_secs(60)).map_err(|e| CliError::usage(anyhow!(e)))?;
+        tiers::apply(suite_dir, &moves, &now, Duration::from_secs(60)).map_err(|e| CliError::usage(anyhow!(e)))?;
     }
     let count = |t: Tier| plan.decisions.iter().filter(|d| d.to == t).count();
     match a.format {
@@ -135,7 +150,7 @@ pub fn tiers(a: TiersArgs, config: Option<&Path>) -> CliResult {
         Format::Text => {
             eprintln!(
                 "{}: {} scenario(s) → fast {} (estimated {} at {} job(s), budget {}), slow {}, archive {}",
-                a.suite.display(),
+                suite_dir.display(),
                 plan.decisions.len(),
                 count(Tier::Fast),
                 secs(plan.fast_wall_ms),
@@ -183,9 +198,7 @@ pub fn tiers(a: TiersArgs, config: Option<&Path>) -> CliResult {
 pub fn status(a: StatusArgs, config: Option<&Path>) -> CliResult {
     let cwd = std::env::current_dir().map_err(CliError::usage)?;
     let project = Project::discover(&cwd, config).map_err(CliError::usage)?;
-    let now = a.now.clone().unwrap_or_else(ratchet::time::now_rfc3339);
-    let now_s = ratchet::time::parse_rfc3339(&now).ok_or_else(|| CliError::usage(anyhow!("--now `{now}` is not an RFC 3339 time")))?;
-    let (plan, _) = load_plan(&project, &a.suite, a.ledger.as_deref(), &now)?;
+    let Planned { plan, now_s, .. } = a.history.plan(&project)?;
     let policy = &project.config.tiers;
     let facts: Vec<&tiers::Facts> = plan.decisions.iter().map(|d| &d.facts).collect();
     let count = |t: Tier| facts.iter().filter(|f| f.tier == t).count();
@@ -234,7 +247,7 @@ pub fn status(a: StatusArgs, config: Option<&Path>) -> CliResult {
         Format::Text => {
             println!(
                 "{}: {} scenario(s) — fast {}, slow {}, archive {}",
-                a.suite.display(),
+                a.history.suite.display(),
                 facts.len(),
                 count(Tier::Fast),
                 count(Tier::Slow),

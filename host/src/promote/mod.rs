@@ -280,8 +280,8 @@ pub struct Options {
     pub only_archived: bool,
 }
 
-/// Rank the suite against one fingerprint: (best at or above near-miss, all at or
-/// above near-miss best first, number compared exactly).
+/// Rank the suite against one fingerprint: (every scenario at or above the near-miss
+/// threshold, best first; how many were compared exactly).
 pub fn search(fp: &Fingerprint, entries: &[Entry], cfg: &PromoteConfig, prefilter: bool) -> (Vec<Match>, usize) {
     let mut found = Vec::new();
     let mut compared = 0;
@@ -492,18 +492,25 @@ fn merge_into(text: &str, cand: &Scenario, new_sources: &[String], sim: &Similar
     if archived {
         entries.push(("resurrected".into(), format!("archived scenario matched a new production failure ({source}): moved back to the fast tier")));
     }
+    for (action, detail) in entries {
+        push_history(root, now, &action, &detail)?;
+    }
+    Ok((doc.to_string(), u32::try_from(new_hits).unwrap_or(u32::MAX), archived))
+}
+
+/// Append a `[[history]]` entry to a scenario document being edited in place (what
+/// promote merges and tier moves record).
+pub(crate) fn push_history(root: &mut Table, at: &str, action: &str, detail: &str) -> Result<(), String> {
     if !root.contains_key("history") {
         root.insert("history", Item::ArrayOfTables(ArrayOfTables::new()));
     }
     let history = root.get_mut("history").and_then(Item::as_array_of_tables_mut).ok_or("`history` is not an array of tables ([[history]])")?;
-    for (action, detail) in entries {
-        let mut t = Table::new();
-        t.insert("at", value(now));
-        t.insert("action", value(action));
-        t.insert("detail", value(detail));
-        history.push(t);
-    }
-    Ok((doc.to_string(), u32::try_from(new_hits).unwrap_or(u32::MAX), archived))
+    let mut t = Table::new();
+    t.insert("at", value(at));
+    t.insert("action", value(action));
+    t.insert("detail", value(detail));
+    history.push(t);
+    Ok(())
 }
 
 #[cfg(test)]
