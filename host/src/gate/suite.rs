@@ -19,10 +19,7 @@ pub struct Loaded {
 
 /// Load every `*.toml` under `dir` (sorted by path). All errors are collected.
 pub fn load(dir: &Path) -> Result<Vec<Loaded>, Vec<SchemaError>> {
-    let mut files = Vec::new();
-    let mut errors = Vec::new();
-    collect(dir, &mut files, &mut errors);
-    files.sort();
+    let (files, mut errors) = scenario_files(dir);
     let mut out = Vec::new();
     let mut ids: BTreeMap<String, PathBuf> = BTreeMap::new();
     for path in files {
@@ -50,22 +47,34 @@ pub fn load(dir: &Path) -> Result<Vec<Loaded>, Vec<SchemaError>> {
     }
 }
 
-fn collect(dir: &Path, files: &mut Vec<PathBuf>, errors: &mut Vec<SchemaError>) {
-    let entries = match std::fs::read_dir(dir) {
-        Ok(e) => e,
-        Err(source) => {
-            errors.push(SchemaError::Io { path: dir.to_path_buf(), source });
-            return;
-        }
-    };
-    for entry in entries.flatten() {
-        let p = entry.path();
-        if p.is_dir() {
-            collect(&p, files, errors);
-        } else if p.extension().is_some_and(|e| e == "toml") {
-            files.push(p);
+/// Every scenario file (`*.toml`) under `dir`, sorted; names starting with a dot
+/// (lock, index, staging files, hidden folders) are not part of the suite.
+/// Unreadable directories are reported, the rest is still listed.
+pub fn scenario_files(dir: &Path) -> (Vec<PathBuf>, Vec<SchemaError>) {
+    fn walk(dir: &Path, files: &mut Vec<PathBuf>, errors: &mut Vec<SchemaError>) {
+        let entries = match std::fs::read_dir(dir) {
+            Ok(e) => e,
+            Err(source) => {
+                errors.push(SchemaError::Io { path: dir.to_path_buf(), source });
+                return;
+            }
+        };
+        for entry in entries.flatten() {
+            if entry.file_name().to_string_lossy().starts_with('.') {
+                continue;
+            }
+            let p = entry.path();
+            if p.is_dir() {
+                walk(&p, files, errors);
+            } else if p.extension().is_some_and(|e| e == "toml") {
+                files.push(p);
+            }
         }
     }
+    let (mut files, mut errors) = (Vec::new(), Vec::new());
+    walk(dir, &mut files, &mut errors);
+    files.sort();
+    (files, errors)
 }
 
 fn check_patterns(s: &Scenario, path: &Path) -> Result<(), SchemaError> {

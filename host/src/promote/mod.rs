@@ -140,24 +140,6 @@ fn stat(path: &Path) -> Result<(u64, u128), PromoteError> {
     Ok((m.len(), mtime))
 }
 
-fn scenario_files(dir: &Path, rel: &Path, out: &mut Vec<PathBuf>) -> Result<(), PromoteError> {
-    let here = dir.join(rel);
-    for entry in std::fs::read_dir(&here).map_err(io(&here))? {
-        let entry = entry.map_err(io(&here))?;
-        let name = entry.file_name();
-        if name.to_string_lossy().starts_with('.') {
-            continue;
-        }
-        let r = rel.join(&name);
-        if entry.file_type().map_err(io(&entry.path()))?.is_dir() {
-            scenario_files(dir, &r, out)?;
-        } else if r.extension().is_some_and(|e| e == "toml") {
-            out.push(r);
-        }
-    }
-    Ok(())
-}
-
 /// Fingerprint every scenario of the suite, reusing cached fingerprints of files
 /// that did not change.
 pub fn load_index(dir: &Path) -> Result<(Vec<Entry>, IndexStats), PromoteError> {
@@ -171,9 +153,12 @@ pub fn load_index(dir: &Path) -> Result<(Vec<Entry>, IndexStats), PromoteError> 
     }
     let mut files = Vec::new();
     if dir.is_dir() {
-        scenario_files(dir, Path::new(""), &mut files)?;
+        let (paths, errors) = crate::gate::suite::scenario_files(dir);
+        if !errors.is_empty() {
+            return Err(PromoteError::InvalidSuite(errors.iter().map(|e| e.to_string()).collect()));
+        }
+        files = paths.into_iter().map(|p| p.strip_prefix(dir).map(Path::to_path_buf).unwrap_or(p)).collect();
     }
-    files.sort();
     let mut stats = IndexStats::default();
     let mut entries = Vec::with_capacity(files.len());
     let mut errors = Vec::new();
