@@ -274,7 +274,7 @@ pub fn plan(facts: Vec<Facts>, policy: &TierPolicy, now: i64) -> Plan {
         // evidence (someone archived it on purpose).
         let archived_stays = f.tier == Tier::Archive && !f.pinned && {
             let since = f.archived_at.unwrap_or(now - i64::from(policy.demote_after_days) * 86_400);
-            !f.last_bug.is_some_and(|t| t > since)
+            f.last_bug.is_none_or(|t| t <= since)
         };
         if f.pinned {
             decisions.push(Decision { to: Tier::Fast, why: "pinned: in the smoke set ([tiers] pinned)".into(), facts: f });

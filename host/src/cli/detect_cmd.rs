@@ -12,7 +12,7 @@ use super::plugin_cmd::Format;
 use super::{exit, CliError, CliResult};
 use ratchet::config::Project;
 use ratchet::detect::{self, input, Checkpoint, Detector, Partition, RunOptions};
-use ratchet::plugin::{Runtime, WorldKind};
+use ratchet::plugin::WorldKind;
 use ratchet::schema::{self, AgentState, FailureEvent};
 
 #[derive(Args)]
@@ -71,8 +71,7 @@ pub fn detect(a: DetectArgs, config: Option<&Path>) -> CliResult {
     let inputs = input::expand(&a.inputs).map_err(|e| CliError::usage(anyhow!(e)))?;
 
     let needs_runtime = !project.config.detect.scorecards.is_empty() || a.adapter.is_some();
-    let runtime =
-        if needs_runtime { Some(Runtime::new(&project.config.engine, true).map_err(|e| CliError { code: exit::INTERNAL, error: e.into() })?) } else { None };
+    let runtime = super::runtime_if(&project, needs_runtime)?;
     let mut scorecards = Vec::new();
     for entry in &project.config.detect.scorecards {
         let p = super::gate_cmd::load_plugin(&project, runtime.as_ref().expect("runtime"), &entry.plugin).map_err(CliError::usage)?;

@@ -270,8 +270,7 @@ pub fn prepare_with_usage(
     scenarios: &[&ratchet::schema::Scenario],
 ) -> Result<(AssertionPlugins, DriverFactory, Option<Arc<OpenAiAgent>>), CliError> {
     let needs_runtime = agent.driver == DriverKind::Wasm || scenarios.iter().any(|s| s.criteria.iter().any(|c| matches!(c.check, Check::Plugin { .. })));
-    let runtime =
-        if needs_runtime { Some(Runtime::new(&project.config.engine, true).map_err(|e| CliError { code: exit::INTERNAL, error: e.into() })?) } else { None };
+    let runtime = super::runtime_if(project, needs_runtime)?;
     let plugins = assertion_plugins(project, runtime.as_ref(), scenarios)?;
     let wasm_agent = match agent.driver {
         DriverKind::Wasm => {

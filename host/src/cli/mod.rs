@@ -45,6 +45,15 @@ impl CliError {
 
 pub type CliResult = Result<i32, CliError>;
 
+/// The plugin runtime (one wasmtime engine, precompile cache on), created only when
+/// something will load a plugin: an engine reserves its pooling address space.
+fn runtime_if(project: &ratchet::config::Project, needed: bool) -> Result<Option<ratchet::plugin::Runtime>, CliError> {
+    if !needed {
+        return Ok(None);
+    }
+    ratchet::plugin::Runtime::new(&project.config.engine, true).map(Some).map_err(|e| CliError { code: exit::INTERNAL, error: e.into() })
+}
+
 #[derive(Parser)]
 #[command(
     name = "ratchet",

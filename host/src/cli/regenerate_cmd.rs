@@ -17,7 +17,6 @@ use ratchet::agent::AgentConfig;
 use ratchet::config::Project;
 use ratchet::gate::report::write_atomic;
 use ratchet::gate::{ScenarioResult, Verdict};
-use ratchet::plugin::Runtime;
 use ratchet::promote::{self, Decision};
 use ratchet::regenerate::render::{describe, to_checked_toml, Notes};
 use ratchet::regenerate::{self, Options};
@@ -153,8 +152,7 @@ pub fn regenerate(a: RegenerateArgs, config: Option<&Path>) -> CliResult {
 
     let scenarios: Vec<&Scenario> = regenerated.iter().map(|r| &r.scenario).collect();
     let needs_runtime = scenarios.iter().any(|s| s.criteria.iter().any(|c| matches!(c.check, Check::Plugin { .. })));
-    let runtime =
-        if needs_runtime { Some(Runtime::new(&project.config.engine, true).map_err(|e| CliError { code: exit::INTERNAL, error: e.into() })?) } else { None };
+    let runtime = super::runtime_if(&project, needs_runtime)?;
     let plugins = assertion_plugins(&project, runtime.as_ref(), &scenarios)?;
     let against = match &a.against {
         Some(path) => {

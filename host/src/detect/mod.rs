@@ -147,11 +147,11 @@ impl Detector {
                 .and_then(|(r, _)| r.result.failure_mode.clone())
         };
         let failure_mode = worst.and_then(|(_, m)| m).or_else(noticed).or_else(|| {
-            reasons.iter().find_map(|r| match r {
-                FlagReason::UnexpectedEscalation => Some("unexpected-escalation".to_string()),
-                FlagReason::ComplianceFlag { flag } => Some(flag.clone()),
-                FlagReason::Complaint => Some("customer-complaint".to_string()),
-                FlagReason::BelowThreshold { scorecard, .. } => Some(format!("low-score:{scorecard}")),
+            reasons.first().map(|r| match r {
+                FlagReason::UnexpectedEscalation => "unexpected-escalation".to_string(),
+                FlagReason::ComplianceFlag { flag } => flag.clone(),
+                FlagReason::Complaint => "customer-complaint".to_string(),
+                FlagReason::BelowThreshold { scorecard, .. } => format!("low-score:{scorecard}"),
             })
         });
         let h = Sha256::digest(format!("{}\n{}", conversation.id, self.digest).as_bytes());

@@ -133,7 +133,10 @@ struct Detector {
     normalise: fn(&str) -> String,
 }
 
-fn builtin() -> &'static [(&'static str, &'static str, fn(&str) -> bool, fn(&str) -> String)] {
+/// A built-in detector: label, regex, a check on the match, its normal form.
+type Builtin = (&'static str, &'static str, fn(&str) -> bool, fn(&str) -> String);
+
+fn builtin() -> &'static [Builtin] {
     &[
         ("EMAIL", r"(?i)\b[a-z0-9._%+-]+@[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,}\b", |_| true, |s| s.to_lowercase()),
         ("CARD", r"\b\d(?:[ -]?\d){12,18}\b", luhn, digits),
@@ -175,7 +178,7 @@ fn luhn(s: &str) -> bool {
             }
         })
         .sum();
-    sum % 10 == 0
+    sum.is_multiple_of(10)
 }
 
 fn phone_like(s: &str) -> bool {
