@@ -162,8 +162,11 @@ pub fn regenerate(event: &FailureEvent, opts: &Options) -> Result<Regenerated, R
     };
 
     for run in &event.scorecards {
-        let digest =
-            run.plugin_digest.strip_prefix("sha256:").map(|d| format!("sha256:{}", &d[..d.len().min(12)])).unwrap_or_else(|| run.plugin_digest.clone());
+        let digest = run
+            .plugin_digest
+            .strip_prefix("sha256:")
+            .map(|d| format!("sha256:{}", d.chars().take(12).collect::<String>()))
+            .unwrap_or_else(|| run.plugin_digest.clone());
         for (i, s) in run.result.suggested_criteria.iter().enumerate() {
             let params = scrubber.value(&s.params, Place::Criteria);
             let mut obj = match params {
@@ -394,6 +397,21 @@ pub fn reproduce(scenario: &Scenario, driver: &mut dyn Driver, plugins: &Asserti
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn odd_digests_in_the_event_do_not_panic() {
+        // The digest comes from the event file: it is shortened by characters, not bytes.
+        let event: FailureEvent = serde_json::from_value(json!({
+            "event_id": "e", "reasons": [{"kind": "complaint"}],
+            "scorecards": [{"name": "s", "plugin_digest": "sha256:aéééééééééééé", "threshold": 0.7,
+                "result": {"score": 0.1, "suggested_criteria": [{"kind": "must-escalate", "params": {}, "reason": "r"}]}}],
+            "conversation": {"id": "c", "channel": "chat", "turns": [{"role": "customer", "text": "help"}]}
+        }))
+        .unwrap();
+        let cfg = RegenerateConfig::default();
+        let r = regenerate(&event, &Options { config: &cfg, escalation_pattern: "x^", now: "2026-01-01T00:00:00Z".into() }).unwrap();
+        assert_eq!(r.origins, vec!["suggested by scorecard `s` (sha256:aééééééééééé)"]);
+    }
 
     #[test]
     fn slugs() {
