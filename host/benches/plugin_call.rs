@@ -68,7 +68,7 @@ fn main() {
 
     // Host-side share: converting the conversation into WIT values (+ canonical JSON).
     let convert = median(n, || {
-        std::hint::black_box(ratchet::plugin::v0_1_0::conversation_to_wit(&conv));
+        std::hint::black_box(ratchet::plugin::v0_1::conversation_to_wit(&conv));
     });
 
     // The same logic, natively, on an already-parsed conversation.

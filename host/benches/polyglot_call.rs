@@ -13,7 +13,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use ratchet::config::{EngineSettings, Limits};
-use ratchet::plugin::v0_1_0::{self, ScorecardPre};
+use ratchet::plugin::v0_1::{self, ScorecardPre};
 use ratchet::plugin::{Runtime, StoreState};
 use ratchet::schema::{self, Conversation, Role, ToolCall, ToolResult, Turn};
 use serde_json::json;
@@ -92,7 +92,7 @@ fn main() {
 fn live_calls(rt: &Runtime, bytes: &[u8], conv: &Conversation, n: usize) -> Duration {
     let engine = rt.engine();
     let mut linker: Linker<StoreState> = Linker::new(engine);
-    v0_1_0::add_host_to_linker(&mut linker).unwrap();
+    v0_1::add_host_to_linker(&mut linker).unwrap();
     wasmtime_wasi::p2::add_to_linker_sync(&mut linker).unwrap();
     let component = match rt.cache() {
         Some(cache) => cache.load_or_compile(engine, bytes, &hex::encode(<sha2::Sha256 as sha2::Digest>::digest(bytes))).unwrap().0,
@@ -100,11 +100,11 @@ fn live_calls(rt: &Runtime, bytes: &[u8], conv: &Conversation, n: usize) -> Dura
     };
     let pre = ScorecardPre::new(linker.instantiate_pre(&component).unwrap()).unwrap();
     let limits = Limits::default();
-    let mut store = Store::new(engine, StoreState::new(&limits, true, None).unwrap());
+    let mut store = Store::new(engine, StoreState::new(&limits, true, None, None).unwrap());
     store.set_fuel(u64::MAX / 2).unwrap();
     store.set_epoch_deadline(u64::MAX / 2);
     let instance = pre.instantiate(&mut store).unwrap();
-    let wit = v0_1_0::conversation_to_wit(conv);
+    let wit = v0_1::conversation_to_wit(conv);
     let params = "{}".to_string();
     median(n, || {
         instance.ratchet_plugin_scorer().call_score(&mut store, &wit, &params).unwrap().unwrap();

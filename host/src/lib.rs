@@ -13,6 +13,7 @@ pub mod agent;
 pub mod config;
 pub mod detect;
 pub mod gate;
+pub mod llm;
 pub mod plugin;
 pub mod project;
 pub mod promote;

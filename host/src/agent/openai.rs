@@ -9,37 +9,28 @@
 //! is asked again, until it answers with `content` ([`AgentEvent::Message`]) or calls
 //! the configured escalation tool ([`AgentEvent::Escalate`]).
 //!
-//! HTTP failures never panic or hang: requests have a timeout (and never outlive the
-//! scenario's), 408/429/5xx answers and connection errors are retried with a
-//! deterministic exponential backoff that honours `Retry-After`, a shared semaphore
-//! caps the requests in flight across all gate workers, and whatever still fails
-//! becomes an [`AgentError`] naming the endpoint and status, never the API key.
+//! HTTP (timeouts, retries with backoff, the concurrency cap, usage counters) is
+//! [`crate::llm::ChatEndpoint`]'s, shared with the model import of LLM-judged
+//! plugins; whatever fails becomes an [`AgentError`] naming the endpoint and
+//! status, never the API key.
 
 use std::collections::{BTreeSet, VecDeque};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
 use super::{AgentConfig, AgentError, AgentEvent, Driver, Session};
+use crate::llm::endpoint::{excerpt, url_host, CallError, ChatEndpoint, EndpointSettings};
+pub use crate::llm::endpoint::{is_loopback, ModelUsage};
 use crate::schema::Scenario;
 
 /// Default `base_url`.
 pub const DEFAULT_BASE_URL: &str = "https://api.openai.com/v1";
 /// Default `api_key_env`.
 pub const DEFAULT_API_KEY_ENV: &str = "OPENAI_API_KEY";
-/// Longest `Retry-After` honoured (a server asking for more gets this much).
-const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
-/// Longest computed backoff between two retries.
-const MAX_BACKOFF_MS: u64 = 30_000;
-/// Largest response body read.
-const MAX_BODY: u64 = 16 << 20;
-/// Characters of a response body quoted in errors.
-const EXCERPT: usize = 300;
-
 /// The openai fields of an [`AgentConfig`], validated, with defaults applied.
 #[derive(Debug, Clone, PartialEq)]
 pub struct OpenAiSettings {
@@ -166,25 +157,6 @@ impl OpenAiSettings {
     }
 }
 
-/// The host of an `http://` or `https://` URL (without port or brackets).
-fn url_host(url: &str) -> Option<&str> {
-    let rest = url.strip_prefix("http://").or_else(|| url.strip_prefix("https://"))?;
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
-    let authority = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
-    if let Some(v6) = authority.strip_prefix('[') {
-        return v6.split_once(']').map(|(h, _)| h);
-    }
-    Some(authority.split(':').next().unwrap_or(""))
-}
-
-/// Whether `url` points at this machine (local servers need no API key).
-pub fn is_loopback(url: &str) -> bool {
-    match url_host(url) {
-        Some(h) => h.eq_ignore_ascii_case("localhost") || h.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback()),
-        None => false,
-    }
-}
-
 /// Why an openai agent cannot be set up (reading its files, its key).
 #[derive(Debug, thiserror::Error)]
 #[error("field `agent.{field}`: {message}")]
@@ -199,111 +171,16 @@ fn setup_err(field: &'static str, message: impl Into<String>) -> SetupError {
     SetupError { field, message: message.into() }
 }
 
-/// Token, request and cost accounting over a gate run (all workers).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct ModelUsage {
-    /// The model id (several, comma-separated, after merging reports of different models).
-    pub model: String,
-    /// HTTP requests sent, retries included.
-    pub requests: u64,
-    /// Of which retries.
-    pub retries: u64,
-    /// Requests that got no successful answer (error status, timeout, connection error).
-    pub failed_requests: u64,
-    /// Prompt tokens, as the endpoint's `usage` reported them.
-    pub prompt_tokens: u64,
-    /// Completion tokens, as the endpoint's `usage` reported them.
-    pub completion_tokens: u64,
-    /// Sum of request latencies (ms).
-    pub latency_ms_total: u64,
-    /// Slowest request (ms).
-    pub latency_ms_max: u64,
-    /// Cost in USD, when both prices are set.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cost_usd: Option<f64>,
-}
-
-impl ModelUsage {
-    /// Add `other` (another shard's usage) to this one.
-    pub fn merge(&mut self, other: &ModelUsage) {
-        if self.model.is_empty() {
-            self.model = other.model.clone();
-        } else if !other.model.is_empty() && !self.model.split(", ").any(|m| m == other.model) {
-            self.model = format!("{}, {}", self.model, other.model);
-        }
-        self.requests += other.requests;
-        self.retries += other.retries;
-        self.failed_requests += other.failed_requests;
-        self.prompt_tokens += other.prompt_tokens;
-        self.completion_tokens += other.completion_tokens;
-        self.latency_ms_total += other.latency_ms_total;
-        self.latency_ms_max = self.latency_ms_max.max(other.latency_ms_max);
-        self.cost_usd = match (self.cost_usd, other.cost_usd) {
-            (Some(a), Some(b)) => Some(a + b),
-            (a, b) => a.or(b),
-        };
-    }
-
-    /// One line for the terminal.
-    pub fn line(&self) -> String {
-        let mean = self.latency_ms_total.checked_div(self.requests).unwrap_or(0);
-        let cost = match self.cost_usd {
-            Some(c) => format!("cost ${c:.4}"),
-            None => "cost n/a (set price_per_million_input_tokens and price_per_million_output_tokens)".into(),
-        };
-        format!(
-            "model usage ({}): {} requests ({} retries, {} failed), {} prompt + {} completion tokens, latency mean {} ms / max {} ms, {}",
-            self.model, self.requests, self.retries, self.failed_requests, self.prompt_tokens, self.completion_tokens, mean, self.latency_ms_max, cost
-        )
-    }
-}
-
-/// A counting semaphore: the cap on requests in flight.
-struct Limiter {
-    max: usize,
-    in_flight: Mutex<usize>,
-    freed: Condvar,
-}
-
-struct Permit<'a>(&'a Limiter);
-
-impl Limiter {
-    /// Wait for a slot until `deadline`; `None` when the deadline passed first.
-    fn acquire(&self, deadline: Instant) -> Option<Permit<'_>> {
-        let mut n = self.in_flight.lock().unwrap_or_else(|e| e.into_inner());
-        while *n >= self.max {
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                return None;
-            }
-            n = self.freed.wait_timeout(n, left).unwrap_or_else(|e| e.into_inner()).0;
-        }
-        *n += 1;
-        Some(Permit(self))
-    }
-}
-
-impl Drop for Permit<'_> {
-    fn drop(&mut self) {
-        *self.0.in_flight.lock().unwrap_or_else(|e| e.into_inner()) -= 1;
-        self.0.freed.notify_one();
-    }
-}
-
 /// An openai agent, ready to run: settings, prompt, tools, key, HTTP client, the
 /// concurrency cap and the usage counters. Shared (`Arc`) by all workers' drivers.
 pub struct OpenAiAgent {
     s: OpenAiSettings,
     name: String,
-    endpoint: String,
-    api_key: Option<String>,
     system_prompt: String,
     tools: Vec<Value>,
     identity: String,
     scenario_timeout: Duration,
-    http: ureq::Agent,
-    limiter: Limiter,
-    usage: Mutex<ModelUsage>,
+    http: ChatEndpoint,
 }
 
 impl OpenAiAgent {
@@ -345,159 +222,50 @@ impl OpenAiAgent {
         let digest = hex::encode(Sha256::digest(system_prompt.as_bytes()));
         let prompt_name = s.system_prompt.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
         let identity = format!("{} ({}, prompt {}@{})", cfg.name, s.model, prompt_name, &digest[..8]);
-        // Local servers are reached directly, whatever HTTP(S)_PROXY says.
-        let proxy = if is_loopback(&s.base_url) { None } else { ureq::Proxy::try_from_env() };
-        let http: ureq::Agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .proxy(proxy)
-            .user_agent(format!("ratchet/{}", env!("CARGO_PKG_VERSION")))
-            .timeout_global(Some(Duration::from_millis(s.request_timeout_ms)))
-            .build()
-            .into();
-        let usage = ModelUsage { model: s.model.clone(), ..Default::default() };
-        Ok(OpenAiAgent {
-            endpoint: format!("{}/chat/completions", s.base_url),
-            name: cfg.name.clone(),
+        let http = ChatEndpoint::new(EndpointSettings {
+            base_url: s.base_url.clone(),
             api_key,
+            model: s.model.clone(),
+            max_concurrency: s.max_concurrency,
+            retries: s.retries,
+            retry_backoff_ms: s.retry_backoff_ms,
+            request_timeout_ms: s.request_timeout_ms,
+            price_in: s.price_in,
+            price_out: s.price_out,
+        });
+        Ok(OpenAiAgent {
+            name: cfg.name.clone(),
             system_prompt,
             tools,
             identity,
             scenario_timeout: Duration::from_millis(cfg.scenario_timeout_ms),
             http,
-            limiter: Limiter { max: s.max_concurrency, in_flight: Mutex::new(0), freed: Condvar::new() },
-            usage: Mutex::new(usage),
             s,
         })
     }
 
     /// The endpoint requests go to.
     pub fn endpoint(&self) -> &str {
-        &self.endpoint
+        self.http.endpoint()
     }
 
     /// The usage so far, with the cost when both prices are set.
     pub fn usage(&self) -> ModelUsage {
-        let mut u = self.usage.lock().unwrap_or_else(|e| e.into_inner()).clone();
-        if let (Some(pi), Some(po)) = (self.s.price_in, self.s.price_out) {
-            u.cost_usd = Some(u.prompt_tokens as f64 / 1e6 * pi + u.completion_tokens as f64 / 1e6 * po);
-        }
-        u
+        self.http.usage()
     }
 
-    fn count(&self, f: impl FnOnce(&mut ModelUsage)) {
-        f(&mut self.usage.lock().unwrap_or_else(|e| e.into_inner()));
-    }
-
-    /// Error text never carries the key, even if a server echoes it back.
-    fn redact(&self, mut text: String) -> String {
-        if let Some(k) = &self.api_key {
-            text = text.replace(k.as_str(), "[API KEY]");
-        }
-        text
-    }
-
-    /// POST a chat completions request, with retries; the parsed JSON answer.
+    /// POST a chat completions request before the scenario's deadline.
     fn complete(&self, body: &Value, deadline: Instant) -> Result<Value, AgentError> {
-        let bytes = serde_json::to_vec(body).expect("json");
-        let endpoint = &self.endpoint;
-        let mut attempt: u32 = 0;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            let scenario_bound = left < Duration::from_millis(self.s.request_timeout_ms);
-            let timeout = left.min(Duration::from_millis(self.s.request_timeout_ms));
-            if timeout.is_zero() {
-                return Err(self.scenario_timeout_error());
-            }
-            let Some(permit) = self.limiter.acquire(deadline) else {
-                return Err(self.scenario_timeout_error());
-            };
-            let started = Instant::now();
-            let outcome = self.send_once(&bytes, timeout);
-            drop(permit);
-            let ms = started.elapsed().as_millis() as u64;
-            let ok = matches!(&outcome, Ok(r) if (200..300).contains(&r.status));
-            self.count(|u| {
-                u.requests += 1;
-                u.latency_ms_total += ms;
-                u.latency_ms_max = u.latency_ms_max.max(ms);
-                if !ok {
-                    u.failed_requests += 1;
-                }
-            });
-            let attempts = attempt + 1;
-            let tries = if attempts == 1 { "1 attempt".to_string() } else { format!("{attempts} attempts") };
-            let (error, wait) = match outcome {
-                Ok(r) if ok => return self.parse(&r.body),
-                Ok(r) => {
-                    let msg = format!("POST {endpoint}: HTTP {} after {tries}: {}", r.status, excerpt(&r.body));
-                    let retryable = r.status == 408 || r.status == 429 || r.status >= 500;
-                    (AgentError::Endpoint(self.redact(msg)), retryable.then(|| r.retry_after.unwrap_or_else(|| self.backoff(attempt))))
-                }
-                Err(Transport::Timeout) if scenario_bound => return Err(self.scenario_timeout_error()),
-                Err(Transport::Timeout) => {
-                    let msg = format!("POST {endpoint}: no response within {} ms (request_timeout_ms) after {tries}", self.s.request_timeout_ms);
-                    return Err(AgentError::Endpoint(msg));
-                }
-                Err(Transport::Retryable(e)) => (AgentError::Endpoint(self.redact(format!("POST {endpoint}: {e} after {tries}"))), Some(self.backoff(attempt))),
-                Err(Transport::Fatal(e)) => return Err(AgentError::Endpoint(self.redact(format!("POST {endpoint}: {e}")))),
-            };
-            match wait {
-                Some(wait) if attempt < self.s.retries => {
-                    if Instant::now() + wait >= deadline {
-                        return Err(match error {
-                            AgentError::Endpoint(m) => AgentError::Endpoint(format!(
-                                "{m} (no retry: the scenario_timeout_ms of {} ms would pass first)",
-                                self.scenario_timeout.as_millis()
-                            )),
-                            other => other,
-                        });
-                    }
-                    self.count(|u| u.retries += 1);
-                    std::thread::sleep(wait);
-                    attempt += 1;
-                }
-                _ => return Err(error),
-            }
-        }
+        let name = format!("scenario_timeout_ms of {} ms", self.scenario_timeout.as_millis());
+        self.http.complete(body, deadline, &name).map_err(|e| match e {
+            CallError::Deadline => self.scenario_timeout_error(),
+            CallError::Failed(m) => AgentError::Endpoint(m),
+            CallError::Malformed(m) => protocol(m),
+        })
     }
 
     fn scenario_timeout_error(&self) -> AgentError {
         AgentError::Timeout { what: "scenario timeout", timeout_ms: self.scenario_timeout.as_millis() as u64, stderr: String::new() }
-    }
-
-    /// Deterministic exponential backoff: base · 2^attempt, capped; no jitter.
-    fn backoff(&self, attempt: u32) -> Duration {
-        Duration::from_millis(self.s.retry_backoff_ms.saturating_mul(1u64 << attempt.min(20)).min(MAX_BACKOFF_MS))
-    }
-
-    fn send_once(&self, body: &[u8], timeout: Duration) -> Result<RawResponse, Transport> {
-        let mut req = self.http.post(&self.endpoint).config().timeout_global(Some(timeout)).build().header("Content-Type", "application/json");
-        if let Some(k) = &self.api_key {
-            req = req.header("Authorization", format!("Bearer {k}"));
-        }
-        let mut resp = req.send(body).map_err(Transport::from)?;
-        let status = resp.status().as_u16();
-        let header = |name: &str| resp.headers().get(name).and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse::<f64>().ok());
-        let retry_after = header("retry-after-ms")
-            .map(|ms| ms / 1000.0)
-            .or_else(|| header("retry-after"))
-            .filter(|s| s.is_finite() && *s >= 0.0)
-            .map(|s| Duration::from_secs_f64(s).min(MAX_RETRY_AFTER));
-        let body = resp.body_mut().with_config().limit(MAX_BODY).read_to_string().map_err(Transport::from)?;
-        Ok(RawResponse { status, retry_after, body })
-    }
-
-    fn parse(&self, body: &str) -> Result<Value, AgentError> {
-        let v: Value =
-            serde_json::from_str(body).map_err(|e| protocol(format!("POST {}: the response is not JSON ({e}): {}", self.endpoint, excerpt(body))))?;
-        if let Some(u) = v.get("usage") {
-            let n = |k: &str| u.get(k).and_then(Value::as_u64).unwrap_or(0);
-            self.count(|c| {
-                c.prompt_tokens += n("prompt_tokens");
-                c.completion_tokens += n("completion_tokens");
-            });
-        }
-        Ok(v)
     }
 
     fn request_body(&self, messages: &[Value]) -> Value {
@@ -515,44 +283,8 @@ impl OpenAiAgent {
     }
 }
 
-struct RawResponse {
-    status: u16,
-    retry_after: Option<Duration>,
-    body: String,
-}
-
-enum Transport {
-    Timeout,
-    Retryable(String),
-    Fatal(String),
-}
-
-impl From<ureq::Error> for Transport {
-    fn from(e: ureq::Error) -> Self {
-        match e {
-            ureq::Error::Timeout(_) => Transport::Timeout,
-            ureq::Error::Io(_) | ureq::Error::ConnectionFailed | ureq::Error::HostNotFound | ureq::Error::Protocol(_) | ureq::Error::BodyStalled => {
-                Transport::Retryable(format!("connection error: {e}"))
-            }
-            other => Transport::Fatal(other.to_string()),
-        }
-    }
-}
-
 fn protocol(message: String) -> AgentError {
     AgentError::Protocol { message, stderr: String::new() }
-}
-
-fn excerpt(body: &str) -> String {
-    let flat: String = body.trim().chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
-    if flat.is_empty() {
-        return "(empty body)".into();
-    }
-    let mut out: String = flat.chars().take(EXCERPT).collect();
-    if flat.chars().count() > EXCERPT {
-        out.push('…');
-    }
-    out
 }
 
 /// Read and check a tools file: a JSON array of `{"type": "function", "function": {"name", "parameters"...}}`.
@@ -744,31 +476,5 @@ impl Session for OpenAiSession<'_> {
 
     fn end(&mut self) -> Result<(), AgentError> {
         Ok(())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn loopback_detection() {
-        for u in ["http://localhost:11434/v1", "http://127.0.0.1:8000/v1", "http://[::1]:8080/v1", "http://LOCALHOST/v1"] {
-            assert!(is_loopback(u), "{u}");
-        }
-        for u in ["https://api.openai.com/v1", "http://10.0.0.2:8000/v1", "http://localhost.evil.com/v1", "ftp://localhost"] {
-            assert!(!is_loopback(u), "{u}");
-        }
-    }
-
-    #[test]
-    fn usage_merges_and_prints() {
-        let mut a = ModelUsage { model: "m".into(), requests: 2, prompt_tokens: 10, latency_ms_max: 5, cost_usd: Some(0.5), ..Default::default() };
-        let b = ModelUsage { model: "n".into(), requests: 1, retries: 1, completion_tokens: 3, latency_ms_max: 9, cost_usd: Some(0.25), ..Default::default() };
-        a.merge(&b);
-        assert_eq!((a.requests, a.retries, a.prompt_tokens, a.completion_tokens, a.latency_ms_max), (3, 1, 10, 3, 9));
-        assert_eq!(a.cost_usd, Some(0.75));
-        assert_eq!(a.model, "m, n");
-        assert!(a.line().contains("3 requests (1 retries, 0 failed)"), "{}", a.line());
     }
 }

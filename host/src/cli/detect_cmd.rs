@@ -56,7 +56,10 @@ pub struct DetectArgs {
     match_suite: Option<PathBuf>,
     /// `json` prints the summary as JSON on stderr.
     #[arg(long, value_enum, default_value = "text")]
-    format: Format,
+    format: Format,    /// LLM-judged plugins ask the model for what is not recorded yet (default), or
+    /// afresh with --record.
+    #[command(flatten)]
+    model: super::ModelModeArgs,
 }
 
 pub fn detect(a: DetectArgs, config: Option<&Path>) -> CliResult {
@@ -71,10 +74,12 @@ pub fn detect(a: DetectArgs, config: Option<&Path>) -> CliResult {
     let inputs = input::expand(&a.inputs).map_err(|e| CliError::usage(anyhow!(e)))?;
 
     let needs_runtime = !project.config.detect.scorecards.is_empty() || a.adapter.is_some();
-    let runtime = super::runtime_if(&project, needs_runtime)?;
+    // Live traffic: LLM-judged scorecards ask the model and record each answer, so the
+    // failure event's judgement can be replayed later.
+    let runtime = super::runtime_if(&project, needs_runtime, a.model.mode(ratchet::llm::Mode::RecordMissing))?;
     let mut scorecards = Vec::new();
     for entry in &project.config.detect.scorecards {
-        let p = super::gate_cmd::load_plugin(&project, runtime.as_ref().expect("runtime"), &entry.plugin).map_err(CliError::usage)?;
+        let p = super::load_plugin(&project, runtime.as_ref().expect("runtime"), &entry.plugin).map_err(CliError::usage)?;
         if p.world().kind != WorldKind::Scorecard {
             return Err(CliError::usage(anyhow!(
                 "detect.scorecards `{}`: plugin `{}` implements `{}`, not `scorecard`",
@@ -88,7 +93,7 @@ pub fn detect(a: DetectArgs, config: Option<&Path>) -> CliResult {
     let adapter = match &a.adapter {
         None => None,
         Some(name) => {
-            let p = super::gate_cmd::load_plugin(&project, runtime.as_ref().expect("runtime"), name).map_err(CliError::usage)?;
+            let p = super::load_plugin(&project, runtime.as_ref().expect("runtime"), name).map_err(CliError::usage)?;
             if p.world().kind != WorldKind::Adapter {
                 return Err(CliError::usage(anyhow!("--adapter `{name}` implements `{}`, not `adapter`", p.world().kind.name())));
             }
@@ -161,6 +166,9 @@ pub fn detect(a: DetectArgs, config: Option<&Path>) -> CliResult {
     match a.format {
         Format::Json => eprintln!("{}", serde_json::to_string(&stats).expect("json")),
         Format::Text => eprintln!("{}", stats.line()),
+    }
+    if let Some(j) = runtime.as_ref().and_then(|r| r.model_broker()).map(|b| b.stats()).filter(|s| s.replayed + s.recorded + s.failed > 0) {
+        eprintln!("judge {}", j.line());
     }
     if let (Some(suite), Some(out)) = (&a.match_suite, &a.out) {
         match_suite(&project, suite, out)?;

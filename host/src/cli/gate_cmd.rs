@@ -20,6 +20,7 @@ use ratchet::gate::replay::MissingFixturePolicy;
 use ratchet::gate::report::{write_atomic, GateReport};
 use ratchet::gate::suite::{self, Filter, Shard, TierSelection};
 use ratchet::gate::{ledger, GateOptions, Progress, Verdict};
+use ratchet::llm::{Mode, ModelBroker};
 use ratchet::plugin::{Runtime, WorldKind};
 use ratchet::schema::Check;
 
@@ -82,6 +83,9 @@ pub struct GateArgs {
     /// `json` prints the result file on stdout (for machines) instead of the text summary.
     #[arg(long, value_enum, default_value = "text")]
     format: super::plugin_cmd::Format,
+    /// LLM-judged criteria replay recorded answers unless one of these is given.
+    #[command(flatten)]
+    model: super::ModelModeArgs,
 }
 
 #[derive(Subcommand)]
@@ -155,7 +159,7 @@ pub fn gate(a: GateArgs, config: Option<&Path>) -> CliResult {
     }
 
     let scenarios: Vec<&ratchet::schema::Scenario> = selected.iter().map(|l| &l.scenario).collect();
-    let (plugins, make_driver, openai) = prepare_with_usage(&project, &agent, &a.agent, &scenarios)?;
+    let (plugins, make_driver, openai, judge) = prepare_with_usage(&project, &agent, &a.agent, &scenarios, a.model.mode(Mode::Replay))?;
     let make = || make_driver();
 
     let opts = GateOptions {
@@ -187,6 +191,7 @@ pub fn gate(a: GateArgs, config: Option<&Path>) -> CliResult {
     let agent_name = if identity.is_empty() { agent.name.clone() } else { identity };
     let mut report = GateReport::new(agent_name.clone(), &filter, a.shard, a.repeat, results);
     report.model_usage = openai.as_ref().map(|o| o.usage());
+    report.judge = judge.map(|b| b.stats()).filter(|s| s.replayed + s.recorded + s.failed > 0);
 
     if !a.no_ledger {
         let now = a.now.clone().unwrap_or_else(ratchet::time::now_rfc3339);
@@ -214,6 +219,9 @@ pub fn gate(a: GateArgs, config: Option<&Path>) -> CliResult {
     }
     if let Some(u) = &report.model_usage {
         eprintln!("{}", u.line());
+    }
+    if let Some(j) = &report.judge {
+        eprintln!("judge {}", j.line());
     }
     if a.no_block && !report.summary.gate_passes() {
         eprintln!("--no-block: failures reported, exit 0 (deploys are not blocked by this tier)");
@@ -257,21 +265,24 @@ pub fn prepare(
     agent: &AgentConfig,
     agent_file: &Path,
     scenarios: &[&ratchet::schema::Scenario],
+    mode: Mode,
 ) -> Result<(AssertionPlugins, DriverFactory), CliError> {
-    prepare_with_usage(project, agent, agent_file, scenarios).map(|(p, f, _)| (p, f))
+    prepare_with_usage(project, agent, agent_file, scenarios, mode).map(|(p, f, _, _)| (p, f))
 }
 
 /// [`prepare`], also returning the shared openai agent (for its usage counters) when
-/// the driver is `openai`.
+/// the driver is `openai`, and the model broker of LLM-judged criteria (for theirs).
 pub fn prepare_with_usage(
     project: &Project,
     agent: &AgentConfig,
     agent_file: &Path,
     scenarios: &[&ratchet::schema::Scenario],
-) -> Result<(AssertionPlugins, DriverFactory, Option<Arc<OpenAiAgent>>), CliError> {
+    mode: Mode,
+) -> Result<(AssertionPlugins, DriverFactory, Option<Arc<OpenAiAgent>>, Option<Arc<ModelBroker>>), CliError> {
     let needs_runtime = agent.driver == DriverKind::Wasm || scenarios.iter().any(|s| s.criteria.iter().any(|c| matches!(c.check, Check::Plugin { .. })));
-    let runtime = super::runtime_if(project, needs_runtime)?;
+    let runtime = super::runtime_if(project, needs_runtime, mode)?;
     let plugins = assertion_plugins(project, runtime.as_ref(), scenarios)?;
+    let broker = runtime.as_ref().and_then(|r| r.model_broker().cloned());
     let wasm_agent = match agent.driver {
         DriverKind::Wasm => {
             let runtime = runtime.as_ref().expect("runtime");
@@ -301,7 +312,7 @@ pub fn prepare_with_usage(
             (None, None) => Box::new(ExecDriver::new(agent.clone(), root.clone())),
         }
     });
-    Ok((plugins, factory, openai))
+    Ok((plugins, factory, openai, broker))
 }
 
 /// The assertion plugins named by `scenarios`' `kind = "plugin"` criteria, loaded once each.
@@ -314,7 +325,7 @@ pub fn assertion_plugins(project: &Project, runtime: Option<&Runtime>, scenarios
                     continue;
                 }
                 let runtime = runtime.ok_or_else(|| CliError { code: exit::INTERNAL, error: anyhow!("no plugin runtime for `{plugin}`") })?;
-                let p = load_plugin(project, runtime, plugin).map_err(|e| CliError::usage(anyhow!("scenario `{}`, criterion `{}`: {e}", s.id, c.id)))?;
+                let p = super::load_plugin(project, runtime, plugin).map_err(|e| CliError::usage(anyhow!("scenario `{}`, criterion `{}`: {e}", s.id, c.id)))?;
                 if p.world().kind != WorldKind::Assertion {
                     return Err(CliError::usage(anyhow!("scenario `{}`: plugin `{plugin}` implements `{}`, not `assertion`", s.id, p.world().kind.name())));
                 }
@@ -323,20 +334,6 @@ pub fn assertion_plugins(project: &Project, runtime: Option<&Runtime>, scenarios
         }
     }
     Ok(plugins)
-}
-
-pub fn load_plugin(project: &Project, runtime: &Runtime, name: &str) -> anyhow::Result<ratchet::plugin::Plugin> {
-    let (bytes, limits, path) = match project.config.plugins.get(name) {
-        Some(entry) => (ratchet::project::read_in_root(&project.root, &entry.path)?, entry.limits(&project.config.sandbox), entry.path.clone()),
-        None => {
-            let p = PathBuf::from(name);
-            let bytes = ratchet::project::read_in_root(&project.root, &p)
-                .map_err(|e| anyhow!("`{name}` is neither a plugin in ratchet.toml nor a component inside the project ({e})"))?;
-            (bytes, project.config.sandbox.clone(), p)
-        }
-    };
-    let plugin = runtime.load(name, &bytes, limits).map_err(|e| anyhow!("{}: {e}", path.display()))?;
-    Ok(plugin)
 }
 
 pub fn report(cmd: ReportCommand) -> CliResult {

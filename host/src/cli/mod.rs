@@ -47,11 +47,77 @@ pub type CliResult = Result<i32, CliError>;
 
 /// The plugin runtime (one wasmtime engine, precompile cache on), created only when
 /// something will load a plugin: an engine reserves its pooling address space.
-fn runtime_if(project: &ratchet::config::Project, needed: bool) -> Result<Option<ratchet::plugin::Runtime>, CliError> {
+/// Its model broker (for plugins with `grant_model`) answers in `mode`.
+fn runtime_if(project: &ratchet::config::Project, needed: bool, mode: ratchet::llm::Mode) -> Result<Option<ratchet::plugin::Runtime>, CliError> {
     if !needed {
         return Ok(None);
     }
-    ratchet::plugin::Runtime::new(&project.config.engine, true).map(Some).map_err(|e| CliError { code: exit::INTERNAL, error: e.into() })
+    let runtime = ratchet::plugin::Runtime::new(&project.config.engine, true).map_err(|e| CliError { code: exit::INTERNAL, error: e.into() })?;
+    Ok(Some(runtime.with_model_broker(std::sync::Arc::new(ratchet::llm::ModelBroker::new(&project.config.model, &project.root, mode)))))
+}
+
+/// `--record` / `--record-missing`: where the answers of LLM-judged plugins come from.
+#[derive(clap::Args, Clone, Copy, Default)]
+pub struct ModelModeArgs {
+    /// Ask the model afresh for every judge request and re-record every answer
+    /// (needs the endpoint of [model]; review the changed recordings before committing).
+    #[arg(long, conflicts_with = "record_missing")]
+    record: bool,
+    /// Ask the model only for judge requests with no recording yet, and record them.
+    #[arg(long)]
+    record_missing: bool,
+}
+
+impl ModelModeArgs {
+    /// The mode these flags select, `default` when neither is given.
+    pub fn mode(self, default: ratchet::llm::Mode) -> ratchet::llm::Mode {
+        use ratchet::llm::Mode;
+        if self.record {
+            Mode::Refresh
+        } else if self.record_missing {
+            Mode::RecordMissing
+        } else {
+            default
+        }
+    }
+}
+
+/// Load a plugin by its `[plugins]` name (limits, directory and model grants from its
+/// entry) or, for a name that is not configured, as a component file inside the project.
+fn load_plugin(project: &ratchet::config::Project, runtime: &ratchet::plugin::Runtime, name: &str) -> anyhow::Result<ratchet::plugin::Plugin> {
+    use anyhow::anyhow;
+    let entry = project.config.plugins.get(name);
+    let (bytes, limits, path) = match entry {
+        Some(entry) => (ratchet::project::read_in_root(&project.root, &entry.path)?, entry.limits(&project.config.sandbox), entry.path.clone()),
+        None => {
+            let p = PathBuf::from(name);
+            let bytes = ratchet::project::read_in_root(&project.root, &p)
+                .map_err(|e| anyhow!("`{name}` is neither a plugin in ratchet.toml nor a component inside the project ({e})"))?;
+            (bytes, project.config.sandbox.clone(), p)
+        }
+    };
+    let plugin = runtime.load(name, &bytes, limits).map_err(|e| anyhow!("{}: {e}", path.display()))?;
+    match entry {
+        Some(entry) => grant(project, runtime, entry, plugin),
+        None => Ok(plugin),
+    }
+}
+
+/// Apply a `[plugins]` entry's grants (`grant_dir`, `grant_model`) to a loaded plugin.
+fn grant(
+    project: &ratchet::config::Project,
+    runtime: &ratchet::plugin::Runtime,
+    entry: &ratchet::config::PluginEntry,
+    mut plugin: ratchet::plugin::Plugin,
+) -> anyhow::Result<ratchet::plugin::Plugin> {
+    if let Some(dir) = &entry.grant_dir {
+        plugin = plugin.grant_dir(&project.root, dir)?;
+    }
+    if entry.grant_model {
+        let broker = runtime.model_broker().ok_or_else(|| anyhow::anyhow!("plugin `{}`: no model broker in this runtime", plugin.id().name))?;
+        plugin = plugin.grant_model(broker.clone());
+    }
+    Ok(plugin)
 }
 
 #[derive(Parser)]

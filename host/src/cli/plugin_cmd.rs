@@ -107,6 +107,12 @@ pub struct RunArgs {
     /// Compile without reading or writing the precompiled cache.
     #[arg(long)]
     no_cache: bool,
+    /// LLM-judged plugins: serve recorded answers only; a question with no recording
+    /// is an error (what `ratchet gate` does). Default: record what is missing.
+    #[arg(long, conflicts_with_all = ["record", "record_missing"])]
+    replay: bool,
+    #[command(flatten)]
+    model: super::ModelModeArgs,
 }
 
 pub fn run(cmd: PluginCommand, config: Option<&Path>) -> CliResult {
@@ -178,8 +184,8 @@ fn load(project: &Project, runtime: &Runtime, arg: &str, overrides: impl FnOnce(
     };
     overrides(&mut limits);
     let plugin = runtime.load(&name, &bytes, limits).map_err(plugin_error)?;
-    match entry.and_then(|e| e.grant_dir.as_deref()) {
-        Some(dir) => plugin.grant_dir(&project.root, dir).map_err(CliError::usage),
+    match entry {
+        Some(entry) => super::grant(project, runtime, entry, plugin).map_err(CliError::usage),
         None => Ok(plugin),
     }
 }
@@ -198,13 +204,19 @@ fn plugin_error(e: PluginError) -> CliError {
     }
 }
 
-fn runtime(project: &Project, no_cache: bool) -> Result<Runtime, CliError> {
-    Runtime::new(&project.config.engine, !no_cache).map_err(|e| CliError { code: exit::INTERNAL, error: e.into() })
+fn runtime(project: &Project, no_cache: bool, mode: ratchet::llm::Mode) -> Result<Runtime, CliError> {
+    let runtime = Runtime::new(&project.config.engine, !no_cache).map_err(|e| CliError { code: exit::INTERNAL, error: e.into() })?;
+    Ok(runtime.with_model_broker(std::sync::Arc::new(ratchet::llm::ModelBroker::new(&project.config.model, &project.root, mode))))
 }
 
 fn inspect(project: &Project, a: InspectArgs) -> CliResult {
-    let runtime = runtime(project, a.no_cache)?;
+    let runtime = runtime(project, a.no_cache, ratchet::llm::Mode::Replay)?;
     let plugin = load(project, &runtime, &a.plugin, |_| {})?;
+    let model = match (plugin.imports_model(), plugin.has_model_grant()) {
+        (false, _) => "no",
+        (true, true) => "yes (granted: answers are recorded and replayed, see [model])",
+        (true, false) => "imports ratchet:plugin/model but has no grant: every call is denied (add grant_model = true to its [plugins] entry)",
+    };
     let info = plugin.info().map_err(plugin_error)?;
     let ins = plugin.inspection();
     let load = plugin.load_stats();
@@ -216,6 +228,7 @@ fn inspect(project: &Project, a: InspectArgs) -> CliResult {
                 "size": load.size,
                 "world": plugin.world(),
                 "wasi": plugin.uses_wasi(),
+                "model": {"imports": plugin.imports_model(), "granted": plugin.has_model_grant()},
                 "info": info.output,
                 "imports": ins.imports,
                 "exports": ins.exports,
@@ -229,6 +242,7 @@ fn inspect(project: &Project, a: InspectArgs) -> CliResult {
             println!("world     ratchet:plugin/{}@{}", plugin.world().kind.name(), plugin.world().version);
             println!("info      {} {} — {}", info.output.name, info.output.version, info.output.description);
             println!("wasi      {}", if plugin.uses_wasi() { "yes (deterministic: fixed clock, seeded random, no files/network/env)" } else { "no" });
+            println!("model     {model}");
             for i in &ins.imports {
                 println!("import    {i}");
             }
@@ -264,7 +278,8 @@ fn run_once(project: &Project, a: RunArgs) -> CliResult {
         }
         None => None,
     };
-    let runtime = runtime(project, a.no_cache)?;
+    let mode = if a.replay { ratchet::llm::Mode::Replay } else { a.model.mode(ratchet::llm::Mode::RecordMissing) };
+    let runtime = runtime(project, a.no_cache, mode)?;
     let plugin = load(project, &runtime, &a.plugin, |l| {
         if let Some(v) = a.fuel {
             l.fuel = v;
@@ -314,13 +329,14 @@ fn run_once(project: &Project, a: RunArgs) -> CliResult {
             Input::Conversation(c, p) if plugin.world().kind == WorldKind::Scorecard => plugin.score(c, p).map(to_value),
             Input::Conversation(c, p) if plugin.world().kind == WorldKind::Agent => plugin.next_action(&c.state, c.channel, &c.turns, p).map(|call| Call {
                 output: match call.output {
-                    ratchet::plugin::v0_1_0::AgentAction::Reply(t) => json!({"reply": t}),
-                    ratchet::plugin::v0_1_0::AgentAction::Escalate(r) => json!({"escalate": r}),
-                    ratchet::plugin::v0_1_0::AgentAction::CallTool(tc) => json!({"call_tool": tc}),
+                    ratchet::plugin::v0_1::AgentAction::Reply(t) => json!({"reply": t}),
+                    ratchet::plugin::v0_1::AgentAction::Escalate(r) => json!({"escalate": r}),
+                    ratchet::plugin::v0_1::AgentAction::CallTool(tc) => json!({"call_tool": tc}),
                 },
                 stats: call.stats,
                 logs: call.logs,
                 logs_dropped: call.logs_dropped,
+                model_calls: call.model_calls,
             }),
             Input::Conversation(c, p) => plugin.check(c, p).map(to_value),
             Input::Bytes(b, p) => plugin.convert(b, p).map(to_value),
@@ -357,6 +373,7 @@ fn run_once(project: &Project, a: RunArgs) -> CliResult {
                 },
                 "logs": call.logs,
                 "logs_dropped": call.logs_dropped,
+                "model_calls": call.model_calls,
             });
             println!("{}", serde_json::to_string_pretty(&v).expect("json"));
         }
@@ -379,6 +396,18 @@ fn run_once(project: &Project, a: RunArgs) -> CliResult {
             eprintln!("memory    {} peak of {}", human_bytes(call.stats.peak_memory_bytes), human_bytes(u64::from(plugin.limits().memory_mib) << 20));
             let rep = if a.repeat > 1 { format!(" (median of {}, all outputs identical)", a.repeat) } else { String::new() };
             eprintln!("time      {:.1} µs instantiate+call{rep}", median.as_secs_f64() * 1e6);
+            for c in &call.model_calls {
+                let how = if c.replayed { "replayed".to_string() } else { format!("live, {} ms", c.latency_ms) };
+                let cost = c.cost_usd.map(|x| format!(", ${x:.5}")).unwrap_or_default();
+                eprintln!(
+                    "model     {} {} ({how}; {} prompt + {} completion tokens{cost}) {}",
+                    c.model,
+                    &c.key[..c.key.len().min(19)],
+                    c.prompt_tokens,
+                    c.completion_tokens,
+                    if c.replayed { format!("recorded latency {} ms", c.latency_ms) } else { String::new() }
+                );
+            }
         }
     }
     Ok(exit::OK)
@@ -390,7 +419,7 @@ fn parse_conversation(raw: &[u8], origin: &str) -> Result<Conversation, CliError
 }
 
 fn to_value<T: serde::Serialize>(c: Call<T>) -> Call<Value> {
-    Call { output: serde_json::to_value(&c.output).expect("output serialises"), stats: c.stats, logs: c.logs, logs_dropped: c.logs_dropped }
+    Call { output: serde_json::to_value(&c.output).expect("output serialises"), stats: c.stats, logs: c.logs, logs_dropped: c.logs_dropped, model_calls: c.model_calls }
 }
 
 fn human_bytes(b: u64) -> String {

@@ -47,7 +47,10 @@ pub struct RegenerateArgs {
     now: Option<String>,
     /// `json` prints one result object per event on stdout.
     #[arg(long, value_enum, default_value = "text")]
-    format: Format,
+    format: Format,    /// LLM-judged plugins ask the model for what is not recorded yet (default), or
+    /// afresh with --record.
+    #[command(flatten)]
+    model: super::ModelModeArgs,
 }
 
 #[derive(Args)]
@@ -152,12 +155,15 @@ pub fn regenerate(a: RegenerateArgs, config: Option<&Path>) -> CliResult {
 
     let scenarios: Vec<&Scenario> = regenerated.iter().map(|r| &r.scenario).collect();
     let needs_runtime = scenarios.iter().any(|s| s.criteria.iter().any(|c| matches!(c.check, Check::Plugin { .. })));
-    let runtime = super::runtime_if(&project, needs_runtime)?;
+    // A new scenario's LLM-judged criteria are judged live once and recorded (the
+    // recordings then go into the pull request with the scenario).
+    let mode = a.model.mode(ratchet::llm::Mode::RecordMissing);
+    let runtime = super::runtime_if(&project, needs_runtime, mode)?;
     let plugins = assertion_plugins(&project, runtime.as_ref(), &scenarios)?;
     let against = match &a.against {
         Some(path) => {
             let agent = AgentConfig::load(path).map_err(CliError::usage)?;
-            let (p, factory) = prepare(&project, &agent, path, &scenarios)?;
+            let (p, factory) = prepare(&project, &agent, path, &scenarios, mode)?;
             Some((path.display().to_string(), agent, p, factory))
         }
         None => None,

@@ -12,7 +12,8 @@ use serde::{Deserialize, Serialize};
 
 use super::suite::{Filter, Shard};
 use super::{ScenarioResult, Verdict};
-use crate::agent::openai::ModelUsage;
+use crate::llm::broker::BrokerStats;
+use crate::llm::ModelUsage;
 use crate::schema::{Role, SchemaVersion};
 
 /// The gate's result file.
@@ -37,6 +38,9 @@ pub struct GateReport {
     /// Requests, tokens, latency and cost of a model endpoint (openai driver only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub model_usage: Option<ModelUsage>,
+    /// Answers of LLM-judged criteria: replayed, recorded, failed, and the live usage.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub judge: Option<BrokerStats>,
 }
 
 /// A ticket-ready item for one scenario that did not pass.
@@ -109,6 +113,7 @@ impl GateReport {
             scenarios,
             summary,
             model_usage: None,
+            judge: None,
         }
     }
 
@@ -130,6 +135,9 @@ impl GateReport {
             merged.shards.extend(r.shards);
             if let Some(u) = &r.model_usage {
                 merged.model_usage.get_or_insert_with(ModelUsage::default).merge(u);
+            }
+            if let Some(j) = &r.judge {
+                merged.judge.get_or_insert_with(BrokerStats::default).merge(j);
             }
         }
         merged.scenarios.sort_by(|a, b| a.id.cmp(&b.id));

@@ -7,7 +7,7 @@ use wasmtime::component::Component;
 use wasmtime::Engine;
 
 use super::error::Failure;
-use super::v0_1_0;
+use super::v0_1;
 
 /// The plugin kinds, one WIT world each.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -96,10 +96,10 @@ fn world_of(exports: &[String]) -> Result<World, Failure> {
     for e in exports {
         let (name, version) = split_version(e);
         let kind = match name {
-            v0_1_0::SCORER_EXPORT => WorldKind::Scorecard,
-            v0_1_0::ASSERTER_EXPORT => WorldKind::Assertion,
-            v0_1_0::CONVERTER_EXPORT => WorldKind::Adapter,
-            v0_1_0::RESPONDER_EXPORT => WorldKind::Agent,
+            v0_1::SCORER_EXPORT => WorldKind::Scorecard,
+            v0_1::ASSERTER_EXPORT => WorldKind::Assertion,
+            v0_1::CONVERTER_EXPORT => WorldKind::Adapter,
+            v0_1::RESPONDER_EXPORT => WorldKind::Agent,
             _ => continue,
         };
         found.push((kind, version.unwrap_or("").to_string()));
@@ -107,10 +107,10 @@ fn world_of(exports: &[String]) -> Result<World, Failure> {
     match found.as_slice() {
         [] => Err(Failure::WrongWorld(format!(
             "exports none of ratchet's interfaces ({}, {}, {}, {}); it exports: [{}]",
-            v0_1_0::SCORER_EXPORT,
-            v0_1_0::ASSERTER_EXPORT,
-            v0_1_0::CONVERTER_EXPORT,
-            v0_1_0::RESPONDER_EXPORT,
+            v0_1::SCORER_EXPORT,
+            v0_1::ASSERTER_EXPORT,
+            v0_1::CONVERTER_EXPORT,
+            v0_1::RESPONDER_EXPORT,
             exports.join(", ")
         ))),
         [(kind, version)] => {

@@ -5,7 +5,7 @@
 //! * [`engine`] — the wasmtime engine settings (determinism, pooling).
 //! * [`cache`] — precompiled artifacts on disk.
 //! * [`sandbox`] — per-call store state: limiter, log, deterministic WASI.
-//! * [`v0_1_0`] — bindings and conversions for `ratchet:plugin@0.1.0`.
+//! * [`v0_1`] — bindings and conversions for `ratchet:plugin@0.1.x` (0.1.0 and 0.1.1).
 //! * [`inspect`] — what a component is, without running it.
 
 pub mod cache;
@@ -13,7 +13,7 @@ pub mod engine;
 pub mod error;
 pub mod inspect;
 pub mod sandbox;
-pub mod v0_1_0;
+pub mod v0_1;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -21,12 +21,12 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use wasmtime::component::{Component, InstancePre, Linker};
-use wasmtime::{Engine, Store, Trap};
+use wasmtime::{Engine, Store, Trap, UpdateDeadline};
 
 pub use cache::{CacheOutcome, ComponentCache};
 pub use error::{Failure, PluginError, PluginId};
 pub use inspect::{Inspection, World, WorldKind};
-pub use sandbox::{LogLevel, LogLine, StoreState};
+pub use sandbox::{LogLevel, LogLine, ModelGrant, StoreState};
 
 use crate::config::{EngineSettings, Limits};
 use crate::schema;
@@ -40,6 +40,7 @@ pub struct Runtime {
     wasi_linker: Linker<StoreState>,
     cache: Option<ComponentCache>,
     max_memory_mib: u32,
+    model: Option<std::sync::Arc<crate::llm::ModelBroker>>,
 }
 
 impl Runtime {
@@ -48,12 +49,23 @@ impl Runtime {
     pub fn new(settings: &EngineSettings, use_cache: bool) -> Result<Runtime, Failure> {
         let engine = engine::build(settings).map_err(|e| Failure::Host(format!("cannot create the engine: {e:#}")))?;
         let mut linker = Linker::new(&engine);
-        v0_1_0::add_host_to_linker(&mut linker).map_err(|e| Failure::Host(format!("{e:#}")))?;
+        v0_1::add_host_to_linker(&mut linker).map_err(|e| Failure::Host(format!("{e:#}")))?;
         let mut wasi_linker = Linker::new(&engine);
-        v0_1_0::add_host_to_linker(&mut wasi_linker).map_err(|e| Failure::Host(format!("{e:#}")))?;
+        v0_1::add_host_to_linker(&mut wasi_linker).map_err(|e| Failure::Host(format!("{e:#}")))?;
         wasmtime_wasi::p2::add_to_linker_sync(&mut wasi_linker).map_err(|e| Failure::Host(format!("{e:#}")))?;
         let cache = if use_cache { settings.cache_dir.clone().or_else(ComponentCache::default_dir).map(|d| ComponentCache::new(d, &engine)) } else { None };
-        Ok(Runtime { engine, linker, wasi_linker, cache, max_memory_mib: settings.max_memory_mib })
+        Ok(Runtime { engine, linker, wasi_linker, cache, max_memory_mib: settings.max_memory_mib, model: None })
+    }
+
+    /// Attach the broker that plugins granted `grant_model` will ask (see [`Plugin::grant_model`]).
+    pub fn with_model_broker(mut self, broker: std::sync::Arc<crate::llm::ModelBroker>) -> Runtime {
+        self.model = Some(broker);
+        self
+    }
+
+    /// The model broker, when one is attached.
+    pub fn model_broker(&self) -> Option<&std::sync::Arc<crate::llm::ModelBroker>> {
+        self.model.as_ref()
     }
 
     /// The engine (for benchmarks and tools).
@@ -96,20 +108,20 @@ impl Runtime {
         let linker = if uses_wasi { &self.wasi_linker } else { &self.linker };
         let pre = linker.instantiate_pre(&component).map_err(|e| fail(Failure::Link(format!("{e:#}"))))?;
         let pre = match world.kind {
-            WorldKind::Scorecard => WorldPre::Scorecard(v0_1_0::ScorecardPre::new(pre).map_err(|e| fail(Failure::WrongWorld(format!("{e:#}"))))?),
-            WorldKind::Assertion => WorldPre::Assertion(v0_1_0::AssertionPre::new(pre).map_err(|e| fail(Failure::WrongWorld(format!("{e:#}"))))?),
-            WorldKind::Adapter => WorldPre::Adapter(v0_1_0::AdapterPre::new(pre).map_err(|e| fail(Failure::WrongWorld(format!("{e:#}"))))?),
-            WorldKind::Agent => WorldPre::Agent(v0_1_0::AgentPre::new(pre).map_err(|e| fail(Failure::WrongWorld(format!("{e:#}"))))?),
+            WorldKind::Scorecard => WorldPre::Scorecard(v0_1::ScorecardPre::new(pre).map_err(|e| fail(Failure::WrongWorld(format!("{e:#}"))))?),
+            WorldKind::Assertion => WorldPre::Assertion(v0_1::AssertionPre::new(pre).map_err(|e| fail(Failure::WrongWorld(format!("{e:#}"))))?),
+            WorldKind::Adapter => WorldPre::Adapter(v0_1::AdapterPre::new(pre).map_err(|e| fail(Failure::WrongWorld(format!("{e:#}"))))?),
+            WorldKind::Agent => WorldPre::Agent(v0_1::AgentPre::new(pre).map_err(|e| fail(Failure::WrongWorld(format!("{e:#}"))))?),
         };
-        Ok(Plugin { id, world, uses_wasi, limits, pre, inspection, grant: None, load: LoadStats { cache, time: load_time, size: bytes.len() as u64 } })
+        Ok(Plugin { id, world, uses_wasi, limits, pre, inspection, grant: None, model: None, load: LoadStats { cache, time: load_time, size: bytes.len() as u64 } })
     }
 }
 
 enum WorldPre {
-    Scorecard(v0_1_0::ScorecardPre<StoreState>),
-    Assertion(v0_1_0::AssertionPre<StoreState>),
-    Adapter(v0_1_0::AdapterPre<StoreState>),
-    Agent(v0_1_0::AgentPre<StoreState>),
+    Scorecard(v0_1::ScorecardPre<StoreState>),
+    Assertion(v0_1::AssertionPre<StoreState>),
+    Adapter(v0_1::AdapterPre<StoreState>),
+    Agent(v0_1::AgentPre<StoreState>),
 }
 
 impl WorldPre {
@@ -159,6 +171,8 @@ pub struct Call<T> {
     pub logs: Vec<LogLine>,
     /// Log lines past `max_log_lines`, counted not stored.
     pub logs_dropped: u64,
+    /// The model calls the plugin made (LLM-judged plugins), with cost and latency.
+    pub model_calls: Vec<crate::llm::ModelCall>,
 }
 
 /// A loaded, pre-linked plugin. Each call gets a fresh instance: nothing leaks
@@ -171,6 +185,7 @@ pub struct Plugin {
     pre: WorldPre,
     inspection: Inspection,
     grant: Option<PathBuf>,
+    model: Option<ModelGrant>,
     load: LoadStats,
 }
 
@@ -224,6 +239,23 @@ impl Plugin {
         Ok(self)
     }
 
+    /// Let the plugin ask a model through `broker` (the `ratchet:plugin/model`
+    /// import). Without this grant every model call is answered `denied`.
+    pub fn grant_model(mut self, broker: std::sync::Arc<crate::llm::ModelBroker>) -> Plugin {
+        self.model = Some(ModelGrant { broker, plugin: self.id.name.clone() });
+        self
+    }
+
+    /// Whether the component imports the model interface (an LLM-judged plugin).
+    pub fn imports_model(&self) -> bool {
+        self.inspection.imports.iter().any(|i| i.starts_with(v0_1::MODEL_IMPORT))
+    }
+
+    /// Whether the plugin holds the model grant.
+    pub fn has_model_grant(&self) -> bool {
+        self.model.is_some()
+    }
+
     fn fail(&self, failure: Failure) -> PluginError {
         PluginError { plugin: self.id.clone(), failure }
     }
@@ -239,13 +271,23 @@ impl Plugin {
 
     /// Run `f` on a fresh instance under the plugin's limits, turning every way a
     /// guest can fail into a [`Failure`].
-    fn call<R>(&self, f: impl FnOnce(&mut Store<StoreState>) -> wasmtime::Result<R>) -> Result<(R, CallStats, Vec<LogLine>, u64), PluginError> {
-        let state = StoreState::new(&self.limits, self.uses_wasi, self.grant.as_deref()).map_err(|e| self.fail(Failure::Grant(format!("{e:#}"))))?;
+    fn call<R>(&self, f: impl FnOnce(&mut Store<StoreState>) -> wasmtime::Result<R>) -> Result<(R, CallStats, Vec<LogLine>, u64, Vec<crate::llm::ModelCall>), PluginError> {
+        let state =
+            StoreState::new(&self.limits, self.uses_wasi, self.grant.as_deref(), self.model.clone()).map_err(|e| self.fail(Failure::Grant(format!("{e:#}"))))?;
         let mut store = Store::new(self.pre.instance_pre().engine(), state);
         store.limiter(|s| &mut s.limiter);
         store.set_fuel(self.limits.fuel).map_err(|e| self.fail(Failure::Host(format!("{e:#}"))))?;
         store.set_epoch_deadline(engine::ticks_for(self.limits.timeout_ms));
-        store.epoch_deadline_trap();
+        // The wall-clock backstop measures the guest, not the network: time spent
+        // waiting for model answers is credited back before the call is interrupted.
+        store.epoch_deadline_callback(|mut ctx| {
+            let owed = std::mem::take(&mut ctx.data_mut().model_wait);
+            if owed.is_zero() {
+                Err(Trap::Interrupt.into())
+            } else {
+                Ok(UpdateDeadline::Continue(engine::ticks_for(owed.as_millis() as u64)))
+            }
+        });
         let started = Instant::now();
         let result = f(&mut store);
         let wall_time = started.elapsed();
@@ -256,7 +298,8 @@ impl Plugin {
         match result {
             Ok(r) => {
                 let logs = std::mem::take(&mut store.data_mut().logs);
-                Ok((r, stats, logs.lines, logs.dropped))
+                let calls = std::mem::take(&mut store.data_mut().model_calls);
+                Ok((r, stats, logs.lines, logs.dropped, calls))
             }
             Err(e) => Err(self.fail(self.classify(e, store.data()))),
         }
@@ -283,53 +326,57 @@ impl Plugin {
         }
     }
 
-    fn finish<T: Serialize>(&self, out: Result<T, String>, stats: CallStats, logs: Vec<LogLine>, dropped: u64) -> Result<Call<T>, PluginError> {
+    fn finish<T: Serialize>(
+        &self,
+        out: Result<T, String>,
+        (stats, logs, dropped, model_calls): (CallStats, Vec<LogLine>, u64, Vec<crate::llm::ModelCall>),
+    ) -> Result<Call<T>, PluginError> {
         let output = out.map_err(|m| self.fail(Failure::MalformedOutput(m)))?;
         let bytes = serde_json::to_vec(&output).map_err(|e| self.fail(Failure::Host(e.to_string())))?.len() as u64;
         if bytes > self.limits.max_output_bytes {
             return Err(self.fail(Failure::OutputTooLarge { bytes, limit: self.limits.max_output_bytes }));
         }
-        Ok(Call { output, stats, logs, logs_dropped: dropped })
+        Ok(Call { output, stats, logs, logs_dropped: dropped, model_calls })
     }
 
     /// Ask the plugin to describe itself.
     pub fn info(&self) -> Result<Call<schema::PluginInfo>, PluginError> {
-        let (info, stats, logs, dropped) = match &self.pre {
+        let (info, stats, logs, dropped, calls) = match &self.pre {
             WorldPre::Scorecard(p) => self.call(|s| p.instantiate(&mut *s)?.ratchet_plugin_scorer().call_info(s))?,
             WorldPre::Assertion(p) => self.call(|s| p.instantiate(&mut *s)?.ratchet_plugin_asserter().call_info(s))?,
             WorldPre::Adapter(p) => self.call(|s| p.instantiate(&mut *s)?.ratchet_plugin_converter().call_info(s))?,
             WorldPre::Agent(p) => self.call(|s| p.instantiate(&mut *s)?.ratchet_plugin_responder().call_info(s))?,
         };
-        self.finish(Ok(v0_1_0::info_from_wit(info)), stats, logs, dropped)
+        self.finish(Ok(v0_1::info_from_wit(info)), (stats, logs, dropped, calls))
     }
 
     /// Score a conversation (scorecard world).
     pub fn score(&self, conversation: &schema::Conversation, params: &serde_json::Value) -> Result<Call<schema::ScorecardResult>, PluginError> {
         let WorldPre::Scorecard(pre) = &self.pre else { return Err(self.wrong_world(WorldKind::Scorecard)) };
-        let conv = v0_1_0::conversation_to_wit(conversation);
+        let conv = v0_1::conversation_to_wit(conversation);
         let params = schema::canonical_json(params);
-        let (result, stats, logs, dropped) = self.call(|s| pre.instantiate(&mut *s)?.ratchet_plugin_scorer().call_score(s, &conv, &params))?;
+        let (result, stats, logs, dropped, calls) = self.call(|s| pre.instantiate(&mut *s)?.ratchet_plugin_scorer().call_score(s, &conv, &params))?;
         let result = result.map_err(|m| self.fail(Failure::Guest(m)))?;
-        self.finish(v0_1_0::scorecard_from_wit(result, conversation.turns.len()), stats, logs, dropped)
+        self.finish(v0_1::scorecard_from_wit(result, conversation.turns.len()), (stats, logs, dropped, calls))
     }
 
     /// Check a replayed transcript (assertion world).
     pub fn check(&self, transcript: &schema::Conversation, params: &serde_json::Value) -> Result<Call<schema::Verdict>, PluginError> {
         let WorldPre::Assertion(pre) = &self.pre else { return Err(self.wrong_world(WorldKind::Assertion)) };
-        let conv = v0_1_0::conversation_to_wit(transcript);
+        let conv = v0_1::conversation_to_wit(transcript);
         let params = schema::canonical_json(params);
-        let (result, stats, logs, dropped) = self.call(|s| pre.instantiate(&mut *s)?.ratchet_plugin_asserter().call_check(s, &conv, &params))?;
+        let (result, stats, logs, dropped, calls) = self.call(|s| pre.instantiate(&mut *s)?.ratchet_plugin_asserter().call_check(s, &conv, &params))?;
         let result = result.map_err(|m| self.fail(Failure::Guest(m)))?;
-        self.finish(v0_1_0::verdict_from_wit(result, transcript.turns.len()), stats, logs, dropped)
+        self.finish(v0_1::verdict_from_wit(result, transcript.turns.len()), (stats, logs, dropped, calls))
     }
 
     /// Convert a vendor export into canonical conversations (adapter world).
     pub fn convert(&self, input: &[u8], options: &serde_json::Value) -> Result<Call<Vec<schema::Converted>>, PluginError> {
         let WorldPre::Adapter(pre) = &self.pre else { return Err(self.wrong_world(WorldKind::Adapter)) };
         let options = schema::canonical_json(options);
-        let (result, stats, logs, dropped) = self.call(|s| pre.instantiate(&mut *s)?.ratchet_plugin_converter().call_convert(s, input, &options))?;
+        let (result, stats, logs, dropped, calls) = self.call(|s| pre.instantiate(&mut *s)?.ratchet_plugin_converter().call_convert(s, input, &options))?;
         let result = result.map_err(|m| self.fail(Failure::Guest(m)))?;
-        self.finish(v0_1_0::converted_from_wit(result), stats, logs, dropped)
+        self.finish(v0_1::converted_from_wit(result), (stats, logs, dropped, calls))
     }
 }
 
@@ -341,17 +388,17 @@ impl Plugin {
         channel: schema::Channel,
         transcript: &[schema::Turn],
         config: &serde_json::Value,
-    ) -> Result<Call<v0_1_0::AgentAction>, PluginError> {
+    ) -> Result<Call<v0_1::AgentAction>, PluginError> {
         let WorldPre::Agent(pre) = &self.pre else { return Err(self.wrong_world(WorldKind::Agent)) };
-        let state = v0_1_0::state_to_wit(state);
-        let turns = v0_1_0::turns_to_wit(transcript);
+        let state = v0_1::state_to_wit(state);
+        let turns = v0_1::turns_to_wit(transcript);
         let config = schema::canonical_json(config);
-        let channel = v0_1_0::channel_to_wit(channel);
-        let (result, stats, logs, dropped) =
+        let channel = v0_1::channel_to_wit(channel);
+        let (result, stats, logs, dropped, calls) =
             self.call(|s| pre.instantiate(&mut *s)?.ratchet_plugin_responder().call_next(s, &state, channel, &turns, &config))?;
         let result = result.map_err(|m| self.fail(Failure::Guest(m)))?;
-        let action = v0_1_0::action_from_wit(result).map_err(|m| self.fail(Failure::MalformedOutput(m)))?;
-        Ok(Call { output: action, stats, logs, logs_dropped: dropped })
+        let action = v0_1::action_from_wit(result).map_err(|m| self.fail(Failure::MalformedOutput(m)))?;
+        Ok(Call { output: action, stats, logs, logs_dropped: dropped, model_calls: calls })
     }
 }
 

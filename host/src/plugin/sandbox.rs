@@ -26,6 +26,22 @@ pub struct StoreState {
     pub(crate) logs: LogBuffer,
     pub(crate) abort_reason: Option<String>,
     wasi: Option<WasiState>,
+    /// The model grant, when the plugin has one (`grant_model = true`).
+    pub(crate) model: Option<ModelGrant>,
+    /// The model calls made during this plugin call, in order.
+    pub(crate) model_calls: Vec<crate::llm::ModelCall>,
+    /// Wall time spent waiting for model answers and not yet credited back to the
+    /// call's wall-clock deadline (a judge's network wait is not the guest's time).
+    pub(crate) model_wait: std::time::Duration,
+}
+
+/// A plugin's permission to ask a model, and through whom.
+#[derive(Clone)]
+pub struct ModelGrant {
+    /// The run's broker (records, replays).
+    pub broker: std::sync::Arc<crate::llm::ModelBroker>,
+    /// The plugin's name, for messages.
+    pub plugin: String,
 }
 
 struct WasiState {
@@ -39,13 +55,37 @@ impl StoreState {
     /// State for one call under `limits`; `wasi` when the component imports WASI.
     /// `grant` is a directory (already checked to be inside the project) that a WASI
     /// guest sees read-only at `/data`.
-    pub fn new(limits: &Limits, wasi: bool, grant: Option<&Path>) -> wasmtime::Result<Self> {
+    pub fn new(limits: &Limits, wasi: bool, grant: Option<&Path>, model: Option<ModelGrant>) -> wasmtime::Result<Self> {
         Ok(StoreState {
             limiter: MemoryLimiter::new(u64::from(limits.memory_mib) << 20),
             logs: LogBuffer::new(limits.max_log_lines as usize),
             abort_reason: None,
             wasi: if wasi { Some(WasiState::new(limits, grant)?) } else { None },
+            model,
+            model_calls: Vec::new(),
+            model_wait: std::time::Duration::ZERO,
         })
+    }
+
+    /// The `ratchet:plugin/model` import: ask the granted broker, count the call,
+    /// and remember the wait so the deadline can be extended by it.
+    pub fn model_complete(&mut self, request: &crate::llm::ChatRequest) -> Result<crate::llm::broker::Answer, crate::llm::ModelError> {
+        use crate::llm::ModelError;
+        let Some(grant) = self.model.clone() else {
+            return Err(ModelError::Denied(
+                "this plugin may not call a model: add `grant_model = true` to its [plugins.NAME] entry in ratchet.toml (and configure [model])".into(),
+            ));
+        };
+        let max = grant.broker.max_calls_per_plugin_call();
+        if self.model_calls.len() as u64 >= u64::from(max) {
+            return Err(ModelError::Invalid(format!("plugin `{}` made more than {max} model calls in one call (model.max_calls_per_plugin_call)", grant.plugin)));
+        }
+        let started = std::time::Instant::now();
+        let out = grant.broker.complete(&grant.plugin, request);
+        self.model_wait += started.elapsed();
+        let (answer, call) = out?;
+        self.model_calls.push(call);
+        Ok(answer)
     }
 
     /// Move what a WASI guest printed into the log, once the call is over.

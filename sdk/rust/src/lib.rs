@@ -2,7 +2,7 @@
 //!
 //! Write ratchet plugins in Rust. A plugin is a WebAssembly component that
 //! ratchet runs sandboxed and deterministically; there are four kinds, one
-//! per WIT world of `ratchet:plugin@0.1.0`:
+//! per WIT world of `ratchet:plugin@0.1.1`:
 //!
 //! | kind | implement | export with | used by |
 //! |---|---|---|---|
@@ -48,6 +48,7 @@
 
 pub mod agent;
 pub mod json;
+pub mod judge;
 pub mod model;
 pub mod params;
 pub mod results;
@@ -55,7 +56,7 @@ pub mod sidecar;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod testing;
 pub mod text;
-pub mod v0_1_0;
+pub mod v0_1;
 
 pub use agent::{Action, CurrentTurn};
 pub use model::{
@@ -172,7 +173,7 @@ impl LogLevel {
 /// is written to stderr.
 pub fn log(level: LogLevel, message: &str) {
     #[cfg(target_arch = "wasm32")]
-    v0_1_0::host_log(level, message);
+    v0_1::host_log(level, message);
     #[cfg(not(target_arch = "wasm32"))]
     eprintln!("[plugin {}] {}", level.as_str(), message);
 }
@@ -196,7 +197,7 @@ pub fn panic_message(info: &std::panic::PanicHookInfo<'_>) -> String {
 }
 
 /// Exports a type implementing [`Scorecard`] as this component's `scorer`
-/// interface (world `ratchet:plugin/scorecard@0.1.0`). Call once per plugin
+/// interface (world `ratchet:plugin/scorecard@0.1.1`). Call once per plugin
 /// crate, at the crate root. The component exports only `scorer` and imports
 /// only `host`. On native targets it only checks the trait bound.
 #[macro_export]
@@ -204,9 +205,9 @@ macro_rules! export_scorecard {
     ($ty:ty) => {
         #[cfg(target_arch = "wasm32")]
         const _: () = {
-            type __RatchetScorecardGlue = $crate::v0_1_0::ScorecardGlue<$ty>;
-            $crate::v0_1_0::scorecard::__export_scorecard!(
-                __RatchetScorecardGlue with_types_in $crate::v0_1_0::scorecard
+            type __RatchetScorecardGlue = $crate::v0_1::ScorecardGlue<$ty>;
+            $crate::v0_1::scorecard::__export_scorecard!(
+                __RatchetScorecardGlue with_types_in $crate::v0_1::scorecard
             );
         };
         const _: fn() = || {
@@ -217,16 +218,16 @@ macro_rules! export_scorecard {
 }
 
 /// Exports a type implementing [`Assertion`] as this component's `asserter`
-/// interface (world `ratchet:plugin/assertion@0.1.0`). Call once per plugin
+/// interface (world `ratchet:plugin/assertion@0.1.1`). Call once per plugin
 /// crate, at the crate root.
 #[macro_export]
 macro_rules! export_assertion {
     ($ty:ty) => {
         #[cfg(target_arch = "wasm32")]
         const _: () = {
-            type __RatchetAssertionGlue = $crate::v0_1_0::AssertionGlue<$ty>;
-            $crate::v0_1_0::assertion::__export_assertion!(
-                __RatchetAssertionGlue with_types_in $crate::v0_1_0::assertion
+            type __RatchetAssertionGlue = $crate::v0_1::AssertionGlue<$ty>;
+            $crate::v0_1::assertion::__export_assertion!(
+                __RatchetAssertionGlue with_types_in $crate::v0_1::assertion
             );
         };
         const _: fn() = || {
@@ -237,7 +238,7 @@ macro_rules! export_assertion {
 }
 
 /// Exports a type implementing [`Agent`] as this component's `responder`
-/// interface (world `ratchet:plugin/agent@0.1.0`). Call once per agent crate,
+/// interface (world `ratchet:plugin/agent@0.1.1`). Call once per agent crate,
 /// at the crate root. The component exports only `responder` and imports only
 /// `host`.
 #[macro_export]
@@ -245,9 +246,9 @@ macro_rules! export_agent {
     ($ty:ty) => {
         #[cfg(target_arch = "wasm32")]
         const _: () = {
-            type __RatchetAgentGlue = $crate::v0_1_0::AgentGlue<$ty>;
-            $crate::v0_1_0::agent::__export_agent!(
-                __RatchetAgentGlue with_types_in $crate::v0_1_0::agent
+            type __RatchetAgentGlue = $crate::v0_1::AgentGlue<$ty>;
+            $crate::v0_1::agent::__export_agent!(
+                __RatchetAgentGlue with_types_in $crate::v0_1::agent
             );
         };
         const _: fn() = || {
@@ -258,16 +259,16 @@ macro_rules! export_agent {
 }
 
 /// Exports a type implementing [`Adapter`] as this component's `converter`
-/// interface (world `ratchet:plugin/adapter@0.1.0`). Call once per plugin
+/// interface (world `ratchet:plugin/adapter@0.1.1`). Call once per plugin
 /// crate, at the crate root.
 #[macro_export]
 macro_rules! export_adapter {
     ($ty:ty) => {
         #[cfg(target_arch = "wasm32")]
         const _: () = {
-            type __RatchetAdapterGlue = $crate::v0_1_0::AdapterGlue<$ty>;
-            $crate::v0_1_0::adapter::__export_adapter!(
-                __RatchetAdapterGlue with_types_in $crate::v0_1_0::adapter
+            type __RatchetAdapterGlue = $crate::v0_1::AdapterGlue<$ty>;
+            $crate::v0_1::adapter::__export_adapter!(
+                __RatchetAdapterGlue with_types_in $crate::v0_1::adapter
             );
         };
         const _: fn() = || {

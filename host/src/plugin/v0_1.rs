@@ -1,6 +1,10 @@
-//! Bindings for `ratchet:plugin@0.1.0` and the conversions between its types and
-//! ratchet's own. One module per WIT version: when `@0.2.0` ships, a `v0_2_0`
-//! module sits beside this one and plugins built against 0.1.x keep working.
+//! Bindings for the `ratchet:plugin@0.1.x` series and the conversions between its
+//! types and ratchet's own. The bindings come from the newest 0.1 WIT
+//! (`wit/since_v0.1.1`, which added the `model` import); components built against
+//! 0.1.0 link to the same definitions through wasmtime's semver-compatible name
+//! matching (`ratchet:plugin/host@0.1.0` finds `host@0.1.1`), so they keep working
+//! unchanged. One module per series: when `@0.2.0` ships, a `v0_2` module sits
+//! beside this one.
 
 use serde_json::Value;
 
@@ -12,23 +16,24 @@ use crate::schema::{self, canonical_json};
 mod bindings {
     pub mod scorecard {
         wasmtime::component::bindgen!({
-            path: "../wit/since_v0.1.0",
+            path: "../wit/since_v0.1.1",
             world: "scorecard",
         });
     }
     pub mod assertion {
         wasmtime::component::bindgen!({
-            path: "../wit/since_v0.1.0",
+            path: "../wit/since_v0.1.1",
             world: "assertion",
             with: {
                 "ratchet:plugin/types": super::scorecard::ratchet::plugin::types,
                 "ratchet:plugin/host": super::scorecard::ratchet::plugin::host,
+                "ratchet:plugin/model": super::scorecard::ratchet::plugin::model,
             },
         });
     }
     pub mod agent {
         wasmtime::component::bindgen!({
-            path: "../wit/since_v0.1.0",
+            path: "../wit/since_v0.1.1",
             world: "agent",
             with: {
                 "ratchet:plugin/types": super::scorecard::ratchet::plugin::types,
@@ -38,7 +43,7 @@ mod bindings {
     }
     pub mod adapter {
         wasmtime::component::bindgen!({
-            path: "../wit/since_v0.1.0",
+            path: "../wit/since_v0.1.1",
             world: "adapter",
             with: {
                 "ratchet:plugin/types": super::scorecard::ratchet::plugin::types,
@@ -58,6 +63,7 @@ use bindings::agent::exports::ratchet::plugin::responder as wit_responder;
 use bindings::assertion::exports::ratchet::plugin::asserter as wit_asserter;
 use bindings::scorecard::exports::ratchet::plugin::scorer as wit_scorer;
 use bindings::scorecard::ratchet::plugin::host as wit_host;
+use bindings::scorecard::ratchet::plugin::model as wit_model;
 use bindings::scorecard::ratchet::plugin::types as wit;
 
 /// Export names that identify each world of this version.
@@ -69,9 +75,44 @@ pub const CONVERTER_EXPORT: &str = "ratchet:plugin/converter";
 /// See [`SCORER_EXPORT`].
 pub const RESPONDER_EXPORT: &str = "ratchet:plugin/responder";
 
-/// Add the host interface (`log`, `abort-reason`) to a linker.
+/// Add the host interfaces (`host`: `log`, `abort-reason`; `model`: `complete`) to a linker.
 pub fn add_host_to_linker(linker: &mut wasmtime::component::Linker<StoreState>) -> wasmtime::Result<()> {
-    wit_host::add_to_linker::<StoreState, wasmtime::component::HasSelf<StoreState>>(linker, |s| s)
+    wit_host::add_to_linker::<StoreState, wasmtime::component::HasSelf<StoreState>>(linker, |s| s)?;
+    wit_model::add_to_linker::<StoreState, wasmtime::component::HasSelf<StoreState>>(linker, |s| s)
+}
+
+/// The interface name of the model import, for `plugin inspect` and grants.
+pub const MODEL_IMPORT: &str = "ratchet:plugin/model";
+
+impl wit_model::Host for StoreState {
+    fn complete(&mut self, request: wit_model::ChatRequest) -> Result<wit_model::ChatResponse, wit_model::ModelError> {
+        use crate::llm::{ChatRequest, Message, MessageRole, ModelError};
+        let request = ChatRequest {
+            model: request.model,
+            messages: request
+                .messages
+                .into_iter()
+                .map(|m| Message {
+                    role: match m.role {
+                        wit_model::MessageRole::System => MessageRole::System,
+                        wit_model::MessageRole::User => MessageRole::User,
+                        wit_model::MessageRole::Assistant => MessageRole::Assistant,
+                    },
+                    content: m.content,
+                })
+                .collect(),
+            temperature: request.temperature,
+            max_tokens: request.max_tokens,
+            json_schema: request.json_schema,
+        };
+        match self.model_complete(&request) {
+            Ok(a) => Ok(wit_model::ChatResponse { content: a.content, model: a.model, key: a.key }),
+            Err(ModelError::Denied(m)) => Err(wit_model::ModelError::Denied(m)),
+            Err(ModelError::NotRecorded(m)) => Err(wit_model::ModelError::NotRecorded(m)),
+            Err(ModelError::Unavailable(m)) => Err(wit_model::ModelError::Unavailable(m)),
+            Err(ModelError::Invalid(m)) => Err(wit_model::ModelError::Invalid(m)),
+        }
+    }
 }
 
 impl wit_host::Host for StoreState {

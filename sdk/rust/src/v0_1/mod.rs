@@ -1,12 +1,15 @@
-//! Bindings and export glue for WIT package `ratchet:plugin@0.1.0`
-//! (`wit/since_v0.1.0`).
+//! Bindings and export glue for the WIT package series `ratchet:plugin@0.1.x`,
+//! generated from the newest 0.1 WIT (`wit/since_v0.1.1`, which added the `model`
+//! import). A component built with this SDK exports `...@0.1.1` and imports
+//! `model` only if it calls [`crate::judge`]; hosts that speak 0.1.1 load it, and
+//! plugins built against 0.1.0 keep loading on them.
 //!
 //! Plugin authors do not use this module directly: they implement
 //! [`crate::Scorecard`], [`crate::Assertion`], [`crate::Adapter`] or
 //! [`crate::Agent`] and call the matching `export_*!` macro, which expands to
 //! the glue here. It is public only because those macros expand in the
 //! plugin's crate. A future
-//! `ratchet:plugin@0.2.0` gets a sibling module `v0_2_0` with its own bindings
+//! `ratchet:plugin@0.2.0` gets a sibling module `v0_2` with its own bindings
 //! and conversions, leaving this one untouched.
 //!
 //! Layout: the shared `types` and `host` interfaces are generated once (module
@@ -24,20 +27,23 @@ mod glue;
 
 #[doc(hidden)]
 pub use glue::{host_log, install_panic_hook};
+#[doc(hidden)]
+pub use glue::model_complete;
 pub use glue::{AdapterGlue, AgentGlue, AssertionGlue, ScorecardGlue};
 
-/// The `types` and `host` interfaces, generated once for all four worlds.
+/// The `types`, `host` and `model` interfaces, generated once for all four worlds.
 #[doc(hidden)]
 pub mod shared {
     wit_bindgen::generate!({
         inline: "
             package ratchet-sdk:shared;
             world shared {
-                import ratchet:plugin/types@0.1.0;
-                import ratchet:plugin/host@0.1.0;
+                import ratchet:plugin/types@0.1.1;
+                import ratchet:plugin/host@0.1.1;
+                import ratchet:plugin/model@0.1.1;
             }
         ",
-        path: "../../wit/since_v0.1.0",
+        path: "../../wit/since_v0.1.1",
         world: "ratchet-sdk:shared/shared",
         generate_all,
     });
@@ -47,15 +53,16 @@ pub mod shared {
 #[doc(hidden)]
 pub mod scorecard {
     wit_bindgen::generate!({
-        path: "../../wit/since_v0.1.0",
-        world: "ratchet:plugin/scorecard@0.1.0",
+        path: "../../wit/since_v0.1.1",
+        world: "ratchet:plugin/scorecard@0.1.1",
         with: {
-            "ratchet:plugin/types@0.1.0": crate::v0_1_0::shared::ratchet::plugin::types,
-            "ratchet:plugin/host@0.1.0": crate::v0_1_0::shared::ratchet::plugin::host,
+            "ratchet:plugin/types@0.1.1": crate::v0_1::shared::ratchet::plugin::types,
+            "ratchet:plugin/host@0.1.1": crate::v0_1::shared::ratchet::plugin::host,
+            "ratchet:plugin/model@0.1.1": crate::v0_1::shared::ratchet::plugin::model,
         },
         pub_export_macro: true,
         export_macro_name: "__export_scorecard",
-        default_bindings_module: "$crate::v0_1_0::scorecard",
+        default_bindings_module: "$crate::v0_1::scorecard",
     });
 }
 
@@ -63,15 +70,16 @@ pub mod scorecard {
 #[doc(hidden)]
 pub mod assertion {
     wit_bindgen::generate!({
-        path: "../../wit/since_v0.1.0",
-        world: "ratchet:plugin/assertion@0.1.0",
+        path: "../../wit/since_v0.1.1",
+        world: "ratchet:plugin/assertion@0.1.1",
         with: {
-            "ratchet:plugin/types@0.1.0": crate::v0_1_0::shared::ratchet::plugin::types,
-            "ratchet:plugin/host@0.1.0": crate::v0_1_0::shared::ratchet::plugin::host,
+            "ratchet:plugin/types@0.1.1": crate::v0_1::shared::ratchet::plugin::types,
+            "ratchet:plugin/host@0.1.1": crate::v0_1::shared::ratchet::plugin::host,
+            "ratchet:plugin/model@0.1.1": crate::v0_1::shared::ratchet::plugin::model,
         },
         pub_export_macro: true,
         export_macro_name: "__export_assertion",
-        default_bindings_module: "$crate::v0_1_0::assertion",
+        default_bindings_module: "$crate::v0_1::assertion",
     });
 }
 
@@ -79,15 +87,15 @@ pub mod assertion {
 #[doc(hidden)]
 pub mod adapter {
     wit_bindgen::generate!({
-        path: "../../wit/since_v0.1.0",
-        world: "ratchet:plugin/adapter@0.1.0",
+        path: "../../wit/since_v0.1.1",
+        world: "ratchet:plugin/adapter@0.1.1",
         with: {
-            "ratchet:plugin/types@0.1.0": crate::v0_1_0::shared::ratchet::plugin::types,
-            "ratchet:plugin/host@0.1.0": crate::v0_1_0::shared::ratchet::plugin::host,
+            "ratchet:plugin/types@0.1.1": crate::v0_1::shared::ratchet::plugin::types,
+            "ratchet:plugin/host@0.1.1": crate::v0_1::shared::ratchet::plugin::host,
         },
         pub_export_macro: true,
         export_macro_name: "__export_adapter",
-        default_bindings_module: "$crate::v0_1_0::adapter",
+        default_bindings_module: "$crate::v0_1::adapter",
     });
 }
 
@@ -95,15 +103,15 @@ pub mod adapter {
 #[doc(hidden)]
 pub mod agent {
     wit_bindgen::generate!({
-        path: "../../wit/since_v0.1.0",
-        world: "ratchet:plugin/agent@0.1.0",
+        path: "../../wit/since_v0.1.1",
+        world: "ratchet:plugin/agent@0.1.1",
         with: {
-            "ratchet:plugin/types@0.1.0": crate::v0_1_0::shared::ratchet::plugin::types,
-            "ratchet:plugin/host@0.1.0": crate::v0_1_0::shared::ratchet::plugin::host,
+            "ratchet:plugin/types@0.1.1": crate::v0_1::shared::ratchet::plugin::types,
+            "ratchet:plugin/host@0.1.1": crate::v0_1::shared::ratchet::plugin::host,
         },
         pub_export_macro: true,
         export_macro_name: "__export_agent",
-        default_bindings_module: "$crate::v0_1_0::agent",
+        default_bindings_module: "$crate::v0_1::agent",
     });
 }
 
@@ -114,5 +122,6 @@ pub(crate) mod wit {
     pub use super::assertion::exports::ratchet::plugin::asserter;
     pub use super::scorecard::exports::ratchet::plugin::scorer;
     pub use super::shared::ratchet::plugin::host;
+    pub use super::shared::ratchet::plugin::model;
     pub use super::shared::ratchet::plugin::types;
 }

@@ -4,7 +4,7 @@
 use std::marker::PhantomData;
 
 use super::convert;
-use super::wit::{asserter, converter, host, responder, scorer, types};
+use super::wit::{asserter, converter, host, model, responder, scorer, types};
 use crate::json::parse;
 use crate::LogLevel;
 
@@ -77,6 +77,37 @@ impl<T: crate::Agent> responder::Guest for AgentGlue<T> {
         let transcript = convert::turns_from_wit(transcript)?;
         let config = parse("config", &config)?;
         T::next(&state, convert::channel_from_wit(channel), &transcript, &config).map(convert::action_to_wit)
+    }
+}
+
+/// Asks the host's `model` import (WIT 0.1.1). Only meaningful inside a
+/// component; [`crate::judge::complete`] picks this or the native test judge.
+pub fn model_complete(request: &crate::judge::Request) -> Result<crate::judge::Response, crate::judge::JudgeError> {
+    use crate::judge::{JudgeError, Role};
+    let req = model::ChatRequest {
+        model: request.model.clone(),
+        messages: request
+            .messages
+            .iter()
+            .map(|m| model::Message {
+                role: match m.role {
+                    Role::System => model::MessageRole::System,
+                    Role::User => model::MessageRole::User,
+                    Role::Assistant => model::MessageRole::Assistant,
+                },
+                content: m.content.clone(),
+            })
+            .collect(),
+        temperature: request.temperature,
+        max_tokens: request.max_tokens,
+        json_schema: request.json_schema.as_ref().map(crate::json::canonical_string),
+    };
+    match model::complete(&req) {
+        Ok(r) => Ok(crate::judge::Response { content: r.content, model: r.model, key: r.key }),
+        Err(model::ModelError::Denied(m)) => Err(JudgeError::Denied(m)),
+        Err(model::ModelError::NotRecorded(m)) => Err(JudgeError::NotRecorded(m)),
+        Err(model::ModelError::Unavailable(m)) => Err(JudgeError::Unavailable(m)),
+        Err(model::ModelError::Invalid(m)) => Err(JudgeError::Invalid(m)),
     }
 }
 

@@ -1,4 +1,4 @@
-//! Conversions between the generated WIT types of `ratchet:plugin@0.1.0` and
+//! Conversions between the generated WIT types of `ratchet:plugin@0.1.x` and
 //! the SDK's idiomatic types. JSON text from the host is parsed (errors name
 //! the field); JSON values sent to the host are written canonically.
 

@@ -1,0 +1,234 @@
+//! Judge requests in canonical form, their keys, and the recording files that
+//! make a model's answer replayable.
+//!
+//! A request is turned into the exact chat completions body that is sent; the
+//! body's canonical JSON (keys sorted, compact) is hashed with sha256, and that
+//! key names the recording `<recordings>/<hex>.json`. The file is pretty JSON so a
+//! reviewer can read the question and the answer in a pull request; replay checks
+//! that the stored request still hashes to its key, so an edited question cannot
+//! silently serve a stale answer (an edited *answer* is a deliberate review act).
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+
+use crate::schema::canonical_json;
+
+/// The `format` field of a recording file.
+pub const RECORDING_FORMAT: &str = "ratchet.model-recording/1";
+/// Largest canonical request accepted, bytes (a judge prompt, not a corpus).
+pub const MAX_REQUEST_BYTES: usize = 1 << 20;
+
+/// Who says a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MessageRole {
+    /// Instructions.
+    System,
+    /// The question.
+    User,
+    /// A previous model answer (few-shot examples).
+    Assistant,
+}
+
+/// One chat message.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Message {
+    /// Who says it.
+    pub role: MessageRole,
+    /// What is said.
+    pub content: String,
+}
+
+/// A plugin's request, host-side (converted from the WIT record).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChatRequest {
+    /// Model id; empty means the configured judge model.
+    pub model: String,
+    /// The conversation with the model.
+    pub messages: Vec<Message>,
+    /// Sampling temperature.
+    pub temperature: f64,
+    /// Most completion tokens.
+    pub max_tokens: Option<u32>,
+    /// JSON Schema text for a structured answer.
+    pub json_schema: Option<String>,
+}
+
+impl ChatRequest {
+    /// The chat completions body this request becomes, with `default_model` filled
+    /// in; an error says what is wrong with the request.
+    pub fn body(&self, default_model: &str) -> Result<Value, String> {
+        if self.messages.is_empty() {
+            return Err("the request has no messages".into());
+        }
+        if !self.temperature.is_finite() || !(0.0..=2.0).contains(&self.temperature) {
+            return Err(format!("temperature {} is outside 0..=2", self.temperature));
+        }
+        if self.max_tokens == Some(0) {
+            return Err("max-tokens must be at least 1".into());
+        }
+        let model = if self.model.trim().is_empty() { default_model } else { self.model.trim() };
+        let mut body = json!({"model": model, "messages": self.messages, "temperature": self.temperature});
+        if let Some(m) = self.max_tokens {
+            body["max_tokens"] = json!(m);
+        }
+        if let Some(schema) = &self.json_schema {
+            let schema: Value = serde_json::from_str(schema).map_err(|e| format!("json-schema is not JSON: {e}"))?;
+            if !schema.is_object() {
+                return Err("json-schema must be a JSON object (a JSON Schema)".into());
+            }
+            body["response_format"] = json!({"type": "json_schema", "json_schema": {"name": "answer", "strict": true, "schema": schema}});
+        }
+        if canonical_json(&body).len() > MAX_REQUEST_BYTES {
+            return Err(format!("the request is larger than {} KiB", MAX_REQUEST_BYTES >> 10));
+        }
+        Ok(body)
+    }
+}
+
+/// `sha256:<hex>` of a body's canonical JSON: the recording's key.
+pub fn key_of(body: &Value) -> String {
+    format!("sha256:{}", hex::encode(Sha256::digest(canonical_json(body).as_bytes())))
+}
+
+/// The file a key is recorded in, under `dir`.
+pub fn path_for(dir: &Path, key: &str) -> PathBuf {
+    dir.join(format!("{}.json", key.trim_start_matches("sha256:")))
+}
+
+/// Token counts of one answer, as the endpoint reported them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tokens {
+    /// Prompt tokens.
+    pub prompt_tokens: u64,
+    /// Completion tokens.
+    pub completion_tokens: u64,
+}
+
+/// The recorded answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RecordedResponse {
+    /// The assistant message text.
+    pub content: String,
+    /// The model id the endpoint said answered.
+    pub model: String,
+}
+
+/// One recording file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Recording {
+    /// Always [`RECORDING_FORMAT`].
+    pub format: String,
+    /// `sha256:<hex>` of the canonical request.
+    pub key: String,
+    /// The exact body that was sent.
+    pub request: Value,
+    /// What came back.
+    pub response: RecordedResponse,
+    /// Tokens billed for it.
+    pub usage: Tokens,
+    /// How long the live call took, ms.
+    pub latency_ms: u64,
+}
+
+impl Recording {
+    /// Read and check the recording of `key` in `dir`; `Ok(None)` when there is none.
+    pub fn load(dir: &Path, key: &str) -> Result<Option<Recording>, String> {
+        let path = path_for(dir, key);
+        let text = match std::fs::read_to_string(&path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(format!("{}: {e}", path.display())),
+        };
+        let r: Recording = crate::schema::parse_json(&text, &path.display().to_string()).map_err(|e| e.to_string())?;
+        if r.format != RECORDING_FORMAT {
+            return Err(format!("{}: unknown recording format `{}` (this ratchet reads `{RECORDING_FORMAT}`)", path.display(), r.format));
+        }
+        if r.key != key || key_of(&r.request) != key {
+            return Err(format!(
+                "{}: the stored request does not hash to the file's key {key} (was the question edited by hand? re-record it with --record)",
+                path.display()
+            ));
+        }
+        Ok(Some(r))
+    }
+
+    /// Write this recording into `dir` atomically (temp file + rename), as pretty JSON.
+    pub fn save(&self, dir: &Path) -> std::io::Result<PathBuf> {
+        std::fs::create_dir_all(dir)?;
+        let path = path_for(dir, &self.key);
+        let mut text = serde_json::to_string_pretty(self).expect("a recording serialises");
+        text.push('\n');
+        crate::gate::report::write_atomic(&path, text.as_bytes())?;
+        Ok(path)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn req() -> ChatRequest {
+        ChatRequest {
+            model: String::new(),
+            messages: vec![Message { role: MessageRole::User, content: "Did the agent check the flag?".into() }],
+            temperature: 0.0,
+            max_tokens: Some(200),
+            json_schema: Some(r#"{"type":"object","properties":{"passed":{"type":"boolean"}}}"#.into()),
+        }
+    }
+
+    #[test]
+    fn key_is_stable_and_covers_what_is_sent() {
+        let a = req().body("judge-1").unwrap();
+        assert_eq!(key_of(&a), key_of(&req().body("judge-1").unwrap()));
+        // Key order inside the schema text does not matter; the model does.
+        let mut r = req();
+        r.json_schema = Some(r#"{"properties":{"passed":{"type":"boolean"}},"type":"object"}"#.into());
+        assert_eq!(key_of(&a), key_of(&r.body("judge-1").unwrap()));
+        assert_ne!(key_of(&a), key_of(&req().body("judge-2").unwrap()));
+        let mut r = req();
+        r.model = "judge-2".into();
+        assert_eq!(key_of(&r.body("judge-1").unwrap()), key_of(&req().body("judge-2").unwrap()));
+    }
+
+    #[test]
+    fn bad_requests_say_why() {
+        let mut r = req();
+        r.temperature = 3.0;
+        assert!(r.body("m").unwrap_err().contains("temperature 3"));
+        let mut r = req();
+        r.json_schema = Some("[1]".into());
+        assert!(r.body("m").unwrap_err().contains("JSON object"));
+        let mut r = req();
+        r.messages.clear();
+        assert!(r.body("m").unwrap_err().contains("no messages"));
+    }
+
+    #[test]
+    fn save_load_round_trip_and_tamper_check() {
+        let dir = tempfile::tempdir().unwrap();
+        let body = req().body("m").unwrap();
+        let key = key_of(&body);
+        let rec = Recording {
+            format: RECORDING_FORMAT.into(),
+            key: key.clone(),
+            request: body,
+            response: RecordedResponse { content: "{\"passed\":true}".into(), model: "m-2026".into() },
+            usage: Tokens { prompt_tokens: 10, completion_tokens: 3 },
+            latency_ms: 12,
+        };
+        rec.save(dir.path()).unwrap();
+        assert_eq!(Recording::load(dir.path(), &key).unwrap(), Some(rec.clone()));
+        assert_eq!(Recording::load(dir.path(), "sha256:00").unwrap(), None);
+        let path = path_for(dir.path(), &key);
+        let edited = std::fs::read_to_string(&path).unwrap().replace("check the flag", "check the box");
+        std::fs::write(&path, edited).unwrap();
+        assert!(Recording::load(dir.path(), &key).unwrap_err().contains("does not hash"));
+    }
+}
