@@ -113,13 +113,19 @@ fn plugin_inspect_shows_world_imports_and_exports() {
     let o = ratchet(&["plugin", "inspect", &component("scorecard-support-policy").display().to_string()], tmp.path());
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let out = stdout(&o);
-    assert!(out.contains("world     ratchet:plugin/scorecard@0.1.0"), "{out}");
-    assert!(out.contains("import    ratchet:plugin/host@0.1.0"), "{out}");
-    assert!(out.contains("export    ratchet:plugin/scorer@0.1.0 { info, score }"), "{out}");
+    // Built with the SDK against WIT 0.1.1; it does not judge, so it does not import `model`.
+    assert!(out.contains("world     ratchet:plugin/scorecard@0.1.1"), "{out}");
+    assert!(out.contains("import    ratchet:plugin/host@0.1.1"), "{out}");
+    assert!(out.contains("export    ratchet:plugin/scorer@0.1.1 { info, score }"), "{out}");
     assert!(out.contains("wasi      no"), "{out}");
+    assert!(out.contains("model     no"), "{out}");
+    assert!(!out.contains("ratchet:plugin/model"), "{out}");
+    // A component built against the released 0.1.0 WIT still loads and runs (semver-compatible linking).
     let o = ratchet(&["plugin", "inspect", &component("guest-wasi-clock-random").display().to_string(), "--format", "json"], tmp.path());
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["wasi"], true);
+    assert_eq!(v["world"]["version"], "0.1.0", "{v}");
+    assert!(v["imports"].as_array().unwrap().iter().any(|i| i == "ratchet:plugin/host@0.1.0"), "{v}");
 }
 
 #[test]
@@ -146,7 +152,7 @@ fn plugin_run_on_an_agent_prints_its_next_action() {
     let tmp = tempfile::tempdir().unwrap();
     let agent = component("support-agent").display().to_string();
     let o = ratchet(&["plugin", "inspect", &agent], tmp.path());
-    assert!(stdout(&o).contains("world     ratchet:plugin/agent@0.1.0"), "{}", stdout(&o));
+    assert!(stdout(&o).contains("world     ratchet:plugin/agent@0.1.1"), "{}", stdout(&o));
     // After the customer's first line, the agent looks the account up.
     let conv = tmp.path().join("c.json");
     std::fs::write(

@@ -52,3 +52,6 @@ pub fn conversation(name: &str) -> Conversation {
 pub fn tight() -> Limits {
     Limits { fuel: 200_000_000, memory_mib: 32, timeout_ms: 5_000, ..Limits::default() }
 }
+
+/// The scripted OpenAI-compatible server (openai driver and model import tests).
+pub mod chat_server;

@@ -203,3 +203,112 @@ mod native {
 pub fn set_native_judge(judge: impl Fn(&Request) -> Result<Response, JudgeError> + 'static) {
     native::set(Box::new(judge));
 }
+
+/// The conversation as plain text for a judge prompt, one line per turn with its
+/// index in brackets (so the judge can name the deciding turn), tool calls and
+/// results as canonical JSON. The same conversation always renders to the same
+/// text, so the same question has the same recording key.
+///
+/// ```text
+/// [0] CUSTOMER: Please cancel my plan.
+/// [1] AGENT calls lookup_account {"email":"[EMAIL_1]"}
+/// [2] TOOL lookup_account returned {"plan":"premium","subscription_status":"active"}
+/// [3] AGENT: Done - your plan is cancelled.
+/// ```
+pub fn render_transcript(conversation: &crate::Conversation) -> String {
+    use crate::Role as R;
+    let mut out = String::new();
+    for (i, t) in conversation.turns.iter().enumerate() {
+        let who = match t.role {
+            R::Customer => "CUSTOMER",
+            R::Agent => "AGENT",
+            R::Tool => "TOOL",
+            R::System => "SYSTEM",
+        };
+        let text = t.text.trim();
+        if !text.is_empty() {
+            out.push_str(&format!("[{i}] {who}: {}\n", text.replace('\n', " ")));
+        }
+        for c in &t.tool_calls {
+            out.push_str(&format!("[{i}] {who} calls {} {}\n", c.name, crate::json::canonical_string(&c.arguments)));
+        }
+        if let Some(r) = &t.tool_result {
+            let verb = if r.is_error { "failed with" } else { "returned" };
+            out.push_str(&format!("[{i}] {who} {} {verb} {}\n", r.name, crate::json::canonical_string(&r.content)));
+        }
+        if text.is_empty() && t.tool_calls.is_empty() && t.tool_result.is_none() {
+            out.push_str(&format!("[{i}] {who}: (empty)\n"));
+        }
+    }
+    out
+}
+
+/// The JSON Schema of a yes/no judgement: `{"answer": "yes"|"no", "reason": string,
+/// "turn": integer|null}` (strict: all fields required, nothing else allowed).
+pub fn yes_no_schema() -> Value {
+    serde_json::json!({
+        "type": "object",
+        "properties": {
+            "answer": {"type": "string", "enum": ["yes", "no"]},
+            "reason": {"type": "string"},
+            "turn": {"type": ["integer", "null"]}
+        },
+        "required": ["answer", "reason", "turn"],
+        "additionalProperties": false
+    })
+}
+
+/// A parsed yes/no judgement.
+#[derive(Debug, Clone, PartialEq)]
+pub struct YesNo {
+    /// `true` for "yes".
+    pub yes: bool,
+    /// The judge's one-sentence reason.
+    pub reason: String,
+    /// The turn the judge pointed at, if it is a turn of the conversation.
+    pub turn: Option<u32>,
+}
+
+/// Read a [`yes_no_schema`] answer; `turns` bounds the turn index (an index
+/// outside the conversation is dropped, not trusted).
+pub fn parse_yes_no(v: &Value, turns: usize) -> Result<YesNo, String> {
+    let yes = match v.get("answer").and_then(Value::as_str).map(|s| s.trim().to_ascii_lowercase()) {
+        Some(a) if a == "yes" => true,
+        Some(a) if a == "no" => false,
+        _ => return Err(format!("the judge's answer has no `answer` of \"yes\" or \"no\": {v}")),
+    };
+    let reason = v.get("reason").and_then(Value::as_str).unwrap_or("").trim().to_string();
+    let turn = v.get("turn").and_then(Value::as_u64).filter(|t| (*t as usize) < turns).map(|t| t as u32);
+    Ok(YesNo { yes, reason, turn })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Channel, Conversation, Role as R, ToolCall, ToolResult, Turn};
+
+    #[test]
+    fn transcript_rendering_is_stable_and_indexed() {
+        let mut c = Conversation::new("c1", Channel::Chat);
+        c.push_turn(Turn::new(0, R::Customer, "Cancel\nplease"));
+        let mut t = Turn::new(0, R::Agent, "");
+        t.tool_calls.push(ToolCall { id: "1".into(), name: "lookup".into(), arguments: serde_json::json!({"b": 1, "a": 2}) });
+        c.push_turn(t);
+        let mut t = Turn::new(0, R::Tool, "");
+        t.tool_result = Some(ToolResult { call_id: "1".into(), name: "lookup".into(), content: serde_json::json!({"ok": true}), is_error: false });
+        c.push_turn(t);
+        c.push_turn(Turn::new(0, R::Agent, "Done."));
+        assert_eq!(
+            render_transcript(&c),
+            "[0] CUSTOMER: Cancel please\n[1] AGENT calls lookup {\"a\":2,\"b\":1}\n[2] TOOL lookup returned {\"ok\":true}\n[3] AGENT: Done.\n"
+        );
+    }
+
+    #[test]
+    fn yes_no_answers_are_checked() {
+        let v = serde_json::json!({"answer": "Yes", "reason": " ok ", "turn": 3});
+        assert_eq!(parse_yes_no(&v, 4).unwrap(), YesNo { yes: true, reason: "ok".into(), turn: Some(3) });
+        assert_eq!(parse_yes_no(&v, 3).unwrap().turn, None);
+        assert!(parse_yes_no(&serde_json::json!({"answer": "maybe"}), 3).is_err());
+    }
+}
