@@ -461,12 +461,18 @@ impl Config {
         if m.model.trim().is_empty() {
             return bad("model.model".into(), "must name the judge model, e.g. \"gpt-4o-mini\"".into());
         }
-        for (field, v) in [("request_timeout_ms", m.request_timeout_ms), ("max_concurrency", u64::from(m.max_concurrency)), ("max_calls_per_plugin_call", u64::from(m.max_calls_per_plugin_call))] {
+        for (field, v) in [
+            ("request_timeout_ms", m.request_timeout_ms),
+            ("max_concurrency", u64::from(m.max_concurrency)),
+            ("max_calls_per_plugin_call", u64::from(m.max_calls_per_plugin_call)),
+        ] {
             if v == 0 {
                 return bad(format!("model.{field}"), "must be positive".into());
             }
         }
-        for (field, price) in [("price_per_million_input_tokens", m.price_per_million_input_tokens), ("price_per_million_output_tokens", m.price_per_million_output_tokens)] {
+        for (field, price) in
+            [("price_per_million_input_tokens", m.price_per_million_input_tokens), ("price_per_million_output_tokens", m.price_per_million_output_tokens)]
+        {
             if price.is_some_and(|p| !p.is_finite() || p < 0.0) {
                 return bad(format!("model.{field}"), "must be a non-negative number (USD per million tokens)".into());
             }

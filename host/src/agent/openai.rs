@@ -233,15 +233,7 @@ impl OpenAiAgent {
             price_in: s.price_in,
             price_out: s.price_out,
         });
-        Ok(OpenAiAgent {
-            name: cfg.name.clone(),
-            system_prompt,
-            tools,
-            identity,
-            scenario_timeout: Duration::from_millis(cfg.scenario_timeout_ms),
-            http,
-            s,
-        })
+        Ok(OpenAiAgent { name: cfg.name.clone(), system_prompt, tools, identity, scenario_timeout: Duration::from_millis(cfg.scenario_timeout_ms), http, s })
     }
 
     /// The endpoint requests go to.

@@ -56,7 +56,8 @@ pub struct DetectArgs {
     match_suite: Option<PathBuf>,
     /// `json` prints the summary as JSON on stderr.
     #[arg(long, value_enum, default_value = "text")]
-    format: Format,    /// LLM-judged plugins ask the model for what is not recorded yet (default), or
+    format: Format,
+    /// LLM-judged plugins ask the model for what is not recorded yet (default), or
     /// afresh with --record.
     #[command(flatten)]
     model: super::ModelModeArgs,

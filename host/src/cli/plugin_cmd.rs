@@ -419,7 +419,13 @@ fn parse_conversation(raw: &[u8], origin: &str) -> Result<Conversation, CliError
 }
 
 fn to_value<T: serde::Serialize>(c: Call<T>) -> Call<Value> {
-    Call { output: serde_json::to_value(&c.output).expect("output serialises"), stats: c.stats, logs: c.logs, logs_dropped: c.logs_dropped, model_calls: c.model_calls }
+    Call {
+        output: serde_json::to_value(&c.output).expect("output serialises"),
+        stats: c.stats,
+        logs: c.logs,
+        logs_dropped: c.logs_dropped,
+        model_calls: c.model_calls,
+    }
 }
 
 fn human_bytes(b: u64) -> String {

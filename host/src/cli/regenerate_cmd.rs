@@ -47,7 +47,8 @@ pub struct RegenerateArgs {
     now: Option<String>,
     /// `json` prints one result object per event on stdout.
     #[arg(long, value_enum, default_value = "text")]
-    format: Format,    /// LLM-judged plugins ask the model for what is not recorded yet (default), or
+    format: Format,
+    /// LLM-judged plugins ask the model for what is not recorded yet (default), or
     /// afresh with --record.
     #[command(flatten)]
     model: super::ModelModeArgs,

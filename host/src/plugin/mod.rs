@@ -113,7 +113,17 @@ impl Runtime {
             WorldKind::Adapter => WorldPre::Adapter(v0_1::AdapterPre::new(pre).map_err(|e| fail(Failure::WrongWorld(format!("{e:#}"))))?),
             WorldKind::Agent => WorldPre::Agent(v0_1::AgentPre::new(pre).map_err(|e| fail(Failure::WrongWorld(format!("{e:#}"))))?),
         };
-        Ok(Plugin { id, world, uses_wasi, limits, pre, inspection, grant: None, model: None, load: LoadStats { cache, time: load_time, size: bytes.len() as u64 } })
+        Ok(Plugin {
+            id,
+            world,
+            uses_wasi,
+            limits,
+            pre,
+            inspection,
+            grant: None,
+            model: None,
+            load: LoadStats { cache, time: load_time, size: bytes.len() as u64 },
+        })
     }
 }
 
@@ -271,9 +281,12 @@ impl Plugin {
 
     /// Run `f` on a fresh instance under the plugin's limits, turning every way a
     /// guest can fail into a [`Failure`].
-    fn call<R>(&self, f: impl FnOnce(&mut Store<StoreState>) -> wasmtime::Result<R>) -> Result<(R, CallStats, Vec<LogLine>, u64, Vec<crate::llm::ModelCall>), PluginError> {
-        let state =
-            StoreState::new(&self.limits, self.uses_wasi, self.grant.as_deref(), self.model.clone()).map_err(|e| self.fail(Failure::Grant(format!("{e:#}"))))?;
+    fn call<R>(
+        &self,
+        f: impl FnOnce(&mut Store<StoreState>) -> wasmtime::Result<R>,
+    ) -> Result<(R, CallStats, Vec<LogLine>, u64, Vec<crate::llm::ModelCall>), PluginError> {
+        let state = StoreState::new(&self.limits, self.uses_wasi, self.grant.as_deref(), self.model.clone())
+            .map_err(|e| self.fail(Failure::Grant(format!("{e:#}"))))?;
         let mut store = Store::new(self.pre.instance_pre().engine(), state);
         store.limiter(|s| &mut s.limiter);
         store.set_fuel(self.limits.fuel).map_err(|e| self.fail(Failure::Host(format!("{e:#}"))))?;

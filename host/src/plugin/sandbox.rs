@@ -78,7 +78,10 @@ impl StoreState {
         };
         let max = grant.broker.max_calls_per_plugin_call();
         if self.model_calls.len() as u64 >= u64::from(max) {
-            return Err(ModelError::Invalid(format!("plugin `{}` made more than {max} model calls in one call (model.max_calls_per_plugin_call)", grant.plugin)));
+            return Err(ModelError::Invalid(format!(
+                "plugin `{}` made more than {max} model calls in one call (model.max_calls_per_plugin_call)",
+                grant.plugin
+            )));
         }
         let started = std::time::Instant::now();
         let out = grant.broker.complete(&grant.plugin, request);

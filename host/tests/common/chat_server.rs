@@ -137,4 +137,3 @@ pub fn call(id: &str, name: &str, arguments: &str) -> Reply {
     Reply::json(json!({"id": "x", "object": "chat.completion", "choices": [{"index": 0, "message": {"role": "assistant", "content": null,
         "tool_calls": [{"id": id, "type": "function", "function": {"name": name, "arguments": arguments}}]}, "finish_reason": "tool_calls"}], "usage": usage()}))
 }
-

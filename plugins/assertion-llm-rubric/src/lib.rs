@@ -79,7 +79,11 @@ impl Config {
 
 impl Assertion for LlmRubric {
     fn info() -> PluginInfo {
-        PluginInfo::new("llm-rubric", env!("CARGO_PKG_VERSION"), "An LLM judge answers a yes/no rubric question about the transcript (recorded; deterministic in replay)")
+        PluginInfo::new(
+            "llm-rubric",
+            env!("CARGO_PKG_VERSION"),
+            "An LLM judge answers a yes/no rubric question about the transcript (recorded; deterministic in replay)",
+        )
     }
 
     fn check(transcript: &Conversation, params: &Value) -> Result<Verdict, String> {

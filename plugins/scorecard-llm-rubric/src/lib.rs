@@ -174,7 +174,11 @@ impl Config {
 
 impl Scorecard for LlmRubricScorecard {
     fn info() -> PluginInfo {
-        PluginInfo::new("llm-rubric-scorecard", env!("CARGO_PKG_VERSION"), "An LLM judge grades the conversation on a rubric of yes/no questions (recorded; replayable)")
+        PluginInfo::new(
+            "llm-rubric-scorecard",
+            env!("CARGO_PKG_VERSION"),
+            "An LLM judge grades the conversation on a rubric of yes/no questions (recorded; replayable)",
+        )
     }
 
     fn score(conversation: &Conversation, params: &Value) -> Result<ScorecardResult, String> {

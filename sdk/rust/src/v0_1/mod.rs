@@ -26,9 +26,9 @@ mod convert;
 mod glue;
 
 #[doc(hidden)]
-pub use glue::{host_log, install_panic_hook};
-#[doc(hidden)]
 pub use glue::model_complete;
+#[doc(hidden)]
+pub use glue::{host_log, install_panic_hook};
 pub use glue::{AdapterGlue, AgentGlue, AssertionGlue, ScorecardGlue};
 
 /// The `types`, `host` and `model` interfaces, generated once for all four worlds.
