@@ -21,6 +21,9 @@ fn ratchet_in(cwd: &Path, args: &[&str]) -> Output {
         .current_dir(cwd)
         .env("RATCHET_CACHE_DIR", test_cache_dir())
         .env_remove("GITHUB_STEP_SUMMARY")
+        // LLM-judged criteria replay recordings/model/: any network use would fail.
+        .env("OPENAI_BASE_URL", "http://127.0.0.1:9/v1")
+        .env_remove("OPENAI_API_KEY")
         .output()
         .unwrap()
 }
@@ -74,6 +77,13 @@ fn buggy_agent_is_blocked_naming_scenario_and_criterion() {
     assert!(stderr.contains("no-cancel-without-active-subscription [must-not-call-tool] turn 3"), "{stderr}");
     assert!(stderr.contains(">>   3 agent    → cancel_subscription"), "{stderr}");
     assert!(stderr.contains("gate FAILED: deploy blocked"));
+    // The LLM-judged criterion is answered from its committed recording.
+    let s = report["scenarios"].as_array().unwrap().iter().find(|s| s["id"] == "cancellation-policy-confirmed").unwrap();
+    let judged = s["attempts"][0]["criteria"].as_array().unwrap().iter().find(|c| c["id"] == "judge-states-cancellation-policy").unwrap();
+    assert_eq!(judged["passed"], false, "{judged}");
+    assert!(judged["reason"].as_str().unwrap().starts_with("llm-rubric: judge: "), "{judged}");
+    assert_eq!(report["judge"]["replayed"], 1, "{}", report["judge"]);
+    assert!(stderr.contains("judge model calls: 1 replayed, 0 recorded, 0 failed"), "{stderr}");
 }
 
 #[test]
