@@ -90,7 +90,7 @@ impl Assertion for LlmRubric {
         let config = Config::from_params(params)?;
         let (answer, _) = judge::complete_json(&config.request(transcript))?;
         let j = judge::parse_yes_no(&answer, transcript.turns.len())?;
-        let reason = if j.reason.is_empty() { format!("judge: {}", if j.yes { "yes" } else { "no" }) } else { format!("judge: {}", j.reason) };
+        let reason = j.reason_line();
         Ok(if j.yes { Verdict::pass(reason) } else { Verdict::fail(reason, j.turn) })
     }
 }

@@ -151,7 +151,7 @@ impl Config {
                 return Err(format!("the judge must answer rubric item `{}` exactly once: {answer}", it.name));
             };
             let j = judge::parse_yes_no(a, conversation.turns.len()).map_err(|e| format!("rubric item `{}`: {e}", it.name))?;
-            let reason = if j.reason.is_empty() { format!("judge: {}", if j.yes { "yes" } else { "no" }) } else { format!("judge: {}", j.reason) };
+            let reason = j.reason_line();
             if j.yes {
                 criteria.push(CriterionResult::pass(&it.name, reason));
             } else {

@@ -269,6 +269,18 @@ pub struct YesNo {
     pub turn: Option<u32>,
 }
 
+impl YesNo {
+    /// The reason as a verdict or criterion line: `judge: <the judge's sentence>`
+    /// (`judge: yes` / `judge: no` when it gave none).
+    pub fn reason_line(&self) -> String {
+        if self.reason.is_empty() {
+            format!("judge: {}", if self.yes { "yes" } else { "no" })
+        } else {
+            format!("judge: {}", self.reason)
+        }
+    }
+}
+
 /// Read a [`yes_no_schema`] answer; `turns` bounds the turn index (an index
 /// outside the conversation is dropped, not trusted).
 pub fn parse_yes_no(v: &Value, turns: usize) -> Result<YesNo, String> {
