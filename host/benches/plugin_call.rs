@@ -5,12 +5,15 @@
 //! Run: `scripts/build-plugins && cargo bench -p ratchet --bench plugin_call`
 //! Results are recorded in docs/benchmarks.md.
 
+mod common;
+
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use common::{fmt, median, ratio, twenty_turns};
 
 use ratchet::config::{Allocator, EngineSettings, Limits};
 use ratchet::plugin::Runtime;
-use ratchet::schema::{self, Conversation, Role, ToolCall, ToolResult, Turn};
 use ratchet_sdk::Scorecard as _;
 use serde_json::json;
 
@@ -86,58 +89,4 @@ fn main() {
     row("  fresh instance + receive conversation only", receive, String::new());
     row("  host: conversation -> WIT values", convert, String::new());
     row("native Rust call (same logic, no Wasm)", native, String::new());
-}
-
-fn median(n: usize, mut f: impl FnMut()) -> Duration {
-    for _ in 0..(n / 10).clamp(1, 200) {
-        f();
-    }
-    let mut v: Vec<Duration> = (0..n)
-        .map(|_| {
-            let t = Instant::now();
-            f();
-            t.elapsed()
-        })
-        .collect();
-    v.sort();
-    v[n / 2]
-}
-
-fn ratio(a: Duration, b: Duration) -> f64 {
-    a.as_secs_f64() / b.as_secs_f64().max(1e-12)
-}
-
-fn fmt(d: Duration) -> String {
-    let us = d.as_secs_f64() * 1e6;
-    if us >= 1000.0 {
-        format!("{:.2} ms", us / 1000.0)
-    } else {
-        format!("{us:.2} µs")
-    }
-}
-
-/// A 20-turn subscription-support conversation (the size the toolchain figures used).
-fn twenty_turns() -> Conversation {
-    let mut c: Conversation = schema::load_json(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/conversation/tuesday-cancellation.json")).unwrap();
-    let t = |role, text: &str| Turn { role, text: text.into(), tool_calls: vec![], tool_result: None, offset_ms: None, latency_ms: None };
-    c.turns.truncate(6);
-    let mut i = 0;
-    while c.turns.len() < 20 {
-        i += 1;
-        c.turns.push(t(Role::Customer, "Also, can you check whether I was charged last month? I see something on my card statement."));
-        let mut call = t(Role::Agent, "");
-        call.tool_calls.push(ToolCall { id: format!("c{i}"), name: "lookup_account".into(), arguments: json!({"account_id": "A-55812"}) });
-        c.turns.push(call);
-        let mut result = t(Role::Tool, "");
-        result.tool_result = Some(ToolResult {
-            call_id: format!("c{i}"),
-            name: "lookup_account".into(),
-            content: json!({"subscription_status": "none", "charges": []}),
-            is_error: false,
-        });
-        c.turns.push(result);
-        c.turns.push(t(Role::Agent, "I don't see any charges on your account for last month, and there is no active subscription."));
-    }
-    c.turns.truncate(20);
-    c
 }

@@ -9,13 +9,17 @@
 //! (`RATCHET_BENCH_COMPILES=N` cold compiles per language, default 2). Results are
 //! recorded in docs/benchmarks.md.
 
+mod common;
+
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use common::{fmt, median, twenty_turns};
 
 use ratchet::config::{EngineSettings, Limits};
 use ratchet::plugin::v0_1::{self, ScorecardPre};
 use ratchet::plugin::{Runtime, StoreState};
-use ratchet::schema::{self, Conversation, Role, ToolCall, ToolResult, Turn};
+use ratchet::schema::{self, Conversation};
 use serde_json::json;
 use wasmtime::component::{Component, Linker};
 use wasmtime::Store;
@@ -109,56 +113,4 @@ fn live_calls(rt: &Runtime, bytes: &[u8], conv: &Conversation, n: usize) -> Dura
     median(n, || {
         instance.ratchet_plugin_scorer().call_score(&mut store, &wit, &params).unwrap().unwrap();
     })
-}
-
-fn median(n: usize, mut f: impl FnMut()) -> Duration {
-    for _ in 0..(n / 10).clamp(if n > 5 { 1 } else { 0 }, 100) {
-        f();
-    }
-    let mut v: Vec<Duration> = (0..n)
-        .map(|_| {
-            let t = Instant::now();
-            f();
-            t.elapsed()
-        })
-        .collect();
-    v.sort();
-    v[n / 2]
-}
-
-fn fmt(d: Duration) -> String {
-    let us = d.as_secs_f64() * 1e6;
-    if us >= 1e6 {
-        format!("{:.2} s", us / 1e6)
-    } else if us >= 1000.0 {
-        format!("{:.2} ms", us / 1000.0)
-    } else {
-        format!("{us:.1} µs")
-    }
-}
-
-/// The 20-turn subscription-support conversation of `plugin_call.rs`.
-fn twenty_turns() -> Conversation {
-    let mut c: Conversation = schema::load_json(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/conversation/tuesday-cancellation.json")).unwrap();
-    let t = |role, text: &str| Turn { role, text: text.into(), tool_calls: vec![], tool_result: None, offset_ms: None, latency_ms: None };
-    c.turns.truncate(6);
-    let mut i = 0;
-    while c.turns.len() < 20 {
-        i += 1;
-        c.turns.push(t(Role::Customer, "Also, can you check whether I was charged last month? I see something on my card statement."));
-        let mut call = t(Role::Agent, "");
-        call.tool_calls.push(ToolCall { id: format!("c{i}"), name: "lookup_account".into(), arguments: json!({"account_id": "A-55812"}) });
-        c.turns.push(call);
-        let mut result = t(Role::Tool, "");
-        result.tool_result = Some(ToolResult {
-            call_id: format!("c{i}"),
-            name: "lookup_account".into(),
-            content: json!({"subscription_status": "none", "charges": []}),
-            is_error: false,
-        });
-        c.turns.push(result);
-        c.turns.push(t(Role::Agent, "I don't see any charges on your account for last month, and there is no active subscription."));
-    }
-    c.turns.truncate(20);
-    c
 }
