@@ -458,6 +458,13 @@ impl Config {
                 return bad(format!("model.{field}"), format!("`{v}` must name an environment variable, e.g. \"OPENAI_API_KEY\""));
             }
         }
+        if m.recordings.is_absolute() || m.recordings.components().any(|c| matches!(c, std::path::Component::ParentDir)) || m.recordings.as_os_str().is_empty()
+        {
+            return bad(
+                "model.recordings".into(),
+                format!("`{}` must be a directory inside the project (a relative path without `..`)", m.recordings.display()),
+            );
+        }
         if m.model.trim().is_empty() {
             return bad("model.model".into(), "must name the judge model, e.g. \"gpt-4o-mini\"".into());
         }

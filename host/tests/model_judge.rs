@@ -309,3 +309,27 @@ fn detect_judges_live_regenerate_keeps_the_judgement_and_the_gate_replays_it() {
     assert!(outputs.windows(2).all(|w| w[0] == w[1]), "{outputs:?}");
     assert_eq!(server.seen().len(), live_calls, "the gate never calls the model");
 }
+
+#[test]
+fn a_bad_model_section_is_a_usage_error_naming_the_field() {
+    for (extra, field) in [
+        ("api_key_env = \"sk-not-a-variable=1\"\n", "model.api_key_env"),
+        ("max_concurrency = 0\n", "model.max_concurrency"),
+        ("max_calls_per_plugin_call = 0\n", "model.max_calls_per_plugin_call"),
+        ("timeout = 5\n", "timeout"),
+        ("base_url = \"http://x\"\n", "base_url"),
+    ] {
+        let dir = project(extra);
+        // `project` ends inside [model]: these lines land in it.
+        let o = ratchet(dir.path(), &dead_url(), &["plugin", "inspect", "judge"]);
+        assert_eq!(o.status.code(), Some(2), "{extra}: {}", stderr(&o));
+        assert!(stderr(&o).contains(field), "{extra}: {}", stderr(&o));
+    }
+    // Recordings stay inside the project.
+    let dir = project("");
+    let toml = std::fs::read_to_string(dir.path().join("ratchet.toml")).unwrap().replace("recordings = \"recordings\"", "recordings = \"../elsewhere\"");
+    std::fs::write(dir.path().join("ratchet.toml"), toml).unwrap();
+    let o = ratchet(dir.path(), &dead_url(), &["plugin", "inspect", "judge"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("model.recordings") && stderr(&o).contains("inside the project"), "{}", stderr(&o));
+}
