@@ -168,12 +168,9 @@ fn interleave(mut cursors: Vec<Cursor>, out: &mut dyn Write, shared: impl Fn(Lin
     for c in cursors.iter_mut() {
         c.advance()?;
     }
-    loop {
-        // The smallest position among the cursors' current lines (ties: lowest partition).
-        let Some(min) = cursors.iter().filter_map(|c| c.current.as_ref().map(|(k, at, _)| (*at, *k))).min_by_key(|(at, _)| *at) else {
-            break;
-        };
-        let (at, kind) = min;
+    // The smallest position among the cursors' current lines (ties: lowest partition).
+    let smallest = |cursors: &[Cursor]| cursors.iter().filter_map(|c| c.current.as_ref().map(|(k, at, _)| (*at, *k))).min_by_key(|(at, _)| *at);
+    while let Some((at, kind)) = smallest(&cursors) {
         let mut wrote = false;
         for c in cursors.iter_mut() {
             let Some((k, pos, line)) = &c.current else { continue };
@@ -221,7 +218,15 @@ struct Cursor {
 impl Cursor {
     fn open(part: &PartOutput, path: &Path, wanted: fn(LineKind) -> bool) -> Result<Cursor, MergeError> {
         let open = |p: &Path| File::open(p).map(|f| BufReader::with_capacity(1 << 16, f)).map_err(|e| MergeError::Io { path: p.to_path_buf(), source: e });
-        Ok(Cursor { partition: part.partition, path: path.to_path_buf(), positions: part.positions.clone(), lines: open(path)?, entries: open(&part.positions)?, wanted, current: None })
+        Ok(Cursor {
+            partition: part.partition,
+            path: path.to_path_buf(),
+            positions: part.positions.clone(),
+            lines: open(path)?,
+            entries: open(&part.positions)?,
+            wanted,
+            current: None,
+        })
     }
 
     /// Move to the next line (and its position); `current` is `None` at the end.
@@ -246,7 +251,8 @@ impl Cursor {
                 Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(None),
                 Err(e) => return Err(MergeError::Io { path: self.positions.clone(), source: e }),
             }
-            let kind = LineKind::from_code(b[0]).ok_or_else(|| MergeError::Inconsistent(format!("positions log of partition {}: bad entry", self.partition)))?;
+            let kind =
+                LineKind::from_code(b[0]).ok_or_else(|| MergeError::Inconsistent(format!("positions log of partition {}: bad entry", self.partition)))?;
             if (self.wanted)(kind) {
                 let record = u64::from_le_bytes(b[1..9].try_into().expect("8 bytes"));
                 let conversation = u32::from_le_bytes(b[9..13].try_into().expect("4 bytes"));

@@ -32,7 +32,9 @@ const STDERR: &str = "stderr";
 pub(super) fn check_args(a: &DetectArgs) -> Result<(), CliError> {
     if a.worker_dir.is_some() {
         if a.partition.is_none() || a.processes > 1 || a.out.is_some() || a.rejects.is_some() || a.checkpoint.is_some() || a.match_suite.is_some() {
-            return Err(CliError::usage(anyhow!("--worker-dir is internal to --processes: it takes --partition and none of --out, --rejects, --checkpoint, --match-suite, --processes")));
+            return Err(CliError::usage(anyhow!(
+                "--worker-dir is internal to --processes: it takes --partition and none of --out, --rejects, --checkpoint, --match-suite, --processes"
+            )));
         }
         return Ok(());
     }
@@ -78,7 +80,8 @@ pub(super) fn worker(detector: &Detector, records: input::Records, opts: &RunOpt
 /// `reject_path`, and return the counts of the whole run.
 pub(super) fn run(a: &DetectArgs, config: Option<&Path>, inputs: &[PathBuf], reject_path: &Path) -> Result<Stats, CliError> {
     let n = a.processes;
-    let exe = std::env::current_exe().map_err(|e| CliError { code: exit::INTERNAL, error: anyhow!("--processes: cannot find the ratchet binary to run: {e}") })?;
+    let exe =
+        std::env::current_exe().map_err(|e| CliError { code: exit::INTERNAL, error: anyhow!("--processes: cannot find the ratchet binary to run: {e}") })?;
     // The children's files go next to the final output (same filesystem, and where the
     // user made room); removed when this function returns, whatever happens.
     let base = work_dir_base(a.out.as_deref(), reject_path);
@@ -100,10 +103,8 @@ pub(super) fn run(a: &DetectArgs, config: Option<&Path>, inputs: &[PathBuf], rej
     let mut parts = Vec::new();
     for k in 1..=n {
         let dir = work.path().join(k.to_string());
-        let stats: Stats = ratchet::schema::load_json(&dir.join(STATS)).map_err(|e| CliError {
-            code: exit::INTERNAL,
-            error: anyhow!("--processes {n}: partition {k}/{n} exited successfully without its counts: {e}"),
-        })?;
+        let stats: Stats = ratchet::schema::load_json(&dir.join(STATS))
+            .map_err(|e| CliError { code: exit::INTERNAL, error: anyhow!("--processes {n}: partition {k}/{n} exited successfully without its counts: {e}") })?;
         parts.push(PartOutput {
             partition: Partition { index: k, count: n },
             events: dir.join(EVENTS),
