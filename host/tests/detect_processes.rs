@@ -352,3 +352,55 @@ fn a_partition_that_fails_passes_its_exit_code_and_stderr_on() {
     assert!(err.contains("events.jsonl: File too large"), "the child's stderr is quoted: {err}");
     assert_eq!(std::fs::read_dir(&outdir).unwrap().count(), 0, "no output, no temporary files");
 }
+
+#[test]
+fn children_do_not_outlive_a_killed_parent() {
+    // A scorecard that loops for minutes on every conversation: the children are busy
+    // long after the parent is gone, unless the kernel kills them with it.
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::copy(component("guest-infinite-loop"), tmp.path().join("loop.wasm")).unwrap();
+    std::fs::write(
+        tmp.path().join("ratchet.toml"),
+        "[plugins.loop]\npath = \"loop.wasm\"\nfuel = 1000000000000000\ntimeout_ms = 300000\n\n[[detect.scorecards]]\nname = \"loop\"\nplugin = \"loop\"\nthreshold = 0.7\n",
+    )
+    .unwrap();
+    let input = stream(tmp.path(), 10);
+    let out = tmp.path().join("events.jsonl");
+    let mut parent = ratchet(tmp.path())
+        .args(["detect", input.to_str().unwrap(), "--out", out.to_str().unwrap(), "--processes", "2"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let t = Instant::now();
+    let kids = loop {
+        let kids: Vec<_> = children_of(parent.id()).into_iter().filter(|(_, cmd)| cmd.contains("--partition=")).collect();
+        if kids.len() == 2 {
+            break kids;
+        }
+        assert!(t.elapsed() < Duration::from_secs(60), "expected 2 children, found {kids:?}");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    // SIGKILL: the parent cannot clean up; the kernel kills its children (PR_SET_PDEATHSIG).
+    parent.kill().unwrap();
+    parent.wait().unwrap();
+    let t = Instant::now();
+    for (pid, cmd) in &kids {
+        loop {
+            let state = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok().and_then(|s| s.rsplit_once(')').and_then(|(_, r)| r.trim().chars().next()));
+            let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).map(|c| String::from_utf8_lossy(&c).replace('\0', " ")).unwrap_or_default();
+            // Gone, a zombie awaiting its new parent, or the pid reused by something else.
+            if state.is_none() || state == Some('Z') || cmdline != *cmd {
+                break;
+            }
+            if t.elapsed() > Duration::from_secs(10) {
+                for (p, _) in &kids {
+                    unsafe { libc::kill(*p as libc::pid_t, libc::SIGKILL) };
+                }
+                panic!("child {pid} ({cmd}) outlived its parent");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+    assert!(!out.exists());
+}
