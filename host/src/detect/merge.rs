@@ -136,7 +136,7 @@ pub fn merge(parts: &[PartOutput], events: &mut dyn Write, rejects: &mut dyn Wri
     for p in parts {
         cursors.push(Cursor::open(p, &p.events, |k| k == LineKind::Event)?);
     }
-    let written = interleave(cursors, events, |_| false)?;
+    let written = interleave(cursors, events, "<merged events>", |_| false)?;
     if written.total != total.flagged {
         return Err(MergeError::Inconsistent(format!("the partitions counted {} flagged conversation(s) but wrote {} event(s)", total.flagged, written.total)));
     }
@@ -145,7 +145,7 @@ pub fn merge(parts: &[PartOutput], events: &mut dyn Write, rejects: &mut dyn Wri
     for p in parts {
         cursors.push(Cursor::open(p, &p.rejects, |k| k != LineKind::Event)?);
     }
-    let written = interleave(cursors, rejects, |k| k == LineKind::Rejected)?;
+    let written = interleave(cursors, rejects, "<merged rejects>", |k| k == LineKind::Rejected)?;
     total.rejected = written.rejected;
     if written.errors != total.errors {
         return Err(MergeError::Inconsistent(format!("the partitions counted {} scorecard error(s) but recorded {}", total.errors, written.errors)));
@@ -160,10 +160,10 @@ struct Written {
     errors: u64,
 }
 
-/// Write the lines of all cursors in position order. Lines at the same position are
+/// Write the lines of all cursors to `out` (`out_name` in errors) in position order. Lines at the same position are
 /// the same rejected record seen by every partition when `shared(kind)`: written once;
 /// anything else at the same position is a contradiction.
-fn interleave(mut cursors: Vec<Cursor>, out: &mut dyn Write, shared: impl Fn(LineKind) -> bool) -> Result<Written, MergeError> {
+fn interleave(mut cursors: Vec<Cursor>, out: &mut dyn Write, out_name: &str, shared: impl Fn(LineKind) -> bool) -> Result<Written, MergeError> {
     let mut written = Written { total: 0, rejected: 0, errors: 0 };
     for c in cursors.iter_mut() {
         c.advance()?;
@@ -188,7 +188,7 @@ fn interleave(mut cursors: Vec<Cursor>, out: &mut dyn Write, shared: impl Fn(Lin
                     )));
                 }
             } else {
-                out.write_all(line).map_err(|e| MergeError::Io { path: PathBuf::from("<merged output>"), source: e })?;
+                out.write_all(line).map_err(|e| MergeError::Io { path: PathBuf::from(out_name), source: e })?;
                 written.total += 1;
                 match k {
                     LineKind::Rejected => written.rejected += 1,
