@@ -242,7 +242,7 @@ fn match_suite(project: &Project, suite: &Path, events: &Path) -> Result<(), Cli
 
 /// Where one-shot output goes: a temporary file renamed over a regular target when
 /// complete, a device/FIFO/symlink written in place, or stdout.
-pub(super) enum Sink {
+enum Sink {
     Temp(tempfile::NamedTempFile),
     Direct(std::fs::File),
     Stdout(std::io::BufWriter<std::io::Stdout>),
