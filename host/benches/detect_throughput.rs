@@ -1,7 +1,8 @@
 //! Detection throughput: conversations per second through `detect` with built-in rules
-//! only, with the Rust scorecard plugin, and with its Python port (1 and 2 threads),
-//! on 20-turn conversations; then peak memory while streaming a ~1 GB input. Prints
-//! figures.
+//! only, with the Rust scorecard plugin (1 and 2 threads; through the binary with 1
+//! process, 2 partitions by hand and `--processes 2`), and with its Python port (1 and 2
+//! threads), on 20-turn conversations; then peak memory while streaming a ~1 GB input.
+//! Prints figures.
 //!
 //! Run: `scripts/build-plugins && cargo bench -p ratchet --bench detect_throughput`
 //! (`RATCHET_BENCH_GB=0` skips the 1 GB pass). Results are recorded in docs/benchmarks.md.
@@ -94,42 +95,51 @@ fn main() {
         println!("{name:<44} {jobs:>5} {secs:>9.2}s {rate:>14.0} {:>9}   ({:.1}x slower than (a), 1 job)", stats.flagged, base / rate);
     }
 
-    // (b) across processes: the same stream split by `--partition 1/2` and `2/2`, one
-    // `ratchet detect` process each (what `--partition` is for). Threads of one
-    // process share an address space: the copy-on-write page faults of fresh
-    // instances then need TLB-shootdown IPIs between the cores (expensive inside a
-    // VM); separate processes do not. Uses the repo's ratchet.toml (the same scorecard).
+    // (b) through the `ratchet` binary (process start, plugin cache load and the output
+    // file included), uses the repo's ratchet.toml (the same scorecard): one process,
+    // then two by hand (`--partition 1/2` and `2/2` at once, the outputs left apart),
+    // then `--processes 2` (the same two partitions plus the merge into one file, which
+    // must be byte-identical to the one-process output).
+    //
+    // Why processes: threads of one process share an address space, so the
+    // copy-on-write page faults of fresh instances need TLB-shootdown IPIs between the
+    // cores (expensive inside a VM); separate processes do not.
     {
         let exe = env!("CARGO_BIN_EXE_ratchet");
-        let started = std::time::Instant::now();
-        let children: Vec<_> = (1..=2)
-            .map(|k| {
-                std::process::Command::new(exe)
-                    .args([
-                        "detect",
-                        path.to_str().unwrap(),
-                        "--partition",
-                        &format!("{k}/2"),
-                        "-o",
-                        dir.path().join(format!("part-{k}.jsonl")).to_str().unwrap(),
-                    ])
-                    .current_dir(&root)
-                    .stderr(std::process::Stdio::piped())
-                    .spawn()
-                    .expect("ratchet binary")
-            })
-            .collect();
-        let mut flagged = 0;
-        for c in children {
-            let o = c.wait_with_output().unwrap();
+        let detect = |extra: &[&str], out: &Path| {
+            std::process::Command::new(exe)
+                .args(["detect", path.to_str().unwrap(), "-o", out.to_str().unwrap()])
+                .args(extra)
+                .current_dir(&root)
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .expect("ratchet binary")
+        };
+        let flagged_of = |o: &std::process::Output| -> u64 {
             assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
             let err = String::from_utf8_lossy(&o.stderr);
-            flagged += err.split("flagged ").nth(1).and_then(|x| x.split_whitespace().next()).and_then(|x| x.parse::<u64>().ok()).unwrap_or(0);
-        }
-        let secs = started.elapsed().as_secs_f64();
-        let rate = n as f64 / secs;
-        let name = "(b) 2 processes, --partition 1/2 + 2/2";
-        println!("{name:<44} {:>5} {secs:>9.2}s {rate:>14.0} {flagged:>9}   ({:.1}x slower than (a), 1 job)", 2, base / rate);
+            err.split("flagged ").nth(1).and_then(|x| x.split_whitespace().next()).and_then(|x| x.parse::<u64>().ok()).unwrap_or(0)
+        };
+        let report = |name: &str, jobs: usize, secs: f64, flagged: u64| {
+            let rate = n as f64 / secs;
+            println!("{name:<44} {jobs:>5} {secs:>9.2}s {rate:>14.0} {flagged:>9}   ({:.1}x slower than (a), 1 job)", base / rate);
+        };
+
+        let one = dir.path().join("one.jsonl");
+        let started = Instant::now();
+        let flagged = flagged_of(&detect(&[], &one).wait_with_output().unwrap());
+        report("(b) ratchet detect, 1 process", 1, started.elapsed().as_secs_f64(), flagged);
+
+        let started = Instant::now();
+        let children: Vec<_> = (1..=2).map(|k| detect(&["--partition", &format!("{k}/2")], &dir.path().join(format!("part-{k}.jsonl")))).collect();
+        let flagged: u64 = children.into_iter().map(|c| flagged_of(&c.wait_with_output().unwrap())).sum();
+        report("(b) 2 processes, --partition 1/2 + 2/2", 2, started.elapsed().as_secs_f64(), flagged);
+
+        let merged = dir.path().join("merged.jsonl");
+        let started = Instant::now();
+        let flagged = flagged_of(&detect(&["--processes", "2"], &merged).wait_with_output().unwrap());
+        report("(b) ratchet detect --processes 2", 2, started.elapsed().as_secs_f64(), flagged);
+        assert!(std::fs::read(&merged).unwrap() == std::fs::read(&one).unwrap(), "--processes 2 must write what one process writes");
     }
 
     // (c) The same scorecard as a Python component (componentize-py): a fresh CPython

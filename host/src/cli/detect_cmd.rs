@@ -1,5 +1,7 @@
 //! `ratchet detect` and `ratchet rank`.
 
+mod split;
+
 use std::io::Seek;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -54,6 +56,15 @@ pub struct DetectArgs {
     /// the conversation recorded as evidence. Needs --out.
     #[arg(long)]
     match_suite: Option<PathBuf>,
+    /// Split the run across N processes, one per partition (`--partition k/N` each),
+    /// and merge their outputs into exactly what one process writes. With a scorecard
+    /// plugin, processes scale better than --jobs threads (see docs/detect.md).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+    processes: u32,
+    /// Internal, set by --processes: run as one partition's worker, writing the
+    /// events, rejects, input positions and counts into this directory.
+    #[arg(long, hide = true)]
+    worker_dir: Option<PathBuf>,
     /// `json` prints the summary as JSON on stderr.
     #[arg(long, value_enum, default_value = "text")]
     format: Format,
@@ -72,6 +83,7 @@ pub fn detect(a: DetectArgs, config: Option<&Path>) -> CliResult {
     if a.checkpoint.is_some() && a.out.is_none() {
         return Err(CliError::usage(anyhow!("--checkpoint needs --out (a restart must be able to truncate the output)")));
     }
+    split::check_args(&a)?;
     let inputs = input::expand(&a.inputs).map_err(|e| CliError::usage(anyhow!(e)))?;
 
     let needs_runtime = !project.config.detect.scorecards.is_empty() || a.adapter.is_some();
@@ -121,38 +133,18 @@ pub fn detect(a: DetectArgs, config: Option<&Path>) -> CliResult {
         Some(o) => PathBuf::from(format!("{}.rejects.jsonl", o.display())),
         None => PathBuf::from("rejects.jsonl"),
     });
-    let io_err = |what: &Path, e: std::io::Error| CliError::usage(anyhow!("{}: {e}", what.display()));
-    let records = input::Records::new(inputs);
+    let records = input::Records::new(inputs.clone());
 
-    let stats = match (&a.out, &a.checkpoint) {
-        // Restartable: write in place; a restart truncates to the checkpoint's sizes.
-        (Some(out_path), Some(cp_path)) => {
-            let resume: Checkpoint = if cp_path.exists() { schema::load_json(cp_path).map_err(CliError::usage)? } else { Checkpoint::default() };
-            let out = open_at(out_path, resume.output_bytes).map_err(|e| io_err(out_path, e))?;
-            let mut rejects = open_at(&reject_path, resume.reject_bytes).map_err(|e| io_err(&reject_path, e))?;
-            let mut save = |cp: &Checkpoint| {
-                out.sync_data()?;
-                ratchet::gate::report::write_atomic(cp_path, serde_json::to_string_pretty(cp).expect("json").as_bytes())
-            };
-            let mut out_w = std::io::BufWriter::new(out.try_clone().map_err(|e| io_err(out_path, e))?);
-            detect::run(&detector, records, &mut out_w, &mut rejects, &opts, resume, &mut save).map_err(|e| io_err(out_path, e))?
-        }
-        // One shot: to a file (temporary file, renamed when complete) or stdout.
-        (out_path, _) => {
-            let mut out = match out_path {
-                Some(p) => Sink::file(p).map_err(|e| io_err(p, e))?,
-                None => Sink::Stdout(std::io::BufWriter::new(std::io::stdout())),
-            };
-            let mut rejects = Sink::file(&reject_path).map_err(|e| io_err(&reject_path, e))?;
-            let stats = detect::run(&detector, records, &mut out, &mut rejects, &opts, Checkpoint::default(), &mut |_| Ok(()))
-                .map_err(|e| io_err(out_path.as_deref().unwrap_or(Path::new("<stdout>")), e))?;
-            if let Some(p) = out_path {
-                out.finish(p, true).map_err(|e| io_err(p, e))?;
-            }
-            // A reject file appears only when something was rejected.
-            rejects.finish(&reject_path, stats.rejected + stats.errors > 0).map_err(|e| io_err(&reject_path, e))?;
-            stats
-        }
+    let stats = if let Some(dir) = &a.worker_dir {
+        return split::worker(&detector, records, &opts, dir);
+    } else if a.processes > 1 {
+        // The plugins were loaded to check the configuration (and to fill the compile
+        // cache for the children): the children load their own.
+        drop(detector);
+        drop(runtime);
+        split::run(&a, config, &inputs, &reject_path)?
+    } else {
+        run_here(&a, &detector, records, &opts, &reject_path)?
     };
     if stats.rejected + stats.errors > 0 {
         if let Ok(text) = std::fs::read_to_string(&reject_path) {
@@ -175,6 +167,47 @@ pub fn detect(a: DetectArgs, config: Option<&Path>) -> CliResult {
         match_suite(&project, suite, out)?;
     }
     Ok(exit::OK)
+}
+
+/// One process: events to `--out` (in place with a checkpoint, else a temporary file
+/// renamed when complete) or stdout, rejects to `reject_path`.
+fn run_here(a: &DetectArgs, detector: &Detector, records: input::Records, opts: &RunOptions, reject_path: &Path) -> Result<detect::Stats, CliError> {
+    let stats = match (&a.out, &a.checkpoint) {
+        // Restartable: write in place; a restart truncates to the checkpoint's sizes.
+        (Some(out_path), Some(cp_path)) => {
+            let resume: Checkpoint = if cp_path.exists() { schema::load_json(cp_path).map_err(CliError::usage)? } else { Checkpoint::default() };
+            let out = open_at(out_path, resume.output_bytes).map_err(|e| io_err(out_path, e))?;
+            let mut rejects = open_at(reject_path, resume.reject_bytes).map_err(|e| io_err(reject_path, e))?;
+            let mut save = |cp: &Checkpoint| {
+                out.sync_data()?;
+                ratchet::gate::report::write_atomic(cp_path, serde_json::to_string_pretty(cp).expect("json").as_bytes())
+            };
+            let mut out_w = std::io::BufWriter::new(out.try_clone().map_err(|e| io_err(out_path, e))?);
+            detect::run(detector, records, &mut out_w, &mut rejects, opts, resume, &mut save).map_err(|e| io_err(out_path, e))?
+        }
+        // One shot: to a file (temporary file, renamed when complete) or stdout.
+        (out_path, _) => {
+            let mut out = match out_path {
+                Some(p) => Sink::file(p).map_err(|e| io_err(p, e))?,
+                None => Sink::Stdout(std::io::BufWriter::new(std::io::stdout())),
+            };
+            let mut rejects = Sink::file(reject_path).map_err(|e| io_err(reject_path, e))?;
+            let stats = detect::run(detector, records, &mut out, &mut rejects, opts, Checkpoint::default(), &mut |_| Ok(()))
+                .map_err(|e| io_err(out_path.as_deref().unwrap_or(Path::new("<stdout>")), e))?;
+            if let Some(p) = out_path {
+                out.finish(p, true).map_err(|e| io_err(p, e))?;
+            }
+            // A reject file appears only when something was rejected.
+            rejects.finish(reject_path, stats.rejected + stats.errors > 0).map_err(|e| io_err(reject_path, e))?;
+            stats
+        }
+    };
+    Ok(stats)
+}
+
+/// An I/O error on a file named in the command: exit 2, naming the file.
+fn io_err(what: &Path, e: std::io::Error) -> CliError {
+    CliError::usage(anyhow!("{}: {e}", what.display()))
 }
 
 /// `--match-suite`: regenerate each event in memory and merge it into a matching

@@ -8,8 +8,13 @@
 //! is flushed and a checkpoint records how many records were consumed and how many
 //! output bytes are valid, so a restart truncates any torn tail and resumes exactly
 //! there — no event is emitted twice.
+//!
+//! One run can also be split across processes, one per partition ([`workers`]), whose
+//! outputs are merged back into what a single process would have written ([`merge`]).
 
 pub mod input;
+pub mod merge;
+pub mod workers;
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -39,6 +44,12 @@ impl std::str::FromStr for Partition {
     fn from_str(s: &str) -> Result<Partition, String> {
         let sh: crate::gate::suite::Shard = s.parse()?;
         Ok(Partition { index: sh.index, count: sh.count })
+    }
+}
+
+impl std::fmt::Display for Partition {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.index, self.count)
     }
 }
 
@@ -248,54 +259,93 @@ pub fn run(
     resume: Checkpoint,
     on_batch: &mut dyn FnMut(&Checkpoint) -> std::io::Result<()>,
 ) -> std::io::Result<Stats> {
+    run_to(detector, records, Sinks { events: out, rejects, positions: None }, opts, resume, on_batch)
+}
+
+/// Where a run writes: events, rejects and, for a partition of a run split across
+/// processes, the input position of every line written (see [`merge`]).
+pub struct Sinks<'a> {
+    /// Failure events (JSONL).
+    pub events: &'a mut dyn Write,
+    /// Rejected records and failed conversations (JSONL).
+    pub rejects: &'a mut dyn Write,
+    /// One [`merge::write_entry`] per line written to `events` or `rejects`, in write order.
+    pub positions: Option<&'a mut dyn Write>,
+}
+
+/// [`run`], writing to `sinks` (with the positions log when one is given).
+pub fn run_to(
+    detector: &Detector,
+    records: impl Iterator<Item = Result<input::Record, input::ReadError>>,
+    sinks: Sinks<'_>,
+    opts: &RunOptions,
+    resume: Checkpoint,
+    on_batch: &mut dyn FnMut(&Checkpoint) -> std::io::Result<()>,
+) -> std::io::Result<Stats> {
+    let Sinks { events: out, rejects, mut positions } = sinks;
     let mut cp = resume;
     let skip = cp.records;
     let mut records = records.skip(skip as usize).peekable();
     let jobs = opts.jobs.max(1);
     while records.peek().is_some() {
         let batch: Vec<_> = records.by_ref().take(opts.batch.max(1)).collect();
+        // Records are numbered over the whole input (skipped ones included), so every
+        // partition of a split run numbers them alike.
+        let first = cp.stats.records;
         cp.stats.records += batch.len() as u64;
         // Parse and score in parallel (both cost), then account and write serially, in
         // input order, whatever the number of jobs.
         let outcomes = parallel_map(batch, jobs, |r| process(detector, r, opts.partition));
-        let mut reject_lines: Vec<Reject> = Vec::new();
-        for outcome in outcomes.into_iter().flatten() {
-            match outcome {
-                Outcome::Rejected(r) => {
-                    cp.stats.rejected += 1;
-                    reject_lines.push(r);
-                }
-                Outcome::OtherPartition => cp.stats.other_partitions += 1,
-                Outcome::Examined(origin, result) => {
-                    cp.stats.seen += 1;
-                    match result {
-                        Ok(Some(event)) => {
-                            cp.stats.flagged += 1;
-                            for reason in &event.reasons {
-                                *cp.stats.reasons.entry(reason_kind(reason).to_string()).or_default() += 1;
+        let mut reject_lines: Vec<(merge::LineKind, merge::Position, Reject)> = Vec::new();
+        for (i, record_outcomes) in outcomes.into_iter().enumerate() {
+            for (j, outcome) in record_outcomes.into_iter().enumerate() {
+                let at = merge::Position { record: first + i as u64, conversation: j as u32 };
+                match outcome {
+                    Outcome::Rejected(r) => {
+                        cp.stats.rejected += 1;
+                        reject_lines.push((merge::LineKind::Rejected, at, r));
+                    }
+                    Outcome::OtherPartition => cp.stats.other_partitions += 1,
+                    Outcome::Examined(origin, result) => {
+                        cp.stats.seen += 1;
+                        match result {
+                            Ok(Some(event)) => {
+                                cp.stats.flagged += 1;
+                                for reason in &event.reasons {
+                                    *cp.stats.reasons.entry(reason_kind(reason).to_string()).or_default() += 1;
+                                }
+                                let mut line = serde_json::to_vec(&event).expect("event serialises");
+                                line.push(b'\n');
+                                out.write_all(&line)?;
+                                cp.output_bytes += line.len() as u64;
+                                if let Some(p) = positions.as_mut() {
+                                    merge::write_entry(&mut **p, merge::LineKind::Event, at)?;
+                                }
                             }
-                            let mut line = serde_json::to_vec(&event).expect("event serialises");
-                            line.push(b'\n');
-                            out.write_all(&line)?;
-                            cp.output_bytes += line.len() as u64;
-                        }
-                        Ok(None) => {}
-                        Err(e) => {
-                            cp.stats.errors += 1;
-                            reject_lines.push(Reject { origin, error: e, record: String::new() });
+                            Ok(None) => {}
+                            Err(e) => {
+                                cp.stats.errors += 1;
+                                reject_lines.push((merge::LineKind::Error, at, Reject { origin, error: e, record: String::new() }));
+                            }
                         }
                     }
                 }
             }
         }
-        for rj in &reject_lines {
+        for (kind, at, rj) in &reject_lines {
             let mut line = serde_json::to_vec(rj).expect("reject serialises");
             line.push(b'\n');
             rejects.write_all(&line)?;
             cp.reject_bytes += line.len() as u64;
+            if let Some(p) = positions.as_mut() {
+                merge::write_entry(&mut **p, *kind, *at)?;
+            }
         }
         out.flush()?;
         rejects.flush()?;
+        if let Some(p) = positions.as_mut() {
+            p.flush()?;
+        }
         // Everything read so far, before a resume included: records are never re-read.
         cp.records = cp.stats.records;
         on_batch(&cp)?;
