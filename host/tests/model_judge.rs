@@ -267,6 +267,17 @@ fn detect_judges_live_regenerate_keeps_the_judgement_and_the_gate_replays_it() {
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert!(stderr(&o).contains("judge model calls: 2 replayed, 0 recorded"), "{}", stderr(&o));
     assert_eq!(std::fs::read_to_string(dir.path().join("events2.jsonl")).unwrap(), events);
+    // Split across processes: each child judges its partition; the parent sums the counts,
+    // and the children get the same mode (--record asks the model again for both).
+    let o = ratchet(dir.path(), &dead_url(), &["detect", "day.jsonl", "--out", "events3.jsonl", "--processes", "2"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stderr(&o).contains("judge model calls: 2 replayed, 0 recorded, 0 failed"), "{}", stderr(&o));
+    assert_eq!(std::fs::read_to_string(dir.path().join("events3.jsonl")).unwrap(), events);
+    let o = ratchet(dir.path(), &server.base_url, &["detect", "day.jsonl", "--out", "events4.jsonl", "--processes", "2", "--record"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stderr(&o).contains("judge model calls: 0 replayed, 2 recorded, 0 failed"), "{}", stderr(&o));
+    assert_eq!(server.seen().len(), 4);
+    assert_eq!(std::fs::read_to_string(dir.path().join("events4.jsonl")).unwrap(), events);
 
     // Regenerate: the scorecard's "no" becomes an LLM-judged criterion; the reproduce
     // check judges the replayed production conversation (a new question: recorded now).

@@ -135,8 +135,9 @@ pub fn detect(a: DetectArgs, config: Option<&Path>) -> CliResult {
     });
     let records = input::Records::new(inputs.clone());
 
-    let stats = if let Some(dir) = &a.worker_dir {
-        return split::worker(&detector, records, &opts, dir);
+    let broker = runtime.as_ref().and_then(|r| r.model_broker().cloned());
+    let (stats, judge) = if let Some(dir) = &a.worker_dir {
+        return split::worker(&detector, records, &opts, dir, broker.as_deref());
     } else if a.processes > 1 {
         // The plugins were loaded to check the configuration (and to fill the compile
         // cache for the children): the children load their own.
@@ -144,7 +145,8 @@ pub fn detect(a: DetectArgs, config: Option<&Path>) -> CliResult {
         drop(runtime);
         split::run(&a, config, &inputs, &reject_path)?
     } else {
-        run_here(&a, &detector, records, &opts, &reject_path)?
+        let stats = run_here(&a, &detector, records, &opts, &reject_path)?;
+        (stats, broker.map(|b| b.stats()))
     };
     if stats.rejected + stats.errors > 0 {
         if let Ok(text) = std::fs::read_to_string(&reject_path) {
@@ -160,7 +162,7 @@ pub fn detect(a: DetectArgs, config: Option<&Path>) -> CliResult {
         Format::Json => eprintln!("{}", serde_json::to_string(&stats).expect("json")),
         Format::Text => eprintln!("{}", stats.line()),
     }
-    if let Some(j) = runtime.as_ref().and_then(|r| r.model_broker()).map(|b| b.stats()).filter(|s| s.replayed + s.recorded + s.failed > 0) {
+    if let Some(j) = judge.filter(|s| s.replayed + s.recorded + s.failed > 0) {
         eprintln!("judge {}", j.line());
     }
     if let (Some(suite), Some(out)) = (&a.match_suite, &a.out) {

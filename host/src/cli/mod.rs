@@ -69,6 +69,18 @@ pub struct ModelModeArgs {
 }
 
 impl ModelModeArgs {
+    /// The flags as given, to pass on to child processes (`detect --processes`).
+    pub fn flags(self) -> Vec<&'static str> {
+        let mut v = Vec::new();
+        if self.record {
+            v.push("--record");
+        }
+        if self.record_missing {
+            v.push("--record-missing");
+        }
+        v
+    }
+
     /// The mode these flags select, `default` when neither is given.
     pub fn mode(self, default: ratchet::llm::Mode) -> ratchet::llm::Mode {
         use ratchet::llm::Mode;

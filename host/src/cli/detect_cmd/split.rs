@@ -20,12 +20,15 @@ use crate::cli::{exit, CliError, CliResult};
 use ratchet::detect::merge::{self, MergeError, PartOutput};
 use ratchet::detect::workers::{self, Failure, Worker, WorkerError};
 use ratchet::detect::{self, input, Checkpoint, Detector, Partition, RunOptions, Sinks, Stats};
+use ratchet::llm::broker::BrokerStats;
+use ratchet::llm::ModelBroker;
 
 /// A worker's files, inside its directory.
 const EVENTS: &str = "events.jsonl";
 const REJECTS: &str = "rejects.jsonl";
 const POSITIONS: &str = "positions";
 const STATS: &str = "stats.json";
+const JUDGE: &str = "judge.json";
 const STDERR: &str = "stderr";
 
 /// Refuse what a split run cannot do (exit 2, like every usage error).
@@ -56,7 +59,7 @@ pub(super) fn check_args(a: &DetectArgs) -> Result<(), CliError> {
 }
 
 /// The child side: run this partition, writing into `dir`.
-pub(super) fn worker(detector: &Detector, records: input::Records, opts: &RunOptions, dir: &Path) -> CliResult {
+pub(super) fn worker(detector: &Detector, records: input::Records, opts: &RunOptions, dir: &Path, judge: Option<&ModelBroker>) -> CliResult {
     let create = |name: &str| {
         let p = dir.join(name);
         std::fs::File::create(&p).map(|f| (std::io::BufWriter::new(f), p.clone())).map_err(|e| io_err(&p, e))
@@ -69,6 +72,10 @@ pub(super) fn worker(detector: &Detector, records: input::Records, opts: &RunOpt
     for (w, p) in [(&mut events, &events_path), (&mut rejects, &rejects_path), (&mut positions, &positions_path)] {
         w.flush().map_err(|e| io_err(p, e))?;
     }
+    // The model calls of LLM-judged scorecards, for the parent's `judge` line.
+    let judge_path = dir.join(JUDGE);
+    let judge = judge.map(|b| b.stats()).unwrap_or_default();
+    ratchet::gate::report::write_atomic(&judge_path, serde_json::to_string(&judge).expect("json").as_bytes()).map_err(|e| io_err(&judge_path, e))?;
     // Written last: its presence says the partition is complete.
     let stats_path = dir.join(STATS);
     ratchet::gate::report::write_atomic(&stats_path, serde_json::to_string(&stats).expect("json").as_bytes()).map_err(|e| io_err(&stats_path, e))?;
@@ -77,8 +84,8 @@ pub(super) fn worker(detector: &Detector, records: input::Records, opts: &RunOpt
 
 /// The parent side: run `a.processes` children on `inputs` (already expanded, to know
 /// whether stdin is among them), merge their outputs into `--out` (or stdout) and
-/// `reject_path`, and return the counts of the whole run.
-pub(super) fn run(a: &DetectArgs, config: Option<&Path>, inputs: &[PathBuf], reject_path: &Path) -> Result<Stats, CliError> {
+/// `reject_path`, and return the counts of the whole run (and of its model calls).
+pub(super) fn run(a: &DetectArgs, config: Option<&Path>, inputs: &[PathBuf], reject_path: &Path) -> Result<(Stats, Option<BrokerStats>), CliError> {
     let n = a.processes;
     let exe =
         std::env::current_exe().map_err(|e| CliError { code: exit::INTERNAL, error: anyhow!("--processes: cannot find the ratchet binary to run: {e}") })?;
@@ -101,8 +108,14 @@ pub(super) fn run(a: &DetectArgs, config: Option<&Path>, inputs: &[PathBuf], rej
     workers::run_all(specs, feed_stdin).map_err(|e| worker_error(e, n))?;
 
     let mut parts = Vec::new();
+    let mut judge = BrokerStats::default();
     for k in 1..=n {
         let dir = work.path().join(k.to_string());
+        let part: BrokerStats = ratchet::schema::load_json(&dir.join(JUDGE)).map_err(|e| CliError {
+            code: exit::INTERNAL,
+            error: anyhow!("--processes {n}: partition {k}/{n} exited successfully without its model-call counts: {e}"),
+        })?;
+        judge.merge(&part);
         let stats: Stats = ratchet::schema::load_json(&dir.join(STATS))
             .map_err(|e| CliError { code: exit::INTERNAL, error: anyhow!("--processes {n}: partition {k}/{n} exited successfully without its counts: {e}") })?;
         parts.push(PartOutput {
@@ -132,7 +145,7 @@ pub(super) fn run(a: &DetectArgs, config: Option<&Path>, inputs: &[PathBuf], rej
     }
     // As in one process: a reject file appears only when something was rejected.
     rejects.finish(reject_path, stats.rejected + stats.errors > 0).map_err(|e| io_err(reject_path, e))?;
-    Ok(stats)
+    Ok((stats, Some(judge)))
 }
 
 /// The child's command line: the same detect, on the same inputs, for one partition.
@@ -161,6 +174,8 @@ fn worker_command(exe: &Path, a: &DetectArgs, config: Option<&Path>, partition: 
     c.arg(opt("batch", a.batch.to_string()));
     c.arg(opt("partition", partition.to_string()));
     c.arg(opt("worker-dir", dir));
+    // Where LLM-judged scorecards' answers come from: the same mode in every child.
+    c.args(a.model.flags());
     // The inputs as given (a directory is expanded by each child alike; the merge checks
     // that every child read the same number of records).
     c.arg("--").args(&a.inputs);
