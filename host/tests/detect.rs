@@ -262,3 +262,24 @@ fn devices_as_outputs_are_written_in_place_not_replaced() {
     assert!(ratchet::gate::report::replaceable(&tmp.path().join("new.json")));
     assert!(!ratchet::gate::report::replaceable(Path::new("/dev/null")));
 }
+
+#[test]
+fn a_scorecard_that_fails_on_every_conversation_exits_3() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::copy(component("scorecard-support-policy"), tmp.path().join("policy.wasm")).unwrap();
+    // Far too little fuel for any conversation: the plugin is unusable, not the traffic.
+    std::fs::write(
+        tmp.path().join("ratchet.toml"),
+        "[plugins.policy]\npath = \"policy.wasm\"\nfuel = 1000\n\n[[detect.scorecards]]\nname = \"policy\"\nplugin = \"policy\"\nthreshold = 0.7\n",
+    )
+    .unwrap();
+    let input = stream(tmp.path(), 2);
+    let out = tmp.path().join("events.jsonl");
+    let o = ratchet_in(tmp.path(), &["detect", input.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(3), "{err}");
+    assert!(err.contains("every conversation (5) failed a scorecard"), "{err}");
+    assert!(out.exists() && tmp.path().join("events.jsonl.rejects.jsonl").exists(), "the files are still written");
+    let o = ratchet_in(tmp.path(), &["detect", input.to_str().unwrap(), "--out", out.to_str().unwrap(), "--processes", "2"]);
+    assert_eq!(o.status.code(), Some(3), "{}", String::from_utf8_lossy(&o.stderr));
+}

@@ -168,6 +168,16 @@ pub fn detect(a: DetectArgs, config: Option<&Path>) -> CliResult {
     if let (Some(suite), Some(out)) = (&a.match_suite, &a.out) {
         match_suite(&project, suite, out)?;
     }
+    // Some conversations failing a scorecard is traffic (they are in the reject file);
+    // every one of them failing is a broken plugin or host, and nothing was judged.
+    if stats.seen > 0 && stats.errors == stats.seen {
+        eprintln!(
+            "detect: every conversation ({}) failed a scorecard, so none was judged: the plugin (or its limits, or the host) is broken, not the traffic; see {}",
+            stats.seen,
+            reject_path.display()
+        );
+        return Ok(exit::PLUGIN);
+    }
     Ok(exit::OK)
 }
 
