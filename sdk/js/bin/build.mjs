@@ -95,6 +95,32 @@ async function load(name) {
   }
 }
 
+// esbuild options shared by the probe and the build: `ratchet:plugin/host@0.1.1` in
+// the SDK's source becomes the version of the WIT built against; WIT imports stay external.
+function bundleOptions(entry, version) {
+  const witVersion = {
+    name: 'ratchet-wit-version',
+    setup(b) {
+      b.onResolve({ filter: /^ratchet:plugin\// }, (a) => ({ path: `${a.path.replace(/@.*$/, '')}@${version}`, external: true }));
+      b.onResolve({ filter: /^wasi:/ }, (a) => ({ path: a.path, external: true }));
+    },
+  };
+  return { ...entry, bundle: true, format: 'esm', platform: 'neutral', target: 'es2022', legalComments: 'none', logLevel: 'silent', plugins: [witVersion] };
+}
+
+/** Whether the tree-shaken bundle of `entry` (a file) uses src/judge.js. */
+export async function usesJudge(entry) {
+  const esbuild = await load('esbuild');
+  const probe = await esbuild.build({ ...bundleOptions({ entryPoints: [entry] }, '0.0.0'), write: false, metafile: true, outdir: tmpdir(), absWorkingDir: dirname(entry) });
+  const judge = realpathSync(join(SDK_DIR, 'src', 'judge.js'));
+  return Object.values(probe.metafile.outputs).some((o) =>
+    Object.entries(o.inputs).some(([p, i]) => {
+      const abs = resolve(dirname(entry), p);
+      return i.bytesInOutput > 0 && existsSync(abs) && realpathSync(abs) === judge;
+    }),
+  );
+}
+
 export async function build(pluginDir, out, wit, quiet = false) {
   pluginDir = resolve(pluginDir);
   wit = resolve(wit);
@@ -106,43 +132,16 @@ export async function build(pluginDir, out, wit, quiet = false) {
   const started = Date.now();
   const work = mkdtempSync(join(tmpdir(), 'ratchet-js-'));
   const cwd = process.cwd();
-  // `ratchet:plugin/host@0.1.1` in the SDK's source -> the version of the WIT built against.
-  const witVersion = {
-    name: 'ratchet-wit-version',
-    setup(b) {
-      b.onResolve({ filter: /^ratchet:plugin\// }, (a) => ({ path: `${a.path.replace(/@.*$/, '')}@${version}`, external: true }));
-      b.onResolve({ filter: /^wasi:/ }, (a) => ({ path: a.path, external: true }));
-    },
-  };
-  const bundleOptions = (entry) => ({
-    ...entry,
-    bundle: true,
-    format: 'esm',
-    platform: 'neutral',
-    target: 'es2022',
-    legalComments: 'none',
-    logLevel: 'silent',
-    plugins: [witVersion],
-  });
   try {
     const entry = join(pluginDir, m.entry);
     let model = m.model;
-    if (model === null) {
-      // Does the tree-shaken bundle use judge.js?
-      const probe = await esbuild.build({ ...bundleOptions({ entryPoints: [entry] }), write: false, metafile: true, outfile: join(work, 'probe.js') });
-      const judge = realpathSync(join(SDK_DIR, 'src', 'judge.js'));
-      model =
-        MODEL_WORLDS.includes(m.world) &&
-        Object.values(probe.metafile.outputs).some((o) =>
-          Object.entries(o.inputs).some(([p, i]) => i.bytesInOutput > 0 && existsSync(resolve(cwd, p)) && realpathSync(resolve(cwd, p)) === judge),
-        );
-    }
+    if (model === null) model = MODEL_WORLDS.includes(m.world) && (await usesJudge(entry));
     if (model && !hasModel) throw new BuildError(`${pluginDir}: the plugin asks a model (src/judge.js), but ${wit} is ratchet:plugin@${version}, which has no model import: build against wit/since_v0.1.1 or later`);
     const bundle = join(work, 'plugin.js');
     const lines = [];
     if (model) lines.push(`import ${JSON.stringify(join(SDK_DIR, 'src', 'judge-wit.js'))};`);
     lines.push(`export * from ${JSON.stringify(entry)};`);
-    const r = await esbuild.build({ ...bundleOptions({ stdin: { contents: lines.join('\n'), resolveDir: pluginDir, sourcefile: 'ratchet-entry.js', loader: 'js' } }), outfile: bundle });
+    const r = await esbuild.build({ ...bundleOptions({ stdin: { contents: lines.join('\n'), resolveDir: pluginDir, sourcefile: 'ratchet-entry.js', loader: 'js' } }, version), outfile: bundle });
     for (const w of r.warnings) console.error(`esbuild: ${w.text}`);
     let witPath = wit;
     if (hasModel && !model && MODEL_WORLDS.includes(m.world)) witPath = worldWithoutModel(wit, join(work, 'wit'), m.world, version);
