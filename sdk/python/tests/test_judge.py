@@ -203,6 +203,15 @@ class YesNoAnswers(unittest.TestCase):
         for turn in (3.0, -1, True, "3", None, 2 ** 64):
             self.assertIsNone(judge.parse_yes_no({"answer": "no", "turn": turn}, 10 ** 30).turn, turn)
         self.assertEqual(judge.parse_yes_no({"answer": "\u00a0NO\u3000", "turn": 0}, 1), YesNo(yes=False, reason="", turn=0))
+        # As serde_json reads them: `-0` and integers beyond u64 are floats, so no turn.
+        for text in ('{"answer": "no", "turn": -0}', '{"answer": "no", "turn": 18446744073709551616}'):
+            judge.set_native_judge(lambda req, text=text: text)
+            answer, _ = judge.complete_json(Request().user("q"))
+            self.assertIsNone(judge.parse_yes_no(answer, 10 ** 30).turn, text)
+        judge.set_native_judge(None)
+        from ratchet_sdk import canonical
+        self.assertEqual(canonical.dumps(canonical.loads("[-0, 18446744073709551615, 18446744073709551616, -9223372036854775809]")),
+                         "[-0.0,18446744073709551615,1.8446744073709552e+19,-9.223372036854776e+18]")
 
     def test_only_ascii_case_folding_and_anything_not_an_object_is_refused(self):
         for bad in ({"answer": "y\u0130s"}, {"answer": 1}, ["yes"], "yes", None, {"reason": "yes"}):
