@@ -61,11 +61,19 @@ fn shipped() -> Vec<Shipped> {
             let Some(tool) = t.get("tool").and_then(|t| t.get("ratchet")) else { continue };
             let name = t["project"]["name"].as_str().unwrap().to_string();
             let samples = tool.get("samples").and_then(|s| s.as_str()).unwrap_or("samples");
+            // Like a Rust plugin without samples (the LLM-judged rubric and its ports,
+            // tested in polyglot_judge.rs with a model), a port without any is skipped.
+            if samples == "samples" && !dir.join("samples").is_dir() {
+                continue;
+            }
             out.push(Shipped { name, lang: Lang::Python, samples: canon(samples) });
         } else if dir.join("package.json").is_file() {
             let pkg: Value = serde_json::from_str(&std::fs::read_to_string(dir.join("package.json")).unwrap()).unwrap();
             let Some(r) = pkg.get("ratchet") else { continue };
             let samples = r.get("samples").and_then(Value::as_str).unwrap_or("samples");
+            if samples == "samples" && !dir.join("samples").is_dir() {
+                continue;
+            }
             out.push(Shipped { name: pkg["name"].as_str().unwrap().to_string(), lang: Lang::Js, samples: canon(samples) });
         }
     }

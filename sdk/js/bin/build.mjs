@@ -14,14 +14,26 @@
 // CLI fails on relative WIT paths) turns the bundle into a component for the world.
 // WASI `http`/`fetch-event` are disabled (no network); clocks and random stay and
 // are deterministic in ratchet's sandbox. The WIT package is the checkout's
-// wit/since_v0.1.0 (`--wit` or RATCHET_WIT_DIR override it). Needs `npm ci` in sdk/js.
+// wit/since_v0.1.1 (`--wit` or RATCHET_WIT_DIR override it); `ratchet:plugin/...`
+// import specifiers are rewritten to its version. Needs `npm ci` in sdk/js.
+//
+// The model import. componentize-js gives a component every import of its world,
+// used or not, and since 0.1.1 the scorecard and assertion worlds import
+// `ratchet:plugin/model`. So a bundle that does not use src/judge.js (after
+// tree-shaking) is built for a copy of the world without that import (a scratch
+// package `ratchet-sdk:build` with the untouched WIT as a dependency), and one that
+// does gets src/judge-wit.js (the import, wired to judge.js) added to it.
+// `"ratchet": {"model": true|false}` overrides the detection.
 
-import { mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, mkdirSync, existsSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync, writeFileSync, mkdirSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const WORLDS = ['scorecard', 'assertion', 'adapter'];
+const EXPORTS = { scorecard: 'scorer', assertion: 'asserter', adapter: 'converter' };
+// Worlds that may import ratchet:plugin/model (since WIT 0.1.1).
+const MODEL_WORLDS = ['scorecard', 'assertion'];
 const SDK_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
 class BuildError extends Error {}
@@ -44,7 +56,35 @@ export function readManifest(pluginDir) {
   if (typeof pkg.name !== 'string' || !pkg.name) throw new BuildError(`${path}: "name" is missing`);
   const entry = r.entry ?? 'app.js';
   if (!existsSync(join(pluginDir, entry))) throw new BuildError(`${join(pluginDir, entry)}: not found ("ratchet.entry" names the module that exports the plugin)`);
-  return { name: pkg.name, version: pkg.version ?? '0.0.0', world: r.world, entry, samples: r.samples ?? 'samples' };
+  const model = r.model ?? null;
+  if (model !== null && typeof model !== 'boolean') throw new BuildError(`${path}: "ratchet.model" is ${JSON.stringify(model)}; expected true or false`);
+  if (model && !MODEL_WORLDS.includes(r.world)) throw new BuildError(`${path}: "ratchet.model" is true, but the ${r.world} world cannot import ratchet:plugin/model (only ${MODEL_WORLDS.join(' and ')} can)`);
+  return { name: pkg.name, version: pkg.version ?? '0.0.0', world: r.world, entry, samples: r.samples ?? 'samples', model };
+}
+
+/** `{version, hasModel}` of the ratchet:plugin package in `wit`. */
+export function witPackage(wit) {
+  const text = readdirSync(wit)
+    .filter((f) => f.endsWith('.wit'))
+    .sort()
+    .map((f) => readFileSync(join(wit, f), 'utf8'))
+    .join('\n');
+  const m = /^package ratchet:plugin@([0-9A-Za-z.+-]+);/m.exec(text);
+  if (!m) throw new BuildError(`${wit}: no \`package ratchet:plugin@X.Y.Z;\` in its .wit files`);
+  return { version: m[1], hasModel: /^interface model\b/m.test(text) };
+}
+
+// A WIT directory whose world `world` is ratchet:plugin/WORLD minus the model import.
+function worldWithoutModel(wit, dir, world, version) {
+  const dep = join(dir, 'deps', 'ratchet-plugin');
+  mkdirSync(dep, { recursive: true });
+  for (const f of readdirSync(wit).filter((f) => f.endsWith('.wit'))) copyFileSync(join(wit, f), join(dep, f));
+  writeFileSync(
+    join(dir, 'world.wit'),
+    `package ratchet-sdk:build;\n\n/// ratchet:plugin/${world}@${version} without \`import model\`: this plugin never asks a model.\n` +
+      `world ${world} {\n    import ratchet:plugin/host@${version};\n    export ratchet:plugin/${EXPORTS[world]}@${version};\n}\n`,
+  );
+  return dir;
 }
 
 async function load(name) {
@@ -55,35 +95,62 @@ async function load(name) {
   }
 }
 
+// esbuild options shared by the probe and the build: `ratchet:plugin/host@0.1.1` in
+// the SDK's source becomes the version of the WIT built against; WIT imports stay external.
+function bundleOptions(entry, version) {
+  const witVersion = {
+    name: 'ratchet-wit-version',
+    setup(b) {
+      b.onResolve({ filter: /^ratchet:plugin\// }, (a) => ({ path: `${a.path.replace(/@.*$/, '')}@${version}`, external: true }));
+      b.onResolve({ filter: /^wasi:/ }, (a) => ({ path: a.path, external: true }));
+    },
+  };
+  return { ...entry, bundle: true, format: 'esm', platform: 'neutral', target: 'es2022', legalComments: 'none', logLevel: 'silent', plugins: [witVersion] };
+}
+
+/** Whether the tree-shaken bundle of `entry` (a file) uses src/judge.js. */
+export async function usesJudge(entry) {
+  const esbuild = await load('esbuild');
+  const probe = await esbuild.build({ ...bundleOptions({ entryPoints: [entry] }, '0.0.0'), write: false, metafile: true, outdir: tmpdir(), absWorkingDir: dirname(entry) });
+  const judge = realpathSync(join(SDK_DIR, 'src', 'judge.js'));
+  return Object.values(probe.metafile.outputs).some((o) =>
+    Object.entries(o.inputs).some(([p, i]) => {
+      const abs = resolve(dirname(entry), p);
+      return i.bytesInOutput > 0 && existsSync(abs) && realpathSync(abs) === judge;
+    }),
+  );
+}
+
 export async function build(pluginDir, out, wit, quiet = false) {
   pluginDir = resolve(pluginDir);
+  wit = resolve(wit);
   const m = readManifest(pluginDir);
-  if (!existsSync(join(wit, 'types.wit'))) throw new BuildError(`${wit}: no types.wit here (pass --wit DIR or set RATCHET_WIT_DIR to the ratchet checkout's wit/since_v0.1.0)`);
+  if (!existsSync(join(wit, 'types.wit'))) throw new BuildError(`${wit}: no types.wit here (pass --wit DIR or set RATCHET_WIT_DIR to the ratchet checkout's wit/since_v0.1.1)`);
+  const { version, hasModel } = witPackage(wit);
   const esbuild = await load('esbuild');
   const { componentize } = await load('@bytecodealliance/componentize-js');
   const started = Date.now();
   const work = mkdtempSync(join(tmpdir(), 'ratchet-js-'));
   const cwd = process.cwd();
   try {
+    const entry = join(pluginDir, m.entry);
+    let model = m.model;
+    if (model === null) model = MODEL_WORLDS.includes(m.world) && (await usesJudge(entry));
+    if (model && !hasModel) throw new BuildError(`${pluginDir}: the plugin asks a model (src/judge.js), but ${wit} is ratchet:plugin@${version}, which has no model import: build against wit/since_v0.1.1 or later`);
     const bundle = join(work, 'plugin.js');
-    const r = await esbuild.build({
-      entryPoints: [join(pluginDir, m.entry)],
-      bundle: true,
-      format: 'esm',
-      platform: 'neutral',
-      target: 'es2022',
-      outfile: bundle,
-      external: ['ratchet:*', 'wasi:*'],
-      legalComments: 'none',
-      logLevel: 'silent',
-    });
+    const lines = [];
+    if (model) lines.push(`import ${JSON.stringify(join(SDK_DIR, 'src', 'judge-wit.js'))};`);
+    lines.push(`export * from ${JSON.stringify(entry)};`);
+    const r = await esbuild.build({ ...bundleOptions({ stdin: { contents: lines.join('\n'), resolveDir: pluginDir, sourcefile: 'ratchet-entry.js', loader: 'js' } }, version), outfile: bundle });
     for (const w of r.warnings) console.error(`esbuild: ${w.text}`);
+    let witPath = wit;
+    if (hasModel && !model && MODEL_WORLDS.includes(m.world)) witPath = worldWithoutModel(wit, join(work, 'wit'), m.world, version);
     // componentize-js maps the working directory into the engine during
     // pre-initialisation; run it from the scratch directory holding only the bundle.
     process.chdir(work);
     const { component } = await componentize({
       sourcePath: bundle,
-      witPath: resolve(wit),
+      witPath,
       worldName: m.world,
       disableFeatures: ['http', 'fetch-event'],
     });
@@ -92,6 +159,7 @@ export async function build(pluginDir, out, wit, quiet = false) {
     const tmp = join(dirname(out), `.${m.name}.wasm.tmp.${process.pid}`);
     writeFileSync(tmp, component);
     renameSync(tmp, out);
+    m.model = model;
   } catch (e) {
     process.chdir(cwd);
     if (e instanceof BuildError) throw e;
@@ -100,13 +168,13 @@ export async function build(pluginDir, out, wit, quiet = false) {
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
-  return { ...m, seconds: (Date.now() - started) / 1000, bytes: statSync(out).size };
+  return { ...m, witVersion: version, seconds: (Date.now() - started) / 1000, bytes: statSync(out).size };
 }
 
 async function main(argv) {
   let dir;
   let out;
-  let wit = process.env.RATCHET_WIT_DIR || join(SDK_DIR, '..', '..', 'wit', 'since_v0.1.0');
+  let wit = process.env.RATCHET_WIT_DIR || join(SDK_DIR, '..', '..', 'wit', 'since_v0.1.1');
   let quiet = false;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -124,7 +192,7 @@ async function main(argv) {
   const m0 = readManifest(resolve(dir));
   out = resolve(out ?? join(dir, 'build', `${m0.name}.wasm`));
   const m = await build(dir, out, wit, quiet);
-  if (!quiet) console.error(`built ${out} (${m.bytes.toLocaleString('en-US')} bytes, world ${m.world}) in ${m.seconds.toFixed(1)} s`);
+  if (!quiet) console.error(`built ${out} (${m.bytes.toLocaleString('en-US')} bytes, world ${m.world}@${m.witVersion}${m.model ? ', imports ratchet:plugin/model' : ''}) in ${m.seconds.toFixed(1)} s`);
   return 0;
 }
 

@@ -161,3 +161,66 @@ export class ParseError extends Error {
     this.name = 'ParseError';
   }
 }
+
+const I64_MIN = -(2n ** 63n);
+const U64_END = 2n ** 64n;
+
+function exactNumber(token) {
+  if (/[.eE]/.test(token)) return new F64(Number(token));
+  // An integer literal, read as serde_json reads it: u64 / i64 when it fits (here a
+  // Number when safe, else a BigInt), `-0` and anything larger as an f64.
+  if (token === '-0') return new F64(-0);
+  const n = BigInt(token);
+  if (n < I64_MIN || n >= U64_END) return new F64(Number(token));
+  return Number.isSafeInteger(Number(n)) ? Number(n) : n;
+}
+
+/**
+ * Parses JSON text keeping what `JSON.parse` loses: numbers written with a fraction
+ * or exponent come back as `F64` (so `49.0` is written back as `49.0`, as the Rust
+ * SDK writes it), integers beyond 2^53 as `BigInt`, and the rest as `JSON.parse`
+ * gives it. `canonicalJson(parseJsonExact(text))` is the Rust SDK's
+ * `canonical_string` of the same text. Throws `ParseError` on invalid JSON.
+ */
+export function parseJsonExact(text, what = 'input') {
+  if (typeof text !== 'string') text = new TextDecoder('utf-8', { fatal: true }).decode(text);
+  parseJson(text, what); // validates (and gives the usual error message)
+  const re = /\s*("(?:[^"\\]|\\.)*"|-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?|[{}[\]:,]|true|false|null)/y;
+  let pos = 0;
+  const next = () => {
+    re.lastIndex = pos;
+    const m = re.exec(text);
+    pos = re.lastIndex;
+    return m[1];
+  };
+  const value = (tok) => {
+    if (tok === '{') {
+      const o = {};
+      let t = next();
+      while (t !== '}') {
+        const key = JSON.parse(t);
+        next(); // ':'
+        Object.defineProperty(o, key, { value: value(next()), enumerable: true, writable: true, configurable: true });
+        t = next();
+        if (t === ',') t = next();
+      }
+      return o;
+    }
+    if (tok === '[') {
+      const a = [];
+      let t = next();
+      while (t !== ']') {
+        a.push(value(t));
+        t = next();
+        if (t === ',') t = next();
+      }
+      return a;
+    }
+    if (tok[0] === '"') return JSON.parse(tok);
+    if (tok === 'true') return true;
+    if (tok === 'false') return false;
+    if (tok === 'null') return null;
+    return exactNumber(tok);
+  };
+  return value(next());
+}

@@ -14,12 +14,12 @@
 // PluginError into the WIT result's error string, and reports any other exception
 // to the host (`abort-reason`: name, message, where) before the call traps.
 
-import { abortReason, log as hostLog } from 'ratchet:plugin/host@0.1.0';
+import { abortReason, log as hostLog } from 'ratchet:plugin/host@0.1.1';
 
-import { canonicalJson, parseJson, ParseError } from './canonical.js';
+import { canonicalJson, parseJson, parseJsonExact, ParseError } from './canonical.js';
 import { PluginError } from './errors.js';
 import { setLogBackend } from './log.js';
-import { AgentState, Conversation, SCHEMA_VERSION, ToolCall, ToolResult, Turn } from './model.js';
+import { AgentState, Conversation, SCHEMA_VERSION, ToolCall, ToolResult, Turn, rememberExactJson } from './model.js';
 
 setLogBackend((level, message) => hostLog(level, message));
 
@@ -51,6 +51,13 @@ function guard(fn) {
   }
 }
 
+// The host's JSON text of a tool call's arguments / a result's content, kept (parsed
+// lazily) so the judge's transcript writes `49.0` as the Rust SDK does.
+function exactly(owner, field, text) {
+  rememberExactJson(owner, owner[field], () => parseJsonExact(text));
+  return owner;
+}
+
 const toNumber = (v) => (v === undefined || v === null ? null : Number(v));
 const toBigInt = (v) => (v === undefined || v === null ? undefined : BigInt(v));
 const orNull = (v) => (v === undefined ? null : v);
@@ -71,8 +78,11 @@ export function conversationFromWit(c) {
           index: t.index,
           role: t.role,
           text: t.text,
-          toolCalls: t.toolCalls.map((x, j) => new ToolCall({ id: x.id, name: x.name, arguments: parse(`turns[${i}].tool_calls[${j}].arguments`, x.arguments) })),
-          toolResult: t.toolResult == null ? null : new ToolResult({ callId: t.toolResult.callId, name: t.toolResult.name, content: parse(`turns[${i}].tool_result.content`, t.toolResult.content), isError: t.toolResult.isError }),
+          toolCalls: t.toolCalls.map((x, j) => exactly(new ToolCall({ id: x.id, name: x.name, arguments: parse(`turns[${i}].tool_calls[${j}].arguments`, x.arguments) }), 'arguments', x.arguments)),
+          toolResult:
+            t.toolResult == null
+              ? null
+              : exactly(new ToolResult({ callId: t.toolResult.callId, name: t.toolResult.name, content: parse(`turns[${i}].tool_result.content`, t.toolResult.content), isError: t.toolResult.isError }), 'content', t.toolResult.content),
           offsetMs: toNumber(t.offsetMs),
           latencyMs: toNumber(t.latencyMs),
         }),

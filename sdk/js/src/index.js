@@ -10,10 +10,10 @@
 // (the export helpers are in `component.js`, imported only by the component entry).
 // Throw `PluginError(message)` when the plugin cannot do its job (bad params).
 
-export { F64, canonicalJson, canonicalJsonPretty, compareCodePoints, f64, formatFloat, parseJson, ParseError } from './canonical.js';
+export { F64, canonicalJson, canonicalJsonPretty, compareCodePoints, f64, formatFloat, parseJson, parseJsonExact, ParseError } from './canonical.js';
 export { PluginError } from './errors.js';
 export { LEVELS, log } from './log.js';
-export { AgentState, CHANNELS, Conversation, ModelError, ROLES, SCHEMA_VERSION, StateSource, ToolCall, ToolResult, Turn, truthy, valueText } from './model.js';
+export { AgentState, CHANNELS, Conversation, ModelError, ROLES, SCHEMA_VERSION, StateSource, ToolCall, ToolResult, Turn, canonicalJsonOf, truthy, valueText } from './model.js';
 export { Params, kindOf } from './params.js';
 export { Converted, CriterionResult, PluginInfo, ScorecardResult, SuggestedCriterion, Verdict } from './results.js';
 export {
@@ -27,4 +27,8 @@ export {
   isAlphanumeric,
   phrasesPattern,
   regexEscape,
+  trim,
+  WHITESPACE,
 } from './text.js';
+// The judge (src/judge.js) is imported from its own module: a component imports
+// ratchet:plugin/model only when its bundle uses it.

@@ -9,7 +9,29 @@
 // Open-ended values (tool arguments and results, memory values) are plain JSON
 // data as `JSON.parse` returns it.
 
-import { canonicalJson, f64, parseJson, ParseError } from './canonical.js';
+import { canonicalJson, f64, parseJson, parseJsonExact, ParseError } from './canonical.js';
+
+// JSON.parse cannot tell `49.0` from `49`. Where the JSON text of a tool call's
+// arguments or a tool result's content is known (from the host, or from
+// `Conversation.fromJson`), it is remembered here, so `canonicalJsonOf` can write
+// those values back exactly as the Rust SDK does (`49.0`): what the judge's
+// transcript rendering needs to ask the Rust plugins' questions byte for byte.
+const EXACT = new WeakMap();
+
+/** Remembers that `owner`'s JSON value `value` came from `exact()` (a `parseJsonExact` tree). @internal */
+export function rememberExactJson(owner, value, exact) {
+  EXACT.set(owner, { value, exact });
+}
+
+/**
+ * The canonical JSON of `value`, a JSON field of `owner` (a `ToolCall`'s `arguments`,
+ * a `ToolResult`'s `content`): written from the JSON text it was read from when that
+ * is known and the field still holds the value read, so floats stay floats.
+ */
+export function canonicalJsonOf(owner, value) {
+  const e = EXACT.get(owner);
+  return canonicalJson(e !== undefined && e.value === value ? e.exact() : value);
+}
 
 /** The canonical schema version these classes implement. */
 export const SCHEMA_VERSION = 1;
@@ -307,7 +329,15 @@ export class Conversation {
     } catch (e) {
       throw e instanceof ParseError ? new ModelError(e.message) : e;
     }
-    return Conversation.fromJSONValue(v);
+    const c = Conversation.fromJSONValue(v);
+    // Keep the exact text of tool arguments and results (see canonicalJsonOf).
+    let exact = null;
+    const tree = () => (exact ??= parseJsonExact(text, 'conversation'));
+    c.turns.forEach((t, i) => {
+      t.toolCalls.forEach((call, j) => rememberExactJson(call, call.arguments, () => tree().turns[i].tool_calls[j].arguments ?? null));
+      if (t.toolResult) rememberExactJson(t.toolResult, t.toolResult.content, () => tree().turns[i].tool_result.content ?? null);
+    });
+    return c;
   }
 
   /** Reads a conversation from parsed JSON data (strictly: unknown fields are errors). */

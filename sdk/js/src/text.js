@@ -9,6 +9,18 @@ import { RANGES } from './alnum.js';
 /** Words that, shortly before a phrase in the same clause, negate it. */
 export const NEGATIONS = ['not', 'no', 'never', 'cannot', 'unable', 'without', 'yet'];
 
+/**
+ * Rust's `char::is_whitespace` (Unicode White_Space): what `str::trim` strips.
+ * JavaScript's `String.prototype.trim` also strips U+FEFF and keeps U+0085.
+ */
+export const WHITESPACE = '\t\n\v\f\r \u0085\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000';
+const TRIM = new RegExp(`^[${WHITESPACE}]+|[${WHITESPACE}]+$`, 'g');
+
+/** Rust's `str::trim`: `s` without leading and trailing Unicode White_Space. */
+export function trim(s) {
+  return s.replace(TRIM, '');
+}
+
 /** Rust's `char::is_alphanumeric` for a code point. */
 export function isAlphanumeric(cp) {
   if (cp < 128) return (cp >= 48 && cp <= 57) || (cp >= 65 && cp <= 90) || (cp >= 97 && cp <= 122);

@@ -231,6 +231,14 @@ export function compareCodePoints(a: string, b: string): number;
 export function canonicalJson(value: unknown): string;
 export function canonicalJsonPretty(value: unknown): string;
 export function parseJson(text: string | Uint8Array, what?: string): Json;
+/** Parses JSON as serde_json reads it: floats as `F64`, integers beyond 2^53 as `bigint`. */
+export function parseJsonExact(text: string | Uint8Array, what?: string): unknown;
+/** Canonical JSON of a `ToolCall`'s `arguments` / `ToolResult`'s `content`, from the JSON text it was read from when known. */
+export function canonicalJsonOf(owner: object, value: unknown): string;
+/** Rust's `char::is_whitespace` set. */
+export const WHITESPACE: string;
+/** Rust's `str::trim`. */
+export function trim(s: string): string;
 
 export const LEVELS: ['debug', 'info', 'warn', 'error'];
 export function log(level: 'debug' | 'info' | 'warn' | 'error', message: string): void;

@@ -12,24 +12,42 @@
     [tool.ratchet]
     world = "scorecard"        # scorecard | assertion | adapter
     app = "app"                # the module that binds Scorer / Asserter / Converter (default "app")
+    # model = true             # import ratchet:plugin/model (default: when the app imports ratchet_sdk.judge)
 
 and runs ``componentize-py -d WIT -w WORLD componentize APP -p PLUGIN_DIR -p SDK -o OUT``.
-The WIT package is ``wit/since_v0.1.0`` of the ratchet checkout this SDK lives in
+The WIT package is ``wit/since_v0.1.1`` of the ratchet checkout this SDK lives in
 (``--wit`` or ``RATCHET_WIT_DIR`` override it). Requires ``componentize-py`` 0.25.1
 (``pip install componentize-py==0.25.1``; ``scripts/setup`` installs it).
+
+The model import. componentize-py gives a component *every* import of its world,
+used or not, and since 0.1.1 the ``scorecard`` and ``assertion`` worlds import
+``ratchet:plugin/model``. So that a plugin that never asks a model does not import
+it (as with the Rust SDK, where the linker drops what is not called), a scorecard
+or assertion whose app does not import ``ratchet_sdk.judge`` (found by following
+its imports with ``modulefinder``) is built for a copy of its world without that
+import: ``world scorecard { import ratchet:plugin/host@0.1.1; export
+ratchet:plugin/scorer@0.1.1; }`` in a scratch package ``ratchet-sdk:build`` next to
+the untouched WIT. ``[tool.ratchet] model = true|false`` overrides the detection.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import re
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 WORLDS = ("scorecard", "assertion", "adapter")
+#: The interface each world exports.
+EXPORTS = {"scorecard": "scorer", "assertion": "asserter", "adapter": "converter"}
+#: Worlds that may import ratchet:plugin/model (since WIT 0.1.1).
+MODEL_WORLDS = ("scorecard", "assertion")
+JUDGE_MODULE = "ratchet_sdk.judge"
 COMPONENTIZE_PY_VERSION = "0.25.1"
 SDK_DIR = Path(__file__).resolve().parent.parent
 
@@ -42,11 +60,12 @@ def default_wit_dir() -> Path:
     env = os.environ.get("RATCHET_WIT_DIR")
     if env:
         return Path(env)
-    return SDK_DIR.parent.parent / "wit" / "since_v0.1.0"
+    return SDK_DIR.parent.parent / "wit" / "since_v0.1.1"
 
 
 def read_manifest(plugin_dir: Path) -> dict:
-    """``{"name", "version", "world", "app", "samples"}`` from ``pyproject.toml``."""
+    """``{"name", "version", "world", "app", "samples", "model"}`` from ``pyproject.toml``
+    (``model``: ``True``/``False`` when set, else ``None``)."""
     try:
         import tomllib
     except ImportError:  # Python < 3.11
@@ -72,7 +91,54 @@ def read_manifest(plugin_dir: Path) -> dict:
     app = tool.get("app", "app")
     if not (plugin_dir / f"{app}.py").is_file():
         raise BuildError(f"{plugin_dir / (app + '.py')}: not found ([tool.ratchet] app = {app!r} names the module that exports the plugin)")
-    return {"name": name, "version": project.get("version", "0.0.0"), "world": world, "app": app, "samples": tool.get("samples", "samples")}
+    model = tool.get("model")
+    if model is not None and not isinstance(model, bool):
+        raise BuildError(f"{path}: [tool.ratchet] model = {model!r}; expected true or false")
+    if model and world not in MODEL_WORLDS:
+        raise BuildError(f"{path}: [tool.ratchet] model = true, but the {world} world cannot import ratchet:plugin/model (only {' and '.join(MODEL_WORLDS)} can)")
+    return {"name": name, "version": project.get("version", "0.0.0"), "world": world, "app": app, "samples": tool.get("samples", "samples"),
+            "model": model}
+
+
+def uses_judge(plugin_dir: Path, app: str) -> bool:
+    """True when the app module imports ``ratchet_sdk.judge``, directly or through
+    the plugin's own modules (followed with ``modulefinder``, which does not run
+    them). If the imports cannot be followed, any ``.py`` file of the plugin that
+    mentions the module counts."""
+    from modulefinder import ModuleFinder
+
+    try:
+        finder = ModuleFinder(path=[str(plugin_dir), str(SDK_DIR)])
+        finder.run_script(str(plugin_dir / f"{app}.py"))
+        return JUDGE_MODULE in finder.modules
+    except Exception:  # a syntax error (componentize-py will report it) or an exotic import
+        pattern = re.compile(r"ratchet_sdk\.judge\b|from\s+ratchet_sdk\s+import\s[^\n]*\bjudge\b")
+        return any(pattern.search(p.read_text(encoding="utf-8", errors="replace")) for p in plugin_dir.rglob("*.py") if "build" not in p.parts)
+
+
+def wit_package(wit: Path) -> tuple:
+    """``(version, has_model)`` of the ``ratchet:plugin`` package in ``wit``."""
+    text = "\n".join(p.read_text(encoding="utf-8") for p in sorted(wit.glob("*.wit")))
+    m = re.search(r"^package ratchet:plugin@([0-9A-Za-z.+-]+);", text, re.M)
+    if not m:
+        raise BuildError(f"{wit}: no `package ratchet:plugin@X.Y.Z;` in its .wit files")
+    return m.group(1), re.search(r"^interface model\b", text, re.M) is not None
+
+
+def world_without_model(wit: Path, scratch: Path, world: str, version: str) -> Path:
+    """A WIT directory whose world ``world`` is ``ratchet:plugin/WORLD`` minus the
+    model import: a scratch package with the real one (copied, untouched) as a dependency."""
+    dep = scratch / "deps" / "ratchet-plugin"
+    dep.mkdir(parents=True)
+    for p in wit.glob("*.wit"):
+        shutil.copyfile(p, dep / p.name)
+    (scratch / "world.wit").write_text(
+        "package ratchet-sdk:build;\n\n"
+        f"/// ratchet:plugin/{world}@{version} without `import model`: this plugin never asks a model.\n"
+        f"world {world} {{\n    import ratchet:plugin/host@{version};\n    export ratchet:plugin/{EXPORTS[world]}@{version};\n}}\n",
+        encoding="utf-8",
+    )
+    return scratch
 
 
 def componentize_py() -> str:
@@ -85,24 +151,39 @@ def componentize_py() -> str:
 def build(plugin_dir: Path, out: Path, wit: Path, quiet: bool = False) -> dict:
     """Builds ``plugin_dir`` into ``out``; returns the manifest plus ``seconds`` and ``bytes``."""
     plugin_dir = plugin_dir.resolve()
+    wit = Path(wit).resolve()
     m = read_manifest(plugin_dir)
     if not (wit / "types.wit").is_file():
-        raise BuildError(f"{wit}: no types.wit here (pass --wit DIR or set RATCHET_WIT_DIR to the ratchet checkout's wit/since_v0.1.0)")
+        raise BuildError(f"{wit}: no types.wit here (pass --wit DIR or set RATCHET_WIT_DIR to the ratchet checkout's wit/since_v0.1.1)")
+    version, has_model = wit_package(wit)
+    model = m["model"]
+    if model is None:
+        model = m["world"] in MODEL_WORLDS and uses_judge(plugin_dir, m["app"])
+    if model and not has_model:
+        raise BuildError(f"{plugin_dir}: the plugin asks a model (ratchet_sdk.judge), but {wit} is ratchet:plugin@{version}, "
+                         "which has no model import: build against wit/since_v0.1.1 or later")
+    m["model"] = model
+    m["wit_version"] = version
     out = out.resolve()
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.name}.tmp.{os.getpid()}")
-    cmd = [componentize_py(), "-d", str(wit), "-w", m["world"], "componentize", m["app"], "-p", str(plugin_dir), "-p", str(SDK_DIR), "-o", str(tmp)]
-    if quiet:
-        cmd.insert(1, "-q")
     started = time.monotonic()
-    try:
-        r = subprocess.run(cmd, cwd=plugin_dir, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        if r.returncode != 0:
-            raise BuildError(f"{plugin_dir}: componentize-py failed (exit {r.returncode}):\n{r.stdout.strip()}")
-        os.replace(tmp, out)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+    with tempfile.TemporaryDirectory(prefix="ratchet-py-wit-") as scratch:
+        world_dir = wit
+        if has_model and not model and m["world"] in MODEL_WORLDS:
+            world_dir = world_without_model(wit, Path(scratch), m["world"], version)
+        cmd = [componentize_py(), "-d", str(world_dir), "-w", m["world"], "componentize", m["app"], "-p", str(plugin_dir), "-p", str(SDK_DIR),
+               "-o", str(tmp)]
+        if quiet:
+            cmd.insert(1, "-q")
+        try:
+            r = subprocess.run(cmd, cwd=plugin_dir, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+            if r.returncode != 0:
+                raise BuildError(f"{plugin_dir}: componentize-py failed (exit {r.returncode}):\n{r.stdout.strip()}")
+            os.replace(tmp, out)
+        finally:
+            if tmp.exists():
+                tmp.unlink()
     m["seconds"] = time.monotonic() - started
     m["bytes"] = out.stat().st_size
     return m
@@ -112,7 +193,7 @@ def main(argv: list | None = None) -> int:
     p = argparse.ArgumentParser(prog="python3 -m ratchet_sdk.build", description="Build a Python ratchet plugin into a WebAssembly component.")
     p.add_argument("plugin_dir", type=Path, help="directory with pyproject.toml ([tool.ratchet] world = ...)")
     p.add_argument("-o", "--out", type=Path, help="output component (default: PLUGIN_DIR/build/NAME.wasm)")
-    p.add_argument("--wit", type=Path, default=None, help="the ratchet:plugin WIT directory (default: the checkout's wit/since_v0.1.0)")
+    p.add_argument("--wit", type=Path, default=None, help="the ratchet:plugin WIT directory (default: the checkout's wit/since_v0.1.1)")
     p.add_argument("-q", "--quiet", action="store_true", help="only errors")
     a = p.parse_args(argv)
     try:
@@ -123,7 +204,8 @@ def main(argv: list | None = None) -> int:
         print(f"ratchet_sdk.build: error: {e}", file=sys.stderr)
         return 1
     if not a.quiet:
-        print(f"built {out} ({m['bytes']:,} bytes, world {m['world']}) in {m['seconds']:.1f} s", file=sys.stderr)
+        model = ", imports ratchet:plugin/model" if m["model"] else ""
+        print(f"built {out} ({m['bytes']:,} bytes, world {m['world']}@{m['wit_version']}{model}) in {m['seconds']:.1f} s", file=sys.stderr)
     return 0
 
 

@@ -166,17 +166,29 @@ def dumps_pretty(value: Any) -> str:
     return "".join(out)
 
 
+_I64_MIN = -(1 << 63)
+_U64_END = 1 << 64
+
+
+def _serde_int(token: str) -> Any:
+    # serde_json reads an integer literal as u64/i64 when it fits, else (and `-0`) as an f64.
+    if token == "-0":
+        return -0.0
+    i = int(token)
+    return i if _I64_MIN <= i < _U64_END else float(token)
+
+
 def loads(text: str | bytes, what: str = "input") -> Any:
     """Parses JSON text, naming ``what`` (e.g. ``params``) in the error.
 
-    Like ``serde_json``: integers stay integers, numbers with a fraction or
-    exponent are floats, ``NaN``/``Infinity`` are refused, and a repeated key
-    keeps its last value.
+    Like ``serde_json``: integers stay integers (those beyond u64/i64, and ``-0``,
+    become floats, as there), numbers with a fraction or exponent are floats,
+    ``NaN``/``Infinity`` are refused, and a repeated key keeps its last value.
     """
     def refuse(token: str) -> Any:
         raise ValueError(f"{token} is not valid JSON")
 
     try:
-        return _json.loads(text, parse_constant=refuse)
+        return _json.loads(text, parse_constant=refuse, parse_int=_serde_int)
     except (ValueError, UnicodeDecodeError) as e:
         raise ParseError(f"invalid JSON in {what}: {e}") from None

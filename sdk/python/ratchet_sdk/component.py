@@ -15,9 +15,11 @@ app module binds it to must be exactly that (componentize-py looks it up by name
 
 What the glue does on every call: converts the WIT records into the SDK's model
 (JSON-valued fields parsed, errors naming the field), calls the plugin, converts
-the result back (JSON written canonically), turns ``PluginError`` into the WIT
-``result``'s error string, and reports any other exception to the host
-(``abort-reason``: type, message, where) before letting it trap the call.
+the result back (JSON written canonically), turns ``PluginError`` (and so a
+``judge.JudgeError``) into the WIT ``result``'s error string, and reports any other
+exception to the host (``abort-reason``: type, message, where) before letting it
+trap the call. Binding a plugin also switches ``ratchet_sdk.judge`` from the
+native test judge to the host's ``ratchet:plugin/model`` import.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from __future__ import annotations
 import traceback
 from typing import Any, Callable
 
-from . import canonical, _log as _logging
+from . import canonical, _log as _logging, _runtime
 from .errors import PluginError
 from .model import (AgentState, Conversation, Impact, MemoryEntry, Outcome, RoutingContext, ToolCall, ToolRef, ToolResult, Turn,
                     SCHEMA_VERSION)
@@ -66,6 +68,9 @@ def _guard(call: Callable[[], Any]) -> Any:
 
 def _install_logger() -> None:
     from wit_world.imports import host
+
+    # From here on, ratchet_sdk.judge asks the host's model import (if the world has it).
+    _runtime.in_component = True
 
     levels = {"debug": host.LogLevel.DEBUG, "info": host.LogLevel.INFO, "warn": host.LogLevel.WARN, "error": host.LogLevel.ERROR}
     _logging.set_backend(lambda level, message: host.log(levels[level], message))

@@ -20,12 +20,23 @@ from ._alnum import RANGES as _ALNUM_RANGES
 
 __all__ = [
     "is_alphanumeric", "Phrases", "find_any_ci", "contains_any_ci", "find_any_word_ci",
-    "contains_any_word_ci", "find_affirmed_ci", "regex_escape", "phrases_pattern", "NEGATIONS",
+    "contains_any_word_ci", "find_affirmed_ci", "regex_escape", "phrases_pattern", "NEGATIONS", "WHITESPACE", "trim",
 ]
 
 #: Words that, shortly before a phrase in the same clause, turn a claim into its
 #: negation ("has **not** been cancelled", "**never** refunded").
 NEGATIONS = ("not", "no", "never", "cannot", "unable", "without", "yet")
+
+#: Rust's ``char::is_whitespace`` (Unicode White_Space): what ``str::trim`` strips.
+#: Python's ``str.strip()`` also strips U+001C..U+001F, JavaScript's ``trim()``
+#: U+FEFF but not U+0085; the SDKs use this set so a trimmed text is the same everywhere.
+WHITESPACE = "\t\n\x0b\x0c\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
+
+
+def trim(s: str) -> str:
+    """Rust's ``str::trim``: ``s`` without leading and trailing Unicode White_Space."""
+    return s.strip(WHITESPACE)
+
 
 _STARTS = _ALNUM_RANGES[0::2]
 _ENDS = _ALNUM_RANGES[1::2]

@@ -1,0 +1,52 @@
+// bin/build.mjs without componentize-js: which WIT it targets, and which plugins get
+// the ratchet:plugin/model import (only bundles that use src/judge.js).
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+
+import { readManifest, usesJudge, witPackage } from '../bin/build.mjs';
+
+const root = fileURLToPath(new URL('../../../', import.meta.url));
+const haveEsbuild = existsSync(fileURLToPath(new URL('../node_modules/esbuild', import.meta.url)));
+
+test('the WIT packages: 0.1.1 has the model interface, 0.1.0 does not', () => {
+  assert.deepEqual(witPackage(join(root, 'wit/since_v0.1.1')), { version: '0.1.1', hasModel: true });
+  assert.deepEqual(witPackage(join(root, 'wit/since_v0.1.0')), { version: '0.1.0', hasModel: false });
+});
+
+test('"ratchet.model" is a boolean, for the worlds that may import the model', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ratchet-build-test-'));
+  try {
+    writeFileSync(join(dir, 'app.js'), '');
+    const manifest = (r) => {
+      writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'x', ratchet: { entry: 'app.js', ...r } }));
+      return readManifest(dir);
+    };
+    assert.equal(manifest({ world: 'assertion' }).model, null);
+    assert.equal(manifest({ world: 'scorecard', model: true }).model, true);
+    assert.throws(() => manifest({ world: 'adapter', model: true }), /cannot import ratchet:plugin\/model/);
+    assert.throws(() => manifest({ world: 'assertion', model: 'yes' }), /expected true or false/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('only a bundle that uses judge.js imports the model', { skip: !haveEsbuild && 'needs `npm ci` in sdk/js (esbuild)' }, async () => {
+  assert.equal(await usesJudge(join(root, 'plugins/assertion-llm-rubric-js/app.js')), true);
+  assert.equal(await usesJudge(join(root, 'plugins/assertion-no-false-confirmation-js/app.js')), false);
+  assert.equal(await usesJudge(join(root, 'plugins/scorecard-support-policy-js/app.js')), false);
+  // Imported but never used: tree-shaken away, no import.
+  const dir = mkdtempSync(join(tmpdir(), 'ratchet-build-test-'));
+  try {
+    const sdk = JSON.stringify(join(root, 'sdk/js/src/judge.js'));
+    writeFileSync(join(dir, 'unused.js'), `import { complete } from ${sdk};\nexport const x = 1;\n`);
+    writeFileSync(join(dir, 'used.js'), `import { complete } from ${sdk};\nexport const x = () => complete(null);\n`);
+    assert.equal(await usesJudge(join(dir, 'unused.js')), false);
+    assert.equal(await usesJudge(join(dir, 'used.js')), true);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

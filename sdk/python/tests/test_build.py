@@ -1,0 +1,64 @@
+"""ratchet_sdk.build without componentize-py: which WIT it targets, which plugins get
+the ``ratchet:plugin/model`` import (only apps that import ``ratchet_sdk.judge``),
+and the world it writes for the others. Needs Python 3.11+ (tomllib) for the
+manifest tests."""
+
+import sys
+import tempfile
+import unittest
+from pathlib import Path
+
+from ratchet_sdk import build
+
+REPO = Path(__file__).resolve().parents[3]
+
+
+class Build(unittest.TestCase):
+    def test_the_wit_packages(self):
+        self.assertEqual(build.default_wit_dir().name, "since_v0.1.1")
+        self.assertEqual(build.wit_package(REPO / "wit" / "since_v0.1.1"), ("0.1.1", True))
+        self.assertEqual(build.wit_package(REPO / "wit" / "since_v0.1.0"), ("0.1.0", False))
+
+    def test_only_apps_that_import_the_judge_ask_for_the_model(self):
+        plugins = REPO / "plugins"
+        self.assertTrue(build.uses_judge(plugins / "assertion-llm-rubric-py", "app"))
+        self.assertFalse(build.uses_judge(plugins / "scorecard-support-policy-py", "app"))
+        with tempfile.TemporaryDirectory() as d:
+            d = Path(d)
+            for i, line in enumerate(["from ratchet_sdk import judge", "import ratchet_sdk.judge as j", "from ratchet_sdk.judge import complete",
+                                      "from helper import x"]):
+                (d / f"app{i}.py").write_text(line + "\n")
+            (d / "helper.py").write_text("from ratchet_sdk.judge import Request\nx = 1\n")
+            (d / "plain.py").write_text("from ratchet_sdk import Params\n")
+            for i in range(4):
+                self.assertTrue(build.uses_judge(d, f"app{i}"), i)
+            self.assertFalse(build.uses_judge(d, "plain"))
+
+    def test_the_world_without_the_model_import(self):
+        with tempfile.TemporaryDirectory() as d:
+            out = build.world_without_model(REPO / "wit" / "since_v0.1.1", Path(d), "assertion", "0.1.1")
+            world = (out / "world.wit").read_text()
+            self.assertIn("world assertion {\n    import ratchet:plugin/host@0.1.1;\n    export ratchet:plugin/asserter@0.1.1;\n}", world)
+            self.assertNotIn("import ratchet:plugin/model", world)
+            self.assertEqual((out / "deps" / "ratchet-plugin" / "types.wit").read_bytes(), (REPO / "wit" / "since_v0.1.1" / "types.wit").read_bytes())
+
+    @unittest.skipIf(sys.version_info < (3, 11), "tomllib")
+    def test_the_model_key(self):
+        with tempfile.TemporaryDirectory() as d:
+            d = Path(d)
+            (d / "app.py").write_text("")
+
+            def manifest(extra):
+                (d / "pyproject.toml").write_text(f"[project]\nname = \"x\"\n[tool.ratchet]\n{extra}\n")
+                return build.read_manifest(d)
+
+            self.assertIsNone(manifest('world = "assertion"')["model"])
+            self.assertTrue(manifest('world = "scorecard"\nmodel = true')["model"])
+            with self.assertRaisesRegex(build.BuildError, "cannot import ratchet:plugin/model"):
+                manifest('world = "adapter"\nmodel = true')
+            with self.assertRaisesRegex(build.BuildError, "expected true or false"):
+                manifest('world = "assertion"\nmodel = "yes"')
+
+
+if __name__ == "__main__":
+    unittest.main()
