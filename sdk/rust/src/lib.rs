@@ -59,6 +59,7 @@ pub mod text;
 pub mod v0_1;
 
 pub use agent::{Action, CurrentTurn};
+pub use json::Json;
 pub use model::{
     truthy, value_text, AgentState, Channel, Conversation, Impact, MemoryEntry, Outcome, Role, RoutingContext, StateFact, StateSource, ToolCall, ToolRef,
     ToolResult, Turn, SCHEMA_VERSION,
