@@ -47,6 +47,7 @@
 #![warn(missing_docs)]
 
 pub mod agent;
+pub mod arena;
 pub mod json;
 pub mod judge;
 pub mod model;
