@@ -54,6 +54,16 @@ fn upper_bits(x: u64) -> u64 {
     (x + repeat(0x80 - b'A')) & !(x + repeat(0x80 - b'Z' - 1)) & HIGH_BITS
 }
 
+/// The high bit of every byte of `x` that is an ASCII letter or digit.
+fn alphanumeric_bits(x: u64) -> u64 {
+    // Without their high bits no sum below carries into the next byte; bytes
+    // with it (non-ASCII) are not ASCII letters or digits.
+    let y = x & !HIGH_BITS;
+    let in_range = |v: u64, lo: u8, hi: u8| (v + repeat(0x80 - lo)) & !(v + repeat(0x80 - hi - 1));
+    // `| 0x20` maps `A`..=`Z` onto `a`..=`z` and nothing else into it.
+    (in_range(y, b'0', b'9') | in_range(y | repeat(0x20), b'a', b'z')) & !x & HIGH_BITS
+}
+
 /// Whether ASCII `bytes` hold an upper-case letter (eight bytes at a time:
 /// every byte-wise loop costs a component fuel and time per byte).
 fn has_ascii_upper(bytes: &[u8]) -> bool {
@@ -239,6 +249,12 @@ impl<'n> Phrases<'n> {
                     let v = x ^ f;
                     acc | (v.wrapping_sub(LOW_BITS) & !v & HIGH_BITS)
                 });
+                if words && found != 0 {
+                    // Drop the candidates right after an ASCII letter or digit (as
+                    // `visit` would), eight at a time: most are inside words.
+                    let before = if i > 0 && h[i - 1].is_ascii_alphanumeric() { 0x80 } else { 0 };
+                    found &= !((alphanumeric_bits(x) << 8) | before);
+                }
                 while found != 0 {
                     let at = i + (found.trailing_zeros() / 8) as usize;
                     found &= found - 1;
@@ -512,6 +528,15 @@ mod tests {
                 assert_eq!(Lowercased::new(&text).as_str(), text.to_lowercase(), "{text:?}");
                 assert_eq!(has_ascii_upper(text.as_bytes()), text.bytes().any(|b| b.is_ascii_uppercase()), "{text:?}");
             }
+        }
+    }
+
+    #[test]
+    fn word_at_a_time_alphanumeric_bits_match_byte_by_byte() {
+        for start in 0..=255u8 {
+            let bytes: Vec<u8> = (0..8).map(|k: u8| start.wrapping_add(k.wrapping_mul(37))).collect();
+            let expected = bytes.iter().enumerate().fold(0u64, |acc, (k, b)| if b.is_ascii_alphanumeric() { acc | 0x80 << (8 * k) } else { acc });
+            assert_eq!(alphanumeric_bits(word(&bytes, 0)), expected, "{bytes:?}");
         }
     }
 
