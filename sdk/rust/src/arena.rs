@@ -24,13 +24,13 @@
 //! allocator alone, whatever it does, and one that allocates a lot (an adapter
 //! reading a large export) runs on the standard allocator after its first MiB.
 //!
-//! Installed as the global allocator of `wasm32` builds by the SDK's default
-//! feature `arena`; a plugin with its own `#[global_allocator]` turns it off
+//! Installed as the global allocator of `wasm32` builds (without threads) by
+//! the SDK's default feature `arena`; a plugin with its own `#[global_allocator]` turns it off
 //! with `default-features = false`. Deterministic: the same calls get the same
 //! addresses.
 
 // The arena is used only by the global allocator of wasm32 builds (and the tests).
-#![cfg_attr(not(all(target_arch = "wasm32", feature = "arena")), allow(dead_code))]
+#![cfg_attr(not(all(target_arch = "wasm32", not(target_feature = "atomics"), feature = "arena")), allow(dead_code))]
 
 /// Size of the arena's first block, in the component's zeroed data: with it, the
 /// memory a Rust plugin starts with is one page larger (as large as it used to
@@ -166,7 +166,8 @@ impl Arena {
     }
 }
 
-#[cfg(all(target_arch = "wasm32", feature = "arena"))]
+// Not where wasm has threads (`atomics`): the arena is not synchronised.
+#[cfg(all(target_arch = "wasm32", not(target_feature = "atomics"), feature = "arena"))]
 mod global {
     use std::alloc::{GlobalAlloc, Layout, System};
     use std::cell::UnsafeCell;

@@ -552,6 +552,7 @@ mod tests {
             &["cc", "t."],
         ];
         let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let mut found = [0; 3];
         for _ in 0..3000 {
             let mut text = String::new();
             seed ^= seed << 13;
@@ -565,11 +566,17 @@ mod tests {
             let lower = Lowercased::new(&text);
             for list in lists {
                 let phrases = Phrases::new(list);
-                assert_eq!(phrases.find_in(&lower), reference::find_any_ci(&text, list), "{text:?} {list:?}");
-                assert_eq!(phrases.find_word_in(&lower), reference::find_any_word_ci(&text, list), "{text:?} {list:?}");
-                assert_eq!(phrases.find_affirmed_in(&lower), reference::find_affirmed_ci(&text, list), "{text:?} {list:?}");
+                let expected = [reference::find_any_ci(&text, list), reference::find_any_word_ci(&text, list), reference::find_affirmed_ci(&text, list)];
+                assert_eq!(phrases.find_in(&lower), expected[0], "{text:?} {list:?}");
+                assert_eq!(phrases.find_word_in(&lower), expected[1], "{text:?} {list:?}");
+                assert_eq!(phrases.find_affirmed_in(&lower), expected[2], "{text:?} {list:?}");
+                for (n, e) in found.iter_mut().zip(expected) {
+                    *n += usize::from(e.is_some());
+                }
             }
         }
+        // The texts exercise matches and misses alike.
+        assert!(found.iter().all(|&n| n > 1000 && n < 3000 * lists.len()), "{found:?}");
     }
 
     #[test]
