@@ -3,6 +3,7 @@
 //! natively. Prints figures; asserts nothing (tests check correctness).
 //!
 //! Run: `scripts/build-plugins && cargo bench -p ratchet --bench plugin_call`
+//! (fuel is deterministic: compare it across builds when the machine is noisy)
 //! Results are recorded in docs/benchmarks.md.
 
 mod common;
@@ -68,6 +69,15 @@ fn main() {
     let receive = median(n, || {
         receive_only.score(&conv, &params).unwrap();
     });
+    let receive_fuel = receive_only.score(&conv, &params).unwrap().stats.fuel_consumed;
+    // The same guest skipping the SDK's conversion: only the canonical-ABI transfer
+    // (host-side lowering into guest memory, the guest's allocations, the lift).
+    let lift_params = json!("lift-only");
+    let lift = median(n, || {
+        receive_only.score(&conv, &lift_params).unwrap();
+    });
+    let lift_fuel = receive_only.score(&conv, &lift_params).unwrap().stats.fuel_consumed;
+    let info_fuel = pooling.info().unwrap().stats.fuel_consumed;
 
     // Host-side share: converting the conversation into WIT values (+ canonical JSON).
     let convert = median(n, || {
@@ -85,8 +95,9 @@ fn main() {
     row("cache load (fresh runtime, artifact on disk)", cache_load, format!("{:.0}x faster than compiling", ratio(compile, cache_load)));
     row("fresh instance + call, pooling allocator", pooled, format!("{:.1}x native; {fuel} fuel", ratio(pooled, native)));
     row("fresh instance + call, on-demand allocator", demand, format!("{:.1}x native; {:.2}x pooling", ratio(demand, native), ratio(demand, pooled)));
-    row("  fresh instance + `info` (no input)", info_only, String::new());
-    row("  fresh instance + receive conversation only", receive, String::new());
+    row("  fresh instance + `info` (no input)", info_only, format!("{info_fuel} fuel"));
+    row("  fresh instance + receive conversation only", receive, format!("{receive_fuel} fuel"));
+    row("    of which lift only (no SDK conversion)", lift, format!("{lift_fuel} fuel"));
     row("  host: conversation -> WIT values", convert, String::new());
     row("native Rust call (same logic, no Wasm)", native, String::new());
 }

@@ -40,7 +40,7 @@ fn project() -> tempfile::TempDir {
         r#"
 [plugins.support-policy]
 path = "support-policy.wasm"
-fuel = 800000                  # the samples need < 400k; the padded conversations ~1.5M
+fuel = 400000                  # the samples need < 160k; the padded conversations 600-700k
 
 [[detect.scorecards]]
 name = "support-policy"

@@ -295,7 +295,7 @@ fn convert_one(label: &str, doc: &Value, opts: &Options) -> Result<Converted, St
                 };
                 let content = serde_json::from_str::<Value>(&text).unwrap_or(Value::String(text));
                 let mut turn = Turn::new(0, Role::Tool, "");
-                turn.tool_result = Some(ToolResult { call_id, name, content, is_error: false });
+                turn.tool_result = Some(ToolResult { call_id, name, content: content.into(), is_error: false });
                 turn
             }
             other => return Err(format!("{at}.role: unsupported role \"{other}\" (expected system, developer, user, assistant or tool)")),
@@ -371,7 +371,7 @@ fn tool_calls(m: &Obj<'_>, at: &str, call_names: &mut BTreeMap<String, String>) 
             Some(v) => v.clone(),
         };
         call_names.insert(id.clone(), name.clone());
-        out.push(ToolCall { id, name, arguments });
+        out.push(ToolCall { id, name, arguments: arguments.into() });
     }
     Ok(out)
 }
@@ -427,7 +427,7 @@ mod tests {
         assert_eq!(c.turns[1].tool_calls[0].arguments, json!({"q": 1}));
         assert_eq!(c.turns[1].tool_calls[1].arguments, json!("{oops"));
         let r = c.turns[2].tool_result.as_ref().unwrap();
-        assert_eq!((r.name.as_str(), &r.content), ("lookup", &json!({"status": "none"})));
+        assert_eq!((r.name.as_str(), r.content.as_value()), ("lookup", &json!({"status": "none"})));
         assert_eq!(c.turns[3].tool_result.as_ref().unwrap().content, json!("plain text"));
     }
 

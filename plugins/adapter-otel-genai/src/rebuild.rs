@@ -359,7 +359,7 @@ impl Builder {
                     self.call_at.insert(id.clone(), index);
                     self.call_name.insert(id.clone(), call.name.clone());
                     self.pending.push(id.clone());
-                    turn.tool_calls.push(ToolCall { id, name: call.name, arguments: call.arguments });
+                    turn.tool_calls.push(ToolCall { id, name: call.name, arguments: call.arguments.into() });
                 }
                 turn
             }
@@ -382,7 +382,7 @@ impl Builder {
                 self.pending.retain(|p| p != &call_id);
                 self.result_at.insert(call_id.clone(), index);
                 let mut turn = Turn::new(0, Role::Tool, "");
-                turn.tool_result = Some(ToolResult { call_id, name, content, is_error: false });
+                turn.tool_result = Some(ToolResult { call_id, name, content: content.into(), is_error: false });
                 turn
             }
         };
@@ -415,7 +415,7 @@ impl Builder {
                 if let Piece::Result { call_id: Some(id), content } = &piece {
                     if self.error_only.remove(id) {
                         if let Some(r) = self.turns[q].tool_result.as_mut() {
-                            r.content = content.clone();
+                            r.content = content.clone().into();
                         }
                     }
                 }

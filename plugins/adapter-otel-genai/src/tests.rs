@@ -125,7 +125,10 @@ fn chat_history_is_not_duplicated_and_tools_are_joined() {
     assert_eq!(c.turns[2].text, "Let me look.");
     assert_eq!(c.turns[2].tool_calls[0].arguments, json!({"email": "dana@example.com"}));
     let r = c.turns[3].tool_result.as_ref().unwrap();
-    assert_eq!((r.call_id.as_str(), r.name.as_str(), &r.content, r.is_error), ("call_1", "lookup_account", &json!({"subscription_status": "none"}), false));
+    assert_eq!(
+        (r.call_id.as_str(), r.name.as_str(), r.content.as_value(), r.is_error),
+        ("call_1", "lookup_account", &json!({"subscription_status": "none"}), false)
+    );
     assert_eq!(c.turns[6].text, "Cancelled!");
     // Offsets: input at the chat span's start, output at its end, tool results at the tool span's end.
     let offsets: Vec<Option<u64>> = c.turns.iter().map(|t| t.offset_ms).collect();
@@ -233,7 +236,7 @@ fn tool_spans_alone_make_call_and_result_turns_with_errors() {
     // The id-less failing run: a synthetic id, the error as content, is_error.
     assert_eq!(c.turns[2].tool_calls[0].id, "otel:t2:0");
     let r = c.turns[3].tool_result.as_ref().unwrap();
-    assert_eq!((r.call_id.as_str(), &r.content, r.is_error), ("otel:t2:0", &json!("TimeoutError: refund service timed out"), true));
+    assert_eq!((r.call_id.as_str(), r.content.as_value(), r.is_error), ("otel:t2:0", &json!("TimeoutError: refund service timed out"), true));
     assert_eq!(c.state.model.as_deref(), Some("gpt-4o"));
     assert!(out[0].missing.contains(&"state.prompt_version".to_string()));
     assert!(out[0].missing.contains(&"turns.latency_ms".to_string()));
@@ -262,7 +265,7 @@ fn id_less_calls_and_results_are_paired_in_order() {
     assert_eq!(c.turns[1].tool_calls[0].id, "otel:c1:0");
     assert_eq!(c.turns[1].tool_calls[0].arguments, json!({"q": 1}));
     let res = c.turns[2].tool_result.as_ref().unwrap();
-    assert_eq!((res.call_id.as_str(), res.name.as_str(), &res.content), ("otel:c1:0", "lookup_account", &json!({"status": "none"})));
+    assert_eq!((res.call_id.as_str(), res.name.as_str(), res.content.as_value()), ("otel:c1:0", "lookup_account", &json!({"status": "none"})));
 }
 
 #[test]

@@ -375,7 +375,7 @@ fn convert_one(label: &str, doc: &Value, opts: &Options) -> Result<Option<Conver
         if let Some(vars) = o.obj("variableValues", at)? {
             let mut keys: Vec<&String> = vars.map.keys().collect();
             keys.sort();
-            memory = keys.into_iter().filter_map(|k| vars.get(k).map(|v| MemoryEntry { key: k.clone(), value: v.clone() })).collect();
+            memory = keys.into_iter().filter_map(|k| vars.get(k).map(|v| MemoryEntry { key: k.clone(), value: v.clone().into() })).collect();
         }
     }
     let mut extra = BTreeMap::new();
@@ -521,7 +521,7 @@ fn read_messages(items: &[Value], at: &str, started_ms: Option<i64>) -> Result<V
                     (None, None) => (Value::Null, false),
                 };
                 let mut turn = Turn::new(0, Role::Tool, "");
-                turn.tool_result = Some(ToolResult { call_id, name, content, is_error });
+                turn.tool_result = Some(ToolResult { call_id, name, content: content.into(), is_error });
                 turn
             }
             other => return Err(format!("{at}.role: unsupported role \"{other}\" (expected system, user, bot, assistant, tool_calls or tool_call_result)")),
@@ -576,7 +576,7 @@ fn tool_calls(o: &Obj<'_>, at: &str, required: bool, call_names: &mut BTreeMap<S
             Some(v) => v.clone(),
         };
         call_names.insert(id.clone(), name.clone());
-        out.push(ToolCall { id, name, arguments });
+        out.push(ToolCall { id, name, arguments: arguments.into() });
     }
     Ok(out)
 }

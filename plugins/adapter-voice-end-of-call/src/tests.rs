@@ -47,9 +47,9 @@ fn roles_tools_timing_and_state() {
     assert_eq!(c.turns[3].tool_calls[0].arguments, json!({"phone": "+1415"}));
     assert_eq!(c.turns[5].tool_calls[0].arguments, json!({"account_id": "A-1"}), "arguments already decoded are kept");
     let r = c.turns[4].tool_result.as_ref().unwrap();
-    assert_eq!((r.call_id.as_str(), r.name.as_str(), &r.content), ("c1", "lookup_account", &json!({"subscription_status": "none"})));
+    assert_eq!((r.call_id.as_str(), r.name.as_str(), r.content.as_value()), ("c1", "lookup_account", &json!({"subscription_status": "none"})));
     let r = c.turns[6].tool_result.as_ref().unwrap();
-    assert_eq!((r.name.as_str(), &r.content), ("cancel_subscription", &json!("done")), "name from the call, plain-text result kept");
+    assert_eq!((r.name.as_str(), r.content.as_value()), ("cancel_subscription", &json!("done")), "name from the call, plain-text result kept");
     let offsets: Vec<u64> = c.turns.iter().map(|t| t.offset_ms.unwrap()).collect();
     assert_eq!(offsets, vec![0, 400, 2500, 4650, 5000, 5600, 6000, 6500, 9500, 10700]);
     // Latency: the first agent turn after the customer stops talking.
@@ -162,7 +162,7 @@ fn tool_result_errors_and_names_from_calls() {
     let c = &convert(&report(msgs)).unwrap()[0].conversation;
     assert_eq!(c.turns[0].tool_calls[0].arguments, json!("{oops"), "unparseable arguments are kept as a string");
     let r = c.turns[1].tool_result.as_ref().unwrap();
-    assert_eq!((r.name.as_str(), &r.content, r.is_error), ("issue_refund", &json!("refund service timed out"), true));
+    assert_eq!((r.name.as_str(), r.content.as_value(), r.is_error), ("issue_refund", &json!("refund service timed out"), true));
 }
 
 #[test]

@@ -9,8 +9,7 @@
 //! latest message?" is answered by reading the turns after it:
 //! [`CurrentTurn`] does that.
 
-use serde_json::Value;
-
+use crate::json::Json;
 use crate::model::{Role, ToolCall, ToolResult, Turn};
 
 /// What the agent does next: the WIT `responder.action` variant.
@@ -33,9 +32,9 @@ impl Action {
     }
 
     /// `Action::CallTool` with the given call id, tool name and arguments
-    /// (normally a JSON object).
-    pub fn call_tool(id: impl Into<String>, name: impl Into<String>, arguments: Value) -> Self {
-        Action::CallTool(ToolCall { id: id.into(), name: name.into(), arguments })
+    /// (normally a JSON object: a `Value` or a [`crate::Json`]).
+    pub fn call_tool(id: impl Into<String>, name: impl Into<String>, arguments: impl Into<Json>) -> Self {
+        Action::CallTool(ToolCall { id: id.into(), name: name.into(), arguments: arguments.into() })
     }
 
     /// `Action::Escalate(reason)`.
@@ -155,6 +154,6 @@ mod tests {
         assert_eq!(Action::reply("hi"), Action::Reply("hi".into()));
         assert_eq!(Action::escalate("asked"), Action::Escalate("asked".into()));
         let Action::CallTool(c) = Action::call_tool("call-1", "lookup_account", json!({"email": "x"})) else { panic!() };
-        assert_eq!((c.id.as_str(), c.name.as_str(), c.arguments), ("call-1", "lookup_account", json!({"email": "x"})));
+        assert_eq!((c.id.as_str(), c.name.as_str(), c.arguments.as_value()), ("call-1", "lookup_account", &json!({"email": "x"})));
     }
 }

@@ -3,8 +3,164 @@
 //! here, so a plugin's output is the same bytes whenever its values are equal
 //! (independent of `serde_json`'s `preserve_order` feature or insertion order).
 
-use serde::Serialize;
+use std::fmt;
+use std::ops::{Deref, DerefMut};
+use std::sync::OnceLock;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value};
+
+/// A JSON value that may still be the text it arrived as: the type of the
+/// conversation's open-ended fields ([`crate::ToolCall::arguments`],
+/// [`crate::ToolResult::content`], [`crate::MemoryEntry::value`]).
+///
+/// Inside a component these fields arrive from the host as JSON text; most
+/// plugins read a few of them (a lookup result, a memory key), so the text is
+/// parsed on first access, once, instead of all of it up front. Read it like a
+/// [`Value`] (`args.get("email")`, `content["status"]`, `&*json`: it
+/// dereferences to one); build it from a `Value` (`json!({...}).into()`).
+/// Equality, `Debug`, `Display` and serde go through the value, so a `Json`
+/// serialises exactly like the `Value` it holds, and native tests that load
+/// conversations from files see no difference.
+pub struct Json {
+    /// The text the value is parsed from on first access, while it is the
+    /// authority (cleared when the value is borrowed mutably).
+    text: Option<String>,
+    value: OnceLock<Value>,
+}
+
+impl Json {
+    /// Wraps a value (same as `Json::from(value)`).
+    pub fn new(value: Value) -> Json {
+        Json { text: None, value: OnceLock::from(value) }
+    }
+
+    /// Parses JSON text now (an error names what is wrong with it).
+    pub fn parse(text: &str) -> Result<Json, serde_json::Error> {
+        serde_json::from_str(text).map(Json::new)
+    }
+
+    /// Keeps `text` unparsed until first access. Only for text known to be
+    /// valid JSON: the host's canonical JSON (the WIT contract).
+    pub(crate) fn lazy(text: String) -> Json {
+        Json { text: Some(text), value: OnceLock::new() }
+    }
+
+    /// The value, parsing the text on first call.
+    pub fn as_value(&self) -> &Value {
+        self.value.get_or_init(|| {
+            let text = self.text.as_deref().unwrap_or("null");
+            // Only the host's JSON text is kept unparsed, and the host sends valid JSON.
+            serde_json::from_str(text).unwrap_or_else(|e| panic!("invalid JSON text from the host ({e}): {text}"))
+        })
+    }
+
+    /// The value, mutably (the text it came from is dropped).
+    pub fn as_value_mut(&mut self) -> &mut Value {
+        self.as_value();
+        self.text = None;
+        self.value.get_mut().expect("parsed just above")
+    }
+
+    /// The value, by value.
+    pub fn into_value(mut self) -> Value {
+        self.as_value();
+        self.value.take().expect("parsed just above")
+    }
+
+    /// True once the value exists (always, unless it is JSON text from the host
+    /// that nothing has read yet).
+    pub fn is_parsed(&self) -> bool {
+        self.value.get().is_some()
+    }
+}
+
+impl Default for Json {
+    /// `null`.
+    fn default() -> Json {
+        Json::new(Value::Null)
+    }
+}
+
+impl From<Value> for Json {
+    fn from(value: Value) -> Json {
+        Json::new(value)
+    }
+}
+
+impl From<Json> for Value {
+    fn from(json: Json) -> Value {
+        json.into_value()
+    }
+}
+
+impl Deref for Json {
+    type Target = Value;
+    fn deref(&self) -> &Value {
+        self.as_value()
+    }
+}
+
+impl DerefMut for Json {
+    fn deref_mut(&mut self) -> &mut Value {
+        self.as_value_mut()
+    }
+}
+
+impl AsRef<Value> for Json {
+    fn as_ref(&self) -> &Value {
+        self.as_value()
+    }
+}
+
+impl Clone for Json {
+    fn clone(&self) -> Json {
+        Json { text: self.text.clone(), value: self.value.clone() }
+    }
+}
+
+impl PartialEq for Json {
+    fn eq(&self, other: &Json) -> bool {
+        self.as_value() == other.as_value()
+    }
+}
+
+impl PartialEq<Value> for Json {
+    fn eq(&self, other: &Value) -> bool {
+        self.as_value() == other
+    }
+}
+
+impl PartialEq<Json> for Value {
+    fn eq(&self, other: &Json) -> bool {
+        self == other.as_value()
+    }
+}
+
+impl fmt::Debug for Json {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.as_value(), f)
+    }
+}
+
+impl fmt::Display for Json {
+    /// Compact JSON, like `Value`'s `Display`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self.as_value(), f)
+    }
+}
+
+impl Serialize for Json {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.as_value().serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for Json {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Json, D::Error> {
+        Value::deserialize(deserializer).map(Json::new)
+    }
+}
 
 /// Returns `value` with every object's keys sorted, recursively.
 pub fn canonicalize(value: &Value) -> Value {

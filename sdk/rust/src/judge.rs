@@ -304,10 +304,10 @@ mod tests {
         let mut c = Conversation::new("c1", Channel::Chat);
         c.push_turn(Turn::new(0, R::Customer, "Cancel\nplease"));
         let mut t = Turn::new(0, R::Agent, "");
-        t.tool_calls.push(ToolCall { id: "1".into(), name: "lookup".into(), arguments: serde_json::json!({"b": 1, "a": 2}) });
+        t.tool_calls.push(ToolCall { id: "1".into(), name: "lookup".into(), arguments: serde_json::json!({"b": 1, "a": 2}).into() });
         c.push_turn(t);
         let mut t = Turn::new(0, R::Tool, "");
-        t.tool_result = Some(ToolResult { call_id: "1".into(), name: "lookup".into(), content: serde_json::json!({"ok": true}), is_error: false });
+        t.tool_result = Some(ToolResult { call_id: "1".into(), name: "lookup".into(), content: serde_json::json!({"ok": true}).into(), is_error: false });
         c.push_turn(t);
         c.push_turn(Turn::new(0, R::Agent, "Done."));
         assert_eq!(

@@ -42,11 +42,19 @@
 //!
 //! The types here mirror the WIT records and ratchet's canonical JSON; JSON
 //! values cross the boundary as canonical text (sorted keys, compact), so the
-//! same result is always the same bytes.
+//! same result is always the same bytes. The conversation's open-ended fields
+//! (tool-call arguments, tool-result content, memory values) are [`Json`]: kept
+//! as the host's text and parsed on first access, so a plugin pays only for
+//! what it reads.
+//!
+//! Components built with the SDK allocate from a bump arena before the standard
+//! allocator ([`arena`], default feature `arena`): every call runs on a fresh
+//! instance, so most of its memory is never reused anyway.
 
 #![warn(missing_docs)]
 
 pub mod agent;
+pub mod arena;
 pub mod json;
 pub mod judge;
 pub mod model;
@@ -59,6 +67,7 @@ pub mod text;
 pub mod v0_1;
 
 pub use agent::{Action, CurrentTurn};
+pub use json::Json;
 pub use model::{
     truthy, value_text, AgentState, Channel, Conversation, Impact, MemoryEntry, Outcome, Role, RoutingContext, StateFact, StateSource, ToolCall, ToolRef,
     ToolResult, Turn, SCHEMA_VERSION,

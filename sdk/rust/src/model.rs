@@ -19,6 +19,8 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::json::Json;
+
 /// The canonical schema version these types implement; written as
 /// `schema_version` so files say which shape they follow.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -63,9 +65,10 @@ pub struct ToolCall {
     pub id: String,
     /// Tool name as the agent's tool registry names it.
     pub name: String,
-    /// Arguments, normally a JSON object (`null` when the source had none).
+    /// Arguments, normally a JSON object (`null` when the source had none);
+    /// parsed on first access (see [`Json`]).
     #[serde(default)]
-    pub arguments: Value,
+    pub arguments: Json,
 }
 
 /// What a tool returned: the account state the agent saw.
@@ -77,9 +80,9 @@ pub struct ToolResult {
     /// Tool name, repeated for convenience.
     #[serde(default)]
     pub name: String,
-    /// Result payload, any JSON value.
+    /// Result payload, any JSON value; parsed on first access (see [`Json`]).
     #[serde(default)]
-    pub content: Value,
+    pub content: Json,
     /// True when the tool reported an error.
     #[serde(default, skip_serializing_if = "is_false")]
     pub is_error: bool,
@@ -137,8 +140,8 @@ impl Turn {
 pub struct MemoryEntry {
     /// Dotted key, e.g. `account.subscription_status`.
     pub key: String,
-    /// Any JSON value.
-    pub value: Value,
+    /// Any JSON value; parsed on first access (see [`Json`]).
+    pub value: Json,
 }
 
 /// A tool available to the agent, at a version: replay fixtures are keyed by it.
@@ -206,7 +209,7 @@ impl AgentState {
     /// The memory-snapshot value stored under `key`, if any (first match).
     /// Agents read what they know about the customer (`customer.email`) here.
     pub fn memory(&self, key: &str) -> Option<&Value> {
-        self.memory_snapshot.iter().find(|e| e.key == key).map(|e| &e.value)
+        self.memory_snapshot.iter().find(|e| e.key == key).map(|e| e.value.as_value())
     }
 }
 

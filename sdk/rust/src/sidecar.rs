@@ -143,7 +143,7 @@ mod tests {
         }))
         .unwrap();
         let mut state = AgentState {
-            memory_snapshot: vec![MemoryEntry { key: "plan".into(), value: json!("pro") }],
+            memory_snapshot: vec![MemoryEntry { key: "plan".into(), value: json!("pro").into() }],
             tool_registry: vec![ToolRef { id: "lookup_account".into(), version: String::new() }, ToolRef { id: "endCall".into(), version: String::new() }],
             prompt_version: Some("support-v1".into()),
             model: Some("gpt-4o".into()),

@@ -27,11 +27,70 @@ impl<'a> Lowercased<'a> {
 fn lowercase(text: &str) -> Cow<'_, str> {
     if !text.is_ascii() {
         Cow::Owned(text.to_lowercase())
-    } else if text.bytes().any(|b| b.is_ascii_uppercase()) {
-        Cow::Owned(text.to_ascii_lowercase())
+    } else if has_ascii_upper(text.as_bytes()) {
+        Cow::Owned(ascii_lowercase(text))
     } else {
         Cow::Borrowed(text)
     }
+}
+
+/// Eight bytes of a slice as one word (little-endian), from `at`.
+fn word(bytes: &[u8], at: usize) -> u64 {
+    u64::from_le_bytes(bytes[at..at + 8].try_into().expect("eight bytes"))
+}
+
+/// Each byte repeated eight times.
+const fn repeat(b: u8) -> u64 {
+    u64::from_le_bytes([b; 8])
+}
+
+const LOW_BITS: u64 = repeat(0x01);
+const HIGH_BITS: u64 = repeat(0x80);
+
+/// The high bit of every byte of `x` (ASCII bytes only) that is `A`..=`Z`.
+fn upper_bits(x: u64) -> u64 {
+    // No byte of `x` is above 0x7f, so no sum carries into the next byte:
+    // a byte >= b'A' reaches 0x80, one > b'Z' too.
+    (x + repeat(0x80 - b'A')) & !(x + repeat(0x80 - b'Z' - 1)) & HIGH_BITS
+}
+
+/// The high bit of every byte of `x` that is an ASCII letter or digit.
+fn alphanumeric_bits(x: u64) -> u64 {
+    // Without their high bits no sum below carries into the next byte; bytes
+    // with it (non-ASCII) are not ASCII letters or digits.
+    let y = x & !HIGH_BITS;
+    let in_range = |v: u64, lo: u8, hi: u8| (v + repeat(0x80 - lo)) & !(v + repeat(0x80 - hi - 1));
+    // `| 0x20` maps `A`..=`Z` onto `a`..=`z` and nothing else into it.
+    (in_range(y, b'0', b'9') | in_range(y | repeat(0x20), b'a', b'z')) & !x & HIGH_BITS
+}
+
+/// Whether ASCII `bytes` hold an upper-case letter (eight bytes at a time:
+/// every byte-wise loop costs a component fuel and time per byte).
+fn has_ascii_upper(bytes: &[u8]) -> bool {
+    let mut i = 0;
+    while i + 8 <= bytes.len() {
+        if upper_bits(word(bytes, i)) != 0 {
+            return true;
+        }
+        i += 8;
+    }
+    bytes[i..].iter().any(u8::is_ascii_uppercase)
+}
+
+/// `text.to_ascii_lowercase()` for ASCII `text`, eight bytes at a time.
+fn ascii_lowercase(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i + 8 <= bytes.len() {
+        let x = word(bytes, i);
+        // 'A' | 0x20 == 'a': the high bit of an upper-case byte, shifted to 0x20.
+        out.extend_from_slice(&(x | (upper_bits(x) >> 2)).to_le_bytes());
+        i += 8;
+    }
+    out.extend(bytes[i..].iter().map(u8::to_ascii_lowercase));
+    // ASCII in, ASCII out.
+    String::from_utf8(out).expect("ASCII is UTF-8")
 }
 
 /// A phrase list lower-cased once, to match against many texts: the
@@ -47,7 +106,15 @@ pub struct Phrases<'n> {
     /// Per byte `b`: the first item whose lower-cased form starts with `b`
     /// ([`NONE`] if none); items chain on through [`Item::next`], in order.
     heads: [u8; 256],
+    /// The distinct first bytes of the items, each repeated over a word, when
+    /// there are at most [`WORD_SCAN_MAX`]: a text is then searched for them
+    /// eight bytes at a time. Empty: byte by byte.
+    firsts: Vec<u64>,
 }
+
+/// Most distinct first bytes searched for a word at a time; with more, testing
+/// every byte against the `heads` table costs less.
+const WORD_SCAN_MAX: usize = 8;
 
 #[derive(Debug, Clone)]
 struct Item<'n> {
@@ -58,6 +125,11 @@ struct Item<'n> {
     end: usize,
     /// The next item starting with the same byte, or [`NONE`].
     next: u8,
+    /// Its first (up to) eight lower-cased bytes as a little-endian word, and
+    /// the mask of those bytes: a candidate is checked against them with one
+    /// comparison before the rest is compared.
+    prefix: u64,
+    mask: u64,
 }
 
 /// End of an item chain; also the most items the one-pass scan handles.
@@ -76,18 +148,29 @@ impl<'n> Phrases<'n> {
             } else {
                 lower.push_str(&phrase.to_lowercase());
             }
-            items.push(Item { phrase, start, end: lower.len(), next: NONE });
+            let n = &lower.as_bytes()[start..];
+            let mut head = [0u8; 8];
+            head[..n.len().min(8)].copy_from_slice(&n[..n.len().min(8)]);
+            let mask = if n.len() >= 8 { u64::MAX } else { (1u64 << (8 * n.len())) - 1 };
+            items.push(Item { phrase, start, end: lower.len(), next: NONE, prefix: u64::from_le_bytes(head), mask });
         }
         let mut heads = [NONE; 256];
+        let mut firsts = Vec::new();
         if items.len() < usize::from(NONE) {
             // Build the chains back to front so each lists its items in order.
             for k in (0..items.len()).rev() {
-                let first = usize::from(lower.as_bytes()[items[k].start]);
-                items[k].next = heads[first];
-                heads[first] = k as u8;
+                let first = lower.as_bytes()[items[k].start];
+                if heads[usize::from(first)] == NONE {
+                    firsts.push(repeat(first));
+                }
+                items[k].next = heads[usize::from(first)];
+                heads[usize::from(first)] = k as u8;
+            }
+            if firsts.len() > WORD_SCAN_MAX {
+                firsts.clear();
             }
         }
-        Phrases { items, lower, heads }
+        Phrases { items, lower, heads, firsts }
     }
 
     /// The first phrase contained in `text` (see [`find_any_ci`]).
@@ -110,8 +193,9 @@ impl<'n> Phrases<'n> {
     /// The first phrase (in list order) with an occurrence `start..end` in
     /// `hay` that `accept` accepts; `words` when `accept` rejects occurrences
     /// right after a letter or digit. Short texts are scanned once for all
-    /// phrases; long ones phrase by phrase with `str::find`, which keeps the
-    /// worst case linear.
+    /// phrases (eight bytes at a time for the phrases' first bytes, then each
+    /// candidate checked against the phrases starting there); long ones phrase
+    /// by phrase with `str::find`, which keeps the worst case linear.
     fn first_accepted(&self, hay: &str, words: bool, accept: impl Fn(usize, usize) -> bool) -> Option<&'n str> {
         if hay.len() > NAIVE_SEARCH_MAX || self.items.len() >= usize::from(NONE) {
             return self
@@ -129,26 +213,60 @@ impl<'n> Phrases<'n> {
         let (h, lower) = (hay.as_bytes(), self.lower.as_bytes());
         // Items before `best` may still win; `best` matched already.
         let mut best = self.items.len();
-        let mut after_word = false;
-        for (i, &b) in h.iter().enumerate() {
+        // Tries the items starting with `h[i]` at `i`; true once nothing can beat `best`.
+        let mut visit = |i: usize| {
             // An ASCII letter or digit is a whole char: no word starts after it.
-            let skip = words && after_word;
-            after_word = b.is_ascii_alphanumeric();
-            if skip {
-                continue;
+            if words && i > 0 && h[i - 1].is_ascii_alphanumeric() {
+                return false;
             }
-            let mut k = usize::from(self.heads[usize::from(b)]);
+            let x = (i + 8 <= h.len()).then(|| word(h, i));
+            let mut k = usize::from(self.heads[usize::from(h[i])]);
             // `NONE` is never below `best`, which is at most the item count.
             while k < best {
                 let item = &self.items[k];
                 let n = &lower[item.start..item.end];
-                if h.get(i..i + n.len()) == Some(n) && accept(i, i + n.len()) {
+                let found = match x {
+                    // The first eight bytes at once, then the rest.
+                    Some(x) => x & item.mask == item.prefix && (n.len() <= 8 || h.get(i + 8..i + n.len()) == Some(&n[8..])),
+                    None => h.get(i..i + n.len()) == Some(n),
+                };
+                if found && accept(i, i + n.len()) {
                     best = k;
                     break;
                 }
                 k = usize::from(item.next);
             }
-            if best == 0 {
+            best == 0
+        };
+        let mut i = 0;
+        if !self.firsts.is_empty() {
+            // Eight bytes at a time: a zero byte of `x ^ first` is an occurrence of
+            // `first`. The flags are exact up to the first zero byte of each word;
+            // past it they may be wrong, hence the `heads` check.
+            while i + 8 <= h.len() {
+                let x = word(h, i);
+                let mut found = self.firsts.iter().fold(0, |acc, f| {
+                    let v = x ^ f;
+                    acc | (v.wrapping_sub(LOW_BITS) & !v & HIGH_BITS)
+                });
+                if words && found != 0 {
+                    // Drop the candidates right after an ASCII letter or digit (as
+                    // `visit` would), eight at a time: most are inside words.
+                    let before = if i > 0 && h[i - 1].is_ascii_alphanumeric() { 0x80 } else { 0 };
+                    found &= !((alphanumeric_bits(x) << 8) | before);
+                }
+                while found != 0 {
+                    let at = i + (found.trailing_zeros() / 8) as usize;
+                    found &= found - 1;
+                    if self.heads[usize::from(h[at])] != NONE && visit(at) {
+                        return self.items.get(best).map(|item| item.phrase);
+                    }
+                }
+                i += 8;
+            }
+        }
+        for (at, &b) in h.iter().enumerate().skip(i) {
+            if self.heads[usize::from(b)] != NONE && visit(at) {
                 break;
             }
         }
@@ -399,6 +517,66 @@ mod tests {
                 assert_eq!(phrases.find_affirmed_in(&lower), expected, "{text:?} {list:?}");
             }
         }
+    }
+
+    #[test]
+    fn word_at_a_time_lowercasing_matches_byte_by_byte() {
+        let ascii: String = (0u8..128).map(char::from).collect();
+        for start in 0..128 {
+            for len in [0, 1, 7, 8, 9, 15, 16, 17, 64] {
+                let text: String = ascii.chars().cycle().skip(start).take(len).collect();
+                assert_eq!(Lowercased::new(&text).as_str(), text.to_lowercase(), "{text:?}");
+                assert_eq!(has_ascii_upper(text.as_bytes()), text.bytes().any(|b| b.is_ascii_uppercase()), "{text:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn word_at_a_time_alphanumeric_bits_match_byte_by_byte() {
+        for start in 0..=255u8 {
+            let bytes: Vec<u8> = (0..8).map(|k: u8| start.wrapping_add(k.wrapping_mul(37))).collect();
+            let expected = bytes.iter().enumerate().fold(0u64, |acc, (k, b)| if b.is_ascii_alphanumeric() { acc | 0x80 << (8 * k) } else { acc });
+            assert_eq!(alphanumeric_bits(word(&bytes, 0)), expected, "{bytes:?}");
+        }
+    }
+
+    #[test]
+    fn word_at_a_time_search_agrees_with_the_reference_on_generated_texts() {
+        // Texts over a small alphabet (letters the phrases start with, word
+        // boundaries, negations, non-ASCII), every length around the 8-byte words.
+        let alphabet = ["a", "b", "c", "n", "o", "t", " ", ".", "N", "'", "é", "ca", "no ", "not "];
+        let lists: [&[&str]; 4] = [
+            &["cab", "ca", "b c", "no"],
+            &["a", "b", "c", "n", "o", "t", "é", "x", "y"], // more first bytes than the word scan takes
+            &["not", "ab", "é"],
+            &["cc", "t."],
+        ];
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let mut found = [0; 3];
+        for _ in 0..3000 {
+            let mut text = String::new();
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            let mut r = seed;
+            for _ in 0..(r % 40) {
+                r = r.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                text.push_str(alphabet[(r >> 33) as usize % alphabet.len()]);
+            }
+            let lower = Lowercased::new(&text);
+            for list in lists {
+                let phrases = Phrases::new(list);
+                let expected = [reference::find_any_ci(&text, list), reference::find_any_word_ci(&text, list), reference::find_affirmed_ci(&text, list)];
+                assert_eq!(phrases.find_in(&lower), expected[0], "{text:?} {list:?}");
+                assert_eq!(phrases.find_word_in(&lower), expected[1], "{text:?} {list:?}");
+                assert_eq!(phrases.find_affirmed_in(&lower), expected[2], "{text:?} {list:?}");
+                for (n, e) in found.iter_mut().zip(expected) {
+                    *n += usize::from(e.is_some());
+                }
+            }
+        }
+        // The texts exercise matches and misses alike.
+        assert!(found.iter().all(|&n| n > 1000 && n < 3000 * lists.len()), "{found:?}");
     }
 
     #[test]

@@ -59,7 +59,7 @@ fn play(case: &Value, version: &str) -> Result<(), String> {
             (Action::CallTool(call), _) if step["call"] == call.name.as_str() && step["arguments"] == call.arguments => {
                 let (content, is_error) = answer(case, &call);
                 let mut turn = Turn::new(0, Role::Agent, "");
-                let result = ToolResult { call_id: call.id.clone(), name: call.name.clone(), content, is_error };
+                let result = ToolResult { call_id: call.id.clone(), name: call.name.clone(), content: content.into(), is_error };
                 turn.tool_calls.push(call);
                 push(&mut transcript, turn);
                 let mut turn = Turn::new(0, Role::Tool, "");

@@ -1,24 +1,24 @@
 //! Conversions between the generated WIT types of `ratchet:plugin@0.1.x` and
-//! the SDK's idiomatic types. JSON text from the host is parsed (errors name
-//! the field); JSON values sent to the host are written canonically.
+//! the SDK's idiomatic types. Strings are moved, not copied. JSON text from the
+//! host is kept as text and parsed on first access ([`Json`]); JSON values sent
+//! to the host are written canonically.
 
 use std::collections::BTreeMap;
 
 use super::wit::{asserter, converter, responder, scorer, types};
-use crate::json::{canonical_string, parse};
+use crate::json::{canonical_string, Json};
 use crate::{agent, model, results};
 
 // ---- host -> SDK -----------------------------------------------------------
 
-/// Converts a conversation received from the host. Errors (invalid JSON in an
-/// open-ended field) name the offending field.
-pub(crate) fn conversation_from_wit(c: types::Conversation) -> Result<model::Conversation, String> {
-    Ok(model::Conversation {
+/// Converts a conversation received from the host.
+pub(crate) fn conversation_from_wit(c: types::Conversation) -> model::Conversation {
+    model::Conversation {
         schema_version: model::SCHEMA_VERSION,
         id: c.id,
         channel: channel_from_wit(c.channel),
         started_at: c.started_at,
-        turns: turns_from_wit(c.turns)?,
+        turns: turns_from_wit(c.turns),
         outcome: model::Outcome {
             escalated: c.outcome.escalated,
             complaint: c.outcome.complaint,
@@ -32,8 +32,8 @@ pub(crate) fn conversation_from_wit(c: types::Conversation) -> Result<model::Con
             escalation_cost: c.impact.escalation_cost,
             currency: c.impact.currency,
         },
-        state: agent_state_from_wit(c.state)?,
-    })
+        state: agent_state_from_wit(c.state),
+    }
 }
 
 pub(crate) fn channel_from_wit(c: types::Channel) -> model::Channel {
@@ -44,16 +44,10 @@ pub(crate) fn channel_from_wit(c: types::Channel) -> model::Channel {
 }
 
 /// Converts an agent state snapshot received from the host (a conversation's
-/// `state`, or an agent's input). Errors name the offending field.
-pub(crate) fn agent_state_from_wit(s: types::AgentState) -> Result<model::AgentState, String> {
-    let memory_snapshot = s
-        .memory_snapshot
-        .into_iter()
-        .enumerate()
-        .map(|(i, e)| Ok(model::MemoryEntry { value: parse(&format!("state.memory_snapshot[{i}].value"), &e.value)?, key: e.key }))
-        .collect::<Result<Vec<_>, String>>()?;
-    Ok(model::AgentState {
-        memory_snapshot,
+/// `state`, or an agent's input).
+pub(crate) fn agent_state_from_wit(s: types::AgentState) -> model::AgentState {
+    model::AgentState {
+        memory_snapshot: s.memory_snapshot.into_iter().map(|e| model::MemoryEntry { value: Json::lazy(e.value), key: e.key }).collect(),
         kb_version_hash: s.kb_version_hash,
         tool_registry: s.tool_registry.into_iter().map(|t| model::ToolRef { id: t.id, version: t.version }).collect(),
         prompt_version: s.prompt_version,
@@ -64,32 +58,19 @@ pub(crate) fn agent_state_from_wit(s: types::AgentState) -> Result<model::AgentS
             queue: s.routing.queue,
             extra: s.routing.extra.into_iter().map(|kv| (kv.key, kv.value)).collect::<BTreeMap<_, _>>(),
         },
-    })
+    }
 }
 
 /// Converts turns received from the host (a conversation's, or an agent's
-/// transcript). Errors name the offending field (`turns[3]...`).
-pub(crate) fn turns_from_wit(turns: Vec<types::Turn>) -> Result<Vec<model::Turn>, String> {
-    turns.into_iter().enumerate().map(|(i, t)| turn_from_wit(i, t)).collect()
+/// transcript).
+pub(crate) fn turns_from_wit(turns: Vec<types::Turn>) -> Vec<model::Turn> {
+    turns.into_iter().map(turn_from_wit).collect()
 }
 
-fn turn_from_wit(i: usize, t: types::Turn) -> Result<model::Turn, String> {
-    let tool_calls = t
-        .tool_calls
-        .into_iter()
-        .enumerate()
-        .map(|(j, c)| Ok(model::ToolCall { arguments: parse(&format!("turns[{i}].tool_calls[{j}].arguments"), &c.arguments)?, id: c.id, name: c.name }))
-        .collect::<Result<Vec<_>, String>>()?;
-    let tool_result = match t.tool_result {
-        None => None,
-        Some(r) => Some(model::ToolResult {
-            content: parse(&format!("turns[{i}].tool_result.content"), &r.content)?,
-            call_id: r.call_id,
-            name: r.name,
-            is_error: r.is_error,
-        }),
-    };
-    Ok(model::Turn {
+fn turn_from_wit(t: types::Turn) -> model::Turn {
+    let tool_calls = t.tool_calls.into_iter().map(|c| model::ToolCall { arguments: Json::lazy(c.arguments), id: c.id, name: c.name }).collect();
+    let tool_result = t.tool_result.map(|r| model::ToolResult { content: Json::lazy(r.content), call_id: r.call_id, name: r.name, is_error: r.is_error });
+    model::Turn {
         // The host numbers turns by position; keep what it sent.
         index: t.index,
         role: match t.role {
@@ -103,7 +84,7 @@ fn turn_from_wit(i: usize, t: types::Turn) -> Result<model::Turn, String> {
         tool_result,
         offset_ms: t.offset_ms,
         latency_ms: t.latency_ms,
-    })
+    }
 }
 
 // ---- SDK -> host -----------------------------------------------------------
@@ -252,17 +233,31 @@ mod tests {
         assert_eq!(wit.turns[1].tool_calls[0].arguments, r#"{"a":1,"b":2}"#);
         assert_eq!(wit.state.routing.extra[0].key, "a");
         assert_eq!(wit.turns[2].index, 2);
-        let back = conversation_from_wit(wit).unwrap();
+        let back = conversation_from_wit(wit);
         assert_eq!(back, sdk);
     }
 
     #[test]
-    fn invalid_json_from_host_names_the_field() {
+    fn json_from_the_host_is_parsed_on_first_access_only() {
+        let sdk = model::Conversation::from_json(SAMPLE).unwrap();
+        let back = conversation_from_wit(conversation_to_wit(sdk));
+        let (args, content, memory) =
+            (&back.turns[1].tool_calls[0].arguments, &back.turns[2].tool_result.as_ref().unwrap().content, &back.state.memory_snapshot[0].value);
+        assert!(!args.is_parsed() && !content.is_parsed() && !memory.is_parsed());
+        assert_eq!(content.get("subscription_status"), Some(&serde_json::json!("none")));
+        assert!(content.is_parsed() && !args.is_parsed() && !memory.is_parsed());
+        assert_eq!(back.memory("account.tier").unwrap()["y"][0], true);
+        assert!(memory.is_parsed() && !args.is_parsed());
+    }
+
+    #[test]
+    #[should_panic(expected = "invalid JSON text from the host")]
+    fn invalid_json_from_host_panics_when_read() {
         let sdk = model::Conversation::from_json(SAMPLE).unwrap();
         let mut wit = conversation_to_wit(sdk);
         wit.turns[1].tool_calls[0].arguments = "{oops".into();
-        let e = conversation_from_wit(wit).unwrap_err();
-        assert!(e.starts_with("invalid JSON in turns[1].tool_calls[0].arguments"), "{e}");
+        let c = conversation_from_wit(wit);
+        c.turns[1].tool_calls[0].arguments.get("a");
     }
 
     #[test]
@@ -270,14 +265,10 @@ mod tests {
         let sdk = model::Conversation::from_json(SAMPLE).unwrap();
         let state = agent_state_to_wit(sdk.state.clone());
         assert_eq!(state.memory_snapshot[0].value, r#"{"y":[true],"z":1}"#);
-        assert_eq!(agent_state_from_wit(state).unwrap(), sdk.state);
+        assert_eq!(agent_state_from_wit(state), sdk.state);
         let turns = turns_to_wit(sdk.turns.clone());
-        assert_eq!(turns_from_wit(turns).unwrap(), sdk.turns);
+        assert_eq!(turns_from_wit(turns), sdk.turns);
         assert_eq!(channel_from_wit(channel_to_wit(model::Channel::Voice)), model::Channel::Voice);
-
-        let mut bad = agent_state_to_wit(sdk.state);
-        bad.memory_snapshot[0].value = "nope".into();
-        assert!(agent_state_from_wit(bad).unwrap_err().starts_with("invalid JSON in state.memory_snapshot[0].value"));
 
         let call = agent::Action::call_tool("call-1", "issue_refund", serde_json::json!({"amount": 49.0, "account_id": "A-1"}));
         match action_to_wit(call) {

@@ -32,7 +32,7 @@ impl<T: crate::Scorecard> scorer::Guest for ScorecardGlue<T> {
 
     fn score(conversation: types::Conversation, params: String) -> Result<scorer::ScorecardResult, String> {
         install_panic_hook();
-        let conversation = convert::conversation_from_wit(conversation)?;
+        let conversation = convert::conversation_from_wit(conversation);
         let params = parse("params", &params)?;
         T::score(&conversation, &params).map(convert::scorecard_result_to_wit)
     }
@@ -46,7 +46,7 @@ impl<T: crate::Assertion> asserter::Guest for AssertionGlue<T> {
 
     fn check(transcript: types::Conversation, params: String) -> Result<asserter::Verdict, String> {
         install_panic_hook();
-        let transcript = convert::conversation_from_wit(transcript)?;
+        let transcript = convert::conversation_from_wit(transcript);
         let params = parse("params", &params)?;
         T::check(&transcript, &params).map(convert::verdict_to_wit)
     }
@@ -73,8 +73,8 @@ impl<T: crate::Agent> responder::Guest for AgentGlue<T> {
 
     fn next(state: types::AgentState, channel: types::Channel, transcript: Vec<types::Turn>, config: String) -> Result<responder::Action, String> {
         install_panic_hook();
-        let state = convert::agent_state_from_wit(state)?;
-        let transcript = convert::turns_from_wit(transcript)?;
+        let state = convert::agent_state_from_wit(state);
+        let transcript = convert::turns_from_wit(transcript);
         let config = parse("config", &config)?;
         T::next(&state, convert::channel_from_wit(channel), &transcript, &config).map(convert::action_to_wit)
     }
@@ -174,7 +174,7 @@ mod tests {
 
     fn wit_state() -> types::AgentState {
         let mut s = AgentState::default();
-        s.memory_snapshot.push(crate::MemoryEntry { key: "customer.email".into(), value: Value::from("[EMAIL_1]") });
+        s.memory_snapshot.push(crate::MemoryEntry { key: "customer.email".into(), value: Value::from("[EMAIL_1]").into() });
         convert::agent_state_to_wit(s)
     }
 

@@ -1,12 +1,26 @@
 //! Test guest: keeps a call counter in a `static` and reports it. With a fresh
 //! instance per call the host must see `call #1` every time; anything else means
 //! state leaked from one conversation into the next.
+//!
+//! It is also the plugin-call bench's "receive only" guest (`host/benches/plugin_call.rs`):
+//! with params `{}` it receives the conversation through the SDK (the WIT records
+//! lifted, then converted to SDK types) and does nothing else; with params
+//! `"lift-only"` it skips the SDK conversion and drops the lifted WIT records, so the
+//! bench can tell the canonical-ABI transfer from the SDK's share.
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
+use ratchet_sdk::v0_1::scorecard::exports::ratchet::plugin::scorer;
+use ratchet_sdk::v0_1::shared::ratchet::plugin::types;
+use ratchet_sdk::v0_1::ScorecardGlue;
 use ratchet_sdk::{Conversation, CriterionResult, PluginInfo, Scorecard, ScorecardResult, Value};
 
 static CALLS: AtomicU32 = AtomicU32::new(0);
+
+fn count() -> String {
+    let n = CALLS.fetch_add(1, Ordering::SeqCst) + 1;
+    format!("call #{n}")
+}
 
 /// The guest's scorecard.
 pub struct StateLeak;
@@ -17,9 +31,28 @@ impl Scorecard for StateLeak {
     }
 
     fn score(_conversation: &Conversation, _params: &Value) -> Result<ScorecardResult, String> {
-        let n = CALLS.fetch_add(1, Ordering::SeqCst) + 1;
-        Ok(ScorecardResult::from_criteria(vec![CriterionResult::pass("call-count", format!("call #{n}"))]))
+        Ok(ScorecardResult::from_criteria(vec![CriterionResult::pass("call-count", count())]))
     }
 }
 
-ratchet_sdk::export_scorecard!(StateLeak);
+/// The exported `scorer`: the SDK's glue for [`StateLeak`], except that params
+/// `"lift-only"` skip the SDK's conversion of the conversation.
+pub struct LiftOnly;
+
+impl scorer::Guest for LiftOnly {
+    fn info() -> types::PluginInfo {
+        <ScorecardGlue<StateLeak> as scorer::Guest>::info()
+    }
+
+    fn score(conversation: types::Conversation, params: String) -> Result<scorer::ScorecardResult, String> {
+        if params != r#""lift-only""# {
+            return <ScorecardGlue<StateLeak> as scorer::Guest>::score(conversation, params);
+        }
+        drop(std::hint::black_box(conversation));
+        let criterion = scorer::CriterionResult { name: "call-count".into(), score: 1.0, passed: true, reason: count(), turn: None };
+        Ok(scorer::ScorecardResult { score: 1.0, criteria: vec![criterion], flags: vec![], failure_mode: None, suggested_criteria: vec![] })
+    }
+}
+
+#[cfg(target_arch = "wasm32")]
+ratchet_sdk::v0_1::scorecard::__export_scorecard!(LiftOnly with_types_in ratchet_sdk::v0_1::scorecard);
