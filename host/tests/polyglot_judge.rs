@@ -199,7 +199,10 @@ fn every_language_asks_the_same_question_and_replays_the_same_verdict() {
     // The params reached the request: the model id, trimmed question, guidance.
     let last = server.seen().last().unwrap().body.clone();
     assert_eq!(last["model"], "judge-test-2");
-    assert!(last["messages"][1]["content"].as_str().unwrap().starts_with("QUESTION: Did the agent state the refund policy?\nGRADING NOTES: Quote it.\nLine two.\n\nTRANSCRIPT:\n"));
+    assert!(last["messages"][1]["content"]
+        .as_str()
+        .unwrap()
+        .starts_with("QUESTION: Did the agent state the refund policy?\nGRADING NOTES: Quote it.\nLine two.\n\nTRANSCRIPT:\n"));
     assert_eq!(last["max_tokens"], 300);
     assert_eq!(last["temperature"], 0.0);
 }
@@ -268,7 +271,10 @@ fn the_example_suites_committed_recordings_answer_the_ports_in_the_gate() {
         for (version, passes) in [("support-v1", false), ("support-v2", true)] {
             std::fs::write(
                 dir.path().join("agent.toml"),
-                format!("[agent]\nname = \"{version}\"\ndriver = \"exec\"\ncommand = [\"python3\", \"{}\", \"--prompt-version\", \"{version}\"]\n", agent.display()),
+                format!(
+                    "[agent]\nname = \"{version}\"\ndriver = \"exec\"\ncommand = [\"python3\", \"{}\", \"--prompt-version\", \"{version}\"]\n",
+                    agent.display()
+                ),
             )
             .unwrap();
             let o = ratchet(dir.path(), &dead_url(), &["gate", "--agent", "agent.toml", "--no-ledger", "--quiet", "--format", "json"]);

@@ -159,7 +159,7 @@ pub fn gate(a: GateArgs, config: Option<&Path>) -> CliResult {
     }
 
     let scenarios: Vec<&ratchet::schema::Scenario> = selected.iter().map(|l| &l.scenario).collect();
-    let (plugins, make_driver, openai, judge) = prepare_with_usage(&project, &agent, &a.agent, &scenarios, a.model.mode(Mode::Replay))?;
+    let Prepared { plugins, factory: make_driver, openai, judge } = prepare_with_usage(&project, &agent, &a.agent, &scenarios, a.model.mode(Mode::Replay))?;
     let make = || make_driver();
 
     let opts = GateOptions {
@@ -267,18 +267,29 @@ pub fn prepare(
     scenarios: &[&ratchet::schema::Scenario],
     mode: Mode,
 ) -> Result<(AssertionPlugins, DriverFactory), CliError> {
-    prepare_with_usage(project, agent, agent_file, scenarios, mode).map(|(p, f, _, _)| (p, f))
+    prepare_with_usage(project, agent, agent_file, scenarios, mode).map(|p| (p.plugins, p.factory))
 }
 
-/// [`prepare`], also returning the shared openai agent (for its usage counters) when
-/// the driver is `openai`, and the model broker of LLM-judged criteria (for theirs).
+/// What replaying needs, plus what reports its usage afterwards.
+pub struct Prepared {
+    /// The assertion plugins the scenarios' criteria name.
+    pub plugins: AssertionPlugins,
+    /// One driver per worker.
+    pub factory: DriverFactory,
+    /// The shared openai agent (its usage counters), when the driver is `openai`.
+    pub openai: Option<Arc<OpenAiAgent>>,
+    /// The model broker of LLM-judged criteria (its counts), when plugins were loaded.
+    pub judge: Option<Arc<ModelBroker>>,
+}
+
+/// [`prepare`], also returning the shared openai agent and the judge broker (see [`Prepared`]).
 pub fn prepare_with_usage(
     project: &Project,
     agent: &AgentConfig,
     agent_file: &Path,
     scenarios: &[&ratchet::schema::Scenario],
     mode: Mode,
-) -> Result<(AssertionPlugins, DriverFactory, Option<Arc<OpenAiAgent>>, Option<Arc<ModelBroker>>), CliError> {
+) -> Result<Prepared, CliError> {
     let needs_runtime = agent.driver == DriverKind::Wasm || scenarios.iter().any(|s| s.criteria.iter().any(|c| matches!(c.check, Check::Plugin { .. })));
     let runtime = super::runtime_if(project, needs_runtime, mode)?;
     let plugins = assertion_plugins(project, runtime.as_ref(), scenarios)?;
@@ -312,7 +323,7 @@ pub fn prepare_with_usage(
             (None, None) => Box::new(ExecDriver::new(agent.clone(), root.clone())),
         }
     });
-    Ok((plugins, factory, openai, broker))
+    Ok(Prepared { plugins, factory, openai, judge: broker })
 }
 
 /// The assertion plugins named by `scenarios`' `kind = "plugin"` criteria, loaded once each.

@@ -249,7 +249,7 @@ impl ModelBroker {
                     Ok(u) if !u.trim().is_empty() => u.trim().trim_end_matches('/').to_string(),
                     _ => DEFAULT_BASE_URL.to_string(),
                 };
-                if !url_host(&base_url).is_some_and(|h| !h.is_empty()) {
+                if url_host(&base_url).is_none_or(|h| h.is_empty()) {
                     return Err(format!("${} = `{base_url}` is not an http(s) URL, e.g. http://localhost:11434/v1", cfg.base_url_env));
                 }
                 let api_key = match std::env::var(&cfg.api_key_env) {

@@ -185,6 +185,14 @@ pub struct Call<T> {
     pub model_calls: Vec<crate::llm::ModelCall>,
 }
 
+/// What a call left behind besides its output: costs, log lines, model calls.
+struct Record {
+    stats: CallStats,
+    logs: Vec<LogLine>,
+    logs_dropped: u64,
+    model_calls: Vec<crate::llm::ModelCall>,
+}
+
 /// A loaded, pre-linked plugin. Each call gets a fresh instance: nothing leaks
 /// from one conversation to the next.
 pub struct Plugin {
@@ -281,10 +289,7 @@ impl Plugin {
 
     /// Run `f` on a fresh instance under the plugin's limits, turning every way a
     /// guest can fail into a [`Failure`].
-    fn call<R>(
-        &self,
-        f: impl FnOnce(&mut Store<StoreState>) -> wasmtime::Result<R>,
-    ) -> Result<(R, CallStats, Vec<LogLine>, u64, Vec<crate::llm::ModelCall>), PluginError> {
+    fn call<R>(&self, f: impl FnOnce(&mut Store<StoreState>) -> wasmtime::Result<R>) -> Result<(R, Record), PluginError> {
         let state = StoreState::new(&self.limits, self.uses_wasi, self.grant.as_deref(), self.model.clone())
             .map_err(|e| self.fail(Failure::Grant(format!("{e:#}"))))?;
         let mut store = Store::new(self.pre.instance_pre().engine(), state);
@@ -312,7 +317,7 @@ impl Plugin {
             Ok(r) => {
                 let logs = std::mem::take(&mut store.data_mut().logs);
                 let calls = std::mem::take(&mut store.data_mut().model_calls);
-                Ok((r, stats, logs.lines, logs.dropped, calls))
+                Ok((r, Record { stats, logs: logs.lines, logs_dropped: logs.dropped, model_calls: calls }))
             }
             Err(e) => Err(self.fail(self.classify(e, store.data()))),
         }
@@ -339,28 +344,24 @@ impl Plugin {
         }
     }
 
-    fn finish<T: Serialize>(
-        &self,
-        out: Result<T, String>,
-        (stats, logs, dropped, model_calls): (CallStats, Vec<LogLine>, u64, Vec<crate::llm::ModelCall>),
-    ) -> Result<Call<T>, PluginError> {
+    fn finish<T: Serialize>(&self, out: Result<T, String>, record: Record) -> Result<Call<T>, PluginError> {
         let output = out.map_err(|m| self.fail(Failure::MalformedOutput(m)))?;
         let bytes = serde_json::to_vec(&output).map_err(|e| self.fail(Failure::Host(e.to_string())))?.len() as u64;
         if bytes > self.limits.max_output_bytes {
             return Err(self.fail(Failure::OutputTooLarge { bytes, limit: self.limits.max_output_bytes }));
         }
-        Ok(Call { output, stats, logs, logs_dropped: dropped, model_calls })
+        Ok(Call { output, stats: record.stats, logs: record.logs, logs_dropped: record.logs_dropped, model_calls: record.model_calls })
     }
 
     /// Ask the plugin to describe itself.
     pub fn info(&self) -> Result<Call<schema::PluginInfo>, PluginError> {
-        let (info, stats, logs, dropped, calls) = match &self.pre {
+        let (info, record) = match &self.pre {
             WorldPre::Scorecard(p) => self.call(|s| p.instantiate(&mut *s)?.ratchet_plugin_scorer().call_info(s))?,
             WorldPre::Assertion(p) => self.call(|s| p.instantiate(&mut *s)?.ratchet_plugin_asserter().call_info(s))?,
             WorldPre::Adapter(p) => self.call(|s| p.instantiate(&mut *s)?.ratchet_plugin_converter().call_info(s))?,
             WorldPre::Agent(p) => self.call(|s| p.instantiate(&mut *s)?.ratchet_plugin_responder().call_info(s))?,
         };
-        self.finish(Ok(v0_1::info_from_wit(info)), (stats, logs, dropped, calls))
+        self.finish(Ok(v0_1::info_from_wit(info)), record)
     }
 
     /// Score a conversation (scorecard world).
@@ -368,9 +369,9 @@ impl Plugin {
         let WorldPre::Scorecard(pre) = &self.pre else { return Err(self.wrong_world(WorldKind::Scorecard)) };
         let conv = v0_1::conversation_to_wit(conversation);
         let params = schema::canonical_json(params);
-        let (result, stats, logs, dropped, calls) = self.call(|s| pre.instantiate(&mut *s)?.ratchet_plugin_scorer().call_score(s, &conv, &params))?;
+        let (result, record) = self.call(|s| pre.instantiate(&mut *s)?.ratchet_plugin_scorer().call_score(s, &conv, &params))?;
         let result = result.map_err(|m| self.fail(Failure::Guest(m)))?;
-        self.finish(v0_1::scorecard_from_wit(result, conversation.turns.len()), (stats, logs, dropped, calls))
+        self.finish(v0_1::scorecard_from_wit(result, conversation.turns.len()), record)
     }
 
     /// Check a replayed transcript (assertion world).
@@ -378,18 +379,18 @@ impl Plugin {
         let WorldPre::Assertion(pre) = &self.pre else { return Err(self.wrong_world(WorldKind::Assertion)) };
         let conv = v0_1::conversation_to_wit(transcript);
         let params = schema::canonical_json(params);
-        let (result, stats, logs, dropped, calls) = self.call(|s| pre.instantiate(&mut *s)?.ratchet_plugin_asserter().call_check(s, &conv, &params))?;
+        let (result, record) = self.call(|s| pre.instantiate(&mut *s)?.ratchet_plugin_asserter().call_check(s, &conv, &params))?;
         let result = result.map_err(|m| self.fail(Failure::Guest(m)))?;
-        self.finish(v0_1::verdict_from_wit(result, transcript.turns.len()), (stats, logs, dropped, calls))
+        self.finish(v0_1::verdict_from_wit(result, transcript.turns.len()), record)
     }
 
     /// Convert a vendor export into canonical conversations (adapter world).
     pub fn convert(&self, input: &[u8], options: &serde_json::Value) -> Result<Call<Vec<schema::Converted>>, PluginError> {
         let WorldPre::Adapter(pre) = &self.pre else { return Err(self.wrong_world(WorldKind::Adapter)) };
         let options = schema::canonical_json(options);
-        let (result, stats, logs, dropped, calls) = self.call(|s| pre.instantiate(&mut *s)?.ratchet_plugin_converter().call_convert(s, input, &options))?;
+        let (result, record) = self.call(|s| pre.instantiate(&mut *s)?.ratchet_plugin_converter().call_convert(s, input, &options))?;
         let result = result.map_err(|m| self.fail(Failure::Guest(m)))?;
-        self.finish(v0_1::converted_from_wit(result), (stats, logs, dropped, calls))
+        self.finish(v0_1::converted_from_wit(result), record)
     }
 }
 
@@ -407,11 +408,10 @@ impl Plugin {
         let turns = v0_1::turns_to_wit(transcript);
         let config = schema::canonical_json(config);
         let channel = v0_1::channel_to_wit(channel);
-        let (result, stats, logs, dropped, calls) =
-            self.call(|s| pre.instantiate(&mut *s)?.ratchet_plugin_responder().call_next(s, &state, channel, &turns, &config))?;
+        let (result, record) = self.call(|s| pre.instantiate(&mut *s)?.ratchet_plugin_responder().call_next(s, &state, channel, &turns, &config))?;
         let result = result.map_err(|m| self.fail(Failure::Guest(m)))?;
         let action = v0_1::action_from_wit(result).map_err(|m| self.fail(Failure::MalformedOutput(m)))?;
-        Ok(Call { output: action, stats, logs, logs_dropped: dropped, model_calls: calls })
+        Ok(Call { output: action, stats: record.stats, logs: record.logs, logs_dropped: record.logs_dropped, model_calls: record.model_calls })
     }
 }
 
