@@ -30,6 +30,8 @@ pub struct StoreState {
     pub(crate) model: Option<ModelGrant>,
     /// The model calls made during this plugin call, in order.
     pub(crate) model_calls: Vec<crate::llm::ModelCall>,
+    /// Model calls attempted in this plugin call, failed ones included (the cap's count).
+    model_attempts: u32,
     /// Wall time spent waiting for model answers and not yet credited back to the
     /// call's wall-clock deadline (a judge's network wait is not the guest's time).
     pub(crate) model_wait: std::time::Duration,
@@ -63,6 +65,7 @@ impl StoreState {
             wasi: if wasi { Some(WasiState::new(limits, grant)?) } else { None },
             model,
             model_calls: Vec::new(),
+            model_attempts: 0,
             model_wait: std::time::Duration::ZERO,
         })
     }
@@ -77,12 +80,15 @@ impl StoreState {
             ));
         };
         let max = grant.broker.max_calls_per_plugin_call();
-        if self.model_calls.len() as u64 >= u64::from(max) {
+        // Every attempt counts, failed ones too: a guest retrying a failing request in
+        // a loop must not send the endpoint an unbounded number of them.
+        if self.model_attempts >= max {
             return Err(ModelError::Invalid(format!(
                 "plugin `{}` made more than {max} model calls in one call (model.max_calls_per_plugin_call)",
                 grant.plugin
             )));
         }
+        self.model_attempts += 1;
         let started = std::time::Instant::now();
         let out = grant.broker.complete(&grant.plugin, request);
         self.model_wait += started.elapsed();
@@ -307,5 +313,46 @@ pub(crate) fn truncate_utf8(s: &mut String, max: usize) {
         }
         s.truncate(end);
         s.push_str("…[cut]");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::config::ModelConfig;
+    use crate::llm::{ChatRequest, Message, MessageRole, Mode, ModelBroker, ModelError};
+
+    fn request() -> ChatRequest {
+        ChatRequest {
+            model: String::new(),
+            messages: vec![Message { role: MessageRole::User, content: "q?".into() }],
+            temperature: 0.0,
+            max_tokens: None,
+            json_schema: None,
+        }
+    }
+
+    #[test]
+    fn no_grant_is_denied() {
+        let mut s = StoreState::new(&Limits::default(), false, None, None).unwrap();
+        assert!(matches!(s.model_complete(&request()), Err(ModelError::Denied(m)) if m.contains("grant_model = true")));
+    }
+
+    #[test]
+    fn the_call_cap_counts_failed_attempts_too() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = ModelConfig { max_calls_per_plugin_call: 3, ..ModelConfig::default() };
+        // Replay with nothing recorded: every attempt fails, none reaches a network.
+        let broker = Arc::new(ModelBroker::new(&cfg, dir.path(), Mode::Replay));
+        let mut s = StoreState::new(&Limits::default(), false, None, Some(ModelGrant { broker, plugin: "p".into() })).unwrap();
+        for _ in 0..3 {
+            assert!(matches!(s.model_complete(&request()), Err(ModelError::NotRecorded(_))));
+        }
+        match s.model_complete(&request()) {
+            Err(ModelError::Invalid(m)) => assert!(m.contains("more than 3 model calls"), "{m}"),
+            other => panic!("expected the cap, got {other:?}"),
+        }
     }
 }
