@@ -296,16 +296,22 @@ impl Plugin {
         store.limiter(|s| &mut s.limiter);
         store.set_fuel(self.limits.fuel).map_err(|e| self.fail(Failure::Host(format!("{e:#}"))))?;
         store.set_epoch_deadline(engine::ticks_for(self.limits.timeout_ms));
-        // The wall-clock backstop measures the guest, not the network: time spent
-        // waiting for model answers is credited back before the call is interrupted.
-        store.epoch_deadline_callback(|mut ctx| {
-            let owed = std::mem::take(&mut ctx.data_mut().model_wait);
-            if owed.is_zero() {
-                Err(Trap::Interrupt.into())
-            } else {
-                Ok(UpdateDeadline::Continue(engine::ticks_for(owed.as_millis() as u64)))
-            }
-        });
+        if self.model.is_some() {
+            // The wall-clock backstop measures the guest, not the network: time spent
+            // waiting for model answers is credited back before the call is interrupted.
+            store.epoch_deadline_callback(|mut ctx| {
+                let owed = std::mem::take(&mut ctx.data_mut().model_wait);
+                if owed.is_zero() {
+                    Err(Trap::Interrupt.into())
+                } else {
+                    Ok(UpdateDeadline::Continue(engine::ticks_for(owed.as_millis() as u64)))
+                }
+            });
+        } else {
+            // No model grant, no host wait to credit: trap at the deadline (no boxed
+            // callback on the per-conversation path).
+            store.epoch_deadline_trap();
+        }
         let started = Instant::now();
         let result = f(&mut store);
         let wall_time = started.elapsed();
