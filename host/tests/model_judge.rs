@@ -10,13 +10,12 @@
 
 mod common;
 
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 use std::time::Duration;
 
-use common::chat_server::{answer, Reply, Server};
-use common::{component, test_cache_dir};
+use common::chat_server::{answer, dead_url, ratchet_with_model, recordings, Reply, Server};
+use common::component;
 use serde_json::{json, Value};
 
 const QUESTION: &str = "Did the agent tell the customer the cancellation policy?";
@@ -66,24 +65,6 @@ fn project(extra: &str) -> tempfile::TempDir {
     dir
 }
 
-/// A base URL nothing listens on: any network use fails loudly.
-fn dead_url() -> String {
-    let l = TcpListener::bind("127.0.0.1:0").unwrap();
-    format!("http://{}/v1", l.local_addr().unwrap())
-}
-
-fn ratchet(dir: &Path, base_url: &str, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_ratchet"))
-        .args(args)
-        .current_dir(dir)
-        .env("RATCHET_CACHE_DIR", test_cache_dir())
-        .env("OPENAI_BASE_URL", base_url)
-        .env_remove("OPENAI_API_KEY")
-        .env_remove("RATCHET_CONFIG")
-        .output()
-        .expect("running ratchet")
-}
-
 fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
@@ -102,12 +83,6 @@ fn input(dir: &Path, agent_reply: &str) -> PathBuf {
     p
 }
 
-fn recordings(dir: &Path) -> Vec<PathBuf> {
-    let mut v: Vec<PathBuf> = std::fs::read_dir(dir.join("recordings")).map(|d| d.map(|e| e.unwrap().path()).collect()).unwrap_or_default();
-    v.sort();
-    v
-}
-
 #[test]
 fn record_once_then_replay_byte_for_byte_without_network() {
     let server = Server::start(judge);
@@ -115,14 +90,14 @@ fn record_once_then_replay_byte_for_byte_without_network() {
     let inp = input(dir.path(), "Done, your plan is cancelled.").display().to_string();
 
     // Replay with nothing recorded: an error naming the key and how to record, no request sent.
-    let o = ratchet(dir.path(), &server.base_url, &["plugin", "run", "judge", "--input", &inp, "--replay"]);
+    let o = ratchet_with_model(dir.path(), &server.base_url, &["plugin", "run", "judge", "--input", &inp, "--replay"]);
     assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
     let err = stderr(&o);
     assert!(err.contains("not recorded") && err.contains("sha256:") && err.contains("--record-missing"), "{err}");
     assert!(server.seen().is_empty());
 
     // Default (record what is missing): one live call, one recording, cost and latency reported.
-    let o = ratchet(dir.path(), &server.base_url, &["plugin", "run", "judge", "--input", &inp, "--format", "json"]);
+    let o = ratchet_with_model(dir.path(), &server.base_url, &["plugin", "run", "judge", "--input", &inp, "--format", "json"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let live: Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(live["output"]["passed"], false);
@@ -143,13 +118,13 @@ fn record_once_then_replay_byte_for_byte_without_network() {
     assert_eq!(rec["request"], *sent, "the recording holds exactly the body that was sent");
 
     // Replays: no network (a dead URL), the same output bytes every time.
-    let first = ratchet(dir.path(), &dead_url(), &["plugin", "run", "judge", "--input", &inp, "--replay"]);
+    let first = ratchet_with_model(dir.path(), &dead_url(), &["plugin", "run", "judge", "--input", &inp, "--replay"]);
     assert_eq!(first.status.code(), Some(0), "{}", stderr(&first));
     for _ in 0..4 {
-        let again = ratchet(dir.path(), &dead_url(), &["plugin", "run", "judge", "--input", &inp, "--replay"]);
+        let again = ratchet_with_model(dir.path(), &dead_url(), &["plugin", "run", "judge", "--input", &inp, "--replay"]);
         assert_eq!(again.stdout, first.stdout);
     }
-    let o = ratchet(dir.path(), &dead_url(), &["plugin", "run", "judge", "--input", &inp, "--replay", "--format", "json"]);
+    let o = ratchet_with_model(dir.path(), &dead_url(), &["plugin", "run", "judge", "--input", &inp, "--replay", "--format", "json"]);
     let replayed: Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(replayed["output"], live["output"]);
     assert_eq!(replayed["model_calls"][0]["replayed"], true);
@@ -158,12 +133,12 @@ fn record_once_then_replay_byte_for_byte_without_network() {
 
     // A different transcript is a different question: not recorded.
     let other = input(dir.path(), "Per our cancellation policy it stays active.").display().to_string();
-    let o = ratchet(dir.path(), &dead_url(), &["plugin", "run", "judge", "--input", &other, "--replay"]);
+    let o = ratchet_with_model(dir.path(), &dead_url(), &["plugin", "run", "judge", "--input", &other, "--replay"]);
     assert_eq!(o.status.code(), Some(3));
     assert!(stderr(&o).contains("not recorded"), "{}", stderr(&o));
 
     // --record asks again even though an answer is recorded, and rewrites it.
-    let o = ratchet(dir.path(), &server.base_url, &["plugin", "run", "judge", "--input", &inp, "--record"]);
+    let o = ratchet_with_model(dir.path(), &server.base_url, &["plugin", "run", "judge", "--input", &inp, "--record"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert_eq!(server.seen().len(), 2);
     assert_eq!(recordings(dir.path()), files);
@@ -171,7 +146,7 @@ fn record_once_then_replay_byte_for_byte_without_network() {
     // A hand-edited question no longer matches its key: refused, not served.
     let text = std::fs::read_to_string(&files[0]).unwrap().replace("Please cancel my plan.", "Please cancel my plan!");
     std::fs::write(&files[0], text).unwrap();
-    let o = ratchet(dir.path(), &dead_url(), &["plugin", "run", "judge", "--input", &inp, "--replay"]);
+    let o = ratchet_with_model(dir.path(), &dead_url(), &["plugin", "run", "judge", "--input", &inp, "--replay"]);
     assert_eq!(o.status.code(), Some(3));
     assert!(stderr(&o).contains("does not hash to the file's key"), "{}", stderr(&o));
 }
@@ -181,23 +156,23 @@ fn only_granted_plugins_may_ask_and_inspect_says_so() {
     let server = Server::start(judge);
     let dir = project("");
     let inp = input(dir.path(), "Done.").display().to_string();
-    let o = ratchet(dir.path(), &server.base_url, &["plugin", "run", "ungranted", "--input", &inp]);
+    let o = ratchet_with_model(dir.path(), &server.base_url, &["plugin", "run", "ungranted", "--input", &inp]);
     assert_eq!(o.status.code(), Some(3));
     let err = stderr(&o);
     assert!(err.contains("denied") && err.contains("grant_model = true"), "{err}");
     assert!(server.seen().is_empty());
     // A component file given by path has no [plugins] entry, so no grant either.
     let path = dir.path().join("plugins/assertion-llm-rubric.wasm").display().to_string();
-    let o = ratchet(dir.path(), &server.base_url, &["plugin", "run", &path, "--input", &inp]);
+    let o = ratchet_with_model(dir.path(), &server.base_url, &["plugin", "run", &path, "--input", &inp]);
     assert_eq!(o.status.code(), Some(3));
     assert!(stderr(&o).contains("denied"), "{}", stderr(&o));
     assert!(server.seen().is_empty());
 
-    let o = ratchet(dir.path(), &server.base_url, &["plugin", "inspect", "ungranted"]);
+    let o = ratchet_with_model(dir.path(), &server.base_url, &["plugin", "inspect", "ungranted"]);
     let out = String::from_utf8_lossy(&o.stdout);
     assert!(out.contains("import    ratchet:plugin/model@0.1.1"), "{out}");
     assert!(out.contains("has no grant: every call is denied"), "{out}");
-    let o = ratchet(dir.path(), &server.base_url, &["plugin", "inspect", "judge", "--format", "json"]);
+    let o = ratchet_with_model(dir.path(), &server.base_url, &["plugin", "inspect", "judge", "--format", "json"]);
     let v: Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["model"], json!({"imports": true, "granted": true}));
     assert_eq!(v["world"]["version"], "0.1.1");
@@ -220,7 +195,7 @@ fn rate_limits_are_retried_and_a_slow_model_does_not_time_the_plugin_out() {
         .replace("grant_model = true\n\n[plugins.ungranted]", "grant_model = true\ntimeout_ms = 100\n\n[plugins.ungranted]");
     std::fs::write(dir.path().join("ratchet.toml"), toml).unwrap();
     let inp = input(dir.path(), "Per our cancellation policy your plan stays active.").display().to_string();
-    let o = ratchet(dir.path(), &server.base_url, &["plugin", "run", "judge", "--input", &inp, "--format", "json"]);
+    let o = ratchet_with_model(dir.path(), &server.base_url, &["plugin", "run", "judge", "--input", &inp, "--format", "json"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let v: Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["output"]["passed"], true);
@@ -231,7 +206,7 @@ fn rate_limits_are_retried_and_a_slow_model_does_not_time_the_plugin_out() {
     let broken = Server::start(|_, _| Reply::status(500, "{\"error\":\"boom\"}"));
     let dir = project("retries = 1\n");
     let inp = input(dir.path(), "Done.").display().to_string();
-    let o = ratchet(dir.path(), &broken.base_url, &["plugin", "run", "judge", "--input", &inp]);
+    let o = ratchet_with_model(dir.path(), &broken.base_url, &["plugin", "run", "judge", "--input", &inp]);
     assert_eq!(o.status.code(), Some(3));
     let err = stderr(&o);
     assert!(err.contains("model unavailable") && err.contains("HTTP 500 after 2 attempts"), "{err}");
@@ -252,7 +227,7 @@ fn detect_judges_live_regenerate_keeps_the_judgement_and_the_gate_replays_it() {
     good["id"] = json!("conv-good");
     std::fs::write(dir.path().join("day.jsonl"), format!("{bad}\n{good}\n")).unwrap();
 
-    let o = ratchet(dir.path(), &server.base_url, &["detect", "day.jsonl", "--out", "events.jsonl"]);
+    let o = ratchet_with_model(dir.path(), &server.base_url, &["detect", "day.jsonl", "--out", "events.jsonl"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert!(stderr(&o).contains("judge model calls: 0 replayed, 2 recorded, 0 failed"), "{}", stderr(&o));
     let events = std::fs::read_to_string(dir.path().join("events.jsonl")).unwrap();
@@ -263,17 +238,17 @@ fn detect_judges_live_regenerate_keeps_the_judgement_and_the_gate_replays_it() {
     assert_eq!(server.seen().len(), 2);
 
     // Detect again: every judgement is replayed from the recordings; same events.
-    let o = ratchet(dir.path(), &dead_url(), &["detect", "day.jsonl", "--out", "events2.jsonl"]);
+    let o = ratchet_with_model(dir.path(), &dead_url(), &["detect", "day.jsonl", "--out", "events2.jsonl"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert!(stderr(&o).contains("judge model calls: 2 replayed, 0 recorded"), "{}", stderr(&o));
     assert_eq!(std::fs::read_to_string(dir.path().join("events2.jsonl")).unwrap(), events);
     // Split across processes: each child judges its partition; the parent sums the counts,
     // and the children get the same mode (--record asks the model again for both).
-    let o = ratchet(dir.path(), &dead_url(), &["detect", "day.jsonl", "--out", "events3.jsonl", "--processes", "2"]);
+    let o = ratchet_with_model(dir.path(), &dead_url(), &["detect", "day.jsonl", "--out", "events3.jsonl", "--processes", "2"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert!(stderr(&o).contains("judge model calls: 2 replayed, 0 recorded, 0 failed"), "{}", stderr(&o));
     assert_eq!(std::fs::read_to_string(dir.path().join("events3.jsonl")).unwrap(), events);
-    let o = ratchet(dir.path(), &server.base_url, &["detect", "day.jsonl", "--out", "events4.jsonl", "--processes", "2", "--record"]);
+    let o = ratchet_with_model(dir.path(), &server.base_url, &["detect", "day.jsonl", "--out", "events4.jsonl", "--processes", "2", "--record"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert!(stderr(&o).contains("judge model calls: 0 replayed, 2 recorded, 0 failed"), "{}", stderr(&o));
     assert_eq!(server.seen().len(), 4);
@@ -281,7 +256,7 @@ fn detect_judges_live_regenerate_keeps_the_judgement_and_the_gate_replays_it() {
 
     // Regenerate: the scorecard's "no" becomes an LLM-judged criterion; the reproduce
     // check judges the replayed production conversation (a new question: recorded now).
-    let o = ratchet(dir.path(), &server.base_url, &["regenerate", "events.jsonl", "-o", "scenarios/policy.toml"]);
+    let o = ratchet_with_model(dir.path(), &server.base_url, &["regenerate", "events.jsonl", "-o", "scenarios/policy.toml"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let scenario = std::fs::read_to_string(dir.path().join("scenarios/policy.toml")).unwrap();
     let parsed: toml::Value = toml::from_str(&scenario).unwrap();
@@ -300,17 +275,17 @@ fn detect_judges_live_regenerate_keeps_the_judgement_and_the_gate_replays_it() {
     .unwrap();
     // The agent under test says something else than production did: a new question,
     // so a replay-only gate reports the missing recording (an error, not a verdict)...
-    let o = ratchet(dir.path(), &dead_url(), &["gate", "--agent", "agent.toml", "--no-ledger", "--quiet"]);
+    let o = ratchet_with_model(dir.path(), &dead_url(), &["gate", "--agent", "agent.toml", "--no-ledger", "--quiet"]);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     assert!(stderr(&o).contains("not recorded"), "{}", stderr(&o));
     // ...until it is recorded deliberately.
-    let o = ratchet(dir.path(), &server.base_url, &["gate", "--agent", "agent.toml", "--no-ledger", "--quiet", "--record-missing"]);
+    let o = ratchet_with_model(dir.path(), &server.base_url, &["gate", "--agent", "agent.toml", "--no-ledger", "--quiet", "--record-missing"]);
     assert!(stderr(&o).contains("judge model calls: 0 replayed, 1 recorded"), "{}", stderr(&o));
     let live_calls = live_calls + 1;
     assert_eq!(server.seen().len(), live_calls);
     let mut outputs = Vec::new();
     for _ in 0..3 {
-        let o = ratchet(dir.path(), &dead_url(), &["gate", "--agent", "agent.toml", "--no-ledger", "--quiet", "--format", "json"]);
+        let o = ratchet_with_model(dir.path(), &dead_url(), &["gate", "--agent", "agent.toml", "--no-ledger", "--quiet", "--format", "json"]);
         let report: Value = serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}: {}", stderr(&o)));
         let s = &report["scenarios"][0];
         assert_eq!(s["verdict"], "fail", "{report}");
@@ -332,7 +307,7 @@ fn a_bad_model_section_is_a_usage_error_naming_the_field() {
     ] {
         let dir = project(extra);
         // `project` ends inside [model]: these lines land in it.
-        let o = ratchet(dir.path(), &dead_url(), &["plugin", "inspect", "judge"]);
+        let o = ratchet_with_model(dir.path(), &dead_url(), &["plugin", "inspect", "judge"]);
         assert_eq!(o.status.code(), Some(2), "{extra}: {}", stderr(&o));
         assert!(stderr(&o).contains(field), "{extra}: {}", stderr(&o));
     }
@@ -340,7 +315,7 @@ fn a_bad_model_section_is_a_usage_error_naming_the_field() {
     let dir = project("");
     let toml = std::fs::read_to_string(dir.path().join("ratchet.toml")).unwrap().replace("recordings = \"recordings\"", "recordings = \"../elsewhere\"");
     std::fs::write(dir.path().join("ratchet.toml"), toml).unwrap();
-    let o = ratchet(dir.path(), &dead_url(), &["plugin", "inspect", "judge"]);
+    let o = ratchet_with_model(dir.path(), &dead_url(), &["plugin", "inspect", "judge"]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(stderr(&o).contains("model.recordings") && stderr(&o).contains("inside the project"), "{}", stderr(&o));
 }

@@ -16,12 +16,11 @@
 
 mod common;
 
-use std::net::TcpListener;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::Path;
+use std::process::Output;
 
-use common::chat_server::{answer, Reply, Server};
-use common::{component, load, test_cache_dir};
+use common::chat_server::{answer, dead_url, ratchet_with_model, recordings, Reply, Server};
+use common::{component, load};
 use ratchet::config::Limits;
 use serde_json::{json, Value};
 
@@ -58,32 +57,8 @@ fn project() -> tempfile::TempDir {
     dir
 }
 
-/// A base URL nothing listens on: any network use fails loudly.
-fn dead_url() -> String {
-    let l = TcpListener::bind("127.0.0.1:0").unwrap();
-    format!("http://{}/v1", l.local_addr().unwrap())
-}
-
-fn ratchet(dir: &Path, base_url: &str, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_ratchet"))
-        .args(args)
-        .current_dir(dir)
-        .env("RATCHET_CACHE_DIR", test_cache_dir())
-        .env("OPENAI_BASE_URL", base_url)
-        .env_remove("OPENAI_API_KEY")
-        .env_remove("RATCHET_CONFIG")
-        .output()
-        .expect("running ratchet")
-}
-
 fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn recordings(dir: &Path) -> Vec<PathBuf> {
-    let mut v: Vec<PathBuf> = std::fs::read_dir(dir.join("recordings")).map(|d| d.map(|e| e.unwrap().path()).collect()).unwrap_or_default();
-    v.sort();
-    v
 }
 
 /// The recording key (`sha256:<64 hex>`) a `not recorded` message names.
@@ -159,7 +134,7 @@ fn every_language_asks_the_same_question_and_replays_the_same_verdict() {
         let input = input.display().to_string();
 
         // The Rust plugin asks first (live: nothing is recorded) and records the answer.
-        let o = ratchet(dir.path(), &server.base_url, &["plugin", "run", "rust", "--input", &input, "--format", "json"]);
+        let o = ratchet_with_model(dir.path(), &server.base_url, &["plugin", "run", "rust", "--input", &input, "--format", "json"]);
         assert_eq!(o.status.code(), Some(0), "{case}: {}", stderr(&o));
         let rust: Value = serde_json::from_slice(&o.stdout).unwrap();
         let key = rust["model_calls"][0]["key"].as_str().unwrap().to_string();
@@ -173,7 +148,7 @@ fn every_language_asks_the_same_question_and_replays_the_same_verdict() {
         // Replay, network unreachable: every language gets the Rust plugin's recording
         // and gives the same verdict, byte for byte.
         let replay = |entry: &str| {
-            let o = ratchet(dir.path(), &dead_url(), &["plugin", "run", entry, "--input", &input, "--replay"]);
+            let o = ratchet_with_model(dir.path(), &dead_url(), &["plugin", "run", entry, "--input", &input, "--replay"]);
             assert_eq!(o.status.code(), Some(0), "{case}: {entry} in replay: {}", stderr(&o));
             assert!(stderr(&o).contains(&format!("{} (replayed", &key[..7 + 12])), "{case}: {entry}: {}", stderr(&o));
             o.stdout
@@ -185,7 +160,7 @@ fn every_language_asks_the_same_question_and_replays_the_same_verdict() {
 
         // Asked afresh (--record), each port sends the server the very body the Rust plugin sent.
         for (entry, _) in &RUBRICS[1..] {
-            let o = ratchet(dir.path(), &server.base_url, &["plugin", "run", entry, "--input", &input, "--record", "--format", "json"]);
+            let o = ratchet_with_model(dir.path(), &server.base_url, &["plugin", "run", entry, "--input", &input, "--record", "--format", "json"]);
             assert_eq!(o.status.code(), Some(0), "{case}: {entry}: {}", stderr(&o));
             let out: Value = serde_json::from_slice(&o.stdout).unwrap();
             assert_eq!(out["model_calls"][0]["key"], json!(key), "{case}: {entry}");
@@ -221,19 +196,19 @@ fn model_errors_reach_every_language_alike() {
     let mut keys = Vec::new();
     for (entry, name) in RUBRICS {
         // No grant: denied, with the line to add; nothing is sent.
-        let o = ratchet(dir.path(), &server.base_url, &["plugin", "run", &format!("{entry}-ungranted"), "--input", &input]);
+        let o = ratchet_with_model(dir.path(), &server.base_url, &["plugin", "run", &format!("{entry}-ungranted"), "--input", &input]);
         assert_eq!(o.status.code(), Some(3), "{entry}");
         let err = stderr(&o);
         assert!(err.contains("returned an error: model call denied: ") && err.contains("grant_model = true"), "{entry}: {err}");
         // Replay with nothing recorded: `model answer not recorded`, naming the key.
-        let o = ratchet(dir.path(), &dead_url(), &["plugin", "run", entry, "--input", &input, "--replay"]);
+        let o = ratchet_with_model(dir.path(), &dead_url(), &["plugin", "run", entry, "--input", &input, "--replay"]);
         assert_eq!(o.status.code(), Some(3), "{entry}");
         let err = stderr(&o);
         assert!(err.contains("returned an error: model answer not recorded: "), "{entry} ({name}): {err}");
         keys.push(key_in(&err));
         // An endpoint that keeps failing: `model unavailable`.
         let broken = Server::start(|_, _| Reply::status(500, "{\"error\":\"boom\"}"));
-        let o = ratchet(dir.path(), &broken.base_url, &["plugin", "run", entry, "--input", &input]);
+        let o = ratchet_with_model(dir.path(), &broken.base_url, &["plugin", "run", entry, "--input", &input]);
         assert_eq!(o.status.code(), Some(3), "{entry}");
         assert!(stderr(&o).contains("returned an error: model unavailable: "), "{entry}: {}", stderr(&o));
     }
@@ -277,7 +252,7 @@ fn the_example_suites_committed_recordings_answer_the_ports_in_the_gate() {
                 ),
             )
             .unwrap();
-            let o = ratchet(dir.path(), &dead_url(), &["gate", "--agent", "agent.toml", "--no-ledger", "--quiet", "--format", "json"]);
+            let o = ratchet_with_model(dir.path(), &dead_url(), &["gate", "--agent", "agent.toml", "--no-ledger", "--quiet", "--format", "json"]);
             let report: Value = serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{entry} {version}: {e}: {}", stderr(&o)));
             assert_eq!(report["judge"], json!({"replayed": 1, "recorded": 0, "failed": 0}), "{entry} {version}: {report}");
             let criteria = report["scenarios"][0]["attempts"][0]["criteria"].as_array().unwrap();

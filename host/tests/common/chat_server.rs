@@ -4,6 +4,8 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -136,4 +138,30 @@ pub fn answer(text: &str) -> Reply {
 pub fn call(id: &str, name: &str, arguments: &str) -> Reply {
     Reply::json(json!({"id": "x", "object": "chat.completion", "choices": [{"index": 0, "message": {"role": "assistant", "content": null,
         "tool_calls": [{"id": id, "type": "function", "function": {"name": name, "arguments": arguments}}]}, "finish_reason": "tool_calls"}], "usage": usage()}))
+}
+
+/// A base URL nothing listens on: any network use fails loudly.
+pub fn dead_url() -> String {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    format!("http://{}/v1", l.local_addr().unwrap())
+}
+
+/// Run `ratchet` in `dir` with the model endpoint at `base_url` and no API key.
+pub fn ratchet_with_model(dir: &Path, base_url: &str, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_ratchet"))
+        .args(args)
+        .current_dir(dir)
+        .env("RATCHET_CACHE_DIR", super::test_cache_dir())
+        .env("OPENAI_BASE_URL", base_url)
+        .env_remove("OPENAI_API_KEY")
+        .env_remove("RATCHET_CONFIG")
+        .output()
+        .expect("running ratchet")
+}
+
+/// The recording files under `dir/recordings`, sorted.
+pub fn recordings(dir: &Path) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(dir.join("recordings")).map(|d| d.map(|e| e.unwrap().path()).collect()).unwrap_or_default();
+    v.sort();
+    v
 }
