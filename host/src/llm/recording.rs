@@ -230,5 +230,12 @@ mod tests {
         let edited = std::fs::read_to_string(&path).unwrap().replace("check the flag", "check the box");
         std::fs::write(&path, edited).unwrap();
         assert!(Recording::load(dir.path(), &key).unwrap_err().contains("does not hash"));
+        // A newer format, or a file that is not a recording, is named, never served.
+        rec.save(dir.path()).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        std::fs::write(&path, text.replace(RECORDING_FORMAT, "ratchet.model-recording/9")).unwrap();
+        assert!(Recording::load(dir.path(), &key).unwrap_err().contains("unknown recording format `ratchet.model-recording/9`"));
+        std::fs::write(&path, "{\"format\": ").unwrap();
+        assert!(Recording::load(dir.path(), &key).unwrap_err().contains(&path.display().to_string()));
     }
 }
