@@ -131,6 +131,41 @@ fn components_that_are_not_plugins_are_refused() {
     assert!(matches!(err.failure, Failure::Compile(_)), "{err}");
 }
 
+/// The conversation a guest receives is the one the host sent, every field of it: the
+/// host lowers it from borrowed data (`plugin::v0_1::borrowed`), and a guest echoing
+/// it back as canonical JSON must give the host's canonical JSON, byte for byte.
+#[test]
+fn a_guest_receives_every_field_of_the_conversation() {
+    let p = load("guest-state-leak", tight());
+    let full: ratchet::schema::Conversation = serde_json::from_value(json!({
+        "schema_version": 1, "id": "conv-ünïcode-1", "channel": "voice", "started_at": "2026-11-24T09:31:04Z",
+        "turns": [
+            {"role": "system", "text": "You are a support agent.", "offset_ms": 0},
+            {"role": "customer", "text": "Je veux annuler — \"tout\" 💥\n", "offset_ms": 1200, "latency_ms": 5},
+            {"role": "agent", "text": "", "tool_calls": [
+                {"id": "c1", "name": "lookup_account", "arguments": {"email": "a@example.com", "n": [1, 2.5, null, true]}},
+                {"id": "c2", "name": "noop", "arguments": {}}
+            ], "latency_ms": 840},
+            {"role": "tool", "tool_result": {"call_id": "c1", "name": "lookup_account", "content": {"status": "active", "nested": {"z": 1, "a": "x"}}, "is_error": false}},
+            {"role": "tool", "tool_result": {"call_id": "c2", "name": "noop", "content": "timeout", "is_error": true}},
+            {"role": "agent", "text": "Done."}
+        ],
+        "outcome": {"escalated": true, "complaint": true, "compliance_flags": ["pci:card-read-back", "compliance:refund"], "ended_reason": "customer-hung-up"},
+        "impact": {"revenue_at_risk": 120.5, "refund_amount": 30.0, "compliance_exposure": 1000.0, "escalation_cost": 7.25, "currency": "EUR"},
+        "state": {
+            "memory_snapshot": [{"key": "account.subscription_status", "value": "active"}, {"key": "cart", "value": {"items": [1, 2]}}],
+            "kb_version_hash": "sha256:abc", "tool_registry": [{"id": "lookup_account", "version": "1.4.0"}, {"id": "noop", "version": "0.1"}],
+            "prompt_version": "support-v7", "model": "gpt-x",
+            "routing": {"time_of_day": "evening", "locale": "fr-FR", "queue": "billing", "extra": {"tier": "gold", "b": "2"}}
+        }
+    }))
+    .unwrap();
+    for c in [full, conversation("minimal-chat.json"), conversation("tuesday-cancellation.json")] {
+        let out = p.score(&c, &json!("echo")).unwrap().output;
+        assert_eq!(out.criteria[0].reason, canonical_json(&serde_json::to_value(&c).unwrap()), "conversation `{}` arrived changed", c.id);
+    }
+}
+
 #[test]
 fn every_call_gets_a_fresh_instance() {
     let p = load("guest-state-leak", tight());

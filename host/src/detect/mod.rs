@@ -66,6 +66,8 @@ impl Partition {
 /// Scorecards and rules, ready to examine conversations.
 pub struct Detector {
     scorecards: Vec<(ScorecardEntry, Arc<Plugin>)>,
+    /// Each scorecard's parameters as canonical JSON, written once for every call.
+    params_json: Vec<String>,
     adapter: Option<(Arc<Plugin>, Value)>,
     config: DetectConfig,
     expected_escalation: Regex,
@@ -83,7 +85,8 @@ impl Detector {
             h.update(format!("{}\n{}\n{}\n{}\n", e.name, p.id().digest, e.threshold, canonical_json(&e.params)));
         }
         let digest = hex::encode(&h.finalize()[..8]);
-        Ok(Detector { scorecards, adapter, config, expected_escalation, digest })
+        let params_json = scorecards.iter().map(|(e, _)| canonical_json(&e.params)).collect();
+        Ok(Detector { scorecards, params_json, adapter, config, expected_escalation, digest })
     }
 
     /// Turn one input record into canonical conversations (directly, or through the adapter).
@@ -114,9 +117,9 @@ impl Detector {
         let mut runs = Vec::with_capacity(self.scorecards.len());
         let mut reasons = Vec::new();
         let mut worst: Option<(f64, Option<String>)> = None;
-        for (entry, plugin) in &self.scorecards {
+        for ((entry, plugin), params) in self.scorecards.iter().zip(&self.params_json) {
             let result =
-                plugin.score(&conversation, &entry.params).map_err(|e| format!("conversation `{}`: scorecard `{}`: {e}", conversation.id, entry.name))?.output;
+                plugin.score_with(&conversation, params).map_err(|e| format!("conversation `{}`: scorecard `{}`: {e}", conversation.id, entry.name))?.output;
             if result.score < entry.threshold {
                 reasons.push(FlagReason::BelowThreshold { scorecard: entry.name.clone(), score: result.score, threshold: entry.threshold });
                 let badness = entry.weight * (entry.threshold - result.score);

@@ -46,6 +46,12 @@ pub fn build(settings: &EngineSettings) -> wasmtime::Result<Engine> {
     // Large (Python/JS) components compile on all cores.
     config.parallel_compilation(true);
 
+    // `RATCHET_PERFMAP=1` writes /tmp/perf-<pid>.map so `perf report` names guest
+    // functions (for profiling plugins; no effect on what a plugin computes).
+    if std::env::var_os("RATCHET_PERFMAP").is_some_and(|v| v == "1") {
+        config.profiler(wasmtime::ProfilingStrategy::PerfMap);
+    }
+
     // Instance memory starts as a copy-on-write image of the component's data
     // segments: a fresh instance per conversation does not copy the heap.
     config.memory_init_cow(true);

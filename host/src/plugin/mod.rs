@@ -108,8 +108,14 @@ impl Runtime {
         let linker = if uses_wasi { &self.wasi_linker } else { &self.linker };
         let pre = linker.instantiate_pre(&component).map_err(|e| fail(Failure::Link(format!("{e:#}"))))?;
         let pre = match world.kind {
-            WorldKind::Scorecard => WorldPre::Scorecard(v0_1::ScorecardPre::new(pre).map_err(|e| fail(Failure::WrongWorld(format!("{e:#}"))))?),
-            WorldKind::Assertion => WorldPre::Assertion(v0_1::AssertionPre::new(pre).map_err(|e| fail(Failure::WrongWorld(format!("{e:#}"))))?),
+            WorldKind::Scorecard => WorldPre::Scorecard(
+                v0_1::ScorecardPre::new(pre).map_err(|e| fail(Failure::WrongWorld(format!("{e:#}"))))?,
+                v0_1::ConversationFunc::score(&component).map_err(|e| fail(Failure::WrongWorld(format!("{e:#}"))))?,
+            ),
+            WorldKind::Assertion => WorldPre::Assertion(
+                v0_1::AssertionPre::new(pre).map_err(|e| fail(Failure::WrongWorld(format!("{e:#}"))))?,
+                v0_1::ConversationFunc::check(&component).map_err(|e| fail(Failure::WrongWorld(format!("{e:#}"))))?,
+            ),
             WorldKind::Adapter => WorldPre::Adapter(v0_1::AdapterPre::new(pre).map_err(|e| fail(Failure::WrongWorld(format!("{e:#}"))))?),
             WorldKind::Agent => WorldPre::Agent(v0_1::AgentPre::new(pre).map_err(|e| fail(Failure::WrongWorld(format!("{e:#}"))))?),
         };
@@ -127,9 +133,12 @@ impl Runtime {
     }
 }
 
+/// A pre-linked component of one world; scorecards and assertions also keep where
+/// their per-conversation function is, to call it without the generated bindings'
+/// owned copies of the conversation.
 enum WorldPre {
-    Scorecard(v0_1::ScorecardPre<StoreState>),
-    Assertion(v0_1::AssertionPre<StoreState>),
+    Scorecard(v0_1::ScorecardPre<StoreState>, v0_1::ConversationFunc),
+    Assertion(v0_1::AssertionPre<StoreState>, v0_1::ConversationFunc),
     Adapter(v0_1::AdapterPre<StoreState>),
     Agent(v0_1::AgentPre<StoreState>),
 }
@@ -137,8 +146,8 @@ enum WorldPre {
 impl WorldPre {
     fn instance_pre(&self) -> &InstancePre<StoreState> {
         match self {
-            WorldPre::Scorecard(p) => p.instance_pre(),
-            WorldPre::Assertion(p) => p.instance_pre(),
+            WorldPre::Scorecard(p, _) => p.instance_pre(),
+            WorldPre::Assertion(p, _) => p.instance_pre(),
             WorldPre::Adapter(p) => p.instance_pre(),
             WorldPre::Agent(p) => p.instance_pre(),
         }
@@ -352,7 +361,7 @@ impl Plugin {
 
     fn finish<T: Serialize>(&self, out: Result<T, String>, record: Record) -> Result<Call<T>, PluginError> {
         let output = out.map_err(|m| self.fail(Failure::MalformedOutput(m)))?;
-        let bytes = serde_json::to_vec(&output).map_err(|e| self.fail(Failure::Host(e.to_string())))?.len() as u64;
+        let bytes = json_len(&output).map_err(|e| self.fail(Failure::Host(e.to_string())))?;
         if bytes > self.limits.max_output_bytes {
             return Err(self.fail(Failure::OutputTooLarge { bytes, limit: self.limits.max_output_bytes }));
         }
@@ -362,8 +371,8 @@ impl Plugin {
     /// Ask the plugin to describe itself.
     pub fn info(&self) -> Result<Call<schema::PluginInfo>, PluginError> {
         let (info, record) = match &self.pre {
-            WorldPre::Scorecard(p) => self.call(|s| p.instantiate(&mut *s)?.ratchet_plugin_scorer().call_info(s))?,
-            WorldPre::Assertion(p) => self.call(|s| p.instantiate(&mut *s)?.ratchet_plugin_asserter().call_info(s))?,
+            WorldPre::Scorecard(p, _) => self.call(|s| p.instantiate(&mut *s)?.ratchet_plugin_scorer().call_info(s))?,
+            WorldPre::Assertion(p, _) => self.call(|s| p.instantiate(&mut *s)?.ratchet_plugin_asserter().call_info(s))?,
             WorldPre::Adapter(p) => self.call(|s| p.instantiate(&mut *s)?.ratchet_plugin_converter().call_info(s))?,
             WorldPre::Agent(p) => self.call(|s| p.instantiate(&mut *s)?.ratchet_plugin_responder().call_info(s))?,
         };
@@ -372,20 +381,23 @@ impl Plugin {
 
     /// Score a conversation (scorecard world).
     pub fn score(&self, conversation: &schema::Conversation, params: &serde_json::Value) -> Result<Call<schema::ScorecardResult>, PluginError> {
-        let WorldPre::Scorecard(pre) = &self.pre else { return Err(self.wrong_world(WorldKind::Scorecard)) };
-        let conv = v0_1::conversation_to_wit(conversation);
-        let params = schema::canonical_json(params);
-        let (result, record) = self.call(|s| pre.instantiate(&mut *s)?.ratchet_plugin_scorer().call_score(s, &conv, &params))?;
+        self.score_with(conversation, &schema::canonical_json(params))
+    }
+
+    /// [`Plugin::score`] with the parameters already written as canonical JSON, for a
+    /// caller that scores many conversations with the same parameters (`detect`).
+    pub fn score_with(&self, conversation: &schema::Conversation, params_json: &str) -> Result<Call<schema::ScorecardResult>, PluginError> {
+        let WorldPre::Scorecard(pre, score) = &self.pre else { return Err(self.wrong_world(WorldKind::Scorecard)) };
+        let (result, record) = self.call(|s| score.call_score(s, pre.instance_pre(), conversation, params_json))?;
         let result = result.map_err(|m| self.fail(Failure::Guest(m)))?;
         self.finish(v0_1::scorecard_from_wit(result, conversation.turns.len()), record)
     }
 
     /// Check a replayed transcript (assertion world).
     pub fn check(&self, transcript: &schema::Conversation, params: &serde_json::Value) -> Result<Call<schema::Verdict>, PluginError> {
-        let WorldPre::Assertion(pre) = &self.pre else { return Err(self.wrong_world(WorldKind::Assertion)) };
-        let conv = v0_1::conversation_to_wit(transcript);
+        let WorldPre::Assertion(pre, check) = &self.pre else { return Err(self.wrong_world(WorldKind::Assertion)) };
         let params = schema::canonical_json(params);
-        let (result, record) = self.call(|s| pre.instantiate(&mut *s)?.ratchet_plugin_asserter().call_check(s, &conv, &params))?;
+        let (result, record) = self.call(|s| check.call_check(s, pre.instance_pre(), transcript, &params))?;
         let result = result.map_err(|m| self.fail(Failure::Guest(m)))?;
         self.finish(v0_1::verdict_from_wit(result, transcript.turns.len()), record)
     }
@@ -419,6 +431,24 @@ impl Plugin {
         let action = v0_1::action_from_wit(result).map_err(|m| self.fail(Failure::MalformedOutput(m)))?;
         Ok(Call { output: action, stats: record.stats, logs: record.logs, logs_dropped: record.logs_dropped, model_calls: record.model_calls })
     }
+}
+
+/// The length of `value` as JSON, counted as it is written (nothing is kept): the
+/// output-size limit is checked on every call, so it should not cost a buffer.
+fn json_len<T: Serialize>(value: &T) -> serde_json::Result<u64> {
+    struct Count(u64);
+    impl std::io::Write for Count {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0 += buf.len() as u64;
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut count = Count(0);
+    serde_json::to_writer(&mut count, value)?;
+    Ok(count.0)
 }
 
 fn ser_duration_us<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {

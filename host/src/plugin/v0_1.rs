@@ -7,9 +7,13 @@
 //! beside this one.
 
 use serde_json::Value;
+use wasmtime::component::{Component, ComponentExportIndex, InstancePre};
+use wasmtime::Store;
 
 use super::sandbox::{LogLevel, StoreState};
 use crate::schema::{self, canonical_json};
+
+mod borrowed;
 
 // Generated code: documented by the WIT it comes from.
 #[allow(missing_docs)]
@@ -79,6 +83,70 @@ pub const RESPONDER_EXPORT: &str = "ratchet:plugin/responder";
 pub fn add_host_to_linker(linker: &mut wasmtime::component::Linker<StoreState>) -> wasmtime::Result<()> {
     wit_host::add_to_linker::<StoreState, wasmtime::component::HasSelf<StoreState>>(linker, |s| s)?;
     wit_model::add_to_linker::<StoreState, wasmtime::component::HasSelf<StoreState>>(linker, |s| s)
+}
+
+/// The versioned export names the per-conversation functions are looked up by (a
+/// 0.1.0 component's `scorer@0.1.0` matches through semver compatibility).
+const SCORER_INTERFACE: &str = "ratchet:plugin/scorer@0.1.1";
+const ASSERTER_INTERFACE: &str = "ratchet:plugin/asserter@0.1.1";
+
+/// Where a scorer's `score` or an asserter's `check` lives in a component: found once
+/// at load, so each call goes straight to it. Both take `(conversation, json)`, and
+/// both are called with the conversation lowered from borrowed data
+/// ([`borrowed::Conversation`]).
+#[derive(Debug, Clone, Copy)]
+pub struct ConversationFunc(ComponentExportIndex);
+
+impl ConversationFunc {
+    /// `score` of a scorecard component.
+    pub fn score(component: &Component) -> wasmtime::Result<ConversationFunc> {
+        Self::find(component, SCORER_INTERFACE, "score")
+    }
+
+    /// `check` of an assertion component.
+    pub fn check(component: &Component) -> wasmtime::Result<ConversationFunc> {
+        Self::find(component, ASSERTER_INTERFACE, "check")
+    }
+
+    fn find(component: &Component, interface: &str, name: &str) -> wasmtime::Result<ConversationFunc> {
+        let iface = component.get_export_index(None, interface).ok_or_else(|| wasmtime::format_err!("no exported instance named `{interface}`"))?;
+        let func = component.get_export_index(Some(&iface), name).ok_or_else(|| wasmtime::format_err!("`{interface}` has no function `{name}`"))?;
+        Ok(ConversationFunc(func))
+    }
+
+    /// Instantiate `pre` in `store` and call the function with `conversation`
+    /// (lowered from borrowed data) and `params`.
+    fn call<R>(self, store: &mut Store<StoreState>, pre: &InstancePre<StoreState>, conversation: &schema::Conversation, params: &str) -> wasmtime::Result<R>
+    where
+        (R,): wasmtime::component::ComponentNamedList + wasmtime::component::Lift,
+    {
+        let instance = pre.instantiate(&mut *store)?;
+        let func = instance.get_typed_func::<(&borrowed::Conversation<'_>, &str), (R,)>(&mut *store, &self.0)?;
+        let (result,) = func.call(&mut *store, (&borrowed::Conversation::new(conversation), params))?;
+        Ok(result)
+    }
+
+    /// `score(conversation, params)` on a fresh instance of `pre`.
+    pub fn call_score(
+        self,
+        store: &mut Store<StoreState>,
+        pre: &InstancePre<StoreState>,
+        conversation: &schema::Conversation,
+        params: &str,
+    ) -> wasmtime::Result<Result<wit_scorer::ScorecardResult, String>> {
+        self.call(store, pre, conversation, params)
+    }
+
+    /// `check(transcript, params)` on a fresh instance of `pre`.
+    pub fn call_check(
+        self,
+        store: &mut Store<StoreState>,
+        pre: &InstancePre<StoreState>,
+        transcript: &schema::Conversation,
+        params: &str,
+    ) -> wasmtime::Result<Result<wit_asserter::Verdict, String>> {
+        self.call(store, pre, transcript, params)
+    }
 }
 
 /// The interface name of the model import, for `plugin inspect` and grants.
@@ -213,15 +281,20 @@ pub fn conversation_to_wit(c: &schema::Conversation) -> wit::Conversation {
     }
 }
 
+/// Convert a role.
+pub fn role_to_wit(r: schema::Role) -> wit::Role {
+    match r {
+        schema::Role::Customer => wit::Role::Customer,
+        schema::Role::Agent => wit::Role::Agent,
+        schema::Role::Tool => wit::Role::Tool,
+        schema::Role::System => wit::Role::System,
+    }
+}
+
 fn turn_to_wit(index: usize, t: &schema::Turn) -> wit::Turn {
     wit::Turn {
         index: index as u32,
-        role: match t.role {
-            schema::Role::Customer => wit::Role::Customer,
-            schema::Role::Agent => wit::Role::Agent,
-            schema::Role::Tool => wit::Role::Tool,
-            schema::Role::System => wit::Role::System,
-        },
+        role: role_to_wit(t.role),
         text: t.text.clone(),
         tool_calls: t.tool_calls.iter().map(|c| wit::ToolCall { id: c.id.clone(), name: c.name.clone(), arguments: canonical_json(&c.arguments) }).collect(),
         tool_result: t.tool_result.as_ref().map(|r| wit::ToolResult {
@@ -242,29 +315,30 @@ fn parse_json(what: &str, text: &str) -> Result<Value, String> {
     serde_json::from_str(text).map_err(|e| format!("{what} is not valid JSON: {e}"))
 }
 
-fn check_unit(what: &str, v: f64) -> Result<f64, String> {
+// `what` is a closure: the field's name is only formatted when it is wrong.
+fn check_unit<W: std::fmt::Display>(what: impl FnOnce() -> W, v: f64) -> Result<f64, String> {
     if v.is_finite() && (0.0..=1.0).contains(&v) {
         Ok(v)
     } else {
-        Err(format!("{what} is {v}, outside [0, 1]"))
+        Err(format!("{} is {v}, outside [0, 1]", what()))
     }
 }
 
-fn check_turn(what: &str, turn: Option<u32>, turns: usize) -> Result<Option<u32>, String> {
+fn check_turn<W: std::fmt::Display>(what: impl FnOnce() -> W, turn: Option<u32>, turns: usize) -> Result<Option<u32>, String> {
     match turn {
-        Some(t) if t as usize >= turns => Err(format!("{what} points at turn {t}, but the conversation has {turns} turns")),
+        Some(t) if t as usize >= turns => Err(format!("{} points at turn {t}, but the conversation has {turns} turns", what())),
         other => Ok(other),
     }
 }
 
 /// Convert and validate a scorer's result.
 pub fn scorecard_from_wit(r: wit_scorer::ScorecardResult, turns: usize) -> Result<schema::ScorecardResult, String> {
-    let score = check_unit("score", r.score)?;
+    let score = check_unit(|| "score", r.score)?;
     let mut criteria = Vec::with_capacity(r.criteria.len());
     for (i, c) in r.criteria.into_iter().enumerate() {
         criteria.push(schema::CriterionResult {
-            score: check_unit(&format!("criteria[{i}] (`{}`).score", c.name), c.score)?,
-            turn: check_turn(&format!("criteria[{i}] (`{}`)", c.name), c.turn, turns)?,
+            score: check_unit(|| format!("criteria[{i}] (`{}`).score", c.name), c.score)?,
+            turn: check_turn(|| format!("criteria[{i}] (`{}`)", c.name), c.turn, turns)?,
             name: c.name,
             passed: c.passed,
             reason: c.reason,
@@ -283,7 +357,7 @@ pub fn scorecard_from_wit(r: wit_scorer::ScorecardResult, turns: usize) -> Resul
 
 /// Convert and validate an asserter's verdict.
 pub fn verdict_from_wit(v: wit_asserter::Verdict, turns: usize) -> Result<schema::Verdict, String> {
-    Ok(schema::Verdict { turn: check_turn("verdict", v.turn, turns)?, passed: v.passed, reason: v.reason })
+    Ok(schema::Verdict { turn: check_turn(|| "verdict", v.turn, turns)?, passed: v.passed, reason: v.reason })
 }
 
 /// Convert and validate a converter's output.

@@ -7,6 +7,10 @@
 //! lifted, then converted to SDK types) and does nothing else; with params
 //! `"lift-only"` it skips the SDK conversion and drops the lifted WIT records, so the
 //! bench can tell the canonical-ABI transfer from the SDK's share.
+//!
+//! With params `"echo"` it answers the conversation it received, as canonical JSON,
+//! in the criterion's reason: the host's tests compare it with what they sent, field
+//! by field, to prove the lowering of every field (`host/tests/sandbox.rs`).
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
@@ -30,7 +34,10 @@ impl Scorecard for StateLeak {
         PluginInfo::new("guest-state-leak", env!("CARGO_PKG_VERSION"), "reports how many times it was called")
     }
 
-    fn score(_conversation: &Conversation, _params: &Value) -> Result<ScorecardResult, String> {
+    fn score(conversation: &Conversation, params: &Value) -> Result<ScorecardResult, String> {
+        if params.as_str() == Some("echo") {
+            return Ok(ScorecardResult::from_criteria(vec![CriterionResult::pass("echo", conversation.to_json())]));
+        }
         Ok(ScorecardResult::from_criteria(vec![CriterionResult::pass("call-count", count())]))
     }
 }
