@@ -69,6 +69,17 @@ fn flags_failures_with_the_snapshot_and_rejects_bad_lines() {
     }
     let rejects = std::fs::read_to_string(tmp.path().join("events.jsonl.rejects.jsonl")).unwrap();
     assert!(rejects.contains("live.jsonl:2") && rejects.contains("broken"), "{rejects}");
+    #[cfg(unix)]
+    {
+        // Written via a temporary file and a rename, yet with the permissions
+        // `std::fs::write` gives (umask applied), not the temporary file's 0600.
+        use std::os::unix::fs::PermissionsExt;
+        let plain = tmp.path().join("plain");
+        std::fs::write(&plain, "x").unwrap();
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&out), mode(&plain));
+        assert_eq!(mode(&tmp.path().join("events.jsonl.rejects.jsonl")), mode(&plain));
+    }
     // Deterministic: the same input gives the same bytes.
     let out2 = tmp.path().join("again.jsonl");
     ratchet_in(&repo(), &["detect", input.to_str().unwrap(), "--out", out2.to_str().unwrap(), "--jobs", "2"]);

@@ -272,7 +272,7 @@ enum Sink {
 impl Sink {
     fn file(path: &Path) -> std::io::Result<Sink> {
         if ratchet::gate::report::replaceable(path) {
-            Ok(Sink::Temp(tempfile::NamedTempFile::new_in(parent(path))?))
+            Ok(Sink::Temp(ratchet::gate::report::temp_file_in(parent(path))?))
         } else {
             Ok(Sink::Direct(std::fs::OpenOptions::new().write(true).open(path)?))
         }

@@ -18,7 +18,6 @@ pub mod workers;
 
 use std::collections::BTreeMap;
 use std::io::Write;
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use regex::Regex;
@@ -419,14 +418,4 @@ fn lossy(b: &[u8]) -> String {
         s.push_str("…[cut]");
     }
     s
-}
-
-/// Paths of one run's files.
-pub struct Files {
-    /// Events (JSONL); `None` = stdout.
-    pub out: Option<PathBuf>,
-    /// Rejects (JSONL).
-    pub rejects: PathBuf,
-    /// Checkpoint (JSON), for restartable runs.
-    pub checkpoint: Option<PathBuf>,
 }

@@ -377,6 +377,19 @@ pub fn replaceable(path: &Path) -> bool {
     }
 }
 
+/// A temporary file in `dir` to be renamed over an output: created like
+/// `std::fs::write` creates files, 0666 minus the umask (tempfile's own default, 0600,
+/// would leave reports and event files unreadable to a web server or another CI user).
+pub fn temp_file_in(dir: &Path) -> std::io::Result<tempfile::NamedTempFile> {
+    let mut builder = tempfile::Builder::new();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        builder.permissions(std::fs::Permissions::from_mode(0o666));
+    }
+    builder.tempfile_in(dir)
+}
+
 /// Write `contents` to `path` atomically (temporary file in the same directory, then
 /// rename), or directly when `path` is a device, FIFO or symlink (see [`replaceable`]).
 pub fn write_atomic(path: &Path, contents: &[u8]) -> std::io::Result<()> {
@@ -389,15 +402,7 @@ pub fn write_atomic(path: &Path, contents: &[u8]) -> std::io::Result<()> {
         _ => Path::new("."),
     };
     std::fs::create_dir_all(dir)?;
-    let mut builder = tempfile::Builder::new();
-    #[cfg(unix)]
-    {
-        // Like `std::fs::write`: 0666 minus the umask (tempfile's own default, 0600, would
-        // leave reports unreadable to a web server or another CI user).
-        use std::os::unix::fs::PermissionsExt;
-        builder.permissions(std::fs::Permissions::from_mode(0o666));
-    }
-    let mut tmp = builder.tempfile_in(dir)?;
+    let mut tmp = temp_file_in(dir)?;
     tmp.write_all(contents)?;
     tmp.as_file().sync_all()?;
     tmp.persist(path).map_err(|e| e.error)?;
