@@ -384,8 +384,14 @@ fn children_do_not_outlive_a_killed_parent() {
     // SIGKILL: the parent cannot clean up; the kernel kills its children (PR_SET_PDEATHSIG).
     parent.kill().unwrap();
     parent.wait().unwrap();
+    assert_gone(&kids);
+    assert!(!out.exists());
+}
+
+/// Wait (up to 10 s) until none of `kids` runs any more; kill them and fail otherwise.
+fn assert_gone(kids: &[(u32, String)]) {
     let t = Instant::now();
-    for (pid, cmd) in &kids {
+    for (pid, cmd) in kids {
         loop {
             let state = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok().and_then(|s| s.rsplit_once(')').and_then(|(_, r)| r.trim().chars().next()));
             let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).map(|c| String::from_utf8_lossy(&c).replace('\0', " ")).unwrap_or_default();
@@ -394,7 +400,7 @@ fn children_do_not_outlive_a_killed_parent() {
                 break;
             }
             if t.elapsed() > Duration::from_secs(10) {
-                for (p, _) in &kids {
+                for (p, _) in kids {
                     unsafe { libc::kill(*p as libc::pid_t, libc::SIGKILL) };
                 }
                 panic!("child {pid} ({cmd}) outlived its parent");
@@ -402,5 +408,48 @@ fn children_do_not_outlive_a_killed_parent() {
             std::thread::sleep(Duration::from_millis(20));
         }
     }
-    assert!(!out.exists());
+}
+
+/// SIGINT or SIGTERM to the parent alone (a `kill`, or a Ctrl-C the children did not
+/// see): it stops its children, removes their working directory, writes nothing and
+/// exits with 128 + the signal.
+#[test]
+fn an_interrupted_parent_stops_its_children_and_cleans_up() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::copy(component("guest-infinite-loop"), tmp.path().join("loop.wasm")).unwrap();
+    std::fs::write(
+        tmp.path().join("ratchet.toml"),
+        "[plugins.loop]\npath = \"loop.wasm\"\nfuel = 1000000000000000\ntimeout_ms = 300000\n\n[[detect.scorecards]]\nname = \"loop\"\nplugin = \"loop\"\nthreshold = 0.7\n",
+    )
+    .unwrap();
+    let input = stream(tmp.path(), 10);
+    let out = tmp.path().join("events.jsonl");
+    let work_dirs =
+        || std::fs::read_dir(tmp.path()).unwrap().filter(|e| e.as_ref().unwrap().file_name().to_string_lossy().starts_with(".ratchet-detect-")).count();
+    for (signal, name) in [(libc::SIGINT, "SIGINT"), (libc::SIGTERM, "SIGTERM")] {
+        let parent = ratchet(tmp.path())
+            .args(["detect", input.to_str().unwrap(), "--out", out.to_str().unwrap(), "--processes", "2"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let t = Instant::now();
+        let kids = loop {
+            let kids: Vec<_> = children_of(parent.id()).into_iter().filter(|(_, cmd)| cmd.contains("--partition=")).collect();
+            if kids.len() == 2 {
+                break kids;
+            }
+            assert!(t.elapsed() < Duration::from_secs(60), "expected 2 children, found {kids:?}");
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        assert_eq!(work_dirs(), 1, "the partitions' working directory exists while they run");
+        unsafe { libc::kill(parent.id() as libc::pid_t, signal) };
+        let o = parent.wait_with_output().unwrap();
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(128 + signal), "{err}");
+        assert!(err.contains(&format!("interrupted by signal {signal} ({name})")) && err.contains("nothing was written"), "{err}");
+        assert_gone(&kids);
+        assert_eq!(work_dirs(), 0, "the working directory is removed");
+        assert!(!out.exists());
+    }
 }

@@ -69,6 +69,13 @@ pub enum WorkerError {
         /// The end of its stderr.
         stderr: String,
     },
+    /// This process was asked to stop (SIGINT, SIGTERM or SIGHUP, with
+    /// [`catch_interrupts`] in effect); the children were stopped.
+    #[error("interrupted by signal {signal}{}", signal_name(*signal).map(|n| format!(" ({n})")).unwrap_or_default())]
+    Interrupted {
+        /// The signal.
+        signal: i32,
+    },
     /// Creating a child's stderr file or waiting for a child failed.
     #[error("{what}: {source}")]
     Io {
@@ -84,6 +91,45 @@ fn excerpt_suffix(stderr: &str) -> String {
         String::new()
     } else {
         format!("; its stderr ends with:\n{}", stderr.trim_end().lines().map(|l| format!("  | {l}")).collect::<Vec<_>>().join("\n"))
+    }
+}
+
+/// The signal that asked this process to stop, once [`catch_interrupts`] is in effect
+/// (0: none yet). Written only by the signal handler.
+static INTERRUPTED: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(0);
+
+/// From now on, SIGINT, SIGTERM and SIGHUP do not kill this process on the spot: they
+/// are recorded, [`run_all`] stops the children and returns
+/// [`WorkerError::Interrupted`], and the caller removes its working files and exits.
+/// (Killed outright, the supervisor could not clean up.) Children start with the
+/// default dispositions (exec resets handled signals), so a Ctrl-C, which reaches the
+/// whole process group, still stops them directly. Unix only; elsewhere a no-op.
+pub fn catch_interrupts() {
+    #[cfg(unix)]
+    {
+        extern "C" fn record(signal: libc::c_int) {
+            // Async-signal-safe: one atomic store.
+            INTERRUPTED.store(signal, std::sync::atomic::Ordering::SeqCst);
+        }
+        for signal in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
+            // SAFETY: installs a handler that only stores to an atomic; the sigaction
+            // struct is zeroed and then filled in as sigaction(2) requires.
+            unsafe {
+                let mut action: libc::sigaction = std::mem::zeroed();
+                action.sa_sigaction = record as extern "C" fn(libc::c_int) as libc::sighandler_t;
+                action.sa_flags = libc::SA_RESTART;
+                libc::sigemptyset(&mut action.sa_mask);
+                libc::sigaction(signal, &action, std::ptr::null_mut());
+            }
+        }
+    }
+}
+
+/// The signal recorded since [`catch_interrupts`], if any.
+pub fn interrupted() -> Option<i32> {
+    match INTERRUPTED.load(std::sync::atomic::Ordering::SeqCst) {
+        0 => None,
+        s => Some(s),
     }
 }
 
@@ -121,6 +167,10 @@ pub fn run_all(workers: Vec<Worker>, feed_stdin: bool) -> Result<(), WorkerError
         std::thread::spawn(move || broadcast(std::io::stdin().lock(), pipes));
     }
     loop {
+        if let Some(signal) = interrupted() {
+            // `running` is dropped on return: the children are killed.
+            return Err(WorkerError::Interrupted { signal });
+        }
         let mut all_done = true;
         for (partition, stderr, slot) in running.children.iter_mut() {
             let Some(child) = slot else { continue };

@@ -87,6 +87,8 @@ pub(super) fn worker(detector: &Detector, records: input::Records, opts: &RunOpt
 /// `reject_path`, and return the counts of the whole run (and of its model calls).
 pub(super) fn run(a: &DetectArgs, config: Option<&Path>, inputs: &[PathBuf], reject_path: &Path) -> Result<(Stats, Option<BrokerStats>), CliError> {
     let n = a.processes;
+    // A Ctrl-C or `kill` stops the children and lets the working directory be removed.
+    workers::catch_interrupts();
     let exe =
         std::env::current_exe().map_err(|e| CliError { code: exit::INTERNAL, error: anyhow!("--processes: cannot find the ratchet binary to run: {e}") })?;
     // The children's files go next to the final output (same filesystem, and where the
@@ -140,6 +142,10 @@ pub(super) fn run(a: &DetectArgs, config: Option<&Path>, inputs: &[PathBuf], rej
         rejects_w.flush().map_err(|e| io_err(reject_path, e))?;
         stats
     };
+    // Interrupted while merging: keep nothing (the temporary files are discarded).
+    if let Some(signal) = workers::interrupted() {
+        return Err(worker_error(WorkerError::Interrupted { signal }, n));
+    }
     if let Some(p) = &a.out {
         out.finish(p, true).map_err(|e| io_err(p, e))?;
     }
@@ -200,7 +206,12 @@ fn worker_error(e: WorkerError, n: u32) -> CliError {
         WorkerError::Failed { failure: Failure::Exit(c), .. } if *c > 0 => *c,
         WorkerError::Failed { .. } | WorkerError::Spawn { .. } => exit::INTERNAL,
         WorkerError::Io { .. } => exit::USAGE,
+        // The shell's convention for a process ended by a signal.
+        WorkerError::Interrupted { signal } => 128 + signal,
     };
+    if let WorkerError::Interrupted { .. } = e {
+        return CliError { code, error: anyhow!("detect --processes {n}: {e}\n(the partitions were stopped and their files removed; nothing was written)") };
+    }
     CliError { code, error: anyhow!("detect --processes {n}: {e}\n(the other partitions were stopped; nothing was written)") }
 }
 
