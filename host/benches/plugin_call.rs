@@ -88,12 +88,6 @@ fn main() {
     let lift_fuel = receive_only.score(&conv, &lift_params).unwrap().stats.fuel_consumed;
     let info_fuel = pooling.info().unwrap().stats.fuel_consumed;
 
-    // What the host no longer does per call: an owned copy of the conversation as the
-    // generated bindings' WIT values (`score` lowers from borrowed data instead).
-    let convert = median(n, || {
-        std::hint::black_box(ratchet::plugin::v0_1::conversation_to_wit(&conv));
-    });
-
     // The same logic, natively, on an already-parsed conversation.
     let sdk_conv = ratchet_sdk::Conversation::from_json(&serde_json::to_string(&conv).unwrap()).unwrap();
     let native = median(50_000, || {
@@ -108,6 +102,5 @@ fn main() {
     row("  fresh instance + `info` (no input)", info_only, format!("{info_fuel} fuel"));
     row("  fresh instance + receive conversation only", receive, format!("{receive_fuel} fuel"));
     row("    of which lift only (no SDK conversion)", lift, format!("{lift_fuel} fuel"));
-    row("  (avoided) owned WIT copy of the conversation", convert, String::new());
     row("native Rust call (same logic, no Wasm)", native, String::new());
 }

@@ -17,7 +17,7 @@ use std::time::Duration;
 use common::{fmt, median, twenty_turns};
 
 use ratchet::config::{EngineSettings, Limits};
-use ratchet::plugin::v0_1::{self, ScorecardPre};
+use ratchet::plugin::v0_1;
 use ratchet::plugin::{Runtime, StoreState};
 use ratchet::schema::{self, Conversation};
 use serde_json::json;
@@ -114,15 +114,14 @@ fn live_calls(rt: &Runtime, bytes: &[u8], conv: &Conversation, n: usize) -> Dura
         Some(cache) => cache.load_or_compile(engine, bytes, &hex::encode(<sha2::Sha256 as sha2::Digest>::digest(bytes))).unwrap().0,
         None => Component::new(engine, bytes).unwrap(),
     };
-    let pre = ScorecardPre::new(linker.instantiate_pre(&component).unwrap()).unwrap();
+    let pre = linker.instantiate_pre(&component).unwrap();
+    let score = v0_1::GuestFunc::score(&component).unwrap();
     let limits = Limits::default();
     let mut store = Store::new(engine, StoreState::new(&limits, true, None, None).unwrap());
     store.set_fuel(u64::MAX / 2).unwrap();
     store.set_epoch_deadline(u64::MAX / 2);
     let instance = pre.instantiate(&mut store).unwrap();
-    let wit = v0_1::conversation_to_wit(conv);
-    let params = "{}".to_string();
     median(n, || {
-        instance.ratchet_plugin_scorer().call_score(&mut store, &wit, &params).unwrap().unwrap();
+        score.call_score(&mut store, &instance, conv, "{}").unwrap().unwrap();
     })
 }

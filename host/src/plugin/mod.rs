@@ -110,14 +110,17 @@ impl Runtime {
         let pre = match world.kind {
             WorldKind::Scorecard => WorldPre::Scorecard(
                 v0_1::ScorecardPre::new(pre).map_err(|e| fail(Failure::WrongWorld(format!("{e:#}"))))?,
-                v0_1::ConversationFunc::score(&component).map_err(|e| fail(Failure::WrongWorld(format!("{e:#}"))))?,
+                v0_1::GuestFunc::score(&component).map_err(|e| fail(Failure::WrongWorld(format!("{e:#}"))))?,
             ),
             WorldKind::Assertion => WorldPre::Assertion(
                 v0_1::AssertionPre::new(pre).map_err(|e| fail(Failure::WrongWorld(format!("{e:#}"))))?,
-                v0_1::ConversationFunc::check(&component).map_err(|e| fail(Failure::WrongWorld(format!("{e:#}"))))?,
+                v0_1::GuestFunc::check(&component).map_err(|e| fail(Failure::WrongWorld(format!("{e:#}"))))?,
             ),
             WorldKind::Adapter => WorldPre::Adapter(v0_1::AdapterPre::new(pre).map_err(|e| fail(Failure::WrongWorld(format!("{e:#}"))))?),
-            WorldKind::Agent => WorldPre::Agent(v0_1::AgentPre::new(pre).map_err(|e| fail(Failure::WrongWorld(format!("{e:#}"))))?),
+            WorldKind::Agent => WorldPre::Agent(
+                v0_1::AgentPre::new(pre).map_err(|e| fail(Failure::WrongWorld(format!("{e:#}"))))?,
+                v0_1::GuestFunc::next(&component).map_err(|e| fail(Failure::WrongWorld(format!("{e:#}"))))?,
+            ),
         };
         Ok(Plugin {
             id,
@@ -133,14 +136,14 @@ impl Runtime {
     }
 }
 
-/// A pre-linked component of one world; scorecards and assertions also keep where
-/// their per-conversation function is, to call it without the generated bindings'
-/// owned copies of the conversation.
+/// A pre-linked component of one world; scorecards, assertions and agents also keep
+/// where their function that takes conversation data is, to call it without the
+/// generated bindings' owned copies of that data.
 enum WorldPre {
-    Scorecard(v0_1::ScorecardPre<StoreState>, v0_1::ConversationFunc),
-    Assertion(v0_1::AssertionPre<StoreState>, v0_1::ConversationFunc),
+    Scorecard(v0_1::ScorecardPre<StoreState>, v0_1::GuestFunc),
+    Assertion(v0_1::AssertionPre<StoreState>, v0_1::GuestFunc),
     Adapter(v0_1::AdapterPre<StoreState>),
-    Agent(v0_1::AgentPre<StoreState>),
+    Agent(v0_1::AgentPre<StoreState>, v0_1::GuestFunc),
 }
 
 impl WorldPre {
@@ -149,7 +152,7 @@ impl WorldPre {
             WorldPre::Scorecard(p, _) => p.instance_pre(),
             WorldPre::Assertion(p, _) => p.instance_pre(),
             WorldPre::Adapter(p) => p.instance_pre(),
-            WorldPre::Agent(p) => p.instance_pre(),
+            WorldPre::Agent(p, _) => p.instance_pre(),
         }
     }
 }
@@ -374,7 +377,7 @@ impl Plugin {
             WorldPre::Scorecard(p, _) => self.call(|s| p.instantiate(&mut *s)?.ratchet_plugin_scorer().call_info(s))?,
             WorldPre::Assertion(p, _) => self.call(|s| p.instantiate(&mut *s)?.ratchet_plugin_asserter().call_info(s))?,
             WorldPre::Adapter(p) => self.call(|s| p.instantiate(&mut *s)?.ratchet_plugin_converter().call_info(s))?,
-            WorldPre::Agent(p) => self.call(|s| p.instantiate(&mut *s)?.ratchet_plugin_responder().call_info(s))?,
+            WorldPre::Agent(p, _) => self.call(|s| p.instantiate(&mut *s)?.ratchet_plugin_responder().call_info(s))?,
         };
         self.finish(Ok(v0_1::info_from_wit(info)), record)
     }
@@ -388,7 +391,10 @@ impl Plugin {
     /// caller that scores many conversations with the same parameters (`detect`).
     pub fn score_with(&self, conversation: &schema::Conversation, params_json: &str) -> Result<Call<schema::ScorecardResult>, PluginError> {
         let WorldPre::Scorecard(pre, score) = &self.pre else { return Err(self.wrong_world(WorldKind::Scorecard)) };
-        let (result, record) = self.call(|s| score.call_score(s, pre.instance_pre(), conversation, params_json))?;
+        let (result, record) = self.call(|s| {
+            let instance = pre.instance_pre().instantiate(&mut *s)?;
+            score.call_score(s, &instance, conversation, params_json)
+        })?;
         let result = result.map_err(|m| self.fail(Failure::Guest(m)))?;
         self.finish(v0_1::scorecard_from_wit(result, conversation.turns.len()), record)
     }
@@ -397,7 +403,10 @@ impl Plugin {
     pub fn check(&self, transcript: &schema::Conversation, params: &serde_json::Value) -> Result<Call<schema::Verdict>, PluginError> {
         let WorldPre::Assertion(pre, check) = &self.pre else { return Err(self.wrong_world(WorldKind::Assertion)) };
         let params = schema::canonical_json(params);
-        let (result, record) = self.call(|s| check.call_check(s, pre.instance_pre(), transcript, &params))?;
+        let (result, record) = self.call(|s| {
+            let instance = pre.instance_pre().instantiate(&mut *s)?;
+            check.call_check(s, &instance, transcript, &params)
+        })?;
         let result = result.map_err(|m| self.fail(Failure::Guest(m)))?;
         self.finish(v0_1::verdict_from_wit(result, transcript.turns.len()), record)
     }
@@ -421,12 +430,12 @@ impl Plugin {
         transcript: &[schema::Turn],
         config: &serde_json::Value,
     ) -> Result<Call<v0_1::AgentAction>, PluginError> {
-        let WorldPre::Agent(pre) = &self.pre else { return Err(self.wrong_world(WorldKind::Agent)) };
-        let state = v0_1::state_to_wit(state);
-        let turns = v0_1::turns_to_wit(transcript);
+        let WorldPre::Agent(pre, next) = &self.pre else { return Err(self.wrong_world(WorldKind::Agent)) };
         let config = schema::canonical_json(config);
-        let channel = v0_1::channel_to_wit(channel);
-        let (result, record) = self.call(|s| pre.instantiate(&mut *s)?.ratchet_plugin_responder().call_next(s, &state, channel, &turns, &config))?;
+        let (result, record) = self.call(|s| {
+            let instance = pre.instance_pre().instantiate(&mut *s)?;
+            next.call_next(s, &instance, state, channel, transcript, &config)
+        })?;
         let result = result.map_err(|m| self.fail(Failure::Guest(m)))?;
         let action = v0_1::action_from_wit(result).map_err(|m| self.fail(Failure::MalformedOutput(m)))?;
         Ok(Call { output: action, stats: record.stats, logs: record.logs, logs_dropped: record.logs_dropped, model_calls: record.model_calls })

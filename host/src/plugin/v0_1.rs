@@ -7,11 +7,11 @@
 //! beside this one.
 
 use serde_json::Value;
-use wasmtime::component::{Component, ComponentExportIndex, InstancePre};
+use wasmtime::component::{Component, ComponentExportIndex, ComponentNamedList, Instance, Lift, Lower};
 use wasmtime::Store;
 
 use super::sandbox::{LogLevel, StoreState};
-use crate::schema::{self, canonical_json};
+use crate::schema;
 
 mod borrowed;
 
@@ -85,67 +85,86 @@ pub fn add_host_to_linker(linker: &mut wasmtime::component::Linker<StoreState>) 
     wit_model::add_to_linker::<StoreState, wasmtime::component::HasSelf<StoreState>>(linker, |s| s)
 }
 
-/// The versioned export names the per-conversation functions are looked up by (a
-/// 0.1.0 component's `scorer@0.1.0` matches through semver compatibility).
+/// The versioned export names the guest functions are looked up by (a 0.1.0
+/// component's `scorer@0.1.0` matches through semver compatibility).
 const SCORER_INTERFACE: &str = "ratchet:plugin/scorer@0.1.1";
 const ASSERTER_INTERFACE: &str = "ratchet:plugin/asserter@0.1.1";
+const RESPONDER_INTERFACE: &str = "ratchet:plugin/responder@0.1.1";
 
-/// Where a scorer's `score` or an asserter's `check` lives in a component: found once
-/// at load, so each call goes straight to it. Both take `(conversation, json)`, and
-/// both are called with the conversation lowered from borrowed data
-/// ([`borrowed::Conversation`]).
+/// Where a guest function that takes conversation data (a scorer's `score`, an
+/// asserter's `check`, an agent's `next`) lives in a component: found once at load.
+/// Its calls lower their arguments straight from ratchet's own types
+/// ([`borrowed`]), never through owned copies of every string.
 #[derive(Debug, Clone, Copy)]
-pub struct ConversationFunc(ComponentExportIndex);
+pub struct GuestFunc(ComponentExportIndex);
 
-impl ConversationFunc {
+impl GuestFunc {
     /// `score` of a scorecard component.
-    pub fn score(component: &Component) -> wasmtime::Result<ConversationFunc> {
+    pub fn score(component: &Component) -> wasmtime::Result<GuestFunc> {
         Self::find(component, SCORER_INTERFACE, "score")
     }
 
     /// `check` of an assertion component.
-    pub fn check(component: &Component) -> wasmtime::Result<ConversationFunc> {
+    pub fn check(component: &Component) -> wasmtime::Result<GuestFunc> {
         Self::find(component, ASSERTER_INTERFACE, "check")
     }
 
-    fn find(component: &Component, interface: &str, name: &str) -> wasmtime::Result<ConversationFunc> {
-        let iface = component.get_export_index(None, interface).ok_or_else(|| wasmtime::format_err!("no exported instance named `{interface}`"))?;
-        let func = component.get_export_index(Some(&iface), name).ok_or_else(|| wasmtime::format_err!("`{interface}` has no function `{name}`"))?;
-        Ok(ConversationFunc(func))
+    /// `next` of an agent component.
+    pub fn next(component: &Component) -> wasmtime::Result<GuestFunc> {
+        Self::find(component, RESPONDER_INTERFACE, "next")
     }
 
-    /// Instantiate `pre` in `store` and call the function with `conversation`
-    /// (lowered from borrowed data) and `params`.
-    fn call<R>(self, store: &mut Store<StoreState>, pre: &InstancePre<StoreState>, conversation: &schema::Conversation, params: &str) -> wasmtime::Result<R>
+    fn find(component: &Component, interface: &str, name: &str) -> wasmtime::Result<GuestFunc> {
+        let iface = component.get_export_index(None, interface).ok_or_else(|| wasmtime::format_err!("no exported instance named `{interface}`"))?;
+        let func = component.get_export_index(Some(&iface), name).ok_or_else(|| wasmtime::format_err!("`{interface}` has no function `{name}`"))?;
+        Ok(GuestFunc(func))
+    }
+
+    /// Call it on `instance` with `params`; the types are checked against the
+    /// component's, as the generated bindings do.
+    fn call<P, R>(self, store: &mut Store<StoreState>, instance: &Instance, params: P) -> wasmtime::Result<R>
     where
-        (R,): wasmtime::component::ComponentNamedList + wasmtime::component::Lift,
+        P: ComponentNamedList + Lower,
+        (R,): ComponentNamedList + Lift,
     {
-        let instance = pre.instantiate(&mut *store)?;
-        let func = instance.get_typed_func::<(&borrowed::Conversation<'_>, &str), (R,)>(&mut *store, &self.0)?;
-        let (result,) = func.call(&mut *store, (&borrowed::Conversation::new(conversation), params))?;
+        let (result,) = instance.get_typed_func::<P, (R,)>(&mut *store, &self.0)?.call(&mut *store, params)?;
         Ok(result)
     }
 
-    /// `score(conversation, params)` on a fresh instance of `pre`.
+    /// `score(conversation, params)`.
     pub fn call_score(
         self,
         store: &mut Store<StoreState>,
-        pre: &InstancePre<StoreState>,
+        instance: &Instance,
         conversation: &schema::Conversation,
         params: &str,
     ) -> wasmtime::Result<Result<wit_scorer::ScorecardResult, String>> {
-        self.call(store, pre, conversation, params)
+        self.call(store, instance, (&borrowed::Conversation::new(conversation), params))
     }
 
-    /// `check(transcript, params)` on a fresh instance of `pre`.
+    /// `check(transcript, params)`.
     pub fn call_check(
         self,
         store: &mut Store<StoreState>,
-        pre: &InstancePre<StoreState>,
+        instance: &Instance,
         transcript: &schema::Conversation,
         params: &str,
     ) -> wasmtime::Result<Result<wit_asserter::Verdict, String>> {
-        self.call(store, pre, transcript, params)
+        self.call(store, instance, (&borrowed::Conversation::new(transcript), params))
+    }
+
+    /// `next(state, channel, transcript, config)`.
+    pub fn call_next(
+        self,
+        store: &mut Store<StoreState>,
+        instance: &Instance,
+        state: &schema::AgentState,
+        channel: schema::Channel,
+        transcript: &[schema::Turn],
+        config: &str,
+    ) -> wasmtime::Result<Result<wit_responder::Action, String>> {
+        let turns = borrowed::turns(transcript);
+        self.call(store, instance, (&borrowed::AgentState::new(state), channel_to_wit(channel), turns.as_slice(), config))
     }
 }
 
@@ -212,27 +231,18 @@ pub fn channel_to_wit(c: schema::Channel) -> wit::Channel {
     }
 }
 
-/// Convert an agent state snapshot.
-pub fn state_to_wit(s: &schema::AgentState) -> wit::AgentState {
-    wit::AgentState {
-        memory_snapshot: s.memory_snapshot.iter().map(|m| wit::MemoryEntry { key: m.key.clone(), value: canonical_json(&m.value) }).collect(),
-        kb_version_hash: s.kb_version_hash.clone(),
-        tool_registry: s.tool_registry.iter().map(|t| wit::ToolRef { id: t.id.clone(), version: t.version.clone() }).collect(),
-        prompt_version: s.prompt_version.clone(),
-        model: s.model.clone(),
-        routing: wit::RoutingContext {
-            time_of_day: s.routing.time_of_day.clone(),
-            locale: s.routing.locale.clone(),
-            queue: s.routing.queue.clone(),
-            extra: s.routing.extra.iter().map(|(k, v)| wit::KeyValue { key: k.clone(), value: v.clone() }).collect(),
-        },
+/// Convert a role.
+pub fn role_to_wit(r: schema::Role) -> wit::Role {
+    match r {
+        schema::Role::Customer => wit::Role::Customer,
+        schema::Role::Agent => wit::Role::Agent,
+        schema::Role::Tool => wit::Role::Tool,
+        schema::Role::System => wit::Role::System,
     }
 }
 
-/// Convert turns (indices from their position).
-pub fn turns_to_wit(turns: &[schema::Turn]) -> Vec<wit::Turn> {
-    turns.iter().enumerate().map(|(i, t)| turn_to_wit(i, t)).collect()
-}
+// ---- guest -> host ----------------------------------------------------------
+// Guest output is untrusted: every conversion validates and says what is wrong.
 
 /// What an agent component decided to do next.
 #[derive(Debug, Clone, PartialEq)]
@@ -256,60 +266,6 @@ pub fn action_from_wit(a: wit_responder::Action) -> Result<AgentAction, String> 
         }
     })
 }
-
-/// Convert a canonical conversation into this version's WIT record.
-pub fn conversation_to_wit(c: &schema::Conversation) -> wit::Conversation {
-    wit::Conversation {
-        id: c.id.clone(),
-        channel: channel_to_wit(c.channel),
-        started_at: c.started_at.clone(),
-        turns: turns_to_wit(&c.turns),
-        outcome: wit::Outcome {
-            escalated: c.outcome.escalated,
-            complaint: c.outcome.complaint,
-            compliance_flags: c.outcome.compliance_flags.clone(),
-            ended_reason: c.outcome.ended_reason.clone(),
-        },
-        impact: wit::Impact {
-            revenue_at_risk: c.impact.revenue_at_risk,
-            refund_amount: c.impact.refund_amount,
-            compliance_exposure: c.impact.compliance_exposure,
-            escalation_cost: c.impact.escalation_cost,
-            currency: c.impact.currency.clone(),
-        },
-        state: state_to_wit(&c.state),
-    }
-}
-
-/// Convert a role.
-pub fn role_to_wit(r: schema::Role) -> wit::Role {
-    match r {
-        schema::Role::Customer => wit::Role::Customer,
-        schema::Role::Agent => wit::Role::Agent,
-        schema::Role::Tool => wit::Role::Tool,
-        schema::Role::System => wit::Role::System,
-    }
-}
-
-fn turn_to_wit(index: usize, t: &schema::Turn) -> wit::Turn {
-    wit::Turn {
-        index: index as u32,
-        role: role_to_wit(t.role),
-        text: t.text.clone(),
-        tool_calls: t.tool_calls.iter().map(|c| wit::ToolCall { id: c.id.clone(), name: c.name.clone(), arguments: canonical_json(&c.arguments) }).collect(),
-        tool_result: t.tool_result.as_ref().map(|r| wit::ToolResult {
-            call_id: r.call_id.clone(),
-            name: r.name.clone(),
-            content: canonical_json(&r.content),
-            is_error: r.is_error,
-        }),
-        offset_ms: t.offset_ms,
-        latency_ms: t.latency_ms,
-    }
-}
-
-// ---- guest -> host ----------------------------------------------------------
-// Guest output is untrusted: every conversion validates and says what is wrong.
 
 fn parse_json(what: &str, text: &str) -> Result<Value, String> {
     serde_json::from_str(text).map_err(|e| format!("{what} is not valid JSON: {e}"))

@@ -1,8 +1,9 @@
-//! Borrowed mirrors of the records the host sends into a guest (`conversation` and
-//! everything under it), so a call lowers the conversation straight from ratchet's
-//! own [`schema::Conversation`] instead of first cloning every string into the
-//! bindgen's owned WIT values and dropping them again (~4 µs of a ~45 µs call on a
-//! 20-turn conversation, on every conversation `detect` scores).
+//! Borrowed mirrors of the records the host sends into a guest (`conversation`,
+//! `agent-state`, `turn` and everything under them), so a call lowers its arguments
+//! straight from ratchet's own [`schema`] types instead of first cloning every string
+//! into the bindgen's owned WIT values and dropping them again (~4 µs of a ~45 µs
+//! call on a 20-turn conversation, on every conversation `detect` scores). They are
+//! the only host -> guest conversion of these records.
 //!
 //! The shapes are type-checked against the component's function type when the
 //! function is looked up (`get_typed_func`), exactly like the generated bindings, so a
@@ -137,13 +138,13 @@ pub struct Impact<'a> {
 
 impl<'a> Conversation<'a> {
     /// Borrow `c` for lowering (turn indices from their position, JSON values as
-    /// canonical JSON text: the same values [`super::conversation_to_wit`] builds).
+    /// canonical JSON text).
     pub fn new(c: &'a schema::Conversation) -> Self {
         Conversation {
             id: &c.id,
             channel: super::channel_to_wit(c.channel),
             started_at: c.started_at.as_deref(),
-            turns: c.turns.iter().enumerate().map(|(i, t)| Turn::new(i, t)).collect(),
+            turns: turns(&c.turns),
             outcome: Outcome {
                 escalated: c.outcome.escalated,
                 complaint: c.outcome.complaint,
@@ -160,6 +161,11 @@ impl<'a> Conversation<'a> {
             state: AgentState::new(&c.state),
         }
     }
+}
+
+/// Borrow `turns` for lowering (indices from their position).
+pub fn turns(turns: &[schema::Turn]) -> Vec<Turn<'_>> {
+    turns.iter().enumerate().map(|(i, t)| Turn::new(i, t)).collect()
 }
 
 impl<'a> Turn<'a> {
@@ -182,7 +188,8 @@ impl<'a> Turn<'a> {
 }
 
 impl<'a> AgentState<'a> {
-    fn new(s: &'a schema::AgentState) -> Self {
+    /// Borrow `s` for lowering (memory values as canonical JSON text).
+    pub fn new(s: &'a schema::AgentState) -> Self {
         AgentState {
             memory_snapshot: s.memory_snapshot.iter().map(|m| MemoryEntry { key: &m.key, value: canonical_json(&m.value) }).collect(),
             kb_version_hash: s.kb_version_hash.as_deref(),
