@@ -14,6 +14,7 @@
 use std::io::{Read, Seek, Write};
 use std::path::PathBuf;
 use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicI32, Ordering};
 use std::time::Duration;
 
 use super::Partition;
@@ -69,8 +70,8 @@ pub enum WorkerError {
         /// The end of its stderr.
         stderr: String,
     },
-    /// This process was asked to stop (SIGINT, SIGTERM or SIGHUP, with
-    /// [`catch_interrupts`] in effect); the children were stopped.
+    /// This process was asked to stop (SIGINT, SIGTERM or SIGHUP, while an
+    /// [`Interrupts`] guard was alive); the children were stopped.
     #[error("interrupted by signal {signal}{}", signal_name(*signal).map(|n| format!(" ({n})")).unwrap_or_default())]
     Interrupted {
         /// The signal.
@@ -94,40 +95,68 @@ fn excerpt_suffix(stderr: &str) -> String {
     }
 }
 
-/// The signal that asked this process to stop, once [`catch_interrupts`] is in effect
-/// (0: none yet). Written only by the signal handler.
-static INTERRUPTED: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(0);
+/// The signal that asked this process to stop while an [`Interrupts`] guard was
+/// alive (0: none). Written by the signal handler, taken by [`take_interrupt`].
+static INTERRUPTED: AtomicI32 = AtomicI32::new(0);
 
-/// From now on, SIGINT, SIGTERM and SIGHUP do not kill this process on the spot: they
+/// The signals a split run turns into a clean stop.
+#[cfg(unix)]
+const STOP_SIGNALS: [libc::c_int; 3] = [libc::SIGINT, libc::SIGTERM, libc::SIGHUP];
+
+/// While alive, SIGINT, SIGTERM and SIGHUP do not kill this process on the spot: they
 /// are recorded, [`run_all`] stops the children and returns
 /// [`WorkerError::Interrupted`], and the caller removes its working files and exits.
 /// (Killed outright, the supervisor could not clean up.) Children start with the
 /// default dispositions (exec resets handled signals), so a Ctrl-C, which reaches the
-/// whole process group, still stops them directly. Unix only; elsewhere a no-op.
-pub fn catch_interrupts() {
+/// whole process group, still stops them directly. Dropping the guard restores the
+/// default dispositions and re-raises a signal nobody took, so a Ctrl-C arriving after
+/// the last check still ends the process. Unix only; elsewhere it does nothing.
+pub struct Interrupts(());
+
+/// Start catching the stop signals (see [`Interrupts`]).
+pub fn catch_interrupts() -> Interrupts {
     #[cfg(unix)]
     {
         extern "C" fn record(signal: libc::c_int) {
             // Async-signal-safe: one atomic store.
-            INTERRUPTED.store(signal, std::sync::atomic::Ordering::SeqCst);
+            INTERRUPTED.store(signal, Ordering::SeqCst);
         }
-        for signal in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
-            // SAFETY: installs a handler that only stores to an atomic; the sigaction
-            // struct is zeroed and then filled in as sigaction(2) requires.
-            unsafe {
-                let mut action: libc::sigaction = std::mem::zeroed();
-                action.sa_sigaction = record as extern "C" fn(libc::c_int) as libc::sighandler_t;
-                action.sa_flags = libc::SA_RESTART;
-                libc::sigemptyset(&mut action.sa_mask);
-                libc::sigaction(signal, &action, std::ptr::null_mut());
+        set_dispositions(record as extern "C" fn(libc::c_int) as libc::sighandler_t);
+    }
+    Interrupts(())
+}
+
+impl Drop for Interrupts {
+    fn drop(&mut self) {
+        #[cfg(unix)]
+        {
+            set_dispositions(libc::SIG_DFL);
+            if let Some(signal) = take_interrupt() {
+                // SAFETY: raising a signal with its default disposition ends the process.
+                unsafe { libc::raise(signal) };
             }
         }
     }
 }
 
-/// The signal recorded since [`catch_interrupts`], if any.
-pub fn interrupted() -> Option<i32> {
-    match INTERRUPTED.load(std::sync::atomic::Ordering::SeqCst) {
+#[cfg(unix)]
+fn set_dispositions(handler: libc::sighandler_t) {
+    for signal in STOP_SIGNALS {
+        // SAFETY: the handler is SIG_DFL or one that only stores to an atomic; the
+        // sigaction struct is zeroed and then filled in as sigaction(2) requires.
+        unsafe {
+            let mut action: libc::sigaction = std::mem::zeroed();
+            action.sa_sigaction = handler;
+            action.sa_flags = libc::SA_RESTART;
+            libc::sigemptyset(&mut action.sa_mask);
+            libc::sigaction(signal, &action, std::ptr::null_mut());
+        }
+    }
+}
+
+/// The stop signal recorded since the last call, if any (taking it: the caller acts on it).
+pub fn take_interrupt() -> Option<i32> {
+    match INTERRUPTED.swap(0, Ordering::SeqCst) {
         0 => None,
         s => Some(s),
     }
@@ -167,7 +196,7 @@ pub fn run_all(workers: Vec<Worker>, feed_stdin: bool) -> Result<(), WorkerError
         std::thread::spawn(move || broadcast(std::io::stdin().lock(), pipes));
     }
     loop {
-        if let Some(signal) = interrupted() {
+        if let Some(signal) = take_interrupt() {
             // `running` is dropped on return: the children are killed.
             return Err(WorkerError::Interrupted { signal });
         }
@@ -303,6 +332,36 @@ fn die_with_parent(command: &mut Command) {
 mod tests {
     use super::*;
 
+    /// A stop signal while the guard lives is recorded, not fatal; taking it clears it;
+    /// dropping the guard gives the signals their default dispositions back.
+    #[cfg(unix)]
+    #[test]
+    fn a_stop_signal_is_recorded_while_the_guard_lives() {
+        let disposition = |signal| unsafe {
+            let mut old: libc::sigaction = std::mem::zeroed();
+            libc::sigaction(signal, std::ptr::null(), &mut old);
+            old.sa_sigaction
+        };
+        let _serial = signals();
+        let guard = catch_interrupts();
+        assert_ne!(disposition(libc::SIGHUP), libc::SIG_DFL);
+        unsafe { libc::raise(libc::SIGHUP) };
+        assert_eq!(take_interrupt(), Some(libc::SIGHUP));
+        assert_eq!(take_interrupt(), None, "taken once");
+        drop(guard);
+        for signal in STOP_SIGNALS {
+            assert_eq!(disposition(signal), libc::SIG_DFL);
+        }
+    }
+
+    /// Held by every test that records or takes a stop signal (`run_all` takes one
+    /// each time it polls), so none takes another's.
+    static SIGNALS: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+    fn signals() -> std::sync::MutexGuard<'static, ()> {
+        SIGNALS.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     fn sh(k: u32, n: u32, script: &str, dir: &std::path::Path) -> Worker {
         let mut command = Command::new("sh");
         command.args(["-c", script]);
@@ -312,6 +371,7 @@ mod tests {
     #[test]
     fn all_succeed() {
         let dir = tempfile::tempdir().unwrap();
+        let _serial = signals();
         run_all(vec![sh(1, 2, "exit 0", dir.path()), sh(2, 2, "true", dir.path())], false).unwrap();
     }
 
@@ -321,6 +381,7 @@ mod tests {
         let marker = dir.path().join("survived");
         let slow = format!("sleep 5; touch {}", marker.display());
         let t = std::time::Instant::now();
+        let _serial = signals();
         let err = run_all(vec![sh(1, 2, &slow, dir.path()), sh(2, 2, "echo 'error: disk full' >&2; exit 2", dir.path())], false).unwrap_err();
         assert!(t.elapsed() < Duration::from_secs(4), "did not wait for the slow child: {:?}", t.elapsed());
         match &err {
@@ -339,6 +400,7 @@ mod tests {
     #[test]
     fn a_child_killed_by_a_signal_is_a_failure() {
         let dir = tempfile::tempdir().unwrap();
+        let _serial = signals();
         let err = run_all(vec![sh(1, 1, "kill -9 $$", dir.path())], false).unwrap_err();
         assert!(matches!(err, WorkerError::Failed { failure: Failure::Signal(9), .. }), "{err}");
         assert!(err.to_string().contains("killed by signal 9 (SIGKILL)"), "{err}");

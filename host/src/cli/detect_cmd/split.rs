@@ -87,8 +87,9 @@ pub(super) fn worker(detector: &Detector, records: input::Records, opts: &RunOpt
 /// `reject_path`, and return the counts of the whole run (and of its model calls).
 pub(super) fn run(a: &DetectArgs, config: Option<&Path>, inputs: &[PathBuf], reject_path: &Path) -> Result<(Stats, Option<BrokerStats>), CliError> {
     let n = a.processes;
-    // A Ctrl-C or `kill` stops the children and lets the working directory be removed.
-    workers::catch_interrupts();
+    // A Ctrl-C or `kill` stops the children and lets the working directory be removed
+    // (declared first, so dropped last: after `work` is gone).
+    let _interrupts = workers::catch_interrupts();
     let exe =
         std::env::current_exe().map_err(|e| CliError { code: exit::INTERNAL, error: anyhow!("--processes: cannot find the ratchet binary to run: {e}") })?;
     // The children's files go next to the final output (same filesystem, and where the
@@ -143,7 +144,7 @@ pub(super) fn run(a: &DetectArgs, config: Option<&Path>, inputs: &[PathBuf], rej
         stats
     };
     // Interrupted while merging: keep nothing (the temporary files are discarded).
-    if let Some(signal) = workers::interrupted() {
+    if let Some(signal) = workers::take_interrupt() {
         return Err(worker_error(WorkerError::Interrupted { signal }, n));
     }
     if let Some(p) = &a.out {
@@ -202,17 +203,14 @@ fn work_dir_base(out: Option<&Path>, rejects: &Path) -> PathBuf {
 /// A failed child: its exit code (2 usage/input/output, 3 plugin...), or 70 when it
 /// did not exit by itself (killed by a signal) or could not be started.
 fn worker_error(e: WorkerError, n: u32) -> CliError {
-    let code = match &e {
-        WorkerError::Failed { failure: Failure::Exit(c), .. } if *c > 0 => *c,
-        WorkerError::Failed { .. } | WorkerError::Spawn { .. } => exit::INTERNAL,
-        WorkerError::Io { .. } => exit::USAGE,
+    let (code, stopped) = match &e {
+        WorkerError::Failed { failure: Failure::Exit(c), .. } if *c > 0 => (*c, "the other partitions were stopped"),
+        WorkerError::Failed { .. } | WorkerError::Spawn { .. } => (exit::INTERNAL, "the other partitions were stopped"),
+        WorkerError::Io { .. } => (exit::USAGE, "the other partitions were stopped"),
         // The shell's convention for a process ended by a signal.
-        WorkerError::Interrupted { signal } => 128 + signal,
+        WorkerError::Interrupted { signal } => (128 + signal, "the partitions were stopped and their files removed"),
     };
-    if let WorkerError::Interrupted { .. } = e {
-        return CliError { code, error: anyhow!("detect --processes {n}: {e}\n(the partitions were stopped and their files removed; nothing was written)") };
-    }
-    CliError { code, error: anyhow!("detect --processes {n}: {e}\n(the other partitions were stopped; nothing was written)") }
+    CliError { code, error: anyhow!("detect --processes {n}: {e}\n({stopped}; nothing was written)") }
 }
 
 fn merge_error(e: MergeError, n: u32) -> CliError {
