@@ -277,13 +277,8 @@ fn devices_as_outputs_are_written_in_place_not_replaced() {
 #[test]
 fn a_scorecard_that_fails_on_every_conversation_exits_3() {
     let tmp = tempfile::tempdir().unwrap();
-    std::fs::copy(component("scorecard-support-policy"), tmp.path().join("policy.wasm")).unwrap();
     // Far too little fuel for any conversation: the plugin is unusable, not the traffic.
-    std::fs::write(
-        tmp.path().join("ratchet.toml"),
-        "[plugins.policy]\npath = \"policy.wasm\"\nfuel = 1000\n\n[[detect.scorecards]]\nname = \"policy\"\nplugin = \"policy\"\nthreshold = 0.7\n",
-    )
-    .unwrap();
+    scorecard_project(tmp.path(), "scorecard-support-policy", "policy", "fuel = 1000\n");
     let input = stream(tmp.path(), 2);
     let out = tmp.path().join("events.jsonl");
     let o = ratchet_in(tmp.path(), &["detect", input.to_str().unwrap(), "--out", out.to_str().unwrap()]);

@@ -34,21 +34,8 @@ fn stderr(o: &Output) -> String {
 /// those are scorecard errors; the samples pass. Returns the project directory.
 fn project() -> tempfile::TempDir {
     let tmp = tempfile::tempdir().unwrap();
-    std::fs::copy(component("scorecard-support-policy"), tmp.path().join("support-policy.wasm")).unwrap();
-    std::fs::write(
-        tmp.path().join("ratchet.toml"),
-        r#"
-[plugins.support-policy]
-path = "support-policy.wasm"
-fuel = 400000                  # the samples need < 160k; the padded conversations 600-700k
-
-[[detect.scorecards]]
-name = "support-policy"
-plugin = "support-policy"
-threshold = 0.7
-"#,
-    )
-    .unwrap();
+    // The samples need < 160k fuel; the padded conversations 600-700k (scorecard errors).
+    scorecard_project(tmp.path(), "scorecard-support-policy", "support-policy", "fuel = 400000\n");
     tmp
 }
 
@@ -358,12 +345,7 @@ fn children_do_not_outlive_a_killed_parent() {
     // A scorecard that loops for minutes on every conversation: the children are busy
     // long after the parent is gone, unless the kernel kills them with it.
     let tmp = tempfile::tempdir().unwrap();
-    std::fs::copy(component("guest-infinite-loop"), tmp.path().join("loop.wasm")).unwrap();
-    std::fs::write(
-        tmp.path().join("ratchet.toml"),
-        "[plugins.loop]\npath = \"loop.wasm\"\nfuel = 1000000000000000\ntimeout_ms = 300000\n\n[[detect.scorecards]]\nname = \"loop\"\nplugin = \"loop\"\nthreshold = 0.7\n",
-    )
-    .unwrap();
+    looping_project(tmp.path());
     let input = stream(tmp.path(), 10);
     let out = tmp.path().join("events.jsonl");
     let mut parent = ratchet(tmp.path())
@@ -372,20 +354,31 @@ fn children_do_not_outlive_a_killed_parent() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let t = Instant::now();
-    let kids = loop {
-        let kids: Vec<_> = children_of(parent.id()).into_iter().filter(|(_, cmd)| cmd.contains("--partition=")).collect();
-        if kids.len() == 2 {
-            break kids;
-        }
-        assert!(t.elapsed() < Duration::from_secs(60), "expected 2 children, found {kids:?}");
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    let kids = partitions_of(parent.id(), 2);
     // SIGKILL: the parent cannot clean up; the kernel kills its children (PR_SET_PDEATHSIG).
     parent.kill().unwrap();
     parent.wait().unwrap();
     assert_gone(&kids);
     assert!(!out.exists());
+}
+
+/// A project whose scorecard loops for minutes on every conversation (fuel and
+/// timeout far out of reach): its partitions stay busy until something stops them.
+fn looping_project(dir: &Path) {
+    scorecard_project(dir, "guest-infinite-loop", "loop", "fuel = 1000000000000000\ntimeout_ms = 300000\n");
+}
+
+/// Wait (up to 60 s) until `parent` runs `n` partition children; their pids and command lines.
+fn partitions_of(parent: u32, n: usize) -> Vec<(u32, String)> {
+    let t = Instant::now();
+    loop {
+        let kids: Vec<_> = children_of(parent).into_iter().filter(|(_, cmd)| cmd.contains("--partition=")).collect();
+        if kids.len() == n {
+            return kids;
+        }
+        assert!(t.elapsed() < Duration::from_secs(60), "expected {n} children, found {kids:?}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }
 
 /// Wait (up to 10 s) until none of `kids` runs any more; kill them and fail otherwise.
@@ -416,12 +409,7 @@ fn assert_gone(kids: &[(u32, String)]) {
 #[test]
 fn an_interrupted_parent_stops_its_children_and_cleans_up() {
     let tmp = tempfile::tempdir().unwrap();
-    std::fs::copy(component("guest-infinite-loop"), tmp.path().join("loop.wasm")).unwrap();
-    std::fs::write(
-        tmp.path().join("ratchet.toml"),
-        "[plugins.loop]\npath = \"loop.wasm\"\nfuel = 1000000000000000\ntimeout_ms = 300000\n\n[[detect.scorecards]]\nname = \"loop\"\nplugin = \"loop\"\nthreshold = 0.7\n",
-    )
-    .unwrap();
+    looping_project(tmp.path());
     let input = stream(tmp.path(), 10);
     let out = tmp.path().join("events.jsonl");
     let work_dirs =
@@ -433,15 +421,7 @@ fn an_interrupted_parent_stops_its_children_and_cleans_up() {
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
-        let t = Instant::now();
-        let kids = loop {
-            let kids: Vec<_> = children_of(parent.id()).into_iter().filter(|(_, cmd)| cmd.contains("--partition=")).collect();
-            if kids.len() == 2 {
-                break kids;
-            }
-            assert!(t.elapsed() < Duration::from_secs(60), "expected 2 children, found {kids:?}");
-            std::thread::sleep(Duration::from_millis(20));
-        };
+        let kids = partitions_of(parent.id(), 2);
         assert_eq!(work_dirs(), 1, "the partitions' working directory exists while they run");
         unsafe { libc::kill(parent.id() as libc::pid_t, signal) };
         let o = parent.wait_with_output().unwrap();

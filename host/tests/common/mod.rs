@@ -53,5 +53,15 @@ pub fn tight() -> Limits {
     Limits { fuel: 200_000_000, memory_mib: 32, timeout_ms: 5_000, ..Limits::default() }
 }
 
+/// Make `dir` a project whose only detect scorecard is the built component
+/// `component_name`, copied in as `<name>.wasm`; `settings` (TOML lines, e.g.
+/// `fuel = 1000\n`) go into its `[plugins.<name>]` entry.
+pub fn scorecard_project(dir: &Path, component_name: &str, name: &str, settings: &str) {
+    std::fs::copy(component(component_name), dir.join(format!("{name}.wasm"))).unwrap();
+    let toml =
+        format!("[plugins.{name}]\npath = \"{name}.wasm\"\n{settings}\n[[detect.scorecards]]\nname = \"{name}\"\nplugin = \"{name}\"\nthreshold = 0.7\n");
+    std::fs::write(dir.join("ratchet.toml"), toml).unwrap();
+}
+
 /// The scripted OpenAI-compatible server (openai driver and model import tests).
 pub mod chat_server;
