@@ -84,17 +84,11 @@ fn cases() -> Vec<(&'static str, Value, Value)> {
         ),
         (
             "example-suite",
-            // scenarios/cancellation-policy-confirmed.toml as the example agent v2 answers it: `49.0` stays a float.
-            json!({"id": "cancellation-policy-confirmed", "channel": "chat", "turns": [
-                {"role": "customer", "text": "Hi, please cancel my premium plan. I'm moving abroad next month."},
-                {"role": "agent", "tool_calls": [{"id": "call-1", "name": "lookup_account", "arguments": {"email": "[EMAIL_3]"}}]},
-                {"role": "tool", "tool_result": {"call_id": "call-1", "name": "lookup_account", "content": {"account_id": "A-70410", "subscription_status": "active", "plan": "premium", "supervisor_flag": false, "last_charge_amount": 49.0}}},
-                {"role": "agent", "tool_calls": [{"id": "call-2", "name": "cancel_subscription", "arguments": {"account_id": "A-70410"}}]},
-                {"role": "tool", "tool_result": {"call_id": "call-2", "name": "cancel_subscription", "content": {"ok": true, "cancelled_subscriptions": 1, "effective_date": "2026-12-31"}}},
-                {"role": "agent", "text": "Per our cancellation policy, your plan stays active until the end of the current billing period and you won't be charged again. Your subscription has been cancelled. Is there anything else I can help you with?"},
-                {"role": "customer", "text": "Perfect, thank you!"},
-                {"role": "agent", "text": "You're welcome! Is there anything else I can help you with?"}
-            ]}),
+            // scenarios/cancellation-policy-confirmed.toml as the example agent v2 answers it.
+            example_transcript(
+                "Per our cancellation policy, your plan stays active until the end of the current billing period and you won't be charged again. \
+                 Your subscription has been cancelled. Is there anything else I can help you with?",
+            ),
             json!({"question": "Did the agent tell the customer the cancellation policy, i.e. that the plan stays active until the end of the current billing period?"}),
         ),
         (
@@ -122,6 +116,15 @@ fn cases() -> Vec<(&'static str, Value, Value)> {
             json!({"question": "  Did the agent state the refund policy?\u{a0}", "guidance": "Quote it.\nLine two.", "model": "judge-test-2"}),
         ),
     ]
+}
+
+/// The example agent's transcript on scenarios/cancellation-policy-confirmed.toml with
+/// `agent_reply` as its answer (sdk/conformance/judge-transcript.json, shared by every
+/// language's judge tests; `49.0` stays a float).
+fn example_transcript(agent_reply: &str) -> Value {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../sdk/conformance/judge-transcript.json");
+    let text = std::fs::read_to_string(path).unwrap();
+    serde_json::from_str(&text.replace("\"{AGENT_REPLY}\"", &serde_json::to_string(agent_reply).unwrap())).unwrap()
 }
 
 #[test]

@@ -16,22 +16,10 @@ const QUESTION = 'Did the agent tell the customer the cancellation policy, i.e. 
 const transcript = () => Conversation.fromJSONValue({ id: 'c1', channel: 'chat', turns: [{ role: 'customer', text: 'Please cancel my plan.' }, { role: 'agent', text: 'Done, your plan is cancelled.' }] });
 const p = new LlmRubric();
 
+/** What `ratchet gate` replayed for scenarios/cancellation-policy-confirmed.toml (sdk/conformance/judge-transcript.json, shared by every language's judge tests). */
 function exampleTranscript(agentReply) {
-  const text = JSON.stringify({
-    id: 'cancellation-policy-confirmed',
-    channel: 'chat',
-    turns: [
-      { role: 'customer', text: "Hi, please cancel my premium plan. I'm moving abroad next month." },
-      { role: 'agent', tool_calls: [{ id: 'call-1', name: 'lookup_account', arguments: { email: '[EMAIL_3]' } }] },
-      { role: 'tool', tool_result: { call_id: 'call-1', name: 'lookup_account', content: { account_id: 'A-70410', subscription_status: 'active', plan: 'premium', supervisor_flag: false, last_charge_amount: 'FLOAT' } } },
-      { role: 'agent', tool_calls: [{ id: 'call-2', name: 'cancel_subscription', arguments: { account_id: 'A-70410' } }] },
-      { role: 'tool', tool_result: { call_id: 'call-2', name: 'cancel_subscription', content: { ok: true, cancelled_subscriptions: 1, effective_date: '2026-12-31' } } },
-      { role: 'agent', text: agentReply },
-      { role: 'customer', text: 'Perfect, thank you!' },
-      { role: 'agent', text: "You're welcome! Is there anything else I can help you with?" },
-    ],
-  }).replace('"FLOAT"', '49.0');
-  return Conversation.fromJson(text);
+  const text = readFileSync(new URL('../../sdk/conformance/judge-transcript.json', import.meta.url), 'utf8');
+  return Conversation.fromJson(text.replace('"{AGENT_REPLY}"', JSON.stringify(agentReply)));
 }
 
 test('asks the question about the rendered transcript and follows the answer', () => {

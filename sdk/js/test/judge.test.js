@@ -15,22 +15,12 @@ import { trim } from '../src/text.js';
 const recordings = new URL('../../../recordings/model/', import.meta.url);
 const cases = JSON.parse(readFileSync(new URL('../../conformance/cases.json', import.meta.url), 'utf8'));
 
-/** The example agent's transcript on scenarios/cancellation-policy-confirmed.toml, as JSON text. */
+/**
+ * The example agent's transcript on scenarios/cancellation-policy-confirmed.toml, as JSON
+ * text (sdk/conformance/judge-transcript.json, shared by every language's judge tests).
+ */
 export function exampleTranscriptJson(agentReply) {
-  return JSON.stringify({
-    id: 'cancellation-policy-confirmed',
-    channel: 'chat',
-    turns: [
-      { role: 'customer', text: "Hi, please cancel my premium plan. I'm moving abroad next month." },
-      { role: 'agent', tool_calls: [{ id: 'call-1', name: 'lookup_account', arguments: { email: '[EMAIL_3]' } }] },
-      { role: 'tool', tool_result: { call_id: 'call-1', name: 'lookup_account', content: { account_id: 'A-70410', subscription_status: 'active', plan: 'premium', supervisor_flag: false, last_charge_amount: 'FLOAT' } } },
-      { role: 'agent', tool_calls: [{ id: 'call-2', name: 'cancel_subscription', arguments: { account_id: 'A-70410' } }] },
-      { role: 'tool', tool_result: { call_id: 'call-2', name: 'cancel_subscription', content: { ok: true, cancelled_subscriptions: 1, effective_date: '2026-12-31' } } },
-      { role: 'agent', text: agentReply },
-      { role: 'customer', text: 'Perfect, thank you!' },
-      { role: 'agent', text: "You're welcome! Is there anything else I can help you with?" },
-    ],
-  }).replace('"FLOAT"', '49.0');
+  return readFileSync(new URL('../../conformance/judge-transcript.json', import.meta.url), 'utf8').replace('"{AGENT_REPLY}"', JSON.stringify(agentReply));
 }
 
 const REPLIES = {

@@ -25,19 +25,10 @@ def conv(turns):
 
 def example_transcript(agent_reply):
     """The example agent's transcript on scenarios/cancellation-policy-confirmed.toml
-    (what `ratchet gate` replayed when the committed recordings were made)."""
-    return Conversation.from_json_value({"id": "cancellation-policy-confirmed", "channel": "chat", "turns": [
-        {"role": "customer", "text": "Hi, please cancel my premium plan. I'm moving abroad next month."},
-        {"role": "agent", "tool_calls": [{"id": "call-1", "name": "lookup_account", "arguments": {"email": "[EMAIL_3]"}}]},
-        {"role": "tool", "tool_result": {"call_id": "call-1", "name": "lookup_account", "content": {
-            "account_id": "A-70410", "subscription_status": "active", "plan": "premium", "supervisor_flag": False, "last_charge_amount": 49.0}}},
-        {"role": "agent", "tool_calls": [{"id": "call-2", "name": "cancel_subscription", "arguments": {"account_id": "A-70410"}}]},
-        {"role": "tool", "tool_result": {"call_id": "call-2", "name": "cancel_subscription", "content": {
-            "ok": True, "cancelled_subscriptions": 1, "effective_date": "2026-12-31"}}},
-        {"role": "agent", "text": agent_reply},
-        {"role": "customer", "text": "Perfect, thank you!"},
-        {"role": "agent", "text": "You're welcome! Is there anything else I can help you with?"},
-    ]})
+    (what `ratchet gate` replayed when the committed recordings were made), shared by
+    every language's judge tests: sdk/conformance/judge-transcript.json."""
+    text = (REPO / "sdk" / "conformance" / "judge-transcript.json").read_text(encoding="utf-8")
+    return Conversation.from_json_value(json.loads(text.replace('"{AGENT_REPLY}"', json.dumps(agent_reply))))
 
 
 class Rendering(unittest.TestCase):
