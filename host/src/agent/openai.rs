@@ -34,12 +34,12 @@ pub const DEFAULT_API_KEY_ENV: &str = "OPENAI_API_KEY";
 /// The openai fields of an [`AgentConfig`], validated, with defaults applied.
 #[derive(Debug, Clone, PartialEq)]
 pub struct OpenAiSettings {
-    /// API base URL, without a trailing `/`.
-    pub base_url: String,
+    /// Where requests go and how hard to try: base URL (without a trailing `/`),
+    /// model, concurrency, retries, timeouts, prices. Its `api_key` is `None` here:
+    /// the key is read from `api_key_env` when the agent is loaded.
+    pub endpoint: EndpointSettings,
     /// Environment variable holding the API key.
     pub api_key_env: String,
-    /// Model id.
-    pub model: String,
     /// System prompt file, relative to the project root.
     pub system_prompt: PathBuf,
     /// Tools file, relative to the project root.
@@ -52,18 +52,6 @@ pub struct OpenAiSettings {
     pub max_tokens: Option<u32>,
     /// The hand-off tool.
     pub escalate_tool: Option<String>,
-    /// Most requests in flight across all workers.
-    pub max_concurrency: usize,
-    /// Retries per request.
-    pub retries: u32,
-    /// First backoff when the server gives no `Retry-After` (ms).
-    pub retry_backoff_ms: u64,
-    /// Per-request timeout (ms).
-    pub request_timeout_ms: u64,
-    /// USD per million prompt tokens.
-    pub price_in: Option<f64>,
-    /// USD per million completion tokens.
-    pub price_out: Option<f64>,
 }
 
 /// The first openai-only field set on an agent whose driver is not `openai`.
@@ -138,21 +126,24 @@ impl OpenAiSettings {
             return Err(("escalate_tool", "must name a function of the tools file".into()));
         }
         Ok(OpenAiSettings {
-            base_url,
+            endpoint: EndpointSettings {
+                base_url,
+                api_key: None,
+                model,
+                max_concurrency: max_concurrency as usize,
+                retries: a.retries.unwrap_or(4),
+                retry_backoff_ms: a.retry_backoff_ms.unwrap_or(500),
+                request_timeout_ms,
+                price_in: a.price_per_million_input_tokens,
+                price_out: a.price_per_million_output_tokens,
+            },
             api_key_env,
-            model,
             system_prompt,
             tools: a.tools.clone(),
             temperature,
             seed: a.seed,
             max_tokens: a.max_tokens,
             escalate_tool: a.escalate_tool.clone(),
-            max_concurrency: max_concurrency as usize,
-            retries: a.retries.unwrap_or(4),
-            retry_backoff_ms: a.retry_backoff_ms.unwrap_or(500),
-            request_timeout_ms,
-            price_in: a.price_per_million_input_tokens,
-            price_out: a.price_per_million_output_tokens,
         })
     }
 }
@@ -190,14 +181,14 @@ impl OpenAiAgent {
         let s = OpenAiSettings::from_config(cfg).map_err(|(f, m)| setup_err(f, m))?;
         let api_key = match std::env::var(&s.api_key_env) {
             Ok(k) if !k.trim().is_empty() => Some(k.trim().to_string()),
-            _ if is_loopback(&s.base_url) => None,
+            _ if is_loopback(&s.endpoint.base_url) => None,
             _ => {
                 return Err(setup_err(
                     "api_key_env",
                     format!(
                         "the environment variable `{}` is not set: export the API key for {} (it is read from the environment, never from a file), \
                          or point base_url at a local server",
-                        s.api_key_env, s.base_url
+                        s.api_key_env, s.endpoint.base_url
                     ),
                 ))
             }
@@ -221,18 +212,8 @@ impl OpenAiAgent {
         }
         let digest = hex::encode(Sha256::digest(system_prompt.as_bytes()));
         let prompt_name = s.system_prompt.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
-        let identity = format!("{} ({}, prompt {}@{})", cfg.name, s.model, prompt_name, &digest[..8]);
-        let http = ChatEndpoint::new(EndpointSettings {
-            base_url: s.base_url.clone(),
-            api_key,
-            model: s.model.clone(),
-            max_concurrency: s.max_concurrency,
-            retries: s.retries,
-            retry_backoff_ms: s.retry_backoff_ms,
-            request_timeout_ms: s.request_timeout_ms,
-            price_in: s.price_in,
-            price_out: s.price_out,
-        });
+        let identity = format!("{} ({}, prompt {}@{})", cfg.name, s.endpoint.model, prompt_name, &digest[..8]);
+        let http = ChatEndpoint::new(EndpointSettings { api_key, ..s.endpoint.clone() });
         Ok(OpenAiAgent { name: cfg.name.clone(), system_prompt, tools, identity, scenario_timeout: Duration::from_millis(cfg.scenario_timeout_ms), http, s })
     }
 
@@ -261,7 +242,7 @@ impl OpenAiAgent {
     }
 
     fn request_body(&self, messages: &[Value]) -> Value {
-        let mut body = json!({"model": self.s.model, "messages": messages, "temperature": self.s.temperature});
+        let mut body = json!({"model": self.s.endpoint.model, "messages": messages, "temperature": self.s.temperature});
         if !self.tools.is_empty() {
             body["tools"] = Value::Array(self.tools.clone());
         }
