@@ -84,44 +84,49 @@ fn main() {
     // The per-core target compares (b) with (a) on one job. One pass each is noisy on a
     // shared 2-core machine, so they are alternated for several rounds (both see the
     // same machine) and each round's ratio is printed, then the median.
-    let rounds: usize = std::env::var("RATCHET_BENCH_ROUNDS").ok().and_then(|v| v.parse().ok()).unwrap_or(5);
-    let mut ratios = Vec::with_capacity(rounds);
+    let rounds: usize = std::env::var("RATCHET_BENCH_ROUNDS").ok().and_then(|v| v.parse().ok()).unwrap_or(5).max(1);
+    let (mut a_secs, mut b_secs, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut a_flagged, mut b_flagged) = (0, 0);
     println!("per core, (a) and (b) alternated, 1 job:");
     for round in 1..=rounds {
-        let (a, _) = run(&rules_only, &path, 1);
-        let (b, _) = run(&with_plugin, &path, 1);
-        let (ra, rb) = (n as f64 / a, n as f64 / b);
+        let (a, a_stats) = run(&rules_only, &path, 1);
+        let (b, b_stats) = run(&with_plugin, &path, 1);
         println!(
-            "  round {round}: (a) {ra:>7.0}/s ({:.1} µs each)  (b) {rb:>7.0}/s ({:.1} µs each)  (b) is {:.2}x slower",
+            "  round {round}: (a) {:>7.0}/s ({:.1} µs each)  (b) {:>7.0}/s ({:.1} µs each)  (b) is {:.2}x slower",
+            n as f64 / a,
             a * 1e6 / n as f64,
+            n as f64 / b,
             b * 1e6 / n as f64,
             b / a
         );
+        a_secs.push(a);
+        b_secs.push(b);
         ratios.push(b / a);
+        (a_flagged, b_flagged) = (a_stats.flagged, b_stats.flagged);
     }
-    ratios.sort_by(f64::total_cmp);
-    if let Some(median) = ratios.get(ratios.len() / 2) {
-        println!("  median ratio {median:.2}x (min {:.2}x, max {:.2}x; target <= 3x)\n", ratios[0], ratios[ratios.len() - 1]);
-    }
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let (min, max) = (ratios.iter().copied().fold(f64::INFINITY, f64::min), ratios.iter().copied().fold(0.0, f64::max));
+    println!("  median ratio {:.2}x (min {min:.2}x, max {max:.2}x; target <= 3x)\n", median(&mut ratios));
     if std::env::var("RATCHET_BENCH_ONLY").is_ok_and(|v| v == "ratio") {
         return;
     }
 
+    // The 1-job rows are the medians of the rounds above; the others run once.
     println!("{:<44} {:>5} {:>10} {:>14} {:>9}", "configuration", "jobs", "time", "conversations/s", "flagged");
-    let mut base = 0.0;
-    for (name, d, jobs) in [
-        ("(a) built-in rules only", &rules_only, 1),
-        ("(a) built-in rules only", &rules_only, 2),
-        ("(b) + Rust scorecard plugin (Wasm)", &with_plugin, 1),
-        ("(b) + Rust scorecard plugin (Wasm)", &with_plugin, 2),
-    ] {
-        let (secs, stats) = run(d, &path, jobs);
+    let base = n as f64 / median(&mut a_secs);
+    let row = |name: &str, jobs: usize, secs: f64, flagged: u64| {
         let rate = n as f64 / secs;
-        if base == 0.0 {
-            base = rate;
-        }
-        println!("{name:<44} {jobs:>5} {secs:>9.2}s {rate:>14.0} {:>9}   ({:.1}x slower than (a), 1 job)", stats.flagged, base / rate);
-    }
+        println!("{name:<44} {jobs:>5} {secs:>9.2}s {rate:>14.0} {flagged:>9}   ({:.1}x slower than (a), 1 job)", base / rate);
+    };
+    row("(a) built-in rules only", 1, median(&mut a_secs), a_flagged);
+    let (secs, stats) = run(&rules_only, &path, 2);
+    row("(a) built-in rules only", 2, secs, stats.flagged);
+    row("(b) + Rust scorecard plugin (Wasm)", 1, median(&mut b_secs), b_flagged);
+    let (secs, stats) = run(&with_plugin, &path, 2);
+    row("(b) + Rust scorecard plugin (Wasm)", 2, secs, stats.flagged);
 
     // (b) through the `ratchet` binary (process start, plugin cache load and the output
     // file included), uses the repo's ratchet.toml (the same scorecard): one process,
@@ -148,25 +153,21 @@ fn main() {
             let err = String::from_utf8_lossy(&o.stderr);
             err.split("flagged ").nth(1).and_then(|x| x.split_whitespace().next()).and_then(|x| x.parse::<u64>().ok()).unwrap_or(0)
         };
-        let report = |name: &str, jobs: usize, secs: f64, flagged: u64| {
-            let rate = n as f64 / secs;
-            println!("{name:<44} {jobs:>5} {secs:>9.2}s {rate:>14.0} {flagged:>9}   ({:.1}x slower than (a), 1 job)", base / rate);
-        };
 
         let one = dir.path().join("one.jsonl");
         let started = Instant::now();
         let flagged = flagged_of(&detect(&[], &one).wait_with_output().unwrap());
-        report("(b) ratchet detect, 1 process", 1, started.elapsed().as_secs_f64(), flagged);
+        row("(b) ratchet detect, 1 process", 1, started.elapsed().as_secs_f64(), flagged);
 
         let started = Instant::now();
         let children: Vec<_> = (1..=2).map(|k| detect(&["--partition", &format!("{k}/2")], &dir.path().join(format!("part-{k}.jsonl")))).collect();
         let flagged: u64 = children.into_iter().map(|c| flagged_of(&c.wait_with_output().unwrap())).sum();
-        report("(b) 2 processes, --partition 1/2 + 2/2", 2, started.elapsed().as_secs_f64(), flagged);
+        row("(b) 2 processes, --partition 1/2 + 2/2", 2, started.elapsed().as_secs_f64(), flagged);
 
         let merged = dir.path().join("merged.jsonl");
         let started = Instant::now();
         let flagged = flagged_of(&detect(&["--processes", "2"], &merged).wait_with_output().unwrap());
-        report("(b) ratchet detect --processes 2", 2, started.elapsed().as_secs_f64(), flagged);
+        row("(b) ratchet detect --processes 2", 2, started.elapsed().as_secs_f64(), flagged);
         assert!(std::fs::read(&merged).unwrap() == std::fs::read(&one).unwrap(), "--processes 2 must write what one process writes");
     }
 
