@@ -27,13 +27,7 @@ fn main() {
     });
     let conv = twenty_turns();
     let params = json!({});
-    // `RATCHET_BENCH_LOOP=N`: only N pooled fresh-instance score calls, nothing
-    // printed: a steady loop to run under `perf record`.
-    if let Some(n) = std::env::var("RATCHET_BENCH_LOOP").ok().and_then(|v| v.parse::<usize>().ok()) {
-        let plugin = Runtime::new(&EngineSettings::default(), false).unwrap().load("bench", &bytes, Limits::default()).unwrap();
-        for _ in 0..n {
-            plugin.score(&conv, &params).unwrap();
-        }
+    if common::perf_loop("scorecard-support-policy") {
         return;
     }
     println!("scorecard-support-policy: {} KiB component, {}-turn conversation\n", bytes.len() / 1024, conv.turns.len());

@@ -29,16 +29,7 @@ fn main() {
     let compiles: usize = std::env::var("RATCHET_BENCH_COMPILES").ok().and_then(|v| v.parse().ok()).unwrap_or(2);
     let conv = twenty_turns();
     let params = json!({});
-    // `RATCHET_BENCH_LOOP=N RATCHET_BENCH_PLUGIN=scorecard-support-policy-py`: only N
-    // fresh-instance score calls of that plugin, nothing printed: a steady loop to run
-    // under `perf record` (with `RATCHET_PERFMAP=1` to name guest functions).
-    if let Some(n) = std::env::var("RATCHET_BENCH_LOOP").ok().and_then(|v| v.parse::<usize>().ok()) {
-        let name = std::env::var("RATCHET_BENCH_PLUGIN").unwrap_or_else(|_| "scorecard-support-policy-py".into());
-        let bytes = std::fs::read(root.join("target/plugins").join(format!("{name}.wasm"))).expect("run scripts/build-plugins first");
-        let plugin = Runtime::new(&EngineSettings::default(), true).unwrap().load(&name, &bytes, Limits::default()).unwrap();
-        for _ in 0..n {
-            plugin.score(&conv, &params).unwrap();
-        }
+    if common::perf_loop("scorecard-support-policy-py") {
         return;
     }
     println!("support-policy scorecard, {}-turn conversation; medians\n", conv.turns.len());

@@ -67,3 +67,22 @@ pub fn twenty_turns() -> Conversation {
     c.turns.truncate(20);
     c
 }
+
+/// `RATCHET_BENCH_LOOP=N`: only N fresh-instance `score` calls of the component
+/// `target/plugins/<name>.wasm` (`RATCHET_BENCH_PLUGIN` overrides `name`) on the
+/// 20-turn conversation, nothing printed: a steady loop to run under `perf record`
+/// (with `RATCHET_PERFMAP=1` to name guest functions). Returns whether it ran (the
+/// bench then stops).
+pub fn perf_loop(name: &str) -> bool {
+    let Some(n) = std::env::var("RATCHET_BENCH_LOOP").ok().and_then(|v| v.parse::<usize>().ok()) else { return false };
+    let name = std::env::var("RATCHET_BENCH_PLUGIN").unwrap_or_else(|_| name.to_string());
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/plugins").join(format!("{name}.wasm"));
+    let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}; run scripts/build-plugins first", path.display()));
+    let runtime = ratchet::plugin::Runtime::new(&ratchet::config::EngineSettings::default(), true).unwrap();
+    let plugin = runtime.load(&name, &bytes, ratchet::config::Limits::default()).unwrap();
+    let (conv, params) = (twenty_turns(), json!({}));
+    for _ in 0..n {
+        plugin.score(&conv, &params).unwrap();
+    }
+    true
+}
