@@ -21,19 +21,8 @@ fn ratchet_in(cwd: &Path, args: &[&str]) -> Output {
 /// A JSONL stream: the scorecard's samples (one failing cancellation, one failing
 /// refund, one good cancellation), a malformed line, and `extra` more conversations.
 fn stream(dir: &Path, extra: usize) -> PathBuf {
-    let samples = repo().join("plugins/scorecard-support-policy/samples");
-    let load = |n: &str| -> Value { serde_json::from_str(&std::fs::read_to_string(samples.join(n)).unwrap()).unwrap() };
-    let mut lines = vec![
-        load("tuesday-cancel-never-started.json").to_string(),
-        "{\"id\": \"broken\", \"channel\": ".to_string(),
-        load("good-cancellation.json").to_string(),
-        load("refund-without-supervisor.json").to_string(),
-    ];
-    for i in 0..extra {
-        let mut c = load(if i % 2 == 0 { "tuesday-cancel-never-started.json" } else { "good-cancellation.json" });
-        c["id"] = Value::from(format!("extra-{i:04}"));
-        lines.push(c.to_string());
-    }
+    let mut lines = sample_stream_head();
+    lines.extend((0..extra).map(|i| sample_extra(i).to_string()));
     let p = dir.join("live.jsonl");
     std::fs::write(&p, lines.join("\n") + "\n").unwrap();
     p

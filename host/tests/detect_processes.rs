@@ -43,17 +43,9 @@ fn project() -> tempfile::TempDir {
 /// long for the scorecard's fuel (errors), unparseable lines (rejected by every
 /// partition) and blank lines.
 fn stream(dir: &Path, extra: usize) -> PathBuf {
-    let samples = repo().join("plugins/scorecard-support-policy/samples");
-    let load = |n: &str| -> Value { serde_json::from_str(&std::fs::read_to_string(samples.join(n)).unwrap()).unwrap() };
-    let mut lines = vec![
-        load("tuesday-cancel-never-started.json").to_string(),
-        "{\"id\": \"broken\", \"channel\": ".to_string(),
-        load("good-cancellation.json").to_string(),
-        load("refund-without-supervisor.json").to_string(),
-    ];
+    let mut lines = sample_stream_head();
     for i in 0..extra {
-        let mut c = load(if i % 2 == 0 { "tuesday-cancel-never-started.json" } else { "good-cancellation.json" });
-        c["id"] = Value::from(format!("extra-{i:04}"));
+        let mut c = sample_extra(i);
         if i % 7 == 3 {
             let pad = serde_json::json!([
                 {"role": "customer", "text": "And one more thing about my account, please check it again, and again, and again."},
@@ -412,8 +404,6 @@ fn an_interrupted_parent_stops_its_children_and_cleans_up() {
     looping_project(tmp.path());
     let input = stream(tmp.path(), 10);
     let out = tmp.path().join("events.jsonl");
-    let work_dirs =
-        || std::fs::read_dir(tmp.path()).unwrap().filter(|e| e.as_ref().unwrap().file_name().to_string_lossy().starts_with(".ratchet-detect-")).count();
     for (signal, name) in [(libc::SIGINT, "SIGINT"), (libc::SIGTERM, "SIGTERM")] {
         let parent = ratchet(tmp.path())
             .args(["detect", input.to_str().unwrap(), "--out", out.to_str().unwrap(), "--processes", "2"])
@@ -422,14 +412,14 @@ fn an_interrupted_parent_stops_its_children_and_cleans_up() {
             .spawn()
             .unwrap();
         let kids = partitions_of(parent.id(), 2);
-        assert_eq!(work_dirs(), 1, "the partitions' working directory exists while they run");
+        assert_eq!(leftovers(tmp.path()).len(), 1, "the partitions' working directory exists while they run");
         unsafe { libc::kill(parent.id() as libc::pid_t, signal) };
         let o = parent.wait_with_output().unwrap();
         let err = stderr(&o);
         assert_eq!(o.status.code(), Some(128 + signal), "{err}");
         assert!(err.contains(&format!("interrupted by signal {signal} ({name})")) && err.contains("nothing was written"), "{err}");
         assert_gone(&kids);
-        assert_eq!(work_dirs(), 0, "the working directory is removed");
+        assert_eq!(leftovers(tmp.path()), Vec::<String>::new(), "the working directory is removed, no temporary file is left");
         assert!(!out.exists());
     }
 }

@@ -63,5 +63,30 @@ pub fn scorecard_project(dir: &Path, component_name: &str, name: &str, settings:
     std::fs::write(dir.join("ratchet.toml"), toml).unwrap();
 }
 
+/// A support-policy sample conversation (plugins/scorecard-support-policy/samples) by file name.
+pub fn sample(name: &str) -> serde_json::Value {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../plugins/scorecard-support-policy/samples").join(name);
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+/// The first lines of the detect tests' JSONL streams: a failing cancellation, an
+/// unparseable line, a good cancellation, a failing refund.
+pub fn sample_stream_head() -> Vec<String> {
+    vec![
+        sample("tuesday-cancel-never-started.json").to_string(),
+        "{\"id\": \"broken\", \"channel\": ".to_string(),
+        sample("good-cancellation.json").to_string(),
+        sample("refund-without-supervisor.json").to_string(),
+    ]
+}
+
+/// Extra conversation `i` of a detect test stream: failing and good ones in turn, with
+/// the id `extra-NNNN`.
+pub fn sample_extra(i: usize) -> serde_json::Value {
+    let mut c = sample(if i % 2 == 0 { "tuesday-cancel-never-started.json" } else { "good-cancellation.json" });
+    c["id"] = serde_json::Value::from(format!("extra-{i:04}"));
+    c
+}
+
 /// The scripted OpenAI-compatible server (openai driver and model import tests).
 pub mod chat_server;
