@@ -16,7 +16,7 @@ use ratchet::agent::{AgentConfig, AgentError, AgentEvent, Driver, DriverKind, Se
 use ratchet::config::{EngineSettings, Limits};
 use ratchet::gate::criteria::AssertionPlugins;
 use ratchet::gate::replay::MissingFixturePolicy;
-use ratchet::gate::suite::{self, Loaded};
+use ratchet::suite::{self, Loaded};
 use ratchet::gate::{run, GateOptions, Verdict};
 use ratchet::plugin::Runtime;
 use ratchet::schema::{Check, Scenario};

@@ -12,6 +12,7 @@
 pub mod agent;
 pub mod config;
 pub mod detect;
+pub mod fsutil;
 pub mod gate;
 pub mod llm;
 pub mod plugin;
@@ -21,5 +22,6 @@ pub mod rank;
 pub mod regenerate;
 pub mod scaffold;
 pub mod schema;
+pub mod suite;
 pub mod tiers;
 pub mod time;

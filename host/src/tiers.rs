@@ -22,81 +22,17 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::RankWeights;
+use crate::config::{RankWeights, TierPolicy};
 use crate::gate::ledger::Entry;
-use crate::gate::suite::Loaded;
+use crate::suite::store::{commit, lock, Pending, StoreError};
+use crate::suite::Loaded;
 use crate::gate::Verdict;
 use crate::schema::{Scenario, Tier};
 
-/// `[tiers]` in `ratchet.toml`: the source document's numbers by default.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct TierPolicy {
-    /// Most scenarios in the fast tier.
-    pub fast_size: usize,
-    /// The PR job's time budget for the fast tier, seconds.
-    pub pr_budget_secs: u64,
-    /// Scenarios the PR job replays at once (`ratchet gate --jobs`), for the estimate.
-    pub jobs: usize,
-    /// No failure and no production hit for this many days: slow tier.
-    pub demote_after_days: u32,
-    /// No failure and no production hit for this many days: archive.
-    pub archive_after_days: u32,
-    /// Scenario ids that always stay fast (the curated smoke set).
-    pub pinned: Vec<String>,
-    /// How the value of a scenario is weighed.
-    pub weights: ValueWeights,
-}
 
-impl Default for TierPolicy {
-    fn default() -> Self {
-        TierPolicy {
-            fast_size: 100,
-            pr_budget_secs: 600,
-            jobs: 4,
-            demote_after_days: 90,
-            archive_after_days: 180,
-            pinned: Vec::new(),
-            weights: ValueWeights::default(),
-        }
-    }
-}
 
-/// Weights of a scenario's value signals (each signal is a logarithm, so a
-/// thousand hits do not drown everything else).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct ValueWeights {
-    /// × ln(1 + production hits).
-    pub hits: f64,
-    /// × ln(1 + ledger failures within `demote_after_days`).
-    pub recent_failures: f64,
-    /// × log10(1 + impact cost), the cost weighted as `[rank]` weighs it.
-    pub impact: f64,
-}
 
-impl Default for ValueWeights {
-    fn default() -> Self {
-        ValueWeights { hits: 1.0, recent_failures: 2.0, impact: 0.5 }
-    }
-}
 
-impl TierPolicy {
-    /// Check the numbers; the message names the field.
-    pub fn validate(&self) -> Result<(), (String, String)> {
-        if self.jobs == 0 {
-            return Err(("tiers.jobs".into(), "must be at least 1".into()));
-        }
-        if self.archive_after_days < self.demote_after_days {
-            return Err(("tiers.archive_after_days".into(), format!("{} is before demote_after_days ({})", self.archive_after_days, self.demote_after_days)));
-        }
-        let w = &self.weights;
-        if [w.hits, w.recent_failures, w.impact].iter().any(|x| !x.is_finite() || *x < 0.0) {
-            return Err(("tiers.weights".into(), "weights must be non-negative".into()));
-        }
-        Ok(())
-    }
-}
 
 /// What the plan knows about one scenario.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -442,34 +378,33 @@ fn edit(text: &str, to: Tier, at: &str, action: &str, detail: &str) -> Result<St
     let mut doc: toml_edit::DocumentMut = text.parse().map_err(|e| format!("not valid TOML: {e}"))?;
     let root = doc.as_table_mut();
     root.insert("tier", toml_edit::value(tier_name(to)));
-    crate::promote::push_history(root, at, action, detail)?;
+    crate::suite::store::push_history(root, at, action, detail)?;
     Ok(doc.to_string())
 }
 
 /// Apply `moves` to the suite at `dir` as one all-or-nothing batch under the suite
 /// lock, and keep them as the undo log.
-pub fn apply(dir: &std::path::Path, moves: &[Move], now: &str, lock_timeout: std::time::Duration) -> Result<(), crate::promote::PromoteError> {
-    use crate::promote::{commit, lock, Pending, PromoteError};
+pub fn apply(dir: &std::path::Path, moves: &[Move], now: &str, lock_timeout: std::time::Duration) -> Result<(), StoreError> {
     let _lock = lock(dir, lock_timeout)?;
     let mut pending: BTreeMap<std::path::PathBuf, Pending> = BTreeMap::new();
     for m in moves {
         let path = dir.join(&m.file);
-        let text = std::fs::read_to_string(&path).map_err(|source| PromoteError::Io { path: path.clone(), source })?;
-        let current = Scenario::parse(&text, &path.display().to_string()).map_err(|e| PromoteError::Edit { file: path.clone(), message: e.to_string() })?;
+        let text = std::fs::read_to_string(&path).map_err(|source| StoreError::Io { path: path.clone(), source })?;
+        let current = Scenario::parse(&text, &path.display().to_string()).map_err(|e| StoreError::Edit { file: path.clone(), message: e.to_string() })?;
         if current.tier != m.from {
-            return Err(PromoteError::Edit {
+            return Err(StoreError::Edit {
                 file: path,
                 message: format!("its tier is `{}` now, not `{}` as planned: run tiers again", tier_name(current.tier), tier_name(m.from)),
             });
         }
         let new = edit(&text, m.to, now, action(m.from, m.to), &format!("{} → {}: {}", tier_name(m.from), tier_name(m.to), m.why))
-            .map_err(|message| PromoteError::Edit { file: path.clone(), message })?;
-        Scenario::parse(&new, &path.display().to_string()).map_err(|e| PromoteError::Edit { file: path.clone(), message: e.to_string() })?;
+            .map_err(|message| StoreError::Edit { file: path.clone(), message })?;
+        Scenario::parse(&new, &path.display().to_string()).map_err(|e| StoreError::Edit { file: path.clone(), message: e.to_string() })?;
         pending.insert(m.file.clone().into(), Pending { text: new, original: Some(text.into_bytes()) });
     }
     commit(dir, &pending)?;
     let log = UndoLog { at: now.to_string(), moves: moves.to_vec() };
-    let _ = crate::gate::report::write_atomic(&dir.join(UNDO_FILE), serde_json::to_string_pretty(&log).unwrap_or_default().as_bytes());
+    let _ = crate::fsutil::write_atomic(&dir.join(UNDO_FILE), serde_json::to_string_pretty(&log).unwrap_or_default().as_bytes());
     Ok(())
 }
 

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use ratchet::gate::criteria::{evaluate, subset, AssertionPlugins};
-use ratchet::gate::suite::{shard, Shard};
+use ratchet::suite::{shard, Shard};
 use ratchet::schema::{AgentState, Channel, Check, Condition, Conversation, Criterion, MemoryEntry, Role, ToolCall, ToolResult, Turn};
 use serde_json::json;
 

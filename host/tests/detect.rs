@@ -259,8 +259,8 @@ fn devices_as_outputs_are_written_in_place_not_replaced() {
     assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
     let meta = std::fs::symlink_metadata("/dev/null").unwrap();
     assert!(!meta.file_type().is_file(), "/dev/null must still be a device");
-    assert!(ratchet::gate::report::replaceable(&tmp.path().join("new.json")));
-    assert!(!ratchet::gate::report::replaceable(Path::new("/dev/null")));
+    assert!(ratchet::fsutil::replaceable(&tmp.path().join("new.json")));
+    assert!(!ratchet::fsutil::replaceable(Path::new("/dev/null")));
 }
 
 #[test]

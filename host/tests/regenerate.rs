@@ -398,7 +398,7 @@ fn a_failed_promote_leaves_the_suite_exactly_as_it_was() {
     let text = std::fs::read_to_string(repo().join("scenarios/escalate-when-asked-for-human.toml")).unwrap();
     let s = ratchet::schema::Scenario::parse(&text, "x").unwrap();
     std::fs::write(&other, &text).unwrap();
-    let blocked = suite.join(ratchet::regenerate::slug(&s.failure_mode)).join(format!("{}.toml", s.id));
+    let blocked = suite.join(ratchet::schema::id::slug(&s.failure_mode)).join(format!("{}.toml", s.id));
     std::fs::create_dir_all(blocked.join("in-the-way")).unwrap();
     let before = {
         let mut b = before;
@@ -471,7 +471,7 @@ fn a_locked_suite_is_reported_busy_and_left_alone() {
     lock.lock().unwrap();
     let (code, _, err) = run(&["promote", cands[0].to_str().unwrap(), "--suite", suite.to_str().unwrap(), "--lock-timeout-secs", "0"]);
     assert_eq!(code, 75, "{err}");
-    assert!(err.contains("locked by another `ratchet promote`"), "{err}");
+    assert!(err.contains("locked by another ratchet process (`ratchet promote`"), "{err}");
     assert!(walk(&suite).is_empty());
     drop(lock);
     let (code, _, err) = run(&["promote", cands[0].to_str().unwrap(), "--suite", suite.to_str().unwrap(), "--lock-timeout-secs", "0"]);

@@ -253,7 +253,7 @@ fn run_phases(d: &Demo, a: &DemoArgs) -> anyhow::Result<i32> {
     let (added, merged) = (count("added"), count("merged"));
     eprintln!("    {added} scenario(s) added, {merged} merged into an existing one (hit counted)");
     let mut by_hits: Vec<(u64, String)> = Vec::new();
-    let loaded = ratchet::gate::suite::load(&d.root.join(&suite)).map_err(|errors| {
+    let loaded = ratchet::suite::load(&d.root.join(&suite)).map_err(|errors| {
         let list: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
         anyhow!("the suite promote built does not load:\n{}", list.join("\n"))
     })?;
@@ -323,7 +323,7 @@ fn run_phases(d: &Demo, a: &DemoArgs) -> anyhow::Result<i32> {
         summary.push_str(&format!("- gate {version}: {word}, {}/{} passed{why}\n", g.passed, g.total));
     }
     summary.push_str(&format!("\nOpen `{}` for the v1 gate report.\n", d.path("reports/support-v1.html")));
-    ratchet::gate::report::write_atomic(&d.ws.join("SUMMARY.md"), summary.as_bytes())?;
+    ratchet::fsutil::write_atomic(&d.ws.join("SUMMARY.md"), summary.as_bytes())?;
 
     let title = if story_holds { "the loop works" } else { "UNEXPECTED: see above" };
     if d.color {

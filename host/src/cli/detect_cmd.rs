@@ -192,7 +192,7 @@ fn run_here(a: &DetectArgs, detector: &Detector, records: input::Records, opts: 
             let mut rejects = open_at(reject_path, resume.reject_bytes).map_err(|e| io_err(reject_path, e))?;
             let mut save = |cp: &Checkpoint| {
                 out.sync_data()?;
-                ratchet::gate::report::write_atomic(cp_path, serde_json::to_string_pretty(cp).expect("json").as_bytes())
+                ratchet::fsutil::write_atomic(cp_path, serde_json::to_string_pretty(cp).expect("json").as_bytes())
             };
             let mut out_w = std::io::BufWriter::new(out.try_clone().map_err(|e| io_err(out_path, e))?);
             detect::run(detector, records, &mut out_w, &mut rejects, opts, resume, &mut save).map_err(|e| io_err(out_path, e))?
@@ -271,8 +271,8 @@ enum Sink {
 
 impl Sink {
     fn file(path: &Path) -> std::io::Result<Sink> {
-        if ratchet::gate::report::replaceable(path) {
-            Ok(Sink::Temp(ratchet::gate::report::temp_file_in(parent(path))?))
+        if ratchet::fsutil::replaceable(path) {
+            Ok(Sink::Temp(ratchet::fsutil::temp_file_in(parent(path))?))
         } else {
             Ok(Sink::Direct(std::fs::OpenOptions::new().write(true).open(path)?))
         }

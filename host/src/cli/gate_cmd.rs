@@ -17,8 +17,9 @@ use ratchet::agent::{AgentConfig, Driver, DriverKind};
 use ratchet::config::Project;
 use ratchet::gate::criteria::AssertionPlugins;
 use ratchet::gate::replay::MissingFixturePolicy;
-use ratchet::gate::report::{write_atomic, GateReport};
-use ratchet::gate::suite::{self, Filter, Shard, TierSelection};
+use ratchet::fsutil::write_atomic;
+use ratchet::gate::report::GateReport;
+use ratchet::suite::{self, Filter, Shard, TierSelection};
 use ratchet::gate::{ledger, GateOptions, Progress, Verdict};
 use ratchet::llm::{Mode, ModelBroker};
 use ratchet::plugin::{Runtime, WorldKind};
@@ -203,8 +204,12 @@ pub fn gate(a: GateArgs, config: Option<&Path>) -> CliResult {
         let tickets = report.tickets();
         std::fs::create_dir_all(dir).map_err(|e| CliError::usage(anyhow!("{}: {e}", dir.display())))?;
         for t in &tickets {
-            let p = dir.join(format!("{}.md", t.scenario));
-            write_atomic(&p, t.markdown.as_bytes()).map_err(|e| CliError::usage(anyhow!("{}: cannot write: {e}", p.display())))?;
+            // The id comes from a scenario file (or a merged report): it names a file
+            // only after the id grammar and the confinement to `dir` both agree.
+            ratchet::schema::id::check_id(&t.scenario)
+                .map_err(|e| CliError::usage(anyhow!("scenario id {e}: no ticket file is written for it")))?;
+            ratchet::fsutil::write_confined(dir, Path::new(&format!("{}.md", t.scenario)), t.markdown.as_bytes())
+                .map_err(|e| CliError::usage(anyhow!("cannot write a ticket: {e}")))?;
         }
         let p = dir.join("tickets.json");
         write_atomic(&p, (serde_json::to_string_pretty(&tickets).expect("json") + "\n").as_bytes())

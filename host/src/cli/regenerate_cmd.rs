@@ -15,7 +15,7 @@ use super::{exit, CliError, CliResult};
 use ratchet::agent::recorded::RecordedDriver;
 use ratchet::agent::AgentConfig;
 use ratchet::config::Project;
-use ratchet::gate::report::write_atomic;
+use ratchet::fsutil::write_atomic;
 use ratchet::gate::{ScenarioResult, Verdict};
 use ratchet::promote::{self, Decision};
 use ratchet::regenerate::render::{describe, to_checked_toml, Notes};
@@ -287,7 +287,7 @@ pub fn promote(a: PromoteArgs, config: Option<&Path>) -> CliResult {
     };
     let (outcomes, _stats) = promote::promote(&a.suite, &candidates, &opts).map_err(|e| {
         let code = match e {
-            promote::PromoteError::Locked { .. } => exit::BUSY,
+            promote::PromoteError::Store(ratchet::suite::store::StoreError::Locked { .. }) => exit::BUSY,
             _ => exit::USAGE,
         };
         CliError { code, error: e.into() }

@@ -12,7 +12,8 @@ use serde_json::json;
 use super::plugin_cmd::Format;
 use super::{exit, CliError, CliResult};
 use ratchet::config::Project;
-use ratchet::gate::{ledger, suite};
+use ratchet::gate::ledger;
+use ratchet::suite;
 use ratchet::schema::Tier;
 use ratchet::tiers::{self, Move, Plan};
 

@@ -41,7 +41,7 @@ pub struct Partition {
 impl std::str::FromStr for Partition {
     type Err = String;
     fn from_str(s: &str) -> Result<Partition, String> {
-        let sh: crate::gate::suite::Shard = s.parse()?;
+        let sh: crate::suite::Shard = s.parse()?;
         Ok(Partition { index: sh.index, count: sh.count })
     }
 }

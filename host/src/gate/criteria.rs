@@ -4,11 +4,11 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use regex::Regex;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::plugin::Plugin;
+use crate::schema::pattern::compile;
 use crate::schema::{Check, Condition, Conversation, Criterion, Role};
 
 /// The result of one criterion on one replay.
@@ -43,23 +43,6 @@ pub fn kind_name(c: &Check) -> &'static str {
         Check::MaxTurns { .. } => "max-turns",
         Check::Plugin { .. } => "plugin",
     }
-}
-
-/// Compile a pattern, with the error message scenario loading reports. Compiled
-/// patterns are cached: a suite reuses a handful of patterns thousands of times, and
-/// compiling one costs more than evaluating it.
-pub fn compile(pattern: &str) -> Result<Regex, String> {
-    static CACHE: std::sync::OnceLock<std::sync::Mutex<BTreeMap<String, Regex>>> = std::sync::OnceLock::new();
-    let cache = CACHE.get_or_init(Default::default);
-    if let Some(re) = cache.lock().unwrap_or_else(|e| e.into_inner()).get(pattern) {
-        return Ok(re.clone());
-    }
-    let re = Regex::new(pattern).map_err(|e| format!("invalid regular expression: {e}"))?;
-    let mut map = cache.lock().unwrap_or_else(|e| e.into_inner());
-    if map.len() < 10_000 {
-        map.insert(pattern.to_string(), re.clone());
-    }
-    Ok(re)
 }
 
 /// Indices of the agent's replies (agent turns with text), in order.

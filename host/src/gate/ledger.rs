@@ -8,7 +8,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use super::report::write_atomic;
+use crate::fsutil::write_atomic;
 use super::{ScenarioResult, Verdict};
 
 /// One ledger line.

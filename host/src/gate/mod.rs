@@ -1,7 +1,6 @@
 //! `ratchet gate`: replay a selection of the suite against the agent under test and
 //! decide whether the deploy may proceed.
 //!
-//! * [`suite`] — load, validate, select and shard scenario files;
 //! * [`replay`] — drive one scenario through an agent session with tool fixtures;
 //! * [`criteria`] — judge the replayed transcript;
 //! * [`report`] — the JSON result file, JUnit XML, Markdown, merge;
@@ -13,7 +12,6 @@ pub mod html;
 pub mod ledger;
 pub mod replay;
 pub mod report;
-pub mod suite;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
@@ -25,7 +23,7 @@ use crate::agent::Driver;
 use crate::schema::{Conversation, Tier};
 use criteria::{AssertionPlugins, CriterionOutcome};
 use replay::{Fixtures, MissingFixturePolicy, ReplayNote};
-use suite::Loaded;
+use crate::suite::Loaded;
 
 /// A scenario's verdict.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]

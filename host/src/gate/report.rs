@@ -4,13 +4,12 @@
 //! temporary name and renamed.
 
 use std::fmt::Write as _;
-use std::path::Path;
 use std::time::Duration;
 
 use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 use serde::{Deserialize, Serialize};
 
-use super::suite::{Filter, Shard};
+use crate::suite::{Filter, Shard};
 use super::{ScenarioResult, Verdict};
 use crate::llm::broker::BrokerStats;
 use crate::llm::ModelUsage;
@@ -366,45 +365,3 @@ pub fn details(r: &ScenarioResult) -> String {
     out
 }
 
-/// Whether `path` may be replaced by renaming a temporary file over it: it does not
-/// exist yet, or is a regular file. Devices, FIFOs and symlinks (`/dev/null`,
-/// `/dev/stdout`, a named pipe) are written in place instead — renaming over them
-/// would replace the device itself.
-pub fn replaceable(path: &Path) -> bool {
-    match std::fs::symlink_metadata(path) {
-        Ok(m) => m.file_type().is_file(),
-        Err(_) => true,
-    }
-}
-
-/// A temporary file in `dir` to be renamed over an output: created like
-/// `std::fs::write` creates files, 0666 minus the umask (tempfile's own default, 0600,
-/// would leave reports and event files unreadable to a web server or another CI user).
-pub fn temp_file_in(dir: &Path) -> std::io::Result<tempfile::NamedTempFile> {
-    let mut builder = tempfile::Builder::new();
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        builder.permissions(std::fs::Permissions::from_mode(0o666));
-    }
-    builder.tempfile_in(dir)
-}
-
-/// Write `contents` to `path` atomically (temporary file in the same directory, then
-/// rename), or directly when `path` is a device, FIFO or symlink (see [`replaceable`]).
-pub fn write_atomic(path: &Path, contents: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
-    if !replaceable(path) {
-        return std::fs::OpenOptions::new().write(true).open(path)?.write_all(contents);
-    }
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    std::fs::create_dir_all(dir)?;
-    let mut tmp = temp_file_in(dir)?;
-    tmp.write_all(contents)?;
-    tmp.as_file().sync_all()?;
-    tmp.persist(path).map_err(|e| e.error)?;
-    Ok(())
-}

@@ -164,7 +164,7 @@ impl Recording {
         let path = path_for(dir, &self.key);
         let mut text = serde_json::to_string_pretty(self).expect("a recording serialises");
         text.push('\n');
-        crate::gate::report::write_atomic(&path, text.as_bytes())?;
+        crate::fsutil::write_atomic(&path, text.as_bytes())?;
         Ok(path)
     }
 }

@@ -20,21 +20,18 @@
 pub mod similarity;
 
 use std::collections::BTreeMap;
-use std::fs::File;
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-use toml_edit::{value, Array, ArrayOfTables, DocumentMut, Item, Table};
+use toml_edit::{value, Array, DocumentMut, Item, Table};
 
 use crate::config::PromoteConfig;
-use crate::regenerate::slug;
+use crate::suite::store::{commit, lock, push_history, Pending, StoreError};
+use crate::schema::id::slug;
 use crate::schema::Scenario;
 use similarity::{similarity, upper_bound, Fingerprint, Similarity};
 
-/// The lock file inside the suite directory.
-pub const LOCK_FILE: &str = ".ratchet.lock";
 /// The fingerprint cache inside the suite directory.
 pub const INDEX_FILE: &str = ".ratchet-index.json";
 const INDEX_VERSION: u32 = 1;
@@ -42,25 +39,13 @@ const INDEX_VERSION: u32 = 1;
 /// Why a promote did not happen (the suite is unchanged in every case).
 #[derive(Debug, thiserror::Error)]
 pub enum PromoteError {
-    /// Another promote held the suite lock for longer than the timeout.
-    #[error("{dir}: the suite is locked by another `ratchet promote` (waited {waited_s} s for {})", LOCK_FILE)]
-    Locked {
-        /// Suite directory.
-        dir: PathBuf,
-        /// How long we waited.
-        waited_s: u64,
-    },
+    /// The suite could not be locked, read or written (locked by another process,
+    /// a path leaving the suite, an I/O error, a file the edit cannot update).
+    #[error(transparent)]
+    Store(#[from] StoreError),
     /// The suite holds files that are not valid scenarios.
     #[error("{} invalid scenario file(s) in the suite, nothing was promoted:\n{}", .0.len(), .0.join("\n"))]
     InvalidSuite(Vec<String>),
-    /// A file could not be read or written.
-    #[error("{path}: {source}")]
-    Io {
-        /// The file.
-        path: PathBuf,
-        /// The error.
-        source: std::io::Error,
-    },
     /// The candidate's id is taken by a different scenario it does not match.
     #[error("{candidate}: scenario id `{id}` is already used by {existing}, which it does not match; give it another id")]
     IdTaken {
@@ -71,40 +56,17 @@ pub enum PromoteError {
         /// The existing file.
         existing: PathBuf,
     },
-    /// A matched scenario file could not be edited (hand-edited into a shape the merge cannot update).
-    #[error("{file}: cannot merge into it: {message}")]
-    Edit {
-        /// The file.
-        file: PathBuf,
-        /// Why.
-        message: String,
-    },
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> PromoteError + '_ {
-    move |source| PromoteError::Io { path: path.to_path_buf(), source }
+    move |source| PromoteError::Store(StoreError::Io { path: path.to_path_buf(), source })
 }
 
-/// Holds the suite's lock until dropped.
-pub struct SuiteLock {
-    _file: File,
+fn edit_error(file: &Path, message: String) -> PromoteError {
+    PromoteError::Store(StoreError::Edit { file: file.to_path_buf(), message })
 }
 
-/// Take the suite's exclusive lock, waiting up to `timeout`.
-pub fn lock(dir: &Path, timeout: Duration) -> Result<SuiteLock, PromoteError> {
-    std::fs::create_dir_all(dir).map_err(io(dir))?;
-    let path = dir.join(LOCK_FILE);
-    let file = File::options().create(true).truncate(false).write(true).open(&path).map_err(io(&path))?;
-    let started = Instant::now();
-    loop {
-        match file.try_lock() {
-            Ok(()) => return Ok(SuiteLock { _file: file }),
-            Err(std::fs::TryLockError::WouldBlock) if started.elapsed() < timeout => std::thread::sleep(Duration::from_millis(20)),
-            Err(std::fs::TryLockError::WouldBlock) => return Err(PromoteError::Locked { dir: dir.to_path_buf(), waited_s: started.elapsed().as_secs() }),
-            Err(std::fs::TryLockError::Error(e)) => return Err(PromoteError::Io { path, source: e }),
-        }
-    }
-}
+
 
 /// One scenario of the suite, as the index knows it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -153,7 +115,7 @@ pub fn load_index(dir: &Path) -> Result<(Vec<Entry>, IndexStats), PromoteError> 
     }
     let mut files = Vec::new();
     if dir.is_dir() {
-        let (paths, errors) = crate::gate::suite::scenario_files(dir);
+        let (paths, errors) = crate::suite::scenario_files(dir);
         if !errors.is_empty() {
             return Err(PromoteError::InvalidSuite(errors.iter().map(|e| e.to_string()).collect()));
         }
@@ -189,7 +151,7 @@ pub fn load_index(dir: &Path) -> Result<(Vec<Entry>, IndexStats), PromoteError> 
 pub fn save_index(dir: &Path, entries: &[Entry]) {
     let index = IndexFile { version: INDEX_VERSION, entries: entries.to_vec() };
     if let Ok(text) = serde_json::to_string(&index) {
-        let _ = crate::gate::report::write_atomic(&dir.join(INDEX_FILE), text.as_bytes());
+        let _ = crate::fsutil::write_atomic(&dir.join(INDEX_FILE), text.as_bytes());
     }
 }
 
@@ -284,13 +246,6 @@ pub fn search(fp: &Fingerprint, entries: &[Entry], cfg: &PromoteConfig, prefilte
     (found, compared)
 }
 
-/// A file a batch changes: its new text, and what to restore on failure.
-pub(crate) struct Pending {
-    /// The new text.
-    pub(crate) text: String,
-    /// The bytes before (None: the file is new).
-    pub(crate) original: Option<Vec<u8>>,
-}
 
 /// Promote `candidates` (file, parsed scenario, file text) into the suite at `dir`,
 /// as one all-or-nothing batch. Candidates are also matched against each other, so
@@ -322,9 +277,9 @@ pub fn promote(dir: &Path, candidates: &[(PathBuf, Scenario, String)], opts: &Op
                         None => std::fs::read_to_string(&path).map_err(io(&path))?,
                     };
                     let (text, hits, resurrected) = merge_into(&current, cand, &new_sources, &m.similarity, &opts.now)
-                        .map_err(|message| PromoteError::Edit { file: path.clone(), message })?;
+                        .map_err(|message| edit_error(&path, message))?;
                     let merged =
-                        Scenario::parse(&text, &path.display().to_string()).map_err(|e| PromoteError::Edit { file: path.clone(), message: e.to_string() })?;
+                        Scenario::parse(&text, &path.display().to_string()).map_err(|e| edit_error(&path, e.to_string()))?;
                     let original = match pending.remove(&m.file) {
                         Some(p) => p.original,
                         None => Some(current.into_bytes()),
@@ -374,62 +329,6 @@ pub fn promote(dir: &Path, candidates: &[(PathBuf, Scenario, String)], opts: &Op
     Ok((outcomes, stats))
 }
 
-/// Stage every file, then rename them all into place; on a failure, put back what
-/// was replaced and remove what was created.
-pub(crate) fn commit(dir: &Path, pending: &BTreeMap<PathBuf, Pending>) -> Result<(), PromoteError> {
-    let mut staged: Vec<(PathBuf, PathBuf)> = Vec::new();
-    let mut created_dirs: Vec<PathBuf> = Vec::new();
-    let cleanup = |staged: &[(PathBuf, PathBuf)], created_dirs: &[PathBuf]| {
-        for (tmp, _) in staged {
-            let _ = std::fs::remove_file(tmp);
-        }
-        for d in created_dirs.iter().rev() {
-            let _ = std::fs::remove_dir(d);
-        }
-    };
-    for (rel, p) in pending {
-        let target = dir.join(rel);
-        let parent = target.parent().unwrap_or(dir).to_path_buf();
-        if !parent.exists() {
-            if let Err(e) = std::fs::create_dir_all(&parent) {
-                cleanup(&staged, &created_dirs);
-                return Err(PromoteError::Io { path: parent, source: e });
-            }
-            created_dirs.push(parent.clone());
-        }
-        let name = target.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        let tmp = parent.join(format!(".{name}.promote.{}.tmp", std::process::id()));
-        let written = File::create(&tmp).and_then(|mut f| {
-            f.write_all(p.text.as_bytes())?;
-            f.sync_all()
-        });
-        if let Err(e) = written {
-            let _ = std::fs::remove_file(&tmp);
-            cleanup(&staged, &created_dirs);
-            return Err(PromoteError::Io { path: tmp, source: e });
-        }
-        staged.push((tmp, target));
-    }
-    for (i, (tmp, target)) in staged.iter().enumerate() {
-        if let Err(e) = std::fs::rename(tmp, target) {
-            // Undo the renames already done, newest first.
-            for (_, done) in staged[..i].iter().rev() {
-                let rel = done.strip_prefix(dir).unwrap_or(done);
-                match pending.get(rel).and_then(|p| p.original.as_ref()) {
-                    Some(bytes) => {
-                        let _ = crate::gate::report::write_atomic(done, bytes);
-                    }
-                    None => {
-                        let _ = std::fs::remove_file(done);
-                    }
-                }
-            }
-            cleanup(&staged[i..], &created_dirs);
-            return Err(PromoteError::Io { path: target.clone(), source: e });
-        }
-    }
-    Ok(())
-}
 
 /// Merge a candidate into a scenario file's text: hits, source conversations,
 /// first/last seen, resurrection, a history entry. Returns (text, hits, resurrected).
@@ -483,20 +382,6 @@ fn merge_into(text: &str, cand: &Scenario, new_sources: &[String], sim: &Similar
     Ok((doc.to_string(), u32::try_from(new_hits).unwrap_or(u32::MAX), archived))
 }
 
-/// Append a `[[history]]` entry to a scenario document being edited in place (what
-/// promote merges and tier moves record).
-pub(crate) fn push_history(root: &mut Table, at: &str, action: &str, detail: &str) -> Result<(), String> {
-    if !root.contains_key("history") {
-        root.insert("history", Item::ArrayOfTables(ArrayOfTables::new()));
-    }
-    let history = root.get_mut("history").and_then(Item::as_array_of_tables_mut).ok_or("`history` is not an array of tables ([[history]])")?;
-    let mut t = Table::new();
-    t.insert("at", value(at));
-    t.insert("action", value(action));
-    t.insert("detail", value(detail));
-    history.push(t);
-    Ok(())
-}
 
 #[cfg(test)]
 mod tests {

@@ -24,8 +24,9 @@ use crate::agent::Driver;
 use crate::config::RegenerateConfig;
 use crate::gate::criteria::{self, AssertionPlugins};
 use crate::gate::replay::{match_key, MissingFixturePolicy};
-use crate::gate::suite::Loaded;
+use crate::suite::Loaded;
 use crate::gate::{GateOptions, ScenarioResult};
+use crate::schema::id::slug;
 use crate::schema::{
     canonical_json, Check, Conversation, Criterion, FailureEvent, Fixture, FlagReason, HistoryEntry, Provenance, Role, Scenario, ScriptedTurn, Tier,
 };
@@ -88,24 +89,6 @@ pub fn failure_mode(event: &FailureEvent) -> String {
         Some(FlagReason::Complaint) => "customer-complaint".into(),
         Some(FlagReason::BelowThreshold { scorecard, .. }) => format!("{}-below-threshold", slug(scorecard)),
         None => "unclassified".into(),
-    }
-}
-
-/// Lowercase letters, digits and single dashes: safe as a folder and id part.
-pub fn slug(s: &str) -> String {
-    let mut out = String::new();
-    for c in s.chars() {
-        if c.is_ascii_alphanumeric() {
-            out.push(c.to_ascii_lowercase());
-        } else if !out.ends_with('-') && !out.is_empty() {
-            out.push('-');
-        }
-    }
-    let out = out.trim_end_matches('-').to_string();
-    if out.is_empty() {
-        "unclassified".into()
-    } else {
-        out
     }
 }
 
@@ -384,7 +367,10 @@ pub fn content_id(s: &Scenario) -> String {
         "criteria": checks,
     });
     let digest = Sha256::digest(canonical_json(&content).as_bytes());
-    format!("{}-{}", slug(&s.failure_mode), &hex::encode(digest)[..12])
+    // Ids are file names: the failure-mode part is cut so the id stays well within
+    // the id grammar's length (schema::id::MAX_ID_LEN).
+    let mode: String = slug(&s.failure_mode).chars().take(96).collect();
+    format!("{}-{}", mode.trim_end_matches('-'), &hex::encode(digest)[..12])
 }
 
 /// Replay `scenario` once through `driver` (the recorded agent, or a candidate fix).
@@ -411,12 +397,5 @@ mod tests {
         let cfg = RegenerateConfig::default();
         let r = regenerate(&event, &Options { config: &cfg, escalation_pattern: "x^", now: "2026-01-01T00:00:00Z".into() }).unwrap();
         assert_eq!(r.origins, vec!["suggested by scorecard `s` (sha256:aééééééééééé)"]);
-    }
-
-    #[test]
-    fn slugs() {
-        assert_eq!(slug("compliance:refund-without-supervisor"), "compliance-refund-without-supervisor");
-        assert_eq!(slug("  "), "unclassified");
-        assert_eq!(slug("Missed Escalation!"), "missed-escalation");
     }
 }

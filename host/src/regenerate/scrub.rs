@@ -19,62 +19,14 @@ use regex::Regex;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::config::regenerate::valid_label;
+pub use crate::config::{ScrubConfig, ScrubPattern};
 use crate::schema::{AgentState, Conversation};
 
-/// `[regenerate.scrub]` in `ratchet.toml`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct ScrubConfig {
-    /// Scrub at all (turning it off is for synthetic data only).
-    pub enabled: bool,
-    /// Memory-snapshot keys whose values are personal data, with the placeholder
-    /// label to use (`"customer.name" = "NAME"`). Keys whose last segment is `name`,
-    /// `first_name`, `last_name`, `full_name`, `email`, `phone` or `address` are
-    /// always included.
-    pub state_keys: BTreeMap<String, String>,
-    /// Extra patterns: `[[regenerate.scrub.patterns]]` with `label` and `regex`.
-    pub patterns: Vec<ScrubPattern>,
-}
 
-impl Default for ScrubConfig {
-    fn default() -> Self {
-        ScrubConfig { enabled: true, state_keys: BTreeMap::new(), patterns: Vec::new() }
-    }
-}
 
-/// A configured pattern: every match becomes `[LABEL_n]`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ScrubPattern {
-    /// Placeholder label, upper case (`ACCOUNT_ID`).
-    pub label: String,
-    /// Regular expression; the whole match is replaced.
-    pub regex: String,
-}
 
-impl ScrubConfig {
-    /// Check labels and compile patterns; the message names the offending entry.
-    pub fn validate(&self) -> Result<(), (String, String)> {
-        for (i, p) in self.patterns.iter().enumerate() {
-            if !valid_label(&p.label) {
-                return Err((format!("regenerate.scrub.patterns[{i}].label"), "must be upper-case letters, digits and `_`".into()));
-            }
-            if let Err(e) = Regex::new(&p.regex) {
-                return Err((format!("regenerate.scrub.patterns[{i}].regex"), format!("invalid regular expression: {e}")));
-            }
-        }
-        for (key, label) in &self.state_keys {
-            if !valid_label(label) {
-                return Err((format!("regenerate.scrub.state_keys.{key}"), "the label must be upper-case letters, digits and `_`".into()));
-            }
-        }
-        Ok(())
-    }
-}
 
-fn valid_label(l: &str) -> bool {
-    !l.is_empty() && l.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
-}
 
 /// Where a replacement happened (for the report).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]

@@ -7,6 +7,8 @@
 
 mod conversation;
 mod event;
+pub mod id;
+pub mod pattern;
 mod results;
 mod scenario;
 

@@ -297,8 +297,9 @@ impl Scenario {
             text.lines().enumerate().filter(|(_, l)| l.trim_start().starts_with(&header)).nth(n).map(|(i, _)| i + 1)
         };
         let err = |line: Option<usize>, field: String, message: String| Err(SchemaError::invalid(origin, line, None, Some(field), message));
-        if self.id.trim().is_empty() {
-            return err(None, "id".into(), "must not be empty".into());
+        if let Err(message) = super::id::check_id(&self.id) {
+            let line = text.lines().position(|l| l.trim_start().starts_with("id") && l.trim_start()[2..].trim_start().starts_with('=')).map(|i| i + 1);
+            return err(line, "id".into(), message);
         }
         if self.turns.is_empty() {
             return err(None, "turns".into(), "a scenario needs at least one scripted customer turn ([[turns]])".into());
@@ -326,6 +327,11 @@ impl Scenario {
             };
             if let Some(field) = zero_window {
                 return err(nth_table("criteria", i), format!("criteria[{i}].{field}"), "must be at least 1 (it counts agent replies)".into());
+            }
+            if let Check::MustSay { pattern, .. } | Check::MustNotSay { pattern } = &c.check {
+                if let Err(message) = super::pattern::compile(pattern) {
+                    return err(nth_table("criteria", i), format!("criteria[{i}].pattern"), message);
+                }
             }
             if let Check::MustNotCallTool { unless: Some(cond), .. } = &c.check {
                 let ok = match (&cond.state, &cond.tool_result, &cond.field) {

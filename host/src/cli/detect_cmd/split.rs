@@ -75,10 +75,10 @@ pub(super) fn worker(detector: &Detector, records: input::Records, opts: &RunOpt
     // The model calls of LLM-judged scorecards, for the parent's `judge` line.
     let judge_path = dir.join(JUDGE);
     let judge = judge.map(|b| b.stats()).unwrap_or_default();
-    ratchet::gate::report::write_atomic(&judge_path, serde_json::to_string(&judge).expect("json").as_bytes()).map_err(|e| io_err(&judge_path, e))?;
+    ratchet::fsutil::write_atomic(&judge_path, serde_json::to_string(&judge).expect("json").as_bytes()).map_err(|e| io_err(&judge_path, e))?;
     // Written last: its presence says the partition is complete.
     let stats_path = dir.join(STATS);
-    ratchet::gate::report::write_atomic(&stats_path, serde_json::to_string(&stats).expect("json").as_bytes()).map_err(|e| io_err(&stats_path, e))?;
+    ratchet::fsutil::write_atomic(&stats_path, serde_json::to_string(&stats).expect("json").as_bytes()).map_err(|e| io_err(&stats_path, e))?;
     Ok(exit::OK)
 }
 
@@ -192,7 +192,7 @@ fn worker_command(exe: &Path, a: &DetectArgs, config: Option<&Path>, partition: 
 /// Where the children's directory goes: next to the output, or next to the reject file
 /// (output to stdout or a device), or the system's temporary directory.
 fn work_dir_base(out: Option<&Path>, rejects: &Path) -> PathBuf {
-    let replaceable = ratchet::gate::report::replaceable;
+    let replaceable = ratchet::fsutil::replaceable;
     match out {
         Some(o) if replaceable(o) => parent(o).to_path_buf(),
         _ if replaceable(rejects) => parent(rejects).to_path_buf(),

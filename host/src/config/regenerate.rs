@@ -1,0 +1,111 @@
+//! `[regenerate]`: PII scrubbing and the project's own criterion derivation rules.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::schema::pattern::compile;
+use crate::schema::{Check, Criterion};
+
+/// `[regenerate]`: PII scrubbing and the project's own criterion derivation rules.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RegenerateConfig {
+    /// `[regenerate.scrub]`: what personal data to replace with placeholders.
+    pub scrub: ScrubConfig,
+    /// `[[regenerate.guards]]`: criteria (same fields as a scenario's `[[criteria]]`)
+    /// added to a regenerated scenario whenever they fail on the flagged conversation —
+    /// the project's standing rules, e.g. "never cancel without an active subscription".
+    pub guards: Vec<Criterion>,
+    /// `[[regenerate.templates]]`: criteria always added for a failure mode.
+    pub templates: Vec<CriteriaTemplate>,
+}
+
+impl RegenerateConfig {
+    /// Check the scrubber's labels and patterns, and the patterns of guards and
+    /// templates; the error names the field.
+    pub fn validate(&self) -> Result<(), (String, String)> {
+        self.scrub.validate()?;
+        let patterns = |field: String, c: &Criterion| -> Result<(), (String, String)> {
+            match &c.check {
+                Check::MustSay { pattern, .. } | Check::MustNotSay { pattern } => compile(pattern).map(|_| ()).map_err(|e| (field, e)),
+                _ => Ok(()),
+            }
+        };
+        for (i, g) in self.guards.iter().enumerate() {
+            patterns(format!("regenerate.guards[{i}].pattern"), g)?;
+        }
+        for (i, t) in self.templates.iter().enumerate() {
+            for (j, c) in t.criteria.iter().enumerate() {
+                patterns(format!("regenerate.templates[{i}].criteria[{j}].pattern"), c)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Criteria every scenario of one failure mode gets.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CriteriaTemplate {
+    /// The failure-mode cluster it applies to.
+    pub failure_mode: String,
+    /// The criteria (same fields as a scenario's `[[criteria]]`).
+    pub criteria: Vec<Criterion>,
+}
+
+/// `[regenerate.scrub]` in `ratchet.toml`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ScrubConfig {
+    /// Scrub at all (turning it off is for synthetic data only).
+    pub enabled: bool,
+    /// Memory-snapshot keys whose values are personal data, with the placeholder
+    /// label to use (`"customer.name" = "NAME"`). Keys whose last segment is `name`,
+    /// `first_name`, `last_name`, `full_name`, `email`, `phone` or `address` are
+    /// always included.
+    pub state_keys: BTreeMap<String, String>,
+    /// Extra patterns: `[[regenerate.scrub.patterns]]` with `label` and `regex`.
+    pub patterns: Vec<ScrubPattern>,
+}
+
+impl Default for ScrubConfig {
+    fn default() -> Self {
+        ScrubConfig { enabled: true, state_keys: BTreeMap::new(), patterns: Vec::new() }
+    }
+}
+
+/// A configured pattern: every match becomes `[LABEL_n]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScrubPattern {
+    /// Placeholder label, upper case (`ACCOUNT_ID`).
+    pub label: String,
+    /// Regular expression; the whole match is replaced.
+    pub regex: String,
+}
+
+impl ScrubConfig {
+    /// Check labels and compile patterns; the message names the offending entry.
+    pub fn validate(&self) -> Result<(), (String, String)> {
+        for (i, p) in self.patterns.iter().enumerate() {
+            if !valid_label(&p.label) {
+                return Err((format!("regenerate.scrub.patterns[{i}].label"), "must be upper-case letters, digits and `_`".into()));
+            }
+            if let Err(e) = regex::Regex::new(&p.regex) {
+                return Err((format!("regenerate.scrub.patterns[{i}].regex"), format!("invalid regular expression: {e}")));
+            }
+        }
+        for (key, label) in &self.state_keys {
+            if !valid_label(label) {
+                return Err((format!("regenerate.scrub.state_keys.{key}"), "the label must be upper-case letters, digits and `_`".into()));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A placeholder label: upper-case letters, digits and `_` (`EMAIL`, `ACCOUNT_ID`).
+pub fn valid_label(l: &str) -> bool {
+    !l.is_empty() && l.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+}

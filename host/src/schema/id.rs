@@ -1,0 +1,71 @@
+//! The id grammar: a scenario id is also a file name (`<id>.toml` in the suite,
+//! `<id>.md` as a ticket), so it is checked wherever a scenario is read, and a
+//! hostile id (`../../ratchet`, `/etc/x`) is refused before any path is built.
+
+/// Longest id accepted (file systems allow 255 bytes per name; room for `.toml`).
+pub const MAX_ID_LEN: usize = 128;
+
+/// Check a scenario id: 1 to [`MAX_ID_LEN`] characters from `A-Z a-z 0-9 . _ -`,
+/// starting with a letter or digit, without `..`. The message says what is wrong.
+pub fn check_id(id: &str) -> Result<(), String> {
+    if id.is_empty() {
+        return Err("must not be empty".into());
+    }
+    if id.len() > MAX_ID_LEN {
+        return Err(format!("is {} characters long; at most {MAX_ID_LEN}", id.len()));
+    }
+    if let Some(c) = id.chars().find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))) {
+        return Err(format!("`{}` contains {c:?}: an id is also a file name, so only letters, digits, `.`, `_` and `-` are allowed", id.escape_debug()));
+    }
+    if !id.starts_with(|c: char| c.is_ascii_alphanumeric()) {
+        return Err(format!("`{id}` must start with a letter or a digit"));
+    }
+    if id.contains("..") {
+        return Err(format!("`{id}` contains `..`"));
+    }
+    Ok(())
+}
+
+/// Lowercase letters, digits and single dashes: safe as a folder name and an id part
+/// (failure modes become suite folders and id prefixes this way).
+pub fn slug(s: &str) -> String {
+    let mut out = String::new();
+    for c in s.chars() {
+        if c.is_ascii_alphanumeric() {
+            out.push(c.to_ascii_lowercase());
+        } else if !out.ends_with('-') && !out.is_empty() {
+            out.push('-');
+        }
+    }
+    let out = out.trim_end_matches('-').to_string();
+    if out.is_empty() {
+        "unclassified".into()
+    } else {
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids() {
+        for ok in ["cancel-never-started-subscription", "a", "cancellation-without-active-subscription-0d914fc7541b", "v1.2_x"] {
+            assert_eq!(check_id(ok), Ok(()), "{ok}");
+        }
+        for bad in ["", "../../ratchet", "/etc/passwd", "a/b", ".hidden", "-x", "a..b", "a b", "é", "a\\b", "x\0", &"a".repeat(129)] {
+            assert!(check_id(bad).is_err(), "{bad:?}");
+        }
+        for s in ["compliance:refund", "  ", "Missed Escalation!", "../../x"] {
+            assert_eq!(check_id(&slug(s)), Ok(()), "{s}");
+        }
+    }
+
+    #[test]
+    fn slugs() {
+        assert_eq!(slug("compliance:refund-without-supervisor"), "compliance-refund-without-supervisor");
+        assert_eq!(slug("  "), "unclassified");
+        assert_eq!(slug("Missed Escalation!"), "missed-escalation");
+    }
+}
