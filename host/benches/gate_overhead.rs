@@ -16,10 +16,10 @@ use ratchet::agent::{AgentConfig, AgentError, AgentEvent, Driver, DriverKind, Se
 use ratchet::config::{EngineSettings, Limits};
 use ratchet::gate::criteria::AssertionPlugins;
 use ratchet::gate::replay::MissingFixturePolicy;
-use ratchet::suite::{self, Loaded};
 use ratchet::gate::{run, GateOptions, Verdict};
 use ratchet::plugin::Runtime;
 use ratchet::schema::{Check, Scenario};
+use ratchet::suite::{self, Loaded};
 use serde_json::{json, Value};
 
 /// Wraps a driver and adds up the time spent waiting for the agent.

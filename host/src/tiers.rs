@@ -24,15 +24,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::{RankWeights, TierPolicy};
 use crate::gate::ledger::Entry;
-use crate::suite::store::{commit, lock, Pending, StoreError};
-use crate::suite::Loaded;
 use crate::gate::Verdict;
 use crate::schema::{Scenario, Tier};
-
-
-
-
-
+use crate::suite::store::{commit, lock, Pending, StoreError};
+use crate::suite::Loaded;
 
 /// What the plan knows about one scenario.
 #[derive(Debug, Clone, PartialEq, Serialize)]

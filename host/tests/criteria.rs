@@ -4,8 +4,8 @@
 use std::collections::BTreeMap;
 
 use ratchet::gate::criteria::{evaluate, subset, AssertionPlugins};
-use ratchet::suite::{shard, Shard};
 use ratchet::schema::{AgentState, Channel, Check, Condition, Conversation, Criterion, MemoryEntry, Role, ToolCall, ToolResult, Turn};
+use ratchet::suite::{shard, Shard};
 use serde_json::json;
 
 fn t(role: Role, text: &str) -> Turn {

@@ -12,9 +12,7 @@ fn ratchet(dir: &Path, args: &[&str]) -> (i32, String, String) {
 }
 
 fn scenario_with_id(id: &str) -> String {
-    format!(
-        "id = {id:?}\ntitle = \"hostile\"\nfailure_mode = \"m\"\n\n[[turns]]\ntext = \"hi\"\n\n[[criteria]]\nid = \"c\"\nkind = \"must-escalate\"\n"
-    )
+    format!("id = {id:?}\ntitle = \"hostile\"\nfailure_mode = \"m\"\n\n[[turns]]\ntext = \"hi\"\n\n[[criteria]]\nid = \"c\"\nkind = \"must-escalate\"\n")
 }
 
 /// A project in `tmp/project` with a ratchet.toml whose bytes must never change.

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use super::{AgentError, AgentEvent, Driver, Session};
-use crate::plugin::v0_1::AgentAction;
+use crate::plugin::AgentAction;
 use crate::plugin::Plugin;
 use crate::schema::{Role, Scenario, ToolResult, Turn};
 

@@ -15,15 +15,15 @@ use ratchet::agent::openai::{OpenAiAgent, OpenAiDriver};
 use ratchet::agent::wasm::WasmDriver;
 use ratchet::agent::{AgentConfig, Driver, DriverKind};
 use ratchet::config::Project;
+use ratchet::fsutil::write_atomic;
 use ratchet::gate::criteria::AssertionPlugins;
 use ratchet::gate::replay::MissingFixturePolicy;
-use ratchet::fsutil::write_atomic;
 use ratchet::gate::report::GateReport;
-use ratchet::suite::{self, Filter, Shard, TierSelection};
 use ratchet::gate::{ledger, GateOptions, Progress, Verdict};
 use ratchet::llm::{Mode, ModelBroker};
 use ratchet::plugin::{Runtime, WorldKind};
 use ratchet::schema::Check;
+use ratchet::suite::{self, Filter, Shard, TierSelection};
 
 #[derive(Args)]
 pub struct GateArgs {
@@ -206,8 +206,7 @@ pub fn gate(a: GateArgs, config: Option<&Path>) -> CliResult {
         for t in &tickets {
             // The id comes from a scenario file (or a merged report): it names a file
             // only after the id grammar and the confinement to `dir` both agree.
-            ratchet::schema::id::check_id(&t.scenario)
-                .map_err(|e| CliError::usage(anyhow!("scenario id {e}: no ticket file is written for it")))?;
+            ratchet::schema::id::check_id(&t.scenario).map_err(|e| CliError::usage(anyhow!("scenario id {e}: no ticket file is written for it")))?;
             ratchet::fsutil::write_confined(dir, Path::new(&format!("{}.md", t.scenario)), t.markdown.as_bytes())
                 .map_err(|e| CliError::usage(anyhow!("cannot write a ticket: {e}")))?;
         }

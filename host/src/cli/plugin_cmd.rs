@@ -329,9 +329,9 @@ fn run_once(project: &Project, a: RunArgs) -> CliResult {
             Input::Conversation(c, p) if plugin.world().kind == WorldKind::Scorecard => plugin.score(c, p).map(to_value),
             Input::Conversation(c, p) if plugin.world().kind == WorldKind::Agent => plugin.next_action(&c.state, c.channel, &c.turns, p).map(|call| Call {
                 output: match call.output {
-                    ratchet::plugin::v0_1::AgentAction::Reply(t) => json!({"reply": t}),
-                    ratchet::plugin::v0_1::AgentAction::Escalate(r) => json!({"escalate": r}),
-                    ratchet::plugin::v0_1::AgentAction::CallTool(tc) => json!({"call_tool": tc}),
+                    ratchet::plugin::AgentAction::Reply(t) => json!({"reply": t}),
+                    ratchet::plugin::AgentAction::Escalate(r) => json!({"escalate": r}),
+                    ratchet::plugin::AgentAction::CallTool(tc) => json!({"call_tool": tc}),
                 },
                 stats: call.stats,
                 logs: call.logs,

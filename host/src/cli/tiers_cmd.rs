@@ -13,8 +13,8 @@ use super::plugin_cmd::Format;
 use super::{exit, CliError, CliResult};
 use ratchet::config::Project;
 use ratchet::gate::ledger;
-use ratchet::suite;
 use ratchet::schema::Tier;
+use ratchet::suite;
 use ratchet::tiers::{self, Move, Plan};
 
 /// What `tiers` and `status` read: the suite, its run ledger, and when "now" is.

@@ -8,8 +8,8 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use crate::fsutil::write_atomic;
 use super::{ScenarioResult, Verdict};
+use crate::fsutil::write_atomic;
 
 /// One ledger line.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

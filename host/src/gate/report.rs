@@ -9,11 +9,11 @@ use std::time::Duration;
 use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 use serde::{Deserialize, Serialize};
 
-use crate::suite::{Filter, Shard};
 use super::{ScenarioResult, Verdict};
 use crate::llm::broker::BrokerStats;
 use crate::llm::ModelUsage;
 use crate::schema::{Role, SchemaVersion};
+use crate::suite::{Filter, Shard};
 
 /// The gate's result file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -364,4 +364,3 @@ pub fn details(r: &ScenarioResult) -> String {
     }
     out
 }
-

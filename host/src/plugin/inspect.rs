@@ -7,7 +7,62 @@ use wasmtime::component::Component;
 use wasmtime::Engine;
 
 use super::error::Failure;
+use super::sandbox::StoreState;
 use super::v0_1;
+
+/// Export names that identify each world (unversioned: every series uses them).
+pub const SCORER_EXPORT: &str = "ratchet:plugin/scorer";
+/// See [`SCORER_EXPORT`].
+pub const ASSERTER_EXPORT: &str = "ratchet:plugin/asserter";
+/// See [`SCORER_EXPORT`].
+pub const CONVERTER_EXPORT: &str = "ratchet:plugin/converter";
+/// See [`SCORER_EXPORT`].
+pub const RESPONDER_EXPORT: &str = "ratchet:plugin/responder";
+/// The interface name of the model import, for `plugin inspect` and grants.
+pub const MODEL_IMPORT: &str = "ratchet:plugin/model";
+
+/// A series of compatible WIT versions (`0.1.x`), each served by one host module.
+/// Within a series additions are backwards compatible and wasmtime links older
+/// components to the newest definitions; a new series (`0.2.x`) gets its own
+/// bindings module and a variant here, and old plugins keep loading through theirs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Series {
+    /// `ratchet:plugin@0.1.x`: [`super::v0_1`].
+    #[serde(rename = "0.1")]
+    V0_1,
+}
+
+impl Series {
+    /// Every series this host serves, oldest first.
+    pub const ALL: [Series; 1] = [Series::V0_1];
+
+    /// The series of a package version (`0.1.1` → 0.1), or `None` when this host
+    /// does not serve it.
+    pub fn of(version: &str) -> Option<Series> {
+        match version.split('.').take(2).collect::<Vec<_>>().as_slice() {
+            ["0", "1"] => Some(Series::V0_1),
+            _ => None,
+        }
+    }
+
+    /// The served versions, for messages (`0.1.x`).
+    pub fn supported() -> String {
+        Series::ALL.iter().map(|s| s.label()).collect::<Vec<_>>().join(", ")
+    }
+
+    fn label(self) -> &'static str {
+        match self {
+            Series::V0_1 => "0.1.x",
+        }
+    }
+
+    /// Add this series' host interfaces (`host`, `model`) to a linker.
+    pub fn add_host_to_linker(self, linker: &mut wasmtime::component::Linker<StoreState>) -> wasmtime::Result<()> {
+        match self {
+            Series::V0_1 => v0_1::add_host_to_linker(linker),
+        }
+    }
+}
 
 /// The plugin kinds, one WIT world each.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -42,6 +97,9 @@ pub struct World {
     pub kind: WorldKind,
     /// The package version the component was built against, e.g. `0.1.0`.
     pub version: String,
+    /// The series (host module) that serves it.
+    #[serde(skip)]
+    pub series: Series,
 }
 
 /// The outside of a component.
@@ -96,10 +154,10 @@ fn world_of(exports: &[String]) -> Result<World, Failure> {
     for e in exports {
         let (name, version) = split_version(e);
         let kind = match name {
-            v0_1::SCORER_EXPORT => WorldKind::Scorecard,
-            v0_1::ASSERTER_EXPORT => WorldKind::Assertion,
-            v0_1::CONVERTER_EXPORT => WorldKind::Adapter,
-            v0_1::RESPONDER_EXPORT => WorldKind::Agent,
+            SCORER_EXPORT => WorldKind::Scorecard,
+            ASSERTER_EXPORT => WorldKind::Assertion,
+            CONVERTER_EXPORT => WorldKind::Adapter,
+            RESPONDER_EXPORT => WorldKind::Agent,
             _ => continue,
         };
         found.push((kind, version.unwrap_or("").to_string()));
@@ -107,21 +165,19 @@ fn world_of(exports: &[String]) -> Result<World, Failure> {
     match found.as_slice() {
         [] => Err(Failure::WrongWorld(format!(
             "exports none of ratchet's interfaces ({}, {}, {}, {}); it exports: [{}]",
-            v0_1::SCORER_EXPORT,
-            v0_1::ASSERTER_EXPORT,
-            v0_1::CONVERTER_EXPORT,
-            v0_1::RESPONDER_EXPORT,
+            SCORER_EXPORT,
+            ASSERTER_EXPORT,
+            CONVERTER_EXPORT,
+            RESPONDER_EXPORT,
             exports.join(", ")
         ))),
-        [(kind, version)] => {
-            if version.starts_with("0.1.") {
-                Ok(World { kind: *kind, version: version.clone() })
-            } else {
-                Err(Failure::UnsupportedVersion(format!(
-                    "the component targets ratchet:plugin@{version}; this ratchet supports 0.1.x (see docs/wit-versioning.md)"
-                )))
-            }
-        }
+        [(kind, version)] => match Series::of(version) {
+            Some(series) => Ok(World { kind: *kind, version: version.clone(), series }),
+            None => Err(Failure::UnsupportedVersion(format!(
+                "the component targets ratchet:plugin@{version}; this ratchet supports {} (see docs/wit-versioning.md)",
+                Series::supported()
+            ))),
+        },
         many => Err(Failure::WrongWorld(format!(
             "exports several ratchet interfaces ({}): a plugin implements exactly one world",
             many.iter().map(|(k, v)| format!("{}@{v}", k.name())).collect::<Vec<_>>().join(", ")

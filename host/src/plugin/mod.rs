@@ -5,8 +5,10 @@
 //! * [`engine`] — the wasmtime engine settings (determinism, pooling).
 //! * [`cache`] — precompiled artifacts on disk.
 //! * [`sandbox`] — per-call store state: limiter, log, deterministic WASI.
-//! * [`v0_1`] — bindings and conversions for `ratchet:plugin@0.1.x` (0.1.0 and 0.1.1).
 //! * [`inspect`] — what a component is, without running it.
+//! * [`v0_1`] — the host module of the `ratchet:plugin@0.1.x` series (0.1.0 and
+//!   0.1.1): its bindings and conversions. One module per series, chosen by
+//!   [`Series`]; everything above this module sees ratchet's own types only.
 
 pub mod cache;
 pub mod engine;
@@ -25,7 +27,7 @@ use wasmtime::{Engine, Store, Trap, UpdateDeadline};
 
 pub use cache::{CacheOutcome, ComponentCache};
 pub use error::{Failure, PluginError, PluginId};
-pub use inspect::{Inspection, World, WorldKind};
+pub use inspect::{Inspection, Series, World, WorldKind, MODEL_IMPORT};
 pub use sandbox::{LogLevel, LogLine, ModelGrant, StoreState};
 
 use crate::config::{EngineSettings, Limits};
@@ -44,14 +46,18 @@ pub struct Runtime {
 }
 
 impl Runtime {
-    /// A runtime with `settings`; `cache_dir` overrides the configured/default cache
-    /// location, and `use_cache = false` disables the cache.
+    /// A runtime with `settings` (`settings.cache_dir`, else the default cache
+    /// location); `use_cache = false` disables the precompile cache.
     pub fn new(settings: &EngineSettings, use_cache: bool) -> Result<Runtime, Failure> {
         let engine = engine::build(settings).map_err(|e| Failure::Host(format!("cannot create the engine: {e:#}")))?;
+        // Every series' host interfaces go into both linkers: a component links to the
+        // ones of the version it was built against.
         let mut linker = Linker::new(&engine);
-        v0_1::add_host_to_linker(&mut linker).map_err(|e| Failure::Host(format!("{e:#}")))?;
         let mut wasi_linker = Linker::new(&engine);
-        v0_1::add_host_to_linker(&mut wasi_linker).map_err(|e| Failure::Host(format!("{e:#}")))?;
+        for series in Series::ALL {
+            series.add_host_to_linker(&mut linker).map_err(|e| Failure::Host(format!("{e:#}")))?;
+            series.add_host_to_linker(&mut wasi_linker).map_err(|e| Failure::Host(format!("{e:#}")))?;
+        }
         wasmtime_wasi::p2::add_to_linker_sync(&mut wasi_linker).map_err(|e| Failure::Host(format!("{e:#}")))?;
         let cache = if use_cache { settings.cache_dir.clone().or_else(ComponentCache::default_dir).map(|d| ComponentCache::new(d, &engine)) } else { None };
         Ok(Runtime { engine, linker, wasi_linker, cache, max_memory_mib: settings.max_memory_mib, model: None })
@@ -107,27 +113,15 @@ impl Runtime {
         let uses_wasi = inspection.uses_wasi();
         let linker = if uses_wasi { &self.wasi_linker } else { &self.linker };
         let pre = linker.instantiate_pre(&component).map_err(|e| fail(Failure::Link(format!("{e:#}"))))?;
-        let pre = match world.kind {
-            WorldKind::Scorecard => WorldPre::Scorecard(
-                v0_1::ScorecardPre::new(pre).map_err(|e| fail(Failure::WrongWorld(format!("{e:#}"))))?,
-                v0_1::GuestFunc::score(&component).map_err(|e| fail(Failure::WrongWorld(format!("{e:#}"))))?,
-            ),
-            WorldKind::Assertion => WorldPre::Assertion(
-                v0_1::AssertionPre::new(pre).map_err(|e| fail(Failure::WrongWorld(format!("{e:#}"))))?,
-                v0_1::GuestFunc::check(&component).map_err(|e| fail(Failure::WrongWorld(format!("{e:#}"))))?,
-            ),
-            WorldKind::Adapter => WorldPre::Adapter(v0_1::AdapterPre::new(pre).map_err(|e| fail(Failure::WrongWorld(format!("{e:#}"))))?),
-            WorldKind::Agent => WorldPre::Agent(
-                v0_1::AgentPre::new(pre).map_err(|e| fail(Failure::WrongWorld(format!("{e:#}"))))?,
-                v0_1::GuestFunc::next(&component).map_err(|e| fail(Failure::WrongWorld(format!("{e:#}"))))?,
-            ),
+        let bound = match world.series {
+            Series::V0_1 => Bound::V0_1(v0_1::Bound::new(pre, &component, world.kind).map_err(|e| fail(Failure::WrongWorld(format!("{e:#}"))))?),
         };
         Ok(Plugin {
             id,
             world,
             uses_wasi,
             limits,
-            pre,
+            bound,
             inspection,
             grant: None,
             model: None,
@@ -136,25 +130,53 @@ impl Runtime {
     }
 }
 
-/// A pre-linked component of one world; scorecards, assertions and agents also keep
-/// where their function that takes conversation data is, to call it without the
-/// generated bindings' owned copies of that data.
-enum WorldPre {
-    Scorecard(v0_1::ScorecardPre<StoreState>, v0_1::GuestFunc),
-    Assertion(v0_1::AssertionPre<StoreState>, v0_1::GuestFunc),
-    Adapter(v0_1::AdapterPre<StoreState>),
-    Agent(v0_1::AgentPre<StoreState>, v0_1::GuestFunc),
+/// A component bound through the host module of its WIT series (Zed-style: one
+/// module per series; a new series adds a variant and a module, nothing else here
+/// changes shape).
+enum Bound {
+    /// `ratchet:plugin@0.1.x`.
+    V0_1(v0_1::Bound),
 }
 
-impl WorldPre {
+impl Bound {
     fn instance_pre(&self) -> &InstancePre<StoreState> {
         match self {
-            WorldPre::Scorecard(p, _) => p.instance_pre(),
-            WorldPre::Assertion(p, _) => p.instance_pre(),
-            WorldPre::Adapter(p) => p.instance_pre(),
-            WorldPre::Agent(p, _) => p.instance_pre(),
+            Bound::V0_1(b) => b.instance_pre(),
         }
     }
+}
+
+/// What a guest function gave back, already in ratchet's own types.
+pub(crate) enum Answer<T> {
+    /// A well-formed output.
+    Valid(T),
+    /// The guest returned its own error (`Err(message)`).
+    Refused(String),
+    /// The guest returned something that breaks the contract (a score of 2, bad JSON).
+    Malformed(String),
+}
+
+impl<T> From<Result<Result<T, String>, String>> for Answer<T> {
+    /// From `Ok(validated conversion)` or the guest's `Err`.
+    fn from(r: Result<Result<T, String>, String>) -> Answer<T> {
+        match r {
+            Ok(Ok(v)) => Answer::Valid(v),
+            Ok(Err(m)) => Answer::Malformed(m),
+            Err(m) => Answer::Refused(m),
+        }
+    }
+}
+
+/// What an agent component decided to do next (the agent world's `next`), in
+/// ratchet's own terms whatever WIT series the component speaks.
+#[derive(Debug, Clone, PartialEq)]
+pub enum AgentAction {
+    /// Reply to the customer.
+    Reply(String),
+    /// Call a tool.
+    CallTool(schema::ToolCall),
+    /// Hand off to a human.
+    Escalate(String),
 }
 
 /// How a component was loaded.
@@ -212,7 +234,7 @@ pub struct Plugin {
     world: World,
     uses_wasi: bool,
     limits: Limits,
-    pre: WorldPre,
+    bound: Bound,
     inspection: Inspection,
     grant: Option<PathBuf>,
     model: Option<ModelGrant>,
@@ -278,7 +300,7 @@ impl Plugin {
 
     /// Whether the component imports the model interface (an LLM-judged plugin).
     pub fn imports_model(&self) -> bool {
-        self.inspection.imports.iter().any(|i| i.starts_with(v0_1::MODEL_IMPORT))
+        self.inspection.imports.iter().any(|i| i.starts_with(MODEL_IMPORT))
     }
 
     /// Whether the plugin holds the model grant.
@@ -304,7 +326,7 @@ impl Plugin {
     fn call<R>(&self, f: impl FnOnce(&mut Store<StoreState>) -> wasmtime::Result<R>) -> Result<(R, Record), PluginError> {
         let state = StoreState::new(&self.limits, self.uses_wasi, self.grant.as_deref(), self.model.clone())
             .map_err(|e| self.fail(Failure::Grant(format!("{e:#}"))))?;
-        let mut store = Store::new(self.pre.instance_pre().engine(), state);
+        let mut store = Store::new(self.bound.instance_pre().engine(), state);
         store.limiter(|s| &mut s.limiter);
         store.set_fuel(self.limits.fuel).map_err(|e| self.fail(Failure::Host(format!("{e:#}"))))?;
         store.set_epoch_deadline(engine::ticks_for(self.limits.timeout_ms));
@@ -373,13 +395,10 @@ impl Plugin {
 
     /// Ask the plugin to describe itself.
     pub fn info(&self) -> Result<Call<schema::PluginInfo>, PluginError> {
-        let (info, record) = match &self.pre {
-            WorldPre::Scorecard(p, _) => self.call(|s| p.instantiate(&mut *s)?.ratchet_plugin_scorer().call_info(s))?,
-            WorldPre::Assertion(p, _) => self.call(|s| p.instantiate(&mut *s)?.ratchet_plugin_asserter().call_info(s))?,
-            WorldPre::Adapter(p) => self.call(|s| p.instantiate(&mut *s)?.ratchet_plugin_converter().call_info(s))?,
-            WorldPre::Agent(p, _) => self.call(|s| p.instantiate(&mut *s)?.ratchet_plugin_responder().call_info(s))?,
-        };
-        self.finish(Ok(v0_1::info_from_wit(info)), record)
+        let (info, record) = self.call(|s| match &self.bound {
+            Bound::V0_1(b) => b.info(s),
+        })?;
+        self.finish(Ok(info), record)
     }
 
     /// Score a conversation (scorecard world).
@@ -390,38 +409,33 @@ impl Plugin {
     /// [`Plugin::score`] with the parameters already written as canonical JSON, for a
     /// caller that scores many conversations with the same parameters (`detect`).
     pub fn score_with(&self, conversation: &schema::Conversation, params_json: &str) -> Result<Call<schema::ScorecardResult>, PluginError> {
-        let WorldPre::Scorecard(pre, score) = &self.pre else { return Err(self.wrong_world(WorldKind::Scorecard)) };
-        let (result, record) = self.call(|s| {
-            let instance = pre.instance_pre().instantiate(&mut *s)?;
-            score.call_score(s, &instance, conversation, params_json)
+        self.expect(WorldKind::Scorecard)?;
+        let (answer, record) = self.call(|s| match &self.bound {
+            Bound::V0_1(b) => b.score(s, conversation, params_json),
         })?;
-        let result = result.map_err(|m| self.fail(Failure::Guest(m)))?;
-        self.finish(v0_1::scorecard_from_wit(result, conversation.turns.len()), record)
+        self.answered(answer, record)
     }
 
     /// Check a replayed transcript (assertion world).
     pub fn check(&self, transcript: &schema::Conversation, params: &serde_json::Value) -> Result<Call<schema::Verdict>, PluginError> {
-        let WorldPre::Assertion(pre, check) = &self.pre else { return Err(self.wrong_world(WorldKind::Assertion)) };
+        self.expect(WorldKind::Assertion)?;
         let params = schema::canonical_json(params);
-        let (result, record) = self.call(|s| {
-            let instance = pre.instance_pre().instantiate(&mut *s)?;
-            check.call_check(s, &instance, transcript, &params)
+        let (answer, record) = self.call(|s| match &self.bound {
+            Bound::V0_1(b) => b.check(s, transcript, &params),
         })?;
-        let result = result.map_err(|m| self.fail(Failure::Guest(m)))?;
-        self.finish(v0_1::verdict_from_wit(result, transcript.turns.len()), record)
+        self.answered(answer, record)
     }
 
     /// Convert a vendor export into canonical conversations (adapter world).
     pub fn convert(&self, input: &[u8], options: &serde_json::Value) -> Result<Call<Vec<schema::Converted>>, PluginError> {
-        let WorldPre::Adapter(pre) = &self.pre else { return Err(self.wrong_world(WorldKind::Adapter)) };
+        self.expect(WorldKind::Adapter)?;
         let options = schema::canonical_json(options);
-        let (result, record) = self.call(|s| pre.instantiate(&mut *s)?.ratchet_plugin_converter().call_convert(s, input, &options))?;
-        let result = result.map_err(|m| self.fail(Failure::Guest(m)))?;
-        self.finish(v0_1::converted_from_wit(result), record)
+        let (answer, record) = self.call(|s| match &self.bound {
+            Bound::V0_1(b) => b.convert(s, input, &options),
+        })?;
+        self.answered(answer, record)
     }
-}
 
-impl Plugin {
     /// Ask an agent component for its next action (agent world).
     pub fn next_action(
         &self,
@@ -429,16 +443,35 @@ impl Plugin {
         channel: schema::Channel,
         transcript: &[schema::Turn],
         config: &serde_json::Value,
-    ) -> Result<Call<v0_1::AgentAction>, PluginError> {
-        let WorldPre::Agent(pre, next) = &self.pre else { return Err(self.wrong_world(WorldKind::Agent)) };
+    ) -> Result<Call<AgentAction>, PluginError> {
+        self.expect(WorldKind::Agent)?;
         let config = schema::canonical_json(config);
-        let (result, record) = self.call(|s| {
-            let instance = pre.instance_pre().instantiate(&mut *s)?;
-            next.call_next(s, &instance, state, channel, transcript, &config)
+        let (answer, record) = self.call(|s| match &self.bound {
+            Bound::V0_1(b) => b.next(s, state, channel, transcript, &config),
         })?;
-        let result = result.map_err(|m| self.fail(Failure::Guest(m)))?;
-        let action = v0_1::action_from_wit(result).map_err(|m| self.fail(Failure::MalformedOutput(m)))?;
+        let action = match answer {
+            Answer::Valid(a) => a,
+            Answer::Refused(m) => return Err(self.fail(Failure::Guest(m))),
+            Answer::Malformed(m) => return Err(self.fail(Failure::MalformedOutput(m))),
+        };
         Ok(Call { output: action, stats: record.stats, logs: record.logs, logs_dropped: record.logs_dropped, model_calls: record.model_calls })
+    }
+
+    fn expect(&self, kind: WorldKind) -> Result<(), PluginError> {
+        if self.world.kind == kind {
+            Ok(())
+        } else {
+            Err(self.wrong_world(kind))
+        }
+    }
+
+    /// A guest's answer: its own error, a contract breach, or a checked output.
+    fn answered<T: Serialize>(&self, answer: Answer<T>, record: Record) -> Result<Call<T>, PluginError> {
+        match answer {
+            Answer::Valid(v) => self.finish(Ok(v), record),
+            Answer::Refused(m) => Err(self.fail(Failure::Guest(m))),
+            Answer::Malformed(m) => self.finish(Err(m), record),
+        }
     }
 }
 

@@ -1,16 +1,23 @@
-//! Bindings for the `ratchet:plugin@0.1.x` series and the conversions between its
-//! types and ratchet's own. The bindings come from the newest 0.1 WIT
-//! (`wit/since_v0.1.1`, which added the `model` import); components built against
-//! 0.1.0 link to the same definitions through wasmtime's semver-compatible name
-//! matching (`ratchet:plugin/host@0.1.0` finds `host@0.1.1`), so they keep working
-//! unchanged. One module per series: when `@0.2.0` ships, a `v0_2` module sits
-//! beside this one.
+//! The host module of the `ratchet:plugin@0.1.x` series: its bindings, and the
+//! conversions between its types and ratchet's own. Nothing outside this module
+//! sees a 0.1 WIT type: [`Bound`] takes and returns ratchet's own types
+//! ([`crate::schema`], [`super::AgentAction`]), so the rest of ratchet does not
+//! know which series a plugin speaks.
+//!
+//! The bindings come from the newest 0.1 WIT (`wit/since_v0.1.1`, which added the
+//! `model` import); components built against 0.1.0 link to the same definitions
+//! through wasmtime's semver-compatible name matching (`ratchet:plugin/host@0.1.0`
+//! finds `host@0.1.1`), so they keep working unchanged. One module per series
+//! (Zed-style): when `@0.2.0` ships, a `v0_2` module sits beside this one, and
+//! [`super::Series`] picks between them by the version a component was built against.
 
 use serde_json::Value;
-use wasmtime::component::{Component, ComponentExportIndex, ComponentNamedList, Instance, Lift, Lower};
+use wasmtime::component::{Component, ComponentExportIndex, ComponentNamedList, Instance, InstancePre, Lift, Lower};
 use wasmtime::Store;
 
+use super::inspect::WorldKind;
 use super::sandbox::{LogLevel, StoreState};
+use super::{AgentAction, Answer};
 use crate::schema;
 
 mod borrowed;
@@ -70,14 +77,95 @@ use bindings::scorecard::ratchet::plugin::host as wit_host;
 use bindings::scorecard::ratchet::plugin::model as wit_model;
 use bindings::scorecard::ratchet::plugin::types as wit;
 
-/// Export names that identify each world of this version.
-pub const SCORER_EXPORT: &str = "ratchet:plugin/scorer";
-/// See [`SCORER_EXPORT`].
-pub const ASSERTER_EXPORT: &str = "ratchet:plugin/asserter";
-/// See [`SCORER_EXPORT`].
-pub const CONVERTER_EXPORT: &str = "ratchet:plugin/converter";
-/// See [`SCORER_EXPORT`].
-pub const RESPONDER_EXPORT: &str = "ratchet:plugin/responder";
+/// A component bound through this series' bindings: the pre-linked instance of
+/// its world, and where its function that takes conversation data lives.
+pub(super) enum Bound {
+    Scorecard(ScorecardPre<StoreState>, GuestFunc),
+    Assertion(AssertionPre<StoreState>, GuestFunc),
+    Adapter(AdapterPre<StoreState>),
+    Agent(AgentPre<StoreState>, GuestFunc),
+}
+
+fn wrong_world(wanted: WorldKind) -> wasmtime::Error {
+    wasmtime::format_err!("not a {} component", wanted.name())
+}
+
+impl Bound {
+    /// Check that `pre` really implements `kind`'s world at 0.1.x and find its functions.
+    pub(super) fn new(pre: InstancePre<StoreState>, component: &Component, kind: WorldKind) -> wasmtime::Result<Bound> {
+        Ok(match kind {
+            WorldKind::Scorecard => Bound::Scorecard(ScorecardPre::new(pre)?, GuestFunc::score(component)?),
+            WorldKind::Assertion => Bound::Assertion(AssertionPre::new(pre)?, GuestFunc::check(component)?),
+            WorldKind::Adapter => Bound::Adapter(AdapterPre::new(pre)?),
+            WorldKind::Agent => Bound::Agent(AgentPre::new(pre)?, GuestFunc::next(component)?),
+        })
+    }
+
+    /// The pre-linked instance (for its engine).
+    pub(super) fn instance_pre(&self) -> &InstancePre<StoreState> {
+        match self {
+            Bound::Scorecard(p, _) => p.instance_pre(),
+            Bound::Assertion(p, _) => p.instance_pre(),
+            Bound::Adapter(p) => p.instance_pre(),
+            Bound::Agent(p, _) => p.instance_pre(),
+        }
+    }
+
+    /// `info()` on a fresh instance.
+    pub(super) fn info(&self, s: &mut Store<StoreState>) -> wasmtime::Result<schema::PluginInfo> {
+        let info = match self {
+            Bound::Scorecard(p, _) => p.instantiate(&mut *s)?.ratchet_plugin_scorer().call_info(s)?,
+            Bound::Assertion(p, _) => p.instantiate(&mut *s)?.ratchet_plugin_asserter().call_info(s)?,
+            Bound::Adapter(p) => p.instantiate(&mut *s)?.ratchet_plugin_converter().call_info(s)?,
+            Bound::Agent(p, _) => p.instantiate(&mut *s)?.ratchet_plugin_responder().call_info(s)?,
+        };
+        Ok(info_from_wit(info))
+    }
+
+    /// `score(conversation, params)` on a fresh instance.
+    pub(super) fn score(
+        &self,
+        s: &mut Store<StoreState>,
+        conversation: &schema::Conversation,
+        params: &str,
+    ) -> wasmtime::Result<Answer<schema::ScorecardResult>> {
+        let Bound::Scorecard(pre, score) = self else { return Err(wrong_world(WorldKind::Scorecard)) };
+        let instance = pre.instance_pre().instantiate(&mut *s)?;
+        let result = score.call_score(s, &instance, conversation, params)?;
+        Ok(Answer::from(result.map(|r| scorecard_from_wit(r, conversation.turns.len()))))
+    }
+
+    /// `check(transcript, params)` on a fresh instance.
+    pub(super) fn check(&self, s: &mut Store<StoreState>, transcript: &schema::Conversation, params: &str) -> wasmtime::Result<Answer<schema::Verdict>> {
+        let Bound::Assertion(pre, check) = self else { return Err(wrong_world(WorldKind::Assertion)) };
+        let instance = pre.instance_pre().instantiate(&mut *s)?;
+        let result = check.call_check(s, &instance, transcript, params)?;
+        Ok(Answer::from(result.map(|v| verdict_from_wit(v, transcript.turns.len()))))
+    }
+
+    /// `convert(input, options)` on a fresh instance (`&String`: the generated binding's type).
+    #[allow(clippy::ptr_arg)]
+    pub(super) fn convert(&self, s: &mut Store<StoreState>, input: &[u8], options: &String) -> wasmtime::Result<Answer<Vec<schema::Converted>>> {
+        let Bound::Adapter(pre) = self else { return Err(wrong_world(WorldKind::Adapter)) };
+        let result = pre.instantiate(&mut *s)?.ratchet_plugin_converter().call_convert(&mut *s, input, options)?;
+        Ok(Answer::from(result.map(converted_from_wit)))
+    }
+
+    /// `next(state, channel, transcript, config)` on a fresh instance.
+    pub(super) fn next(
+        &self,
+        s: &mut Store<StoreState>,
+        state: &schema::AgentState,
+        channel: schema::Channel,
+        transcript: &[schema::Turn],
+        config: &str,
+    ) -> wasmtime::Result<Answer<AgentAction>> {
+        let Bound::Agent(pre, next) = self else { return Err(wrong_world(WorldKind::Agent)) };
+        let instance = pre.instance_pre().instantiate(&mut *s)?;
+        let result = next.call_next(s, &instance, state, channel, transcript, config)?;
+        Ok(Answer::from(result.map(action_from_wit)))
+    }
+}
 
 /// Add the host interfaces (`host`: `log`, `abort-reason`; `model`: `complete`) to a linker.
 pub fn add_host_to_linker(linker: &mut wasmtime::component::Linker<StoreState>) -> wasmtime::Result<()> {
@@ -168,9 +256,6 @@ impl GuestFunc {
     }
 }
 
-/// The interface name of the model import, for `plugin inspect` and grants.
-pub const MODEL_IMPORT: &str = "ratchet:plugin/model";
-
 impl wit_model::Host for StoreState {
     fn complete(&mut self, request: wit_model::ChatRequest) -> Result<wit_model::ChatResponse, wit_model::ModelError> {
         use crate::llm::{ChatRequest, Message, MessageRole, ModelError};
@@ -224,7 +309,7 @@ impl wit::Host for StoreState {}
 // ---- host -> guest ----------------------------------------------------------
 
 /// Convert a channel.
-pub fn channel_to_wit(c: schema::Channel) -> wit::Channel {
+fn channel_to_wit(c: schema::Channel) -> wit::Channel {
     match c {
         schema::Channel::Chat => wit::Channel::Chat,
         schema::Channel::Voice => wit::Channel::Voice,
@@ -232,7 +317,7 @@ pub fn channel_to_wit(c: schema::Channel) -> wit::Channel {
 }
 
 /// Convert a role.
-pub fn role_to_wit(r: schema::Role) -> wit::Role {
+fn role_to_wit(r: schema::Role) -> wit::Role {
     match r {
         schema::Role::Customer => wit::Role::Customer,
         schema::Role::Agent => wit::Role::Agent,
@@ -244,19 +329,8 @@ pub fn role_to_wit(r: schema::Role) -> wit::Role {
 // ---- guest -> host ----------------------------------------------------------
 // Guest output is untrusted: every conversion validates and says what is wrong.
 
-/// What an agent component decided to do next.
-#[derive(Debug, Clone, PartialEq)]
-pub enum AgentAction {
-    /// Reply to the customer.
-    Reply(String),
-    /// Call a tool.
-    CallTool(schema::ToolCall),
-    /// Hand off to a human.
-    Escalate(String),
-}
-
 /// Convert and validate an agent component's action.
-pub fn action_from_wit(a: wit_responder::Action) -> Result<AgentAction, String> {
+fn action_from_wit(a: wit_responder::Action) -> Result<AgentAction, String> {
     Ok(match a {
         wit_responder::Action::Reply(t) => AgentAction::Reply(t),
         wit_responder::Action::Escalate(r) => AgentAction::Escalate(r),
@@ -288,7 +362,7 @@ fn check_turn<W: std::fmt::Display>(what: impl FnOnce() -> W, turn: Option<u32>,
 }
 
 /// Convert and validate a scorer's result.
-pub fn scorecard_from_wit(r: wit_scorer::ScorecardResult, turns: usize) -> Result<schema::ScorecardResult, String> {
+fn scorecard_from_wit(r: wit_scorer::ScorecardResult, turns: usize) -> Result<schema::ScorecardResult, String> {
     let score = check_unit(|| "score", r.score)?;
     let mut criteria = Vec::with_capacity(r.criteria.len());
     for (i, c) in r.criteria.into_iter().enumerate() {
@@ -312,12 +386,12 @@ pub fn scorecard_from_wit(r: wit_scorer::ScorecardResult, turns: usize) -> Resul
 }
 
 /// Convert and validate an asserter's verdict.
-pub fn verdict_from_wit(v: wit_asserter::Verdict, turns: usize) -> Result<schema::Verdict, String> {
+fn verdict_from_wit(v: wit_asserter::Verdict, turns: usize) -> Result<schema::Verdict, String> {
     Ok(schema::Verdict { turn: check_turn(|| "verdict", v.turn, turns)?, passed: v.passed, reason: v.reason })
 }
 
 /// Convert and validate a converter's output.
-pub fn converted_from_wit(items: Vec<wit_converter::Converted>) -> Result<Vec<schema::Converted>, String> {
+fn converted_from_wit(items: Vec<wit_converter::Converted>) -> Result<Vec<schema::Converted>, String> {
     items
         .into_iter()
         .enumerate()
@@ -328,7 +402,7 @@ pub fn converted_from_wit(items: Vec<wit_converter::Converted>) -> Result<Vec<sc
 }
 
 /// Convert and validate a WIT conversation coming from a guest.
-pub fn conversation_from_wit(c: wit::Conversation) -> Result<schema::Conversation, String> {
+fn conversation_from_wit(c: wit::Conversation) -> Result<schema::Conversation, String> {
     if c.id.is_empty() {
         return Err("id is empty".into());
     }
@@ -418,6 +492,6 @@ pub fn conversation_from_wit(c: wit::Conversation) -> Result<schema::Conversatio
 }
 
 /// Convert a plugin's self-description.
-pub fn info_from_wit(i: wit::PluginInfo) -> schema::PluginInfo {
+fn info_from_wit(i: wit::PluginInfo) -> schema::PluginInfo {
     schema::PluginInfo { name: i.name, version: i.version, description: i.description }
 }

@@ -27,9 +27,9 @@ use serde::{Deserialize, Serialize};
 use toml_edit::{value, Array, DocumentMut, Item, Table};
 
 use crate::config::PromoteConfig;
-use crate::suite::store::{commit, lock, push_history, Pending, StoreError};
 use crate::schema::id::slug;
 use crate::schema::Scenario;
+use crate::suite::store::{commit, lock, push_history, Pending, StoreError};
 use similarity::{similarity, upper_bound, Fingerprint, Similarity};
 
 /// The fingerprint cache inside the suite directory.
@@ -65,8 +65,6 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> PromoteError + '_ {
 fn edit_error(file: &Path, message: String) -> PromoteError {
     PromoteError::Store(StoreError::Edit { file: file.to_path_buf(), message })
 }
-
-
 
 /// One scenario of the suite, as the index knows it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -246,7 +244,6 @@ pub fn search(fp: &Fingerprint, entries: &[Entry], cfg: &PromoteConfig, prefilte
     (found, compared)
 }
 
-
 /// Promote `candidates` (file, parsed scenario, file text) into the suite at `dir`,
 /// as one all-or-nothing batch. Candidates are also matched against each other, so
 /// two events of the same failure in one batch make one scenario with two hits.
@@ -276,10 +273,9 @@ pub fn promote(dir: &Path, candidates: &[(PathBuf, Scenario, String)], opts: &Op
                         Some(p) => p.text.clone(),
                         None => std::fs::read_to_string(&path).map_err(io(&path))?,
                     };
-                    let (text, hits, resurrected) = merge_into(&current, cand, &new_sources, &m.similarity, &opts.now)
-                        .map_err(|message| edit_error(&path, message))?;
-                    let merged =
-                        Scenario::parse(&text, &path.display().to_string()).map_err(|e| edit_error(&path, e.to_string()))?;
+                    let (text, hits, resurrected) =
+                        merge_into(&current, cand, &new_sources, &m.similarity, &opts.now).map_err(|message| edit_error(&path, message))?;
+                    let merged = Scenario::parse(&text, &path.display().to_string()).map_err(|e| edit_error(&path, e.to_string()))?;
                     let original = match pending.remove(&m.file) {
                         Some(p) => p.original,
                         None => Some(current.into_bytes()),
@@ -328,7 +324,6 @@ pub fn promote(dir: &Path, candidates: &[(PathBuf, Scenario, String)], opts: &Op
     save_index(dir, &entries);
     Ok((outcomes, stats))
 }
-
 
 /// Merge a candidate into a scenario file's text: hits, source conversations,
 /// first/last seen, resurrection, a history entry. Returns (text, hits, resurrected).
@@ -381,7 +376,6 @@ fn merge_into(text: &str, cand: &Scenario, new_sources: &[String], sim: &Similar
     }
     Ok((doc.to_string(), u32::try_from(new_hits).unwrap_or(u32::MAX), archived))
 }
-
 
 #[cfg(test)]
 mod tests {

@@ -24,12 +24,12 @@ use crate::agent::Driver;
 use crate::config::RegenerateConfig;
 use crate::gate::criteria::{self, AssertionPlugins};
 use crate::gate::replay::{match_key, MissingFixturePolicy};
-use crate::suite::Loaded;
 use crate::gate::{GateOptions, ScenarioResult};
 use crate::schema::id::slug;
 use crate::schema::{
     canonical_json, Check, Conversation, Criterion, FailureEvent, Fixture, FlagReason, HistoryEntry, Provenance, Role, Scenario, ScriptedTurn, Tier,
 };
+use crate::suite::Loaded;
 use scrub::{Place, ScrubReport, Scrubber};
 
 /// A regenerated scenario and everything a person (or `promote`) wants to know about it.

@@ -23,11 +23,6 @@ use crate::config::regenerate::valid_label;
 pub use crate::config::{ScrubConfig, ScrubPattern};
 use crate::schema::{AgentState, Conversation};
 
-
-
-
-
-
 /// Where a replacement happened (for the report).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]

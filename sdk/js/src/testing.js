@@ -4,7 +4,7 @@
 // own `samples/`:
 //
 //   <stem>.json / .jsonl       an input; its raw bytes are passed to `run`
-//   <stem>.options.json        optional: the JSON value passed to `run` as options (else null)
+//   <stem>.options.json        optional: the JSON value passed to `run` as options (else {}, as the host sends)
 //   <stem>.expected.json       the expected output, canonical pretty JSON, byte for byte
 //   invalid/<stem>.json(l)     optional: an input `run` must reject with a PluginError
 //   invalid/<stem>.error.txt   the exact error message (one trailing newline allowed)
@@ -33,7 +33,8 @@ function inputs(dir) {
 
 function options(dir, stem) {
   const p = join(dir, `${stem}.options.json`);
-  return existsSync(p) ? parseJson(readFileSync(p, 'utf8'), p) : null;
+  // Without a file: `{}`, what the host sends an adapter with no options configured.
+  return existsSync(p) ? parseJson(readFileSync(p, 'utf8'), p) : {};
 }
 
 function diff(expected, actual) {

@@ -107,7 +107,7 @@ function sampleDir() {
   writeFileSync(join(d, 'a.options.json'), '{"mode": "x"}');
   writeFileSync(join(d, 'a.expected.json'), canonicalJsonPretty({ input: { a: 2, z: 1 }, options: { mode: 'x' } }));
   writeFileSync(join(d, 'b.jsonl'), '[3]');
-  writeFileSync(join(d, 'b.expected.json'), canonicalJsonPretty({ input: [3], options: null }));
+  writeFileSync(join(d, 'b.expected.json'), canonicalJsonPretty({ input: [3], options: {} }));
   writeFileSync(join(d, 'invalid', 'c.json'), '{"bad": "nope"}');
   writeFileSync(join(d, 'invalid', 'c.error.txt'), 'bad input: "nope"\n');
   return d;
@@ -117,7 +117,7 @@ test('the golden loop passes matching samples and reports every mismatch', () =>
   const d = sampleDir();
   try {
     assert.deepEqual(checkGoldenSamples(d, 2, false, echo), { ok: true, samples: 2, invalid: 1 });
-    writeFileSync(join(d, 'b.expected.json'), canonicalJsonPretty({ input: [4], options: null }));
+    writeFileSync(join(d, 'b.expected.json'), canonicalJsonPretty({ input: [4], options: {} }));
     writeFileSync(join(d, 'invalid', 'c.error.txt'), 'something else\n');
     const r = checkGoldenSamples(d, 3, false, echo);
     assert.equal(r.ok, false);

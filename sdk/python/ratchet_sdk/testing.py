@@ -8,7 +8,7 @@ own ``samples/``:
 file                           meaning
 =============================  ==========================================================
 ``<stem>.json``/``.jsonl``     an input; its raw bytes are passed to ``run``
-``<stem>.options.json``        optional: the JSON value passed to ``run`` as options
+``<stem>.options.json``        optional: the JSON value passed to ``run`` as options (else ``{}``, as the host sends)
 ``<stem>.expected.json``       the expected output, canonical pretty JSON (byte for byte)
 ``invalid/<stem>.json(l)``     optional: an input ``run`` must reject with ``PluginError``
 ``invalid/<stem>.error.txt``   the exact error message (one trailing newline allowed)
@@ -74,7 +74,7 @@ def _inputs(d: Path) -> list:
 def _options(d: Path, stem: str) -> Any:
     p = d / f"{stem}.options.json"
     if not p.exists():
-        return None
+        return {}  # what the host sends an adapter with no options configured
     return canonical.loads(p.read_text(encoding="utf-8"), str(p))
 
 

@@ -117,7 +117,7 @@ class GoldenLoop(unittest.TestCase):
         (d / "a.options.json").write_text('{"mode": "x"}')
         (d / "a.expected.json").write_text(canonical_json_pretty({"input": {"a": 2, "z": 1}, "options": {"mode": "x"}}))
         (d / "b.jsonl").write_text("[3]")
-        (d / "b.expected.json").write_text(canonical_json_pretty({"input": [3], "options": None}))
+        (d / "b.expected.json").write_text(canonical_json_pretty({"input": [3], "options": {}}))
         (d / "invalid" / "c.json").write_text('{"bad": "nope"}')
         (d / "invalid" / "c.error.txt").write_text('bad input: "nope"\n')
 
@@ -130,7 +130,7 @@ class GoldenLoop(unittest.TestCase):
         self.assertEqual((summary.samples, summary.invalid), (2, 1))
 
     def test_every_kind_of_mismatch_is_reported(self):
-        (self.d / "b.expected.json").write_text(canonical_json_pretty({"input": [4], "options": None}))
+        (self.d / "b.expected.json").write_text(canonical_json_pretty({"input": [4], "options": {}}))
         (self.d / "invalid" / "c.error.txt").write_text("something else\n")
         ok, report = check_golden_samples(self.d, 3, False, echo)
         self.assertFalse(ok)

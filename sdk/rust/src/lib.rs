@@ -85,7 +85,8 @@ pub trait Scorecard {
     fn info() -> PluginInfo;
 
     /// Scores `conversation`; `params` is the JSON object configured for this
-    /// scorecard in `ratchet.toml` (`null` when none). `Err` means the plugin
+    /// scorecard in `ratchet.toml` (`{}` when none is configured: the host always
+    /// sends an object). `Err` means the plugin
     /// could not score (bad params, unusable input), not a low score.
     fn score(conversation: &Conversation, params: &Value) -> Result<ScorecardResult, String>;
 }

@@ -28,7 +28,7 @@
 //! | file | meaning |
 //! |---|---|
 //! | `<stem>.json`, `<stem>.jsonl` | an input; its raw bytes are passed to `run` |
-//! | `<stem>.options.json` | optional: the JSON value passed to `run` as options (else `null`) |
+//! | `<stem>.options.json` | optional: the JSON value passed to `run` as options (else `{}`, what the host sends) |
 //! | `<stem>.expected.json` | the expected output: [`to_canonical_pretty`] of `run`'s `Ok` value |
 //! | `invalid/<stem>.json(l)` | optional: an input `run` must reject (`invalid/<stem>.options.json` works too) |
 //! | `invalid/<stem>.error.txt` | the exact `Err` message (one trailing newline allowed) |
@@ -74,7 +74,7 @@ pub fn update_requested() -> bool {
 /// than `min` inputs. Honours `RATCHET_UPDATE_GOLDEN`.
 ///
 /// `run` gets an input's bytes and its options (`<stem>.options.json`, or
-/// `null`); typically it is the plugin's `convert`, or a closure that parses
+/// `{}`); typically it is the plugin's `convert`, or a closure that parses
 /// the input and calls `score` / `check`.
 #[track_caller]
 pub fn golden_samples<T: Serialize>(dir: &Path, min: usize, run: impl Fn(&[u8], &Value) -> Result<T, String>) -> GoldenSummary {
@@ -170,11 +170,12 @@ fn inputs(dir: &Path) -> Result<Vec<(PathBuf, String)>, String> {
         .collect())
 }
 
-/// `<stem>.options.json` in `dir`, or `null` when there is none.
+/// `<stem>.options.json` in `dir`, or `{}` when there is none (what the host sends
+/// an adapter with no options configured).
 fn options(dir: &Path, stem: &str) -> Result<Value, String> {
     let path = dir.join(format!("{stem}.options.json"));
     if !path.exists() {
-        return Ok(Value::Null);
+        return Ok(Value::Object(Default::default()));
     }
     let text = fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
     serde_json::from_str(&text).map_err(|e| format!("{}: invalid JSON: {e}", path.display()))
@@ -307,7 +308,7 @@ mod tests {
         s.write("a.options.json", r#"{"mode": "x"}"#);
         s.write("a.expected.json", &to_canonical_pretty(&json!({"input": {"a": 2, "z": 1}, "options": {"mode": "x"}})));
         s.write("b.jsonl", "[3]");
-        s.write("b.expected.json", &to_canonical_pretty(&json!({"input": [3], "options": null})));
+        s.write("b.expected.json", &to_canonical_pretty(&json!({"input": [3], "options": {}})));
         s.write("notes.txt", "ignored");
         s.write("invalid/c.json", r#"{"bad": "nope"}"#);
         s.write("invalid/c.error.txt", "bad input: \"nope\"\n");
@@ -330,7 +331,7 @@ mod tests {
     #[test]
     fn output_mismatch_fails_with_a_diff() {
         let s = sample_dir("mismatch");
-        s.write("b.expected.json", &to_canonical_pretty(&json!({"input": [4], "options": null})));
+        s.write("b.expected.json", &to_canonical_pretty(&json!({"input": [4], "options": {}})));
         let err = check_golden_samples(&s.0, 2, false, echo).unwrap_err();
         assert!(err.contains("b.jsonl: output differs from"), "{err}");
         assert!(err.contains("-     4") && err.contains("+     3"), "{err}");

@@ -43,7 +43,7 @@ pub mod shared {
                 import ratchet:plugin/model@0.1.1;
             }
         ",
-        path: "../../wit/since_v0.1.1",
+        path: "wit/since_v0.1.1",
         world: "ratchet-sdk:shared/shared",
         generate_all,
     });
@@ -53,7 +53,7 @@ pub mod shared {
 #[doc(hidden)]
 pub mod scorecard {
     wit_bindgen::generate!({
-        path: "../../wit/since_v0.1.1",
+        path: "wit/since_v0.1.1",
         world: "ratchet:plugin/scorecard@0.1.1",
         with: {
             "ratchet:plugin/types@0.1.1": crate::v0_1::shared::ratchet::plugin::types,
@@ -70,7 +70,7 @@ pub mod scorecard {
 #[doc(hidden)]
 pub mod assertion {
     wit_bindgen::generate!({
-        path: "../../wit/since_v0.1.1",
+        path: "wit/since_v0.1.1",
         world: "ratchet:plugin/assertion@0.1.1",
         with: {
             "ratchet:plugin/types@0.1.1": crate::v0_1::shared::ratchet::plugin::types,
@@ -87,7 +87,7 @@ pub mod assertion {
 #[doc(hidden)]
 pub mod adapter {
     wit_bindgen::generate!({
-        path: "../../wit/since_v0.1.1",
+        path: "wit/since_v0.1.1",
         world: "ratchet:plugin/adapter@0.1.1",
         with: {
             "ratchet:plugin/types@0.1.1": crate::v0_1::shared::ratchet::plugin::types,
@@ -103,7 +103,7 @@ pub mod adapter {
 #[doc(hidden)]
 pub mod agent {
     wit_bindgen::generate!({
-        path: "../../wit/since_v0.1.1",
+        path: "wit/since_v0.1.1",
         world: "ratchet:plugin/agent@0.1.1",
         with: {
             "ratchet:plugin/types@0.1.1": crate::v0_1::shared::ratchet::plugin::types,
