@@ -113,10 +113,10 @@ fn plugin_inspect_shows_world_imports_and_exports() {
     let o = ratchet(&["plugin", "inspect", &component("scorecard-support-policy").display().to_string()], tmp.path());
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let out = stdout(&o);
-    // Built with the SDK against WIT 0.1.1; it does not judge, so it does not import `model`.
-    assert!(out.contains("world     ratchet:plugin/scorecard@0.1.1"), "{out}");
-    assert!(out.contains("import    ratchet:plugin/host@0.1.1"), "{out}");
-    assert!(out.contains("export    ratchet:plugin/scorer@0.1.1 { info, score }"), "{out}");
+    // Built with the SDK against WIT 0.1.2; it does not judge, so it does not import `model`.
+    assert!(out.contains("world     ratchet:plugin/scorecard@0.1.2"), "{out}");
+    assert!(out.contains("import    ratchet:plugin/host@0.1.2"), "{out}");
+    assert!(out.contains("export    ratchet:plugin/scorer@0.1.2 { info, score }"), "{out}");
     assert!(out.contains("wasi      no"), "{out}");
     assert!(out.contains("model     no"), "{out}");
     assert!(!out.contains("ratchet:plugin/model"), "{out}");
@@ -126,6 +126,25 @@ fn plugin_inspect_shows_world_imports_and_exports() {
     assert_eq!(v["wasi"], true);
     assert_eq!(v["world"]["version"], "0.1.0", "{v}");
     assert!(v["imports"].as_array().unwrap().iter().any(|i| i == "ratchet:plugin/host@0.1.0"), "{v}");
+}
+
+#[test]
+fn plugin_run_on_a_simulator_answers_a_call_and_seeds_a_world() {
+    let tmp = tempfile::tempdir().unwrap();
+    let sim = component("simulator-subscriptions").display().to_string();
+    let o = ratchet(&["plugin", "inspect", &sim], tmp.path());
+    assert!(stdout(&o).contains("world     ratchet:plugin/simulator@0.1.2"), "{}", stdout(&o));
+    assert!(stdout(&o).contains("export    ratchet:plugin/simulation@0.1.2 { info, seed, call }"), "{}", stdout(&o));
+    let samples = Path::new(env!("CARGO_MANIFEST_DIR")).join("../plugins/simulator-subscriptions/samples");
+    let o = ratchet(&["plugin", "run", &sim, "--input", &samples.join("cancel-active.json").display().to_string()], tmp.path());
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(out["world"]["accounts"]["A-55812"]["record"]["subscription_status"], "cancelled", "{out}");
+    // A document that is neither shape names both.
+    std::fs::write(tmp.path().join("bad.json"), r#"{"world": {}}"#).unwrap();
+    let o = ratchet(&["plugin", "run", &sim, "--input", "bad.json"], tmp.path());
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("\"observed\""), "{}", stderr(&o));
 }
 
 #[test]
@@ -152,7 +171,7 @@ fn plugin_run_on_an_agent_prints_its_next_action() {
     let tmp = tempfile::tempdir().unwrap();
     let agent = component("support-agent").display().to_string();
     let o = ratchet(&["plugin", "inspect", &agent], tmp.path());
-    assert!(stdout(&o).contains("world     ratchet:plugin/agent@0.1.1"), "{}", stdout(&o));
+    assert!(stdout(&o).contains("world     ratchet:plugin/agent@0.1.2"), "{}", stdout(&o));
     // After the customer's first line, the agent looks the account up.
     let conv = tmp.path().join("c.json");
     std::fs::write(

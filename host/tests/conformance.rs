@@ -51,6 +51,18 @@ fn shipped_plugins_match_their_native_golden_outputs() {
                 }
                 WorldKind::Adapter => serde_json::to_value(plugin.convert(&raw, &options).unwrap().output).unwrap(),
                 WorldKind::Agent => panic!("{name}: agents live in examples/agents and are tested through the gate"),
+                // The format `ratchet plugin run` and the SDK's `run_simulator` take.
+                WorldKind::Simulator => {
+                    let v: Value = serde_json::from_slice(&raw).unwrap();
+                    match v.get("observed") {
+                        Some(observed) => plugin.seed(&serde_json::from_value::<Vec<_>>(observed.clone()).unwrap(), &options).unwrap().output,
+                        None => {
+                            let request = serde_json::from_value(v["request"].clone()).unwrap();
+                            let out = plugin.simulate(&schema::canonical_json(&v["world"]), &request, &options).unwrap().output;
+                            serde_json::to_value(out).unwrap()
+                        }
+                    }
+                }
             };
             assert_eq!(canonical(&actual), canonical(&expected), "{name}/{file}: the component disagrees with the native golden output");
             checked += 1;

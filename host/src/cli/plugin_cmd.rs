@@ -264,6 +264,37 @@ fn read_input(path: &Path) -> anyhow::Result<Vec<u8>> {
     }
 }
 
+/// What `plugin run` feeds a plugin, parsed once outside the timed calls.
+enum Input {
+    Conversation(Conversation, Value),
+    Bytes(Vec<u8>, Value),
+    Seed(Vec<ratchet::plugin::Observed>, Value),
+    Simulate(String, ratchet::plugin::ToolRequest, Value),
+}
+
+/// The input of a simulator run: one call in a world, or observations to seed from.
+fn simulator_input(raw: &[u8], origin: &str, params: Value) -> Result<Input, CliError> {
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Doc {
+        #[serde(default)]
+        world: Option<Value>,
+        #[serde(default)]
+        request: Option<ratchet::plugin::ToolRequest>,
+        #[serde(default)]
+        observed: Option<Vec<ratchet::plugin::Observed>>,
+    }
+    let text = std::str::from_utf8(raw).map_err(|e| CliError::usage(anyhow!("{origin}: not UTF-8: {e}")))?;
+    let doc: Doc = schema::parse_json(text, origin).map_err(CliError::usage)?;
+    match doc {
+        Doc { world: Some(world), request: Some(request), observed: None } => Ok(Input::Simulate(schema::canonical_json(&world), request, params)),
+        Doc { world: None, request: None, observed: Some(observed) } => Ok(Input::Seed(observed, params)),
+        _ => Err(CliError::usage(anyhow!(
+            "{origin}: a simulator's input is {{\"world\": {{...}}, \"request\": {{\"tool\", \"version\", \"arguments\"}}}} (answer one call) or {{\"observed\": [{{\"request\", \"result\", \"is_error\"}}...]}} (seed a world)"
+        ))),
+    }
+}
+
 fn run_once(project: &Project, a: RunArgs) -> CliResult {
     if a.repeat == 0 {
         return Err(CliError::usage(anyhow!("--repeat must be at least 1")));
@@ -296,10 +327,6 @@ fn run_once(project: &Project, a: RunArgs) -> CliResult {
     let params = params.unwrap_or_else(|| json!({}));
 
     // Parse the input once, outside the timed calls.
-    enum Input {
-        Conversation(Conversation, Value),
-        Bytes(Vec<u8>, Value),
-    }
     let input = match plugin.world().kind {
         WorldKind::Scorecard => Input::Conversation(parse_conversation(&raw, &origin)?, params),
         WorldKind::Assertion => {
@@ -320,6 +347,9 @@ fn run_once(project: &Project, a: RunArgs) -> CliResult {
         WorldKind::Adapter => Input::Bytes(raw, params),
         // An agent: what it does next after the conversation's turns, under its state.
         WorldKind::Agent => Input::Conversation(parse_conversation(&raw, &origin)?, params),
+        // A simulator: `{"world": {...}, "request": {...}}` answers one call;
+        // `{"observed": [...]}` reconstructs a world.
+        WorldKind::Simulator => simulator_input(&raw, &origin, params)?,
     };
 
     let mut first: Option<(String, Call<Value>)> = None;
@@ -340,6 +370,8 @@ fn run_once(project: &Project, a: RunArgs) -> CliResult {
             }),
             Input::Conversation(c, p) => plugin.check(c, p).map(to_value),
             Input::Bytes(b, p) => plugin.convert(b, p).map(to_value),
+            Input::Seed(observed, p) => plugin.seed(observed, p).map(to_value),
+            Input::Simulate(world, request, p) => plugin.simulate(world, request, p).map(to_value),
         }
         .map_err(plugin_error)?;
         times.push(call.stats.wall_time);

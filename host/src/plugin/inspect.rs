@@ -18,6 +18,8 @@ pub const ASSERTER_EXPORT: &str = "ratchet:plugin/asserter";
 pub const CONVERTER_EXPORT: &str = "ratchet:plugin/converter";
 /// See [`SCORER_EXPORT`].
 pub const RESPONDER_EXPORT: &str = "ratchet:plugin/responder";
+/// See [`SCORER_EXPORT`] (since 0.1.2).
+pub const SIMULATION_EXPORT: &str = "ratchet:plugin/simulation";
 /// The interface name of the model import, for `plugin inspect` and grants.
 pub const MODEL_IMPORT: &str = "ratchet:plugin/model";
 
@@ -76,6 +78,8 @@ pub enum WorldKind {
     Adapter,
     /// An agent under test (the gate's `wasm` driver).
     Agent,
+    /// Answers tool calls from a world state (the gate's replay; since 0.1.2).
+    Simulator,
 }
 
 impl WorldKind {
@@ -86,6 +90,7 @@ impl WorldKind {
             WorldKind::Assertion => "assertion",
             WorldKind::Adapter => "adapter",
             WorldKind::Agent => "agent",
+            WorldKind::Simulator => "simulator",
         }
     }
 }
@@ -158,17 +163,19 @@ fn world_of(exports: &[String]) -> Result<World, Failure> {
             ASSERTER_EXPORT => WorldKind::Assertion,
             CONVERTER_EXPORT => WorldKind::Adapter,
             RESPONDER_EXPORT => WorldKind::Agent,
+            SIMULATION_EXPORT => WorldKind::Simulator,
             _ => continue,
         };
         found.push((kind, version.unwrap_or("").to_string()));
     }
     match found.as_slice() {
         [] => Err(Failure::WrongWorld(format!(
-            "exports none of ratchet's interfaces ({}, {}, {}, {}); it exports: [{}]",
+            "exports none of ratchet's interfaces ({}, {}, {}, {}, {}); it exports: [{}]",
             SCORER_EXPORT,
             ASSERTER_EXPORT,
             CONVERTER_EXPORT,
             RESPONDER_EXPORT,
+            SIMULATION_EXPORT,
             exports.join(", ")
         ))),
         [(kind, version)] => match Series::of(version) {

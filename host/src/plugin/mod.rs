@@ -167,6 +167,44 @@ impl<T> From<Result<Result<T, String>, String>> for Answer<T> {
     }
 }
 
+/// A tool call put to a simulator: what the agent asked for.
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ToolRequest {
+    /// Tool name.
+    pub tool: String,
+    /// Tool version (from the call, else the scenario's registry; may be empty).
+    #[serde(default)]
+    pub version: String,
+    /// Arguments, a JSON object.
+    pub arguments: serde_json::Value,
+}
+
+/// A call a recorded conversation made and what it returned: what a simulator
+/// reconstructs the world from (`seed`).
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Observed {
+    /// The call.
+    pub request: ToolRequest,
+    /// The recorded result.
+    pub result: serde_json::Value,
+    /// The tool reported an error.
+    #[serde(default)]
+    pub is_error: bool,
+}
+
+/// A simulator's answer to one tool call: the result, and the world after it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Simulated {
+    /// The tool's result.
+    pub result: serde_json::Value,
+    /// The tool reports an error.
+    pub is_error: bool,
+    /// The whole world after the call (a JSON object).
+    pub world: serde_json::Value,
+}
+
 /// What an agent component decided to do next (the agent world's `next`), in
 /// ratchet's own terms whatever WIT series the component speaks.
 #[derive(Debug, Clone, PartialEq)]
@@ -455,6 +493,29 @@ impl Plugin {
             Answer::Malformed(m) => return Err(self.fail(Failure::MalformedOutput(m))),
         };
         Ok(Call { output: action, stats: record.stats, logs: record.logs, logs_dropped: record.logs_dropped, model_calls: record.model_calls })
+    }
+
+    /// Reconstruct the world before a recorded conversation from what it
+    /// observed (simulator world).
+    pub fn seed(&self, observed: &[Observed], params: &serde_json::Value) -> Result<Call<serde_json::Value>, PluginError> {
+        self.expect(WorldKind::Simulator)?;
+        let params = schema::canonical_json(params);
+        let (answer, record) = self.call(|s| match &self.bound {
+            Bound::V0_1(b) => b.seed(s, observed, &params),
+        })?;
+        self.answered(answer, record)
+    }
+
+    /// Answer one tool call in `world` (simulator world): `None` when the
+    /// simulator does not model the tool. `world` is canonical JSON text.
+    pub fn simulate(&self, world: &str, request: &ToolRequest, params: &serde_json::Value) -> Result<Call<Option<Simulated>>, PluginError> {
+        self.expect(WorldKind::Simulator)?;
+        let params = schema::canonical_json(params);
+        let world = world.to_string();
+        let (answer, record) = self.call(|s| match &self.bound {
+            Bound::V0_1(b) => b.simulate(s, &world, request, &params),
+        })?;
+        self.answered(answer, record)
     }
 
     fn expect(&self, kind: WorldKind) -> Result<(), PluginError> {

@@ -4,10 +4,11 @@
 //! ([`crate::schema`], [`super::AgentAction`]), so the rest of ratchet does not
 //! know which series a plugin speaks.
 //!
-//! The bindings come from the newest 0.1 WIT (`wit/since_v0.1.1`, which added the
-//! `model` import); components built against 0.1.0 link to the same definitions
-//! through wasmtime's semver-compatible name matching (`ratchet:plugin/host@0.1.0`
-//! finds `host@0.1.1`), so they keep working unchanged. One module per series
+//! The bindings come from the newest 0.1 WIT (`wit/since_v0.1.2`: 0.1.1 added the
+//! `model` import, 0.1.2 the `simulator` world); components built against 0.1.0 or
+//! 0.1.1 link to the same definitions through wasmtime's semver-compatible name
+//! matching (`ratchet:plugin/host@0.1.0` finds `host@0.1.2`), so they keep working
+//! unchanged. One module per series
 //! (Zed-style): when `@0.2.0` ships, a `v0_2` module sits beside this one, and
 //! [`super::Series`] picks between them by the version a component was built against.
 
@@ -27,13 +28,13 @@ mod borrowed;
 mod bindings {
     pub mod scorecard {
         wasmtime::component::bindgen!({
-            path: "../wit/since_v0.1.1",
+            path: "../wit/since_v0.1.2",
             world: "scorecard",
         });
     }
     pub mod assertion {
         wasmtime::component::bindgen!({
-            path: "../wit/since_v0.1.1",
+            path: "../wit/since_v0.1.2",
             world: "assertion",
             with: {
                 "ratchet:plugin/types": super::scorecard::ratchet::plugin::types,
@@ -44,7 +45,7 @@ mod bindings {
     }
     pub mod agent {
         wasmtime::component::bindgen!({
-            path: "../wit/since_v0.1.1",
+            path: "../wit/since_v0.1.2",
             world: "agent",
             with: {
                 "ratchet:plugin/types": super::scorecard::ratchet::plugin::types,
@@ -54,8 +55,18 @@ mod bindings {
     }
     pub mod adapter {
         wasmtime::component::bindgen!({
-            path: "../wit/since_v0.1.1",
+            path: "../wit/since_v0.1.2",
             world: "adapter",
+            with: {
+                "ratchet:plugin/types": super::scorecard::ratchet::plugin::types,
+                "ratchet:plugin/host": super::scorecard::ratchet::plugin::host,
+            },
+        });
+    }
+    pub mod simulator {
+        wasmtime::component::bindgen!({
+            path: "../wit/since_v0.1.2",
+            world: "simulator",
             with: {
                 "ratchet:plugin/types": super::scorecard::ratchet::plugin::types,
                 "ratchet:plugin/host": super::scorecard::ratchet::plugin::host,
@@ -68,6 +79,7 @@ pub use bindings::adapter::{Adapter, AdapterPre};
 pub use bindings::agent::{Agent, AgentPre};
 pub use bindings::assertion::{Assertion, AssertionPre};
 pub use bindings::scorecard::{Scorecard, ScorecardPre};
+pub use bindings::simulator::{Simulator, SimulatorPre};
 
 use bindings::adapter::exports::ratchet::plugin::converter as wit_converter;
 use bindings::agent::exports::ratchet::plugin::responder as wit_responder;
@@ -76,6 +88,7 @@ use bindings::scorecard::exports::ratchet::plugin::scorer as wit_scorer;
 use bindings::scorecard::ratchet::plugin::host as wit_host;
 use bindings::scorecard::ratchet::plugin::model as wit_model;
 use bindings::scorecard::ratchet::plugin::types as wit;
+use bindings::simulator::exports::ratchet::plugin::simulation as wit_simulation;
 
 /// A component bound through this series' bindings: the pre-linked instance of
 /// its world, and where its function that takes conversation data lives.
@@ -84,6 +97,7 @@ pub(super) enum Bound {
     Assertion(AssertionPre<StoreState>, GuestFunc),
     Adapter(AdapterPre<StoreState>),
     Agent(AgentPre<StoreState>, GuestFunc),
+    Simulator(SimulatorPre<StoreState>),
 }
 
 fn wrong_world(wanted: WorldKind) -> wasmtime::Error {
@@ -98,6 +112,7 @@ impl Bound {
             WorldKind::Assertion => Bound::Assertion(AssertionPre::new(pre)?, GuestFunc::check(component)?),
             WorldKind::Adapter => Bound::Adapter(AdapterPre::new(pre)?),
             WorldKind::Agent => Bound::Agent(AgentPre::new(pre)?, GuestFunc::next(component)?),
+            WorldKind::Simulator => Bound::Simulator(SimulatorPre::new(pre)?),
         })
     }
 
@@ -108,6 +123,7 @@ impl Bound {
             Bound::Assertion(p, _) => p.instance_pre(),
             Bound::Adapter(p) => p.instance_pre(),
             Bound::Agent(p, _) => p.instance_pre(),
+            Bound::Simulator(p) => p.instance_pre(),
         }
     }
 
@@ -118,6 +134,7 @@ impl Bound {
             Bound::Assertion(p, _) => p.instantiate(&mut *s)?.ratchet_plugin_asserter().call_info(s)?,
             Bound::Adapter(p) => p.instantiate(&mut *s)?.ratchet_plugin_converter().call_info(s)?,
             Bound::Agent(p, _) => p.instantiate(&mut *s)?.ratchet_plugin_responder().call_info(s)?,
+            Bound::Simulator(p) => p.instantiate(&mut *s)?.ratchet_plugin_simulation().call_info(s)?,
         };
         Ok(info_from_wit(info))
     }
@@ -165,6 +182,46 @@ impl Bound {
         let result = next.call_next(s, &instance, state, channel, transcript, config)?;
         Ok(Answer::from(result.map(action_from_wit)))
     }
+
+    /// `seed(observed, params)` on a fresh instance (`&String`: the generated binding's type).
+    #[allow(clippy::ptr_arg)]
+    pub(super) fn seed(&self, s: &mut Store<StoreState>, observed: &[super::Observed], params: &String) -> wasmtime::Result<Answer<Value>> {
+        let Bound::Simulator(pre) = self else { return Err(wrong_world(WorldKind::Simulator)) };
+        let observed: Vec<wit_simulation::Observed> = observed
+            .iter()
+            .map(|o| wit_simulation::Observed { request: request_to_wit(&o.request), result: schema::canonical_json(&o.result), is_error: o.is_error })
+            .collect();
+        let result = pre.instantiate(&mut *s)?.ratchet_plugin_simulation().call_seed(&mut *s, &observed, params)?;
+        Ok(Answer::from(result.map(|world| parse_json("seed's world", &world))))
+    }
+
+    /// `call(world, request, params)` on a fresh instance (`&String`: the generated binding's type).
+    #[allow(clippy::ptr_arg)]
+    pub(super) fn simulate(
+        &self,
+        s: &mut Store<StoreState>,
+        world: &String,
+        request: &super::ToolRequest,
+        params: &String,
+    ) -> wasmtime::Result<Answer<Option<super::Simulated>>> {
+        let Bound::Simulator(pre) = self else { return Err(wrong_world(WorldKind::Simulator)) };
+        let result = pre.instantiate(&mut *s)?.ratchet_plugin_simulation().call_call(&mut *s, world, &request_to_wit(request), params)?;
+        Ok(Answer::from(result.map(|answer| answer.map(simulated_from_wit).transpose())))
+    }
+}
+
+fn request_to_wit(r: &super::ToolRequest) -> wit_simulation::ToolRequest {
+    wit_simulation::ToolRequest { tool: r.tool.clone(), version: r.version.clone(), arguments: schema::canonical_json(&r.arguments) }
+}
+
+/// Convert and validate a simulator's answer: result and world must be JSON, the
+/// world an object.
+fn simulated_from_wit(a: wit_simulation::Answer) -> Result<super::Simulated, String> {
+    let world = parse_json("answer.world", &a.world)?;
+    if !world.is_object() {
+        return Err("answer.world must be a JSON object (the whole world after the call)".into());
+    }
+    Ok(super::Simulated { result: parse_json("answer.result", &a.result)?, is_error: a.is_error, world })
 }
 
 /// Add the host interfaces (`host`: `log`, `abort-reason`; `model`: `complete`) to a linker.
@@ -175,9 +232,9 @@ pub fn add_host_to_linker(linker: &mut wasmtime::component::Linker<StoreState>) 
 
 /// The versioned export names the guest functions are looked up by (a 0.1.0
 /// component's `scorer@0.1.0` matches through semver compatibility).
-const SCORER_INTERFACE: &str = "ratchet:plugin/scorer@0.1.1";
-const ASSERTER_INTERFACE: &str = "ratchet:plugin/asserter@0.1.1";
-const RESPONDER_INTERFACE: &str = "ratchet:plugin/responder@0.1.1";
+const SCORER_INTERFACE: &str = "ratchet:plugin/scorer@0.1.2";
+const ASSERTER_INTERFACE: &str = "ratchet:plugin/asserter@0.1.2";
+const RESPONDER_INTERFACE: &str = "ratchet:plugin/responder@0.1.2";
 
 /// Where a guest function that takes conversation data (a scorer's `score`, an
 /// asserter's `check`, an agent's `next`) lives in a component: found once at load.

@@ -1,8 +1,8 @@
 //! # ratchet-sdk
 //!
 //! Write ratchet plugins in Rust. A plugin is a WebAssembly component that
-//! ratchet runs sandboxed and deterministically; there are four kinds, one
-//! per WIT world of `ratchet:plugin@0.1.1`:
+//! ratchet runs sandboxed and deterministically; there are five kinds, one
+//! per WIT world of `ratchet:plugin@0.1.2`:
 //!
 //! | kind | implement | export with | used by |
 //! |---|---|---|---|
@@ -10,6 +10,7 @@
 //! | assertion | [`Assertion`] | [`export_assertion!`] | `ratchet gate` (criterion kind `plugin`) |
 //! | adapter | [`Adapter`] | [`export_adapter!`] | `ratchet detect` (vendor exports) |
 //! | agent | [`Agent`] | [`export_agent!`] | `ratchet gate` (the agent under test, `driver = "wasm"`) |
+//! | simulator | [`Simulator`] | [`export_simulator!`] | `ratchet gate` (answers tool calls no fixture matches; keeps the world for outcome criteria) and `ratchet regenerate` (seeds the world) |
 //!
 //! ```
 //! use ratchet_sdk::{Conversation, CriterionResult, PluginInfo, Scorecard, ScorecardResult, Value};
@@ -61,6 +62,7 @@ pub mod model;
 pub mod params;
 pub mod results;
 pub mod sidecar;
+pub mod simulator;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod testing;
 pub mod text;
@@ -77,6 +79,7 @@ pub use results::{Converted, CriterionResult, PluginInfo, ScorecardResult, Sugge
 /// Re-exported so plugins need no direct `serde_json` dependency for params.
 pub use serde_json::{self, json, Value};
 pub use sidecar::SideCar;
+pub use simulator::{Observed, Simulated, ToolRequest};
 
 /// A scorecard: scores one conversation (used by `ratchet detect` to flag
 /// failures and to propose regression criteria).
@@ -153,6 +156,54 @@ pub trait Agent {
     fn next(state: &AgentState, channel: Channel, transcript: &[Turn], config: &Value) -> Result<Action, String>;
 }
 
+/// A tool simulator (world `simulator`, since WIT 0.1.2): answers tool calls
+/// from a world state. See [`simulator`] for what it is for.
+///
+/// ```
+/// use ratchet_sdk::{json, Observed, PluginInfo, Simulated, Simulator, ToolRequest, Value};
+///
+/// pub struct Counter;
+///
+/// impl Simulator for Counter {
+///     fn info() -> PluginInfo {
+///         PluginInfo::new("counter", "0.1.0", "A counter the agent can read and bump")
+///     }
+///     fn seed(observed: &[Observed], _params: &Value) -> Result<Value, String> {
+///         // The first read tells the starting value.
+///         let first = observed.iter().find(|o| o.request.tool == "read" && !o.is_error);
+///         Ok(json!({"count": first.map(|o| o.result["count"].clone()).unwrap_or(json!(0))}))
+///     }
+///     fn call(world: &Value, request: &ToolRequest, _params: &Value) -> Result<Option<Simulated>, String> {
+///         let count = world["count"].as_i64().ok_or("world.count is not a number")?;
+///         Ok(match request.tool.as_str() {
+///             "read" => Some(Simulated::ok(json!({"count": count}), world.clone())),
+///             "bump" => Some(Simulated::ok(json!({"ok": true}), json!({"count": count + 1}))),
+///             _ => None, // not modelled: the gate applies its missing-fixture policy
+///         })
+///     }
+/// }
+///
+/// ratchet_sdk::export_simulator!(Counter);
+///
+/// let world = Counter::seed(&[], &json!({})).unwrap();
+/// let after = Counter::call(&world, &ToolRequest::new("bump", json!({})), &json!({})).unwrap().unwrap();
+/// assert_eq!(after.world, json!({"count": 1}));
+/// ```
+pub trait Simulator {
+    /// Name, version and description of the simulator.
+    fn info() -> PluginInfo;
+
+    /// The world before the conversation, reconstructed from every call it made
+    /// and every result it got, in order. `params` is the simulator's JSON object
+    /// from `ratchet.toml` (`{}` when none).
+    fn seed(observed: &[Observed], params: &Value) -> Result<Value, String>;
+
+    /// Answers `request` in `world` and returns the world after it, or `None`
+    /// when this simulator does not model the tool. `Err` means the simulator
+    /// cannot answer at all (a broken world): the scenario's verdict is `error`.
+    fn call(world: &Value, request: &ToolRequest, params: &Value) -> Result<Option<Simulated>, String>;
+}
+
 /// Severity of a [`log`] line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum LogLevel {
@@ -207,7 +258,7 @@ pub fn panic_message(info: &std::panic::PanicHookInfo<'_>) -> String {
 }
 
 /// Exports a type implementing [`Scorecard`] as this component's `scorer`
-/// interface (world `ratchet:plugin/scorecard@0.1.1`). Call once per plugin
+/// interface (world `ratchet:plugin/scorecard@0.1.2`). Call once per plugin
 /// crate, at the crate root. The component exports only `scorer` and imports
 /// only `host`. On native targets it only checks the trait bound.
 #[macro_export]
@@ -228,7 +279,7 @@ macro_rules! export_scorecard {
 }
 
 /// Exports a type implementing [`Assertion`] as this component's `asserter`
-/// interface (world `ratchet:plugin/assertion@0.1.1`). Call once per plugin
+/// interface (world `ratchet:plugin/assertion@0.1.2`). Call once per plugin
 /// crate, at the crate root.
 #[macro_export]
 macro_rules! export_assertion {
@@ -248,7 +299,7 @@ macro_rules! export_assertion {
 }
 
 /// Exports a type implementing [`Agent`] as this component's `responder`
-/// interface (world `ratchet:plugin/agent@0.1.1`). Call once per agent crate,
+/// interface (world `ratchet:plugin/agent@0.1.2`). Call once per agent crate,
 /// at the crate root. The component exports only `responder` and imports only
 /// `host`.
 #[macro_export]
@@ -269,7 +320,7 @@ macro_rules! export_agent {
 }
 
 /// Exports a type implementing [`Adapter`] as this component's `converter`
-/// interface (world `ratchet:plugin/adapter@0.1.1`). Call once per plugin
+/// interface (world `ratchet:plugin/adapter@0.1.2`). Call once per plugin
 /// crate, at the crate root.
 #[macro_export]
 macro_rules! export_adapter {
@@ -284,6 +335,27 @@ macro_rules! export_adapter {
         const _: fn() = || {
             fn __ratchet_is_adapter<T: $crate::Adapter>() {}
             __ratchet_is_adapter::<$ty>();
+        };
+    };
+}
+
+/// Exports a type implementing [`Simulator`] as this component's `simulation`
+/// interface (world `ratchet:plugin/simulator@0.1.2`). Call once per simulator
+/// crate, at the crate root. The component exports only `simulation` and imports
+/// only `host`.
+#[macro_export]
+macro_rules! export_simulator {
+    ($ty:ty) => {
+        #[cfg(target_arch = "wasm32")]
+        const _: () = {
+            type __RatchetSimulatorGlue = $crate::v0_1::SimulatorGlue<$ty>;
+            $crate::v0_1::simulator::__export_simulator!(
+                __RatchetSimulatorGlue with_types_in $crate::v0_1::simulator
+            );
+        };
+        const _: fn() = || {
+            fn __ratchet_is_simulator<T: $crate::Simulator>() {}
+            __ratchet_is_simulator::<$ty>();
         };
     };
 }

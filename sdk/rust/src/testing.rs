@@ -135,6 +135,28 @@ pub fn check_golden_samples<T: Serialize>(
     }
 }
 
+/// Runs a [`crate::Simulator`] on one sample document, in the format
+/// `ratchet plugin run` takes for simulators: `{"world": {...}, "request":
+/// {"tool", "version", "arguments"}}` answers one call (the output is the
+/// [`crate::Simulated`], or `null` when the tool is not modelled), and
+/// `{"observed": [...]}` seeds a world (the output is the world). Use it as the
+/// `run` of [`golden_samples`] so native golden outputs match the component's.
+pub fn run_simulator<S: crate::Simulator>(input: &[u8], params: &Value) -> Result<Value, String> {
+    let doc: Value = serde_json::from_slice(input).map_err(|e| format!("sample is not JSON: {e}"))?;
+    let params = if params.is_null() { Value::Object(Default::default()) } else { params.clone() };
+    match (doc.get("world"), doc.get("request"), doc.get("observed")) {
+        (Some(world), Some(request), None) => {
+            let request: crate::ToolRequest = serde_json::from_value(request.clone()).map_err(|e| format!("request: {e}"))?;
+            Ok(serde_json::to_value(S::call(world, &request, &params)?).expect("JSON"))
+        }
+        (None, None, Some(observed)) => {
+            let observed: Vec<crate::Observed> = serde_json::from_value(observed.clone()).map_err(|e| format!("observed: {e}"))?;
+            S::seed(&observed, &params)
+        }
+        _ => Err("a simulator sample is {\"world\", \"request\"} or {\"observed\"}".into()),
+    }
+}
+
 /// Asserts that `value` survives a trip through its canonical JSON text (what
 /// the host reads back), e.g. an adapter's `Vec<Converted>`; call it from the
 /// `run` closure of [`golden_samples`].

@@ -4,7 +4,7 @@
 use std::marker::PhantomData;
 
 use super::convert;
-use super::wit::{asserter, converter, host, model, responder, scorer, types};
+use super::wit::{asserter, converter, host, model, responder, scorer, simulation, types};
 use crate::json::parse;
 use crate::LogLevel;
 
@@ -23,6 +23,47 @@ pub struct AdapterGlue<T>(PhantomData<T>);
 /// Exports an [`crate::Agent`] as the WIT `responder` interface.
 /// Used by [`crate::export_agent!`].
 pub struct AgentGlue<T>(PhantomData<T>);
+
+/// Exports a [`crate::Simulator`] as the WIT `simulation` interface.
+/// Used by [`crate::export_simulator!`].
+pub struct SimulatorGlue<T>(PhantomData<T>);
+
+fn request_from_wit(r: simulation::ToolRequest) -> Result<crate::ToolRequest, String> {
+    Ok(crate::ToolRequest { arguments: parse("request.arguments", &r.arguments)?, tool: r.tool, version: r.version })
+}
+
+impl<T: crate::Simulator> simulation::Guest for SimulatorGlue<T> {
+    fn info() -> types::PluginInfo {
+        install_panic_hook();
+        convert::plugin_info_to_wit(T::info())
+    }
+
+    fn seed(observed: Vec<simulation::Observed>, params: String) -> Result<String, String> {
+        install_panic_hook();
+        let params = parse("params", &params)?;
+        let mut list = Vec::with_capacity(observed.len());
+        for (i, o) in observed.into_iter().enumerate() {
+            list.push(crate::Observed {
+                request: request_from_wit(o.request).map_err(|e| format!("observed[{i}]: {e}"))?,
+                result: parse("observed.result", &o.result)?,
+                is_error: o.is_error,
+            });
+        }
+        T::seed(&list, &params).map(|w| crate::json::to_canonical_string(&w))
+    }
+
+    fn call(world: String, request: simulation::ToolRequest, params: String) -> Result<Option<simulation::Answer>, String> {
+        install_panic_hook();
+        let world = parse("world", &world)?;
+        let params = parse("params", &params)?;
+        let request = request_from_wit(request)?;
+        Ok(T::call(&world, &request, &params)?.map(|a| simulation::Answer {
+            result: crate::json::to_canonical_string(&a.result),
+            is_error: a.is_error,
+            world: crate::json::to_canonical_string(&a.world),
+        }))
+    }
+}
 
 impl<T: crate::Scorecard> scorer::Guest for ScorecardGlue<T> {
     fn info() -> types::PluginInfo {

@@ -1,7 +1,8 @@
 //! Bindings and export glue for the WIT package series `ratchet:plugin@0.1.x`,
-//! generated from the newest 0.1 WIT (`wit/since_v0.1.1`, which added the `model`
-//! import). A component built with this SDK exports `...@0.1.1` and imports
-//! `model` only if it calls [`crate::judge`]; hosts that speak 0.1.1 load it, and
+//! generated from the newest 0.1 WIT (`wit/since_v0.1.2`: 0.1.1 added the `model`
+//! import, 0.1.2 the `simulator` world). A component built with this SDK exports
+//! `...@0.1.2` and imports `model` only if it calls [`crate::judge`]; hosts that
+//! speak 0.1.2 load it, and
 //! plugins built against 0.1.0 keep loading on them.
 //!
 //! Plugin authors do not use this module directly: they implement
@@ -29,7 +30,7 @@ mod glue;
 pub use glue::model_complete;
 #[doc(hidden)]
 pub use glue::{host_log, install_panic_hook};
-pub use glue::{AdapterGlue, AgentGlue, AssertionGlue, ScorecardGlue};
+pub use glue::{AdapterGlue, AgentGlue, AssertionGlue, ScorecardGlue, SimulatorGlue};
 
 /// The `types`, `host` and `model` interfaces, generated once for all four worlds.
 #[doc(hidden)]
@@ -38,12 +39,12 @@ pub mod shared {
         inline: "
             package ratchet-sdk:shared;
             world shared {
-                import ratchet:plugin/types@0.1.1;
-                import ratchet:plugin/host@0.1.1;
-                import ratchet:plugin/model@0.1.1;
+                import ratchet:plugin/types@0.1.2;
+                import ratchet:plugin/host@0.1.2;
+                import ratchet:plugin/model@0.1.2;
             }
         ",
-        path: "wit/since_v0.1.1",
+        path: "wit/since_v0.1.2",
         world: "ratchet-sdk:shared/shared",
         generate_all,
     });
@@ -53,12 +54,12 @@ pub mod shared {
 #[doc(hidden)]
 pub mod scorecard {
     wit_bindgen::generate!({
-        path: "wit/since_v0.1.1",
-        world: "ratchet:plugin/scorecard@0.1.1",
+        path: "wit/since_v0.1.2",
+        world: "ratchet:plugin/scorecard@0.1.2",
         with: {
-            "ratchet:plugin/types@0.1.1": crate::v0_1::shared::ratchet::plugin::types,
-            "ratchet:plugin/host@0.1.1": crate::v0_1::shared::ratchet::plugin::host,
-            "ratchet:plugin/model@0.1.1": crate::v0_1::shared::ratchet::plugin::model,
+            "ratchet:plugin/types@0.1.2": crate::v0_1::shared::ratchet::plugin::types,
+            "ratchet:plugin/host@0.1.2": crate::v0_1::shared::ratchet::plugin::host,
+            "ratchet:plugin/model@0.1.2": crate::v0_1::shared::ratchet::plugin::model,
         },
         pub_export_macro: true,
         export_macro_name: "__export_scorecard",
@@ -70,12 +71,12 @@ pub mod scorecard {
 #[doc(hidden)]
 pub mod assertion {
     wit_bindgen::generate!({
-        path: "wit/since_v0.1.1",
-        world: "ratchet:plugin/assertion@0.1.1",
+        path: "wit/since_v0.1.2",
+        world: "ratchet:plugin/assertion@0.1.2",
         with: {
-            "ratchet:plugin/types@0.1.1": crate::v0_1::shared::ratchet::plugin::types,
-            "ratchet:plugin/host@0.1.1": crate::v0_1::shared::ratchet::plugin::host,
-            "ratchet:plugin/model@0.1.1": crate::v0_1::shared::ratchet::plugin::model,
+            "ratchet:plugin/types@0.1.2": crate::v0_1::shared::ratchet::plugin::types,
+            "ratchet:plugin/host@0.1.2": crate::v0_1::shared::ratchet::plugin::host,
+            "ratchet:plugin/model@0.1.2": crate::v0_1::shared::ratchet::plugin::model,
         },
         pub_export_macro: true,
         export_macro_name: "__export_assertion",
@@ -87,11 +88,11 @@ pub mod assertion {
 #[doc(hidden)]
 pub mod adapter {
     wit_bindgen::generate!({
-        path: "wit/since_v0.1.1",
-        world: "ratchet:plugin/adapter@0.1.1",
+        path: "wit/since_v0.1.2",
+        world: "ratchet:plugin/adapter@0.1.2",
         with: {
-            "ratchet:plugin/types@0.1.1": crate::v0_1::shared::ratchet::plugin::types,
-            "ratchet:plugin/host@0.1.1": crate::v0_1::shared::ratchet::plugin::host,
+            "ratchet:plugin/types@0.1.2": crate::v0_1::shared::ratchet::plugin::types,
+            "ratchet:plugin/host@0.1.2": crate::v0_1::shared::ratchet::plugin::host,
         },
         pub_export_macro: true,
         export_macro_name: "__export_adapter",
@@ -103,15 +104,31 @@ pub mod adapter {
 #[doc(hidden)]
 pub mod agent {
     wit_bindgen::generate!({
-        path: "wit/since_v0.1.1",
-        world: "ratchet:plugin/agent@0.1.1",
+        path: "wit/since_v0.1.2",
+        world: "ratchet:plugin/agent@0.1.2",
         with: {
-            "ratchet:plugin/types@0.1.1": crate::v0_1::shared::ratchet::plugin::types,
-            "ratchet:plugin/host@0.1.1": crate::v0_1::shared::ratchet::plugin::host,
+            "ratchet:plugin/types@0.1.2": crate::v0_1::shared::ratchet::plugin::types,
+            "ratchet:plugin/host@0.1.2": crate::v0_1::shared::ratchet::plugin::host,
         },
         pub_export_macro: true,
         export_macro_name: "__export_agent",
         default_bindings_module: "$crate::v0_1::agent",
+    });
+}
+
+/// World `simulator` (since 0.1.2): imports `host`, exports `simulation`.
+#[doc(hidden)]
+pub mod simulator {
+    wit_bindgen::generate!({
+        path: "wit/since_v0.1.2",
+        world: "ratchet:plugin/simulator@0.1.2",
+        with: {
+            "ratchet:plugin/types@0.1.2": crate::v0_1::shared::ratchet::plugin::types,
+            "ratchet:plugin/host@0.1.2": crate::v0_1::shared::ratchet::plugin::host,
+        },
+        pub_export_macro: true,
+        export_macro_name: "__export_simulator",
+        default_bindings_module: "$crate::v0_1::simulator",
     });
 }
 
@@ -124,4 +141,5 @@ pub(crate) mod wit {
     pub use super::shared::ratchet::plugin::host;
     pub use super::shared::ratchet::plugin::model;
     pub use super::shared::ratchet::plugin::types;
+    pub use super::simulator::exports::ratchet::plugin::simulation;
 }
