@@ -258,6 +258,7 @@ fn match_suite(project: &Project, suite: &Path, events: &Path) -> Result<(), Cli
         dry_run: false,
         lock_timeout: std::time::Duration::from_secs(60),
         only_archived: true,
+        rules: project.config.conversation.clone(),
     };
     let (outcomes, _) = ratchet::promote::promote(suite, &candidates, &popts).map_err(|e| CliError::usage(anyhow!(e)))?;
     let mut resurrected = 0;

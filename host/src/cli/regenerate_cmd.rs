@@ -300,6 +300,7 @@ pub fn promote(a: PromoteArgs, config: Option<&Path>) -> CliResult {
         dry_run: a.dry_run,
         lock_timeout: Duration::from_secs(a.lock_timeout_secs),
         only_archived: false,
+        rules: project.config.conversation.clone(),
     };
     let (outcomes, _stats) = promote::promote(&a.suite, &candidates, &opts).map_err(|e| {
         let code = match e {
@@ -315,24 +316,33 @@ pub fn promote(a: PromoteArgs, config: Option<&Path>) -> CliResult {
             let verb = |s: &str| if a.dry_run { format!("would be {s}") } else { s.to_string() };
             for o in &outcomes {
                 match &o.decision {
-                    Decision::Merged { into, hits, resurrected } => {
+                    Decision::Merged { into, hits, resurrected, why, replaced } => {
                         eprintln!(
-                            "{}: {} into {suite}/{} (similarity {}); hits now {hits}{}",
+                            "{}: {} into {suite}/{} (the same failure: {why}; similarity {}); hits now {hits}{}{}",
                             o.candidate.display(),
                             verb("merged"),
                             into.file.display(),
                             into.similarity,
-                            if *resurrected { "; it was archived and is back in the fast tier (the bug came back)" } else { "" }
+                            if *resurrected { "; it was archived and is back in the fast tier (the bug came back)" } else { "" },
+                            if replaced.is_some() { "; the candidate is the cluster's earliest failure, so its file now holds the cluster" } else { "" }
                         );
                     }
                     Decision::Added { file } => eprintln!("{}: {} as {suite}/{}", o.candidate.display(), verb("added"), file.display()),
-                    Decision::AlreadyPresent { into } => {
-                        eprintln!("{}: its conversation is already merged into {suite}/{}; nothing to do", o.candidate.display(), into.file.display())
+                    Decision::AlreadyPresent { into, id } => {
+                        eprintln!(
+                            "{}: already guarded by `{id}` ({suite}/{}: its conversation is in the provenance); nothing to do",
+                            o.candidate.display(),
+                            into.display()
+                        )
                     }
                     Decision::NoArchivedMatch => {}
                 }
                 for m in &o.near_misses {
-                    eprintln!("  near miss: {suite}/{} (similarity {}): merge by hand if it is the same failure", m.file.display(), m.similarity);
+                    eprintln!(
+                        "  related: {suite}/{} (similarity {}), but not the same failure: their criteria do not catch each other's runs",
+                        m.file.display(),
+                        m.similarity
+                    );
                 }
             }
             if a.dry_run {

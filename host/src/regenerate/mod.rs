@@ -326,6 +326,7 @@ pub fn regenerate(event: &FailureEvent, opts: &Options) -> Result<Regenerated, R
             action: "created".into(),
             detail: format!("regenerated from failure event {} (conversation {})", event.event_id, recorded.id),
         }],
+        recording: Some(crate::schema::Recording { conversation_json: serde_json::to_string_pretty(&recorded).expect("a conversation is JSON") + "\n" }),
     };
     scenario.id = content_id(&scenario);
     Ok(Regenerated { scenario, origins, recorded, scrubbed: scrubber.report().clone(), warnings })

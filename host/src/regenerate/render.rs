@@ -156,7 +156,7 @@ pub fn to_toml(s: &Scenario, notes: &Notes) -> String {
 
     let mut head = serde_json::to_value(s).unwrap_or_default();
     let obj = head.as_object_mut().expect("a scenario serialises to an object");
-    let sections = ["provenance", "impact", "state", "turns", "fixtures", "criteria", "history"];
+    let sections = ["provenance", "impact", "state", "turns", "fixtures", "criteria", "history", "world", "recording"];
     let mut top = serde_json::Map::new();
     for (k, v) in obj.iter() {
         if !sections.contains(&k.as_str()) {
@@ -167,6 +167,21 @@ pub fn to_toml(s: &Scenario, notes: &Notes) -> String {
     for name in ["provenance", "impact", "state"] {
         if let Some(v) = obj.get(name) {
             table(&mut out, Some(name), v);
+        }
+    }
+
+    if let Some(w) = &s.world {
+        let _ = writeln!(out, "\n# The world the tools ran against, before the conversation; calls no fixture matches");
+        let _ = writeln!(out, "# are answered from it by the simulator, which keeps it for world-state criteria.");
+        let _ = writeln!(out, "[world]\nsimulator = {}", string(&w.simulator));
+        if w.params.as_object().is_some_and(|o| !o.is_empty()) {
+            let _ = writeln!(out, "params = {}", inline(&w.params));
+        }
+        if let Some(v) = &w.state {
+            let _ = writeln!(out, "state = {}", inline(v));
+        }
+        if let Some(text) = &w.state_json {
+            let _ = writeln!(out, "state_json = {}", multiline(text));
         }
     }
 
@@ -225,10 +240,25 @@ pub fn to_toml(s: &Scenario, notes: &Notes) -> String {
         }
         out.push('\n');
     }
+    if let Some(r) = &s.recording {
+        let _ = writeln!(out, "# The failing run this scenario came from (scrubbed): `ratchet promote` checks other");
+        let _ = writeln!(out, "# failures against it before merging them into this scenario.");
+        let _ = writeln!(out, "[recording]\nconversation_json = {}", multiline(&r.conversation_json));
+    }
     while out.ends_with("\n\n") {
         out.pop();
     }
     out
+}
+
+/// A TOML multi-line literal string (`'''` … `'''`) for JSON text that ends with a
+/// newline: readable, no escaping. Text it cannot hold goes as a basic string.
+fn multiline(text: &str) -> String {
+    if text.ends_with('\n') && !text.contains("'''") && !text.chars().any(|c| c.is_control() && c != '\n') {
+        format!("'''\n{text}'''")
+    } else {
+        string(text)
+    }
 }
 
 /// "fails (2 of 4 criteria fail)" / "passes" / "could not run: ...".

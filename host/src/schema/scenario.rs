@@ -54,6 +54,27 @@ pub struct Scenario {
     /// resurrections), oldest first: every move is explained and reversible.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub history: Vec<HistoryEntry>,
+    /// The failing run this scenario was regenerated from, scrubbed: what `promote`
+    /// checks another failure's criteria against ("would this scenario have caught
+    /// that one, and that one this?").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recording: Option<Recording>,
+}
+
+/// `[recording]`: the failing conversation a scenario came from (PII scrubbed like
+/// the rest of the file), as JSON text.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Recording {
+    /// The canonical conversation (`ratchet schema conversation`) as JSON text.
+    pub conversation_json: String,
+}
+
+impl Recording {
+    /// The recorded conversation.
+    pub fn conversation(&self) -> Result<super::Conversation, SchemaError> {
+        super::parse_json(&self.conversation_json, "[recording] conversation_json")
+    }
 }
 
 /// One recorded change to a scenario.
@@ -407,6 +428,12 @@ impl Scenario {
             }
             if !w.params.is_object() {
                 return err(line, "world.params".into(), "must be a table".into());
+            }
+        }
+        if let Some(r) = &self.recording {
+            if let Err(e) = r.conversation() {
+                let line = text.lines().position(|l| l.trim() == "[recording]").map(|i| i + 1);
+                return err(line, "recording.conversation_json".into(), format!("not a conversation: {e}"));
             }
         }
         let mut seen = std::collections::BTreeSet::new();
