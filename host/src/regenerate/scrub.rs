@@ -114,7 +114,7 @@ struct Detector {
 /// one, is what gets replaced), and the check that tells the value from look-alikes.
 fn builtin() -> &'static [(&'static str, &'static str, Accept)] {
     &[
-        ("EMAIL", r"(?i)\b[a-z0-9._%+-]+@[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,}\b", |s, a, b| Some((a, b, s[a..b].to_lowercase()))),
+        ("EMAIL", r"(?i)\b[a-z0-9._%+-]+@[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,}\b", email),
         ("CARD", r"\b\d(?:[ .-]?\d){12,18}\b", card),
         ("IBAN", r"(?i)\b[a-z]{2}\d{2}(?:[ ]?[a-z0-9]){11,30}", iban),
         ("PHONE", r"(?:\+[ ]?)?(?:\(\d{1,4}\)[ .-]?)?\d+(?:(?:[ .-]|[ .-]?\(\d{1,4}\)[ .-]?)\d+)*(?:[ ]?(?i:x|ext\.?|extension)[ ]?\d{1,6}\b)?", phone),
@@ -124,15 +124,94 @@ fn builtin() -> &'static [(&'static str, &'static str, Accept)] {
         (
             "ADDRESS",
             r"\b\d{1,6}(?:\s+[A-Z][A-Za-z0-9'-]*){1,4}\s+(?i:street|st|avenue|ave|road|rd|boulevard|blvd|lane|ln|drive|dr|court|ct|way|place|pl|terrace|parkway|pkwy|circle|cir|square|sq|highway|hwy)\b\.?(?:,?\s+(?i:apt|apartment|suite|ste|unit)\.?\s*#?[A-Za-z0-9-]+)?",
-            |s, a, b| Some((a, b, normal("ADDRESS", &s[a..b]))),
+            address,
         ),
     ]
+}
+
+/// File extensions: `report@2x.png` is an image, not an address (no such top-level domain).
+const FILE_EXTENSIONS: &[&str] = &[
+    "png", "jpg", "jpeg", "gif", "svg", "webp", "bmp", "ico", "tif", "tiff", "heic", "pdf", "txt", "csv", "json", "js", "css", "html", "htm", "xml", "doc",
+    "docx", "xls", "xlsx", "ppt", "pptx", "mp3", "mp4", "wav", "log",
+];
+
+/// E-mail addresses, not file names written with an `@` (`icon@2x.png`).
+fn email(s: &str, start: usize, end: usize) -> Option<(usize, usize, String)> {
+    let m = s[start..end].to_lowercase();
+    let tld = m.rsplit('.').next().unwrap_or("");
+    (!FILE_EXTENSIONS.contains(&tld)).then_some((start, end, m))
+}
+
+/// Lower-case words that may follow a street address in a sentence ("7 Birch Lane
+/// last month", "… instead", "… in Springfield"). Any other lower-case word makes the
+/// capitalised words a name of something else: "2 Google Drive accounts".
+const ADDRESS_FOLLOWERS: &[&str] = &[
+    "in",
+    "on",
+    "at",
+    "and",
+    "or",
+    "but",
+    "is",
+    "was",
+    "to",
+    "for",
+    "from",
+    "with",
+    "near",
+    "by",
+    "since",
+    "until",
+    "please",
+    "instead",
+    "last",
+    "next",
+    "this",
+    "yesterday",
+    "today",
+    "now",
+    "then",
+    "which",
+    "where",
+    "that",
+    "so",
+    "if",
+    "not",
+    "has",
+    "had",
+    "have",
+    "will",
+    "would",
+    "should",
+    "are",
+    "were",
+    "be",
+    "as",
+    "apt",
+    "apartment",
+    "suite",
+    "unit",
+    "flat",
+];
+
+/// Street addresses: the regex's shape, not followed by a lower-case noun.
+fn address(s: &str, start: usize, end: usize) -> Option<(usize, usize, String)> {
+    let after = &s[end..];
+    let rest = after.trim_start_matches([' ', '\t']);
+    if rest.len() < after.len() && rest.starts_with(char::is_lowercase) {
+        let next: String = rest.chars().take_while(|c| c.is_alphabetic()).collect();
+        if !ADDRESS_FOLLOWERS.contains(&next.as_str()) {
+            return None;
+        }
+    }
+    Some((start, end, normal("ADDRESS", &s[start..end])))
 }
 
 /// A date after "date of birth", "DOB", "born", "birthday"... (only the date is replaced).
 const DOB_RE: &str = concat!(
     r"(?i)\b(?:date\s+of\s+birth|birth\s*date|birthday|d\.o\.b\.?|dob|born)(?:\s*[:=,\-–—]\s*|\s+)",
-    r"(?:(?:is|was|on|the|it's|it\s+is)\s+){0,3}",
+    // "is", "on file is", "in our system is", "we have": a few words between.
+    r"(?:(?:is|was|on|the|it's|it|as|in|our|your|my|his|her|their|we|have|file|record|records|system|listed|shown|registered)\s+){0,5}",
     r"(?P<v>",
     r"\d{4}[-/.]\d{1,2}[-/.]\d{1,2}",
     r"|\d{1,2}[-/.]\d{1,2}[-/.](?:\d{4}|\d{2})",
@@ -214,86 +293,16 @@ fn card(s: &str, start: usize, end: usize) -> Option<(usize, usize, String)> {
 }
 
 /// IBAN length per country (SWIFT's IBAN registry).
+#[rustfmt::skip]
 const IBAN_LENGTHS: &[(&str, usize)] = &[
-    ("AD", 24),
-    ("AE", 23),
-    ("AL", 28),
-    ("AT", 20),
-    ("AZ", 28),
-    ("BA", 20),
-    ("BE", 16),
-    ("BG", 22),
-    ("BH", 22),
-    ("BR", 29),
-    ("BY", 28),
-    ("CH", 21),
-    ("CR", 22),
-    ("CY", 28),
-    ("CZ", 24),
-    ("DE", 22),
-    ("DK", 18),
-    ("DO", 28),
-    ("EE", 20),
-    ("EG", 29),
-    ("ES", 24),
-    ("FI", 18),
-    ("FO", 18),
-    ("FR", 27),
-    ("GB", 22),
-    ("GE", 22),
-    ("GI", 23),
-    ("GL", 18),
-    ("GR", 27),
-    ("GT", 28),
-    ("HR", 21),
-    ("HU", 28),
-    ("IE", 22),
-    ("IL", 23),
-    ("IQ", 23),
-    ("IS", 26),
-    ("IT", 27),
-    ("JO", 30),
-    ("KW", 30),
-    ("KZ", 20),
-    ("LB", 28),
-    ("LC", 32),
-    ("LI", 21),
-    ("LT", 20),
-    ("LU", 20),
-    ("LV", 21),
-    ("LY", 25),
-    ("MC", 27),
-    ("MD", 24),
-    ("ME", 22),
-    ("MK", 19),
-    ("MR", 27),
-    ("MT", 31),
-    ("MU", 30),
-    ("NL", 18),
-    ("NO", 15),
-    ("PK", 24),
-    ("PL", 28),
-    ("PS", 29),
-    ("PT", 25),
-    ("QA", 29),
-    ("RO", 24),
-    ("RS", 22),
-    ("SA", 24),
-    ("SC", 31),
-    ("SD", 18),
-    ("SE", 24),
-    ("SI", 19),
-    ("SK", 24),
-    ("SM", 27),
-    ("ST", 25),
-    ("SV", 28),
-    ("TL", 23),
-    ("TN", 24),
-    ("TR", 26),
-    ("UA", 29),
-    ("VA", 22),
-    ("VG", 24),
-    ("XK", 20),
+    ("AD", 24), ("AE", 23), ("AL", 28), ("AT", 20), ("AZ", 28), ("BA", 20), ("BE", 16), ("BG", 22), ("BH", 22), ("BR", 29),
+    ("BY", 28), ("CH", 21), ("CR", 22), ("CY", 28), ("CZ", 24), ("DE", 22), ("DK", 18), ("DO", 28), ("EE", 20), ("EG", 29),
+    ("ES", 24), ("FI", 18), ("FO", 18), ("FR", 27), ("GB", 22), ("GE", 22), ("GI", 23), ("GL", 18), ("GR", 27), ("GT", 28),
+    ("HR", 21), ("HU", 28), ("IE", 22), ("IL", 23), ("IQ", 23), ("IS", 26), ("IT", 27), ("JO", 30), ("KW", 30), ("KZ", 20),
+    ("LB", 28), ("LC", 32), ("LI", 21), ("LT", 20), ("LU", 20), ("LV", 21), ("LY", 25), ("MC", 27), ("MD", 24), ("ME", 22),
+    ("MK", 19), ("MR", 27), ("MT", 31), ("MU", 30), ("NL", 18), ("NO", 15), ("PK", 24), ("PL", 28), ("PS", 29), ("PT", 25),
+    ("QA", 29), ("RO", 24), ("RS", 22), ("SA", 24), ("SC", 31), ("SD", 18), ("SE", 24), ("SI", 19), ("SK", 24), ("SM", 27),
+    ("ST", 25), ("SV", 28), ("TL", 23), ("TN", 24), ("TR", 26), ("UA", 29), ("VA", 22), ("VG", 24), ("XK", 20),
 ];
 
 /// The ISO 13616 check: move the first four characters to the end, letters to
@@ -467,14 +476,40 @@ fn ipv6(s: &str, start: usize, end: usize) -> Option<(usize, usize, String)> {
 }
 
 /// Words that make a dotted quad a version (`firmware 2.4.1.0`), not an address.
-const VERSION_WORDS: &[&str] =
-    &["version", "ver", "v", "build", "firmware", "release", "app", "patch", "sdk", "driver", "os", "ios", "android", "windows", "macos"];
+const VERSION_WORDS: &[&str] = &[
+    "version",
+    "ver",
+    "v",
+    "build",
+    "firmware",
+    "release",
+    "app",
+    "patch",
+    "patched",
+    "sdk",
+    "driver",
+    "os",
+    "ios",
+    "android",
+    "windows",
+    "macos",
+    "update",
+    "updated",
+    "upgrade",
+    "upgraded",
+    "downgrade",
+    "downgraded",
+    "install",
+    "installed",
+    "running",
+];
 
 /// IPv4 addresses: four octets 0–255 without leading zeros, not part of a longer
-/// dotted number, not after a version word.
+/// dotted number, not after a version word, not four single digits (`4.2.0.1` is a
+/// version; the few such addresses, like 1.1.1.1, are public resolvers, nobody's).
 fn ipv4(s: &str, start: usize, end: usize) -> Option<(usize, usize, String)> {
     let text = &s[start..end];
-    if text.split('.').any(|o| o.len() > 1 && o.starts_with('0')) || text.parse::<Ipv4Addr>().is_err() {
+    if text.split('.').any(|o| o.len() > 1 && o.starts_with('0')) || text.parse::<Ipv4Addr>().is_err() || text.split('.').all(|o| o.len() == 1) {
         return None;
     }
     let after = &s[end..];
@@ -857,7 +892,10 @@ impl Scrubber {
         for k in &self.known {
             for m in k.re.find_iter(s) {
                 let (a, b) = (m.start(), m.end());
-                if !word_boundary(s, a, b) || (k.rule == Rule::CommonWord && !common_word_is_name(s, a, b, &self.name_tokens)) {
+                if !word_boundary(s, a, b)
+                    || (k.label == "NAME" && hyphenated(s, a, b))
+                    || (k.rule == Rule::CommonWord && !common_word_is_name(s, a, b, &self.name_tokens))
+                {
                     continue;
                 }
                 found.push(Found { start: a, end: b, label: k.label.clone(), norm: k.stands_for.clone() });
@@ -1022,6 +1060,14 @@ fn word_boundary(s: &str, start: usize, end: usize) -> bool {
     !before.is_some_and(is_word) && !after.is_some_and(is_word)
 }
 
+/// A name joined by a hyphen to another word (`Al-Amin` is not `Al`).
+fn hyphenated(s: &str, start: usize, end: usize) -> bool {
+    let mut before = s[..start].chars().rev();
+    let mut after = s[end..].chars();
+    (before.next() == Some('-') && before.next().is_some_and(char::is_alphabetic))
+        || (after.next() == Some('-') && after.next().is_some_and(char::is_alphabetic))
+}
+
 /// A match glued to a word on either side (`ORD-2026112401`, `A55812`) is part of
 /// an identifier, not personal data on its own.
 fn inside_word(s: &str, start: usize, end: usize) -> bool {
@@ -1092,6 +1138,88 @@ mod tests {
         assert_eq!(s.text("member m 7781, policy POL-123456", Place::CustomerTurns), "member [MEMBER_1], policy [POLICY_1]");
         let bad = ScrubConfig { patterns: vec![ScrubPattern { label: "x".into(), regex: "(".into() }], ..Default::default() };
         assert_eq!(bad.validate().unwrap_err().0, "regenerate.scrub.patterns[0].label");
+    }
+
+    fn conversation(v: Value) -> Conversation {
+        serde_json::from_value(v).unwrap()
+    }
+
+    #[test]
+    fn what_is_not_personal_stays_byte_for_byte() {
+        // A scrubbed argument could never match the agent's real call at replay.
+        let args = json!({
+            "expression": "1023 - 62 - 500", "order_id": "ORD-2024-0042", "account_id": "A-55812", "amount": "1,023.00",
+            "reference": "20241123456", "ticket": "4471-2290-118", "since": "2026-11-24T09:31:07Z", "client": "app 10.0.19045.2965",
+            "note": "I will pay the bill in May", "plan": {"name": "Premium"}
+        });
+        let c = conversation(json!({
+            "id": "c", "channel": "chat",
+            "state": {"memory_snapshot": [{"key": "customer.name", "value": "Will May"}, {"key": "account.id", "value": "A-55812"}]},
+            "turns": [
+                {"role": "customer", "text": "That's 1023 - 62 - 500 = 461. Order ORD-2024-0042, I will pay the bill in May."},
+                {"role": "agent", "text": "", "tool_calls": [{"id": "t1", "name": "adjust_balance", "arguments": args}]},
+                {"role": "tool", "tool_result": {"call_id": "t1", "name": "adjust_balance", "content": {"balance": "461.00", "order": "ORD-2024-0042"}}}
+            ]
+        }));
+        let mut s = Scrubber::new(&ScrubConfig::default(), &c.state);
+        let out = s.conversation(&c);
+        assert_eq!(out.turns[1].tool_calls[0].arguments, args);
+        assert_eq!(out.turns[2].tool_result, c.turns[2].tool_result);
+        assert_eq!(out.turns[0].text, c.turns[0].text);
+        assert_eq!(out.state.memory_snapshot[0].value, json!("[NAME_1]"));
+    }
+
+    #[test]
+    fn one_value_one_placeholder_in_state_turns_arguments_and_results() {
+        let c = conversation(json!({
+            "id": "c", "channel": "voice",
+            "state": {"memory_snapshot": [{"key": "customer.phone", "value": "+1 (404) 555-0115"}, {"key": "customer.first_name", "value": "Al"}]},
+            "turns": [
+                {"role": "customer", "text": "Al here, it's 404.555.0115 x12. Born 14/03/1985."},
+                {"role": "agent", "text": "", "tool_calls": [{"id": "t1", "name": "find_customer", "arguments": {"phone": "14045550115"}}]},
+                {"role": "tool", "tool_result": {"call_id": "t1", "name": "find_customer",
+                    "content": {"customer": {"name": "Al Brennan", "dob": "1985-03-14", "iban": "GB82 WEST 1234 5698 7654 32"}}}},
+                {"role": "agent", "text": "Thanks Al. Mr Brennan, I see GB82WEST12345698765432 on file."}
+            ]
+        }));
+        let mut s = Scrubber::new(&ScrubConfig::default(), &c.state);
+        let out = s.conversation(&c);
+        assert_eq!(out.state.memory_snapshot[0].value, json!("[PHONE_1]"));
+        assert_eq!(out.state.memory_snapshot[1].value, json!("[NAME_1]"));
+        // The extension makes it another line; the date of birth is the tool's, in another format.
+        assert_eq!(out.turns[0].text, "[NAME_1] here, it's [PHONE_2]. Born [DOB_1].");
+        assert_eq!(out.turns[1].tool_calls[0].arguments, json!({"phone": "[PHONE_1]"}));
+        assert_eq!(
+            out.turns[2].tool_result.as_ref().unwrap().content,
+            json!({"customer": {"name": "[NAME_2]", "dob": "[DOB_1]", "iban": "[IBAN_1]"}})
+        );
+        assert_eq!(out.turns[3].text, "Thanks [NAME_1]. Mr [NAME_2], I see [IBAN_1] on file.");
+    }
+
+    #[test]
+    fn names_that_are_words_are_replaced_only_as_names() {
+        let st = state(&[("customer.name", json!("Will Grace")), ("customer.nickname", json!("x")), ("customer.first_name", json!("Bo"))]);
+        let mut s = Scrubber::new(&ScrubConfig::default(), &st);
+        for keep in ["I will call back.", "Will do!", "Will you check?", "There is a grace period.", "Grace period ends Friday.", "The Grace period.", "BO and bo", "Bob"] {
+            assert_eq!(s.text(keep, Place::AgentTurns), keep);
+        }
+        assert_eq!(s.text("Thanks Will. Grace, hi. Will here. Bo, bye.", Place::AgentTurns), "Thanks [NAME_1]. [NAME_1], hi. [NAME_1] here. [NAME_2], bye.");
+    }
+
+    #[test]
+    fn keep_and_disable() {
+        let cfg = ScrubConfig { keep: vec![r"\bREF \d{3}-\d{3}-\d{4}\b".into()], disable: vec!["IP".into()], ..Default::default() };
+        cfg.validate().unwrap();
+        let mut s = Scrubber::new(&cfg, &AgentState::default());
+        assert_eq!(s.text("REF 555-123-4567, call 555-123-4567 from 203.0.113.42", Place::CustomerTurns), "REF 555-123-4567, call [PHONE_1] from 203.0.113.42");
+        let bad = ScrubConfig { disable: vec!["NAME".into()], ..Default::default() };
+        assert_eq!(bad.validate().unwrap_err().0, "regenerate.scrub.disable[0]");
+        let bad = ScrubConfig { keep: vec!["(".into()], ..Default::default() };
+        assert_eq!(bad.validate().unwrap_err().0, "regenerate.scrub.keep[0]");
+        let mut labels: Vec<&str> = builtin().iter().map(|b| b.0).collect();
+        labels.dedup();
+        labels.sort();
+        assert_eq!(labels, crate::config::regenerate::BUILTIN_DETECTORS);
     }
 
     #[test]
