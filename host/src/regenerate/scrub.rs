@@ -1189,10 +1189,7 @@ mod tests {
         // The extension makes it another line; the date of birth is the tool's, in another format.
         assert_eq!(out.turns[0].text, "[NAME_1] here, it's [PHONE_2]. Born [DOB_1].");
         assert_eq!(out.turns[1].tool_calls[0].arguments, json!({"phone": "[PHONE_1]"}));
-        assert_eq!(
-            out.turns[2].tool_result.as_ref().unwrap().content,
-            json!({"customer": {"name": "[NAME_2]", "dob": "[DOB_1]", "iban": "[IBAN_1]"}})
-        );
+        assert_eq!(out.turns[2].tool_result.as_ref().unwrap().content, json!({"customer": {"name": "[NAME_2]", "dob": "[DOB_1]", "iban": "[IBAN_1]"}}));
         assert_eq!(out.turns[3].text, "Thanks [NAME_1]. Mr [NAME_2], I see [IBAN_1] on file.");
     }
 
@@ -1200,7 +1197,16 @@ mod tests {
     fn names_that_are_words_are_replaced_only_as_names() {
         let st = state(&[("customer.name", json!("Will Grace")), ("customer.nickname", json!("x")), ("customer.first_name", json!("Bo"))]);
         let mut s = Scrubber::new(&ScrubConfig::default(), &st);
-        for keep in ["I will call back.", "Will do!", "Will you check?", "There is a grace period.", "Grace period ends Friday.", "The Grace period.", "BO and bo", "Bob"] {
+        for keep in [
+            "I will call back.",
+            "Will do!",
+            "Will you check?",
+            "There is a grace period.",
+            "Grace period ends Friday.",
+            "The Grace period.",
+            "BO and bo",
+            "Bob",
+        ] {
             assert_eq!(s.text(keep, Place::AgentTurns), keep);
         }
         assert_eq!(s.text("Thanks Will. Grace, hi. Will here. Bo, bye.", Place::AgentTurns), "Thanks [NAME_1]. [NAME_1], hi. [NAME_1] here. [NAME_2], bye.");
