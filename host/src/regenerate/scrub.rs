@@ -410,7 +410,9 @@ fn phone(s: &str, start: usize, end: usize) -> Option<(usize, usize, String)> {
         }
     }
     let n = groups.len();
-    for len in (1..=n).rev() {
+    // No phone number has more than 8 groups (`+33 1 42 68 53 00` has 6): longer runs
+    // are searched for one within a window, in linear time whatever the text holds.
+    for len in (1..=n.min(MAX_PHONE_GROUPS)).rev() {
         for i in 0..=n - len {
             let j = i + len;
             let g = &groups[i..j];
@@ -425,6 +427,9 @@ fn phone(s: &str, start: usize, end: usize) -> Option<(usize, usize, String)> {
     }
     None
 }
+
+/// The most digit groups a phone number is written in.
+const MAX_PHONE_GROUPS: usize = 8;
 
 fn phone_shape(g: &[Group], plus: bool, s: &str, start: usize) -> bool {
     let total: usize = g.iter().map(|x| x.digits).sum();
@@ -731,6 +736,9 @@ fn plausible(label: &str, v: &str) -> bool {
     }
 }
 
+/// Values tool payloads may add to the ones searched for in free text.
+const MAX_PAYLOAD_VALUES: usize = 256;
+
 /// Titles and suffixes inside a name value: not names on their own.
 const HONORIFICS: &[&str] = &["mr", "mrs", "ms", "miss", "mx", "dr", "prof", "sir", "jr", "sr", "ii", "iii", "iv"];
 
@@ -744,6 +752,8 @@ pub struct Scrubber {
     known: Vec<Known>,
     /// Every single word of a known name, lower case.
     name_tokens: BTreeSet<String>,
+    /// Values learned from payloads so far.
+    from_payloads: usize,
     enabled: bool,
     placeholders: BTreeMap<(String, String), String>,
     next: BTreeMap<String, usize>,
@@ -771,6 +781,7 @@ impl Scrubber {
             learned: Vec::new(),
             known: Vec::new(),
             name_tokens: BTreeSet::new(),
+            from_payloads: 0,
             enabled: cfg.enabled,
             placeholders: BTreeMap::new(),
             next: BTreeMap::new(),
@@ -815,12 +826,16 @@ impl Scrubber {
     }
 
     /// Learn the personal fields of a JSON payload (`{"customer": {"first_name": …}}`).
+    /// At most [`MAX_PAYLOAD_VALUES`] per conversation are searched for in free text (a
+    /// search tool may return thousands of customers); every one of them is still
+    /// replaced where it sits in the payload, by its key.
     fn learn_payload(&mut self, v: &Value, parent: Option<&str>) {
         match v {
             Value::Object(o) => {
                 for (k, x) in o {
                     if let (Some(label), Some(s)) = (payload_label(parent, k), x.as_str()) {
-                        if plausible(&label, s) {
+                        if plausible(&label, s) && self.from_payloads < MAX_PAYLOAD_VALUES {
+                            self.from_payloads += 1;
                             self.learn(&label, s);
                         }
                     }
@@ -1210,6 +1225,16 @@ mod tests {
             assert_eq!(s.text(keep, Place::AgentTurns), keep);
         }
         assert_eq!(s.text("Thanks Will. Grace, hi. Will here. Bo, bye.", Place::AgentTurns), "Thanks [NAME_1]. [NAME_1], hi. [NAME_1] here. [NAME_2], bye.");
+    }
+
+    #[test]
+    fn hostile_text_is_scrubbed_in_linear_time() {
+        let s = Scrubber::new(&ScrubConfig::default(), &AgentState::default());
+        let at = std::time::Instant::now();
+        for t in ["12 ".repeat(20_000), "1.2.3.4.".repeat(10_000), "a:".repeat(20_000), "DE89 ".repeat(10_000), "born 1 ".repeat(10_000)] {
+            assert!(s.find(&t, None).len() < 20_000);
+        }
+        assert!(at.elapsed() < std::time::Duration::from_secs(20), "{:?}", at.elapsed());
     }
 
     #[test]
