@@ -145,53 +145,11 @@ fn email(s: &str, start: usize, end: usize) -> Option<(usize, usize, String)> {
 /// Lower-case words that may follow a street address in a sentence ("7 Birch Lane
 /// last month", "… instead", "… in Springfield"). Any other lower-case word makes the
 /// capitalised words a name of something else: "2 Google Drive accounts".
+#[rustfmt::skip]
 const ADDRESS_FOLLOWERS: &[&str] = &[
-    "in",
-    "on",
-    "at",
-    "and",
-    "or",
-    "but",
-    "is",
-    "was",
-    "to",
-    "for",
-    "from",
-    "with",
-    "near",
-    "by",
-    "since",
-    "until",
-    "please",
-    "instead",
-    "last",
-    "next",
-    "this",
-    "yesterday",
-    "today",
-    "now",
-    "then",
-    "which",
-    "where",
-    "that",
-    "so",
-    "if",
-    "not",
-    "has",
-    "had",
-    "have",
-    "will",
-    "would",
-    "should",
-    "are",
-    "were",
-    "be",
-    "as",
-    "apt",
-    "apartment",
-    "suite",
-    "unit",
-    "flat",
+    "in", "on", "at", "and", "or", "but", "is", "was", "to", "for", "from", "with", "near", "by", "since", "until", "please", "instead", "last", "next",
+    "this", "yesterday", "today", "now", "then", "which", "where", "that", "so", "if", "not", "has", "had", "have", "will", "would", "should", "are", "were",
+    "be", "as", "apt", "apartment", "suite", "unit", "flat",
 ];
 
 /// Street addresses: the regex's shape, not followed by a lower-case noun.
@@ -431,6 +389,7 @@ fn phone(s: &str, start: usize, end: usize) -> Option<(usize, usize, String)> {
 /// The most digit groups a phone number is written in.
 const MAX_PHONE_GROUPS: usize = 8;
 
+/// Does this run of groups (`plus`: after a `+`) have one of the shapes of [`phone`]?
 fn phone_shape(g: &[Group], plus: bool, s: &str, start: usize) -> bool {
     let total: usize = g.iter().map(|x| x.digits).sum();
     let lens: Vec<usize> = g.iter().map(|x| x.digits).collect();
@@ -481,32 +440,10 @@ fn ipv6(s: &str, start: usize, end: usize) -> Option<(usize, usize, String)> {
 }
 
 /// Words that make a dotted quad a version (`firmware 2.4.1.0`), not an address.
+#[rustfmt::skip]
 const VERSION_WORDS: &[&str] = &[
-    "version",
-    "ver",
-    "v",
-    "build",
-    "firmware",
-    "release",
-    "app",
-    "patch",
-    "patched",
-    "sdk",
-    "driver",
-    "os",
-    "ios",
-    "android",
-    "windows",
-    "macos",
-    "update",
-    "updated",
-    "upgrade",
-    "upgraded",
-    "downgrade",
-    "downgraded",
-    "install",
-    "installed",
-    "running",
+    "version", "ver", "v", "build", "firmware", "release", "app", "patch", "patched", "sdk", "driver", "os", "ios", "android", "windows", "macos",
+    "update", "updated", "upgrade", "upgraded", "downgrade", "downgraded", "install", "installed", "running",
 ];
 
 /// IPv4 addresses: four octets 0–255 without leading zeros, not part of a longer
@@ -529,6 +466,7 @@ fn ipv4(s: &str, start: usize, end: usize) -> Option<(usize, usize, String)> {
     Some((start, end, text.to_string()))
 }
 
+/// Month abbreviations (`March`, `Mar.` and `mar` all start with one).
 const MONTHS: &[&str] = &["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"];
 
 /// A date as `YYYY-MM-DD` when it can be read unambiguously; `None` when it is not a
@@ -601,9 +539,11 @@ const MONTH_PREPOSITIONS: &[&str] = &[
     "in", "on", "by", "since", "until", "till", "from", "through", "of", "early", "late", "mid", "last", "next", "this", "every", "before", "after", "during",
     "around",
 ];
+/// The common-word names that are months.
 const MONTH_NAMES: &[&str] = &["april", "august", "june", "march", "may"];
 /// Modal verbs that are names: "May I", "Will you" is the verb.
 const MODALS: &[&str] = &["may", "will"];
+/// After a modal, these make it the verb.
 const SUBJECTS: &[&str] = &["i", "we", "you", "it", "he", "she", "they", "this", "that", "there"];
 /// After a name opening a sentence: "Frank here", "Grace speaking".
 const NAME_FOLLOWERS: &[&str] = &["here", "speaking", "calling", "again"];
