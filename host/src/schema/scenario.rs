@@ -121,10 +121,10 @@ pub struct Provenance {
     #[serde(default = "one")]
     pub hits: u32,
     /// RFC 3339 time of the first production hit.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "super::conversation::rfc3339_opt")]
     pub first_seen: Option<String>,
     /// RFC 3339 time of the latest production hit.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "super::conversation::rfc3339_opt")]
     pub last_seen: Option<String>,
     /// `hand-written` or `ratchet regenerate`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
