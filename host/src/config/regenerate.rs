@@ -26,6 +26,10 @@ pub struct RegenerateConfig {
     pub simulator: Option<String>,
     /// Parameters for the simulator (a table), copied into each scenario's `[world]`.
     pub simulator_params: serde_json::Value,
+    /// Write `[script] when_done = "simulate"` (with the goal and facts derived from
+    /// the customer's lines) so a simulated, recorded customer may carry on when the
+    /// script runs out. Off by default: replay is then exactly the script.
+    pub simulate_customer: bool,
 }
 
 impl Default for RegenerateConfig {
@@ -36,6 +40,7 @@ impl Default for RegenerateConfig {
             templates: Vec::new(),
             simulator: None,
             simulator_params: serde_json::Value::Object(Default::default()),
+            simulate_customer: false,
         }
     }
 }

@@ -325,6 +325,7 @@ pub fn regenerate(event: &FailureEvent, opts: &Options) -> Result<Regenerated, R
 
     let title = title(event, &mut scrubber, &mode);
     let when = recorded.started_at.clone().or_else(|| event.detected_at.clone());
+    let script = opts.config.simulate_customer.then(|| script_policy(&turns, &state));
     let mut scenario = Scenario {
         schema_version: Default::default(),
         id: String::new(),
@@ -343,6 +344,7 @@ pub fn regenerate(event: &FailureEvent, opts: &Options) -> Result<Regenerated, R
         },
         impact: recorded.impact.clone(),
         state,
+        script,
         turns,
         fixtures,
         world,
@@ -356,6 +358,34 @@ pub fn regenerate(event: &FailureEvent, opts: &Options) -> Result<Regenerated, R
     };
     scenario.id = content_id(&scenario);
     Ok(Regenerated { scenario, origins, recorded, scrubbed: scrubber.report().clone(), warnings })
+}
+
+/// The simulated customer's brief: the goal is the customer's first line, the facts
+/// what they disclosed (scrubbed placeholders and identifiers in their lines, the
+/// customer's memory entries). Everything here is already scrubbed.
+fn script_policy(turns: &[ScriptedTurn], state: &crate::schema::AgentState) -> crate::schema::ScriptPolicy {
+    static TOKEN: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    let token = TOKEN.get_or_init(|| regex::Regex::new(r"\[[A-Z][A-Z_]*_\d+\]|\b[A-Z]{1,6}-?\d{3,}\b").expect("a valid pattern"));
+    let mut facts: Vec<String> = Vec::new();
+    for t in turns {
+        for m in token.find_iter(&t.text) {
+            let f = format!("you mentioned {}", m.as_str());
+            if !facts.contains(&f) {
+                facts.push(f);
+            }
+        }
+    }
+    for e in state.memory_snapshot.iter().filter(|e| e.key.starts_with("customer.")) {
+        if let Some(v) = e.value.as_str() {
+            facts.push(format!("your {} is {v}", e.key.trim_start_matches("customer.").replace('_', " ")));
+        }
+    }
+    crate::schema::ScriptPolicy {
+        when_done: crate::schema::WhenDone::Simulate,
+        goal: turns.first().map(|t| t.text.clone()).unwrap_or_default(),
+        facts,
+        max_turns: 3,
+    }
 }
 
 /// Every call of a recorded conversation that got a result, with that result and

@@ -156,7 +156,7 @@ pub fn to_toml(s: &Scenario, notes: &Notes) -> String {
 
     let mut head = serde_json::to_value(s).unwrap_or_default();
     let obj = head.as_object_mut().expect("a scenario serialises to an object");
-    let sections = ["provenance", "impact", "state", "turns", "fixtures", "criteria", "history", "world", "recording"];
+    let sections = ["provenance", "impact", "state", "turns", "fixtures", "criteria", "history", "world", "recording", "script"];
     let mut top = serde_json::Map::new();
     for (k, v) in obj.iter() {
         if !sections.contains(&k.as_str()) {
@@ -183,6 +183,19 @@ pub fn to_toml(s: &Scenario, notes: &Notes) -> String {
         if let Some(text) = &w.state_json {
             let _ = writeln!(out, "state_json = {}", multiline(text));
         }
+    }
+
+    if let Some(p) = &s.script {
+        let _ = writeln!(out, "\n# When the lines below run out: `end`, or `simulate` (a recorded simulated customer");
+        let _ = writeln!(out, "# carries on toward the goal, repeating only the facts).");
+        let _ = writeln!(out, "[script]\nwhen_done = {}", inline(&serde_json::to_value(p.when_done).unwrap_or_default()));
+        if !p.goal.is_empty() {
+            let _ = writeln!(out, "goal = {}", string(&p.goal));
+        }
+        if !p.facts.is_empty() {
+            let _ = writeln!(out, "facts = {}", inline(&serde_json::to_value(&p.facts).unwrap_or_default()));
+        }
+        let _ = writeln!(out, "max_turns = {}", p.max_turns);
     }
 
     let _ = writeln!(out, "\n# The customer's lines, played verbatim and in order.");

@@ -41,6 +41,9 @@ pub struct Scenario {
     pub state: AgentState,
     /// The customer's lines, played in order, verbatim.
     pub turns: Vec<ScriptedTurn>,
+    /// What happens when the scripted lines run out (default: the conversation ends).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub script: Option<ScriptPolicy>,
     /// Recorded tool results that answer the agent's tool calls.
     #[serde(default)]
     pub fixtures: Vec<Fixture>,
@@ -179,6 +182,44 @@ impl Fixture {
             (None, None) => Err("missing `result` (or `result_json`)".into()),
         }
     }
+}
+
+/// `[script]`: when the failing customer's lines run out before a fix reaches its
+/// decisive step (it asked for a confirmation, one more detail), a simulated
+/// customer may carry on from the real customer's goal and what they disclosed.
+/// Its lines come from the model broker and are recorded like LLM judgements, so
+/// the gate replays them offline; a missing recording is an `error`, never a pass.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ScriptPolicy {
+    /// `end` (the conversation ends with the last scripted line) or `simulate`.
+    #[serde(default)]
+    pub when_done: WhenDone,
+    /// What the customer came for, in their words (scrubbed).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub goal: String,
+    /// What the real customer disclosed (placeholders, order ids...), which the
+    /// simulated customer may repeat; it invents nothing else.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub facts: Vec<String>,
+    /// Most simulated customer lines.
+    #[serde(default = "three")]
+    pub max_turns: u32,
+}
+
+fn three() -> u32 {
+    3
+}
+
+/// What happens when the scripted customer lines run out.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum WhenDone {
+    /// The conversation ends (the default: replay is exactly the script).
+    #[default]
+    End,
+    /// A simulated customer carries on, recorded (see [`ScriptPolicy`]).
+    Simulate,
 }
 
 /// `[world]`: the state of the systems behind the agent's tools when the failure
@@ -416,6 +457,15 @@ impl Scenario {
             }
             if !f.arguments.is_object() {
                 return err(nth_table("fixtures", i), format!("fixtures[{i}].arguments"), "must be a table (the call's arguments)".into());
+            }
+        }
+        if let Some(p) = &self.script {
+            let line = text.lines().position(|l| l.trim() == "[script]").map(|i| i + 1);
+            if p.when_done == WhenDone::Simulate && p.goal.trim().is_empty() {
+                return err(line, "script.goal".into(), "a simulated customer needs the goal it pursues".into());
+            }
+            if p.max_turns == 0 || p.max_turns > 20 {
+                return err(line, "script.max_turns".into(), format!("{} is out of range 1..=20", p.max_turns));
             }
         }
         if let Some(w) = &self.world {
