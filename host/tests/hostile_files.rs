@@ -12,9 +12,7 @@ fn ratchet(dir: &Path, args: &[&str]) -> (i32, String, String) {
 }
 
 fn scenario_with_id(id: &str) -> String {
-    format!(
-        "id = {id:?}\ntitle = \"hostile\"\nfailure_mode = \"m\"\n\n[[turns]]\ntext = \"hi\"\n\n[[criteria]]\nid = \"c\"\nkind = \"must-escalate\"\n"
-    )
+    format!("id = {id:?}\ntitle = \"hostile\"\nfailure_mode = \"m\"\n\n[[turns]]\ntext = \"hi\"\n\n[[criteria]]\nid = \"c\"\nkind = \"must-escalate\"\n")
 }
 
 /// A project in `tmp/project` with a ratchet.toml whose bytes must never change.
@@ -67,4 +65,64 @@ fn a_promoted_file_never_lands_outside_the_suite_through_a_symlink() {
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("symlink"), "{err}");
     assert_eq!(std::fs::read_dir(&elsewhere).unwrap().count(), 0, "nothing written through the symlink");
+}
+
+/// `n` small conversations (JSONL) the built-in triggers flag every third of (a
+/// complaint), so detect needs no plugin; one line in 7 does not parse (a reject).
+fn conversations(n: usize) -> String {
+    let mut out = String::new();
+    for i in 0..n {
+        if i % 7 == 3 {
+            out.push_str("{\"id\": \"broken\", \"channel\": \n");
+            continue;
+        }
+        let c = serde_json::json!({"id": format!("c{i:05}"), "channel": "chat",
+            "turns": [{"role": "customer", "text": format!("order {i} is late")}, {"role": "agent", "text": "sorry"}],
+            "outcome": {"complaint": i % 3 == 0}});
+        out.push_str(&c.to_string());
+        out.push('\n');
+    }
+    out
+}
+
+/// A project with no plugin (built-in triggers only) and an input stream of `n` records.
+fn detect_project(tmp: &Path, n: usize) -> PathBuf {
+    let p = project(tmp);
+    std::fs::write(p.join("ratchet.toml"), "").unwrap();
+    std::fs::write(p.join("in.jsonl"), conversations(n)).unwrap();
+    p
+}
+
+#[test]
+fn a_checkpoint_whose_output_was_removed_or_cut_is_refused_never_nul_filled() {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = detect_project(tmp.path(), 60);
+    let args = ["detect", "in.jsonl", "--out", "ev.jsonl", "--checkpoint", "ev.ckpt", "--batch", "10"];
+    let (code, _, err) = ratchet(&p, &args);
+    assert_eq!(code, 0, "{err}");
+    let full = std::fs::read(p.join("ev.jsonl")).unwrap();
+    let rejects = std::fs::read(p.join("ev.jsonl.rejects.jsonl")).unwrap();
+    assert!(!full.is_empty() && !rejects.is_empty());
+    for (what, file, keep) in [("removed", "ev.jsonl", None), ("cut", "ev.jsonl", Some(full.len() / 2)), ("removed", "ev.jsonl.rejects.jsonl", None)] {
+        std::fs::write(p.join("ev.jsonl"), &full).unwrap();
+        std::fs::write(p.join("ev.jsonl.rejects.jsonl"), &rejects).unwrap();
+        let original = std::fs::read(p.join(file)).unwrap();
+        match keep {
+            None => std::fs::remove_file(p.join(file)).unwrap(),
+            Some(n) => std::fs::write(p.join(file), &original[..n]).unwrap(),
+        }
+        let (code, _, err) = ratchet(&p, &args);
+        assert_eq!(code, 2, "{what} {file}: {err}");
+        assert!(err.contains(file) && err.contains("ev.ckpt"), "the message names the file and the checkpoint: {err}");
+        match keep {
+            None => assert!(!p.join(file).exists(), "{file} is not recreated"),
+            Some(n) => assert_eq!(std::fs::read(p.join(file)).unwrap(), &original[..n], "{file} is left as it was"),
+        }
+    }
+    // Starting over (no checkpoint) rewrites the output from the first record.
+    std::fs::remove_file(p.join("ev.ckpt")).unwrap();
+    std::fs::remove_file(p.join("ev.jsonl")).unwrap();
+    let (code, _, err) = ratchet(&p, &args);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(std::fs::read(p.join("ev.jsonl")).unwrap(), full);
 }

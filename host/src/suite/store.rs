@@ -3,7 +3,6 @@
 //! suite directory. `promote` and `tiers` write through here.
 
 use std::collections::BTreeMap;
-use std::fs::File;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -64,9 +63,29 @@ pub struct SuiteLock {
 }
 
 /// Take the suite's exclusive lock, waiting up to `timeout`; the directory is created
-/// if missing. Every process that changes the suite or its ledger takes it.
+/// if missing. Every process that changes the suite or its ledger takes it. Holding
+/// it, the temporary files killed writers left in the suite are removed (see
+/// [`remove_stale_temps`]).
 pub fn lock(dir: &Path, timeout: Duration) -> Result<SuiteLock, StoreError> {
-    Ok(SuiteLock { _lock: FileLock::acquire(&dir.join(LOCK_FILE), timeout)? })
+    let lock = SuiteLock { _lock: FileLock::acquire(&dir.join(LOCK_FILE), timeout)? };
+    remove_stale_temps(dir);
+    Ok(lock)
+}
+
+/// Remove, in the whole suite tree, the temporary files whose writer is gone (a
+/// staging file of a killed `promote` or `tiers --apply`, a ledger or index
+/// rewrite): every name [`fsutil::remove_stale_temps`] recognises, ownerless legacy
+/// `.tmpXXXXXX` files included once they are old. Symlinked folders are not entered.
+pub fn remove_stale_temps(dir: &Path) -> Vec<PathBuf> {
+    let mut removed = fsutil::remove_stale_temps(dir, None, true);
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for entry in entries.flatten() {
+            if entry.file_type().is_ok_and(|t| t.is_dir()) {
+                removed.extend(remove_stale_temps(&entry.path()));
+            }
+        }
+    }
+    removed
 }
 
 /// A file a batch changes: its new text, and what to restore on failure.
@@ -80,15 +99,14 @@ pub struct Pending {
 
 /// Stage every file, then rename them all into place; on a failure, put back what
 /// was replaced and remove what was created. Every path is checked to stay inside
-/// `dir` without passing through a symlink before anything is written.
+/// `dir` without passing through a symlink before anything is written. A staging
+/// file is named after its target and this process ([`fsutil::temp_for`]), so one a
+/// kill left behind is removed by the next [`lock`].
 pub fn commit(dir: &Path, pending: &BTreeMap<PathBuf, Pending>) -> Result<(), StoreError> {
     let targets: Vec<(PathBuf, &Pending)> = pending.iter().map(|(rel, p)| Ok((fsutil::confined(dir, rel)?, p))).collect::<Result<_, FsError>>()?;
-    let mut staged: Vec<(PathBuf, PathBuf)> = Vec::new();
+    let mut staged: Vec<(tempfile::NamedTempFile, PathBuf)> = Vec::new();
     let mut created_dirs: Vec<PathBuf> = Vec::new();
-    let cleanup = |staged: &[(PathBuf, PathBuf)], created_dirs: &[PathBuf]| {
-        for (tmp, _) in staged {
-            let _ = std::fs::remove_file(tmp);
-        }
+    let remove_dirs = |created_dirs: &[PathBuf]| {
         for d in created_dirs.iter().rev() {
             let _ = std::fs::remove_dir(d);
         }
@@ -97,28 +115,33 @@ pub fn commit(dir: &Path, pending: &BTreeMap<PathBuf, Pending>) -> Result<(), St
         let parent = target.parent().unwrap_or(dir).to_path_buf();
         if !parent.exists() {
             if let Err(e) = std::fs::create_dir_all(&parent) {
-                cleanup(&staged, &created_dirs);
+                drop(staged);
+                remove_dirs(&created_dirs);
                 return Err(StoreError::Io { path: parent, source: e });
             }
             created_dirs.push(parent.clone());
         }
-        let name = target.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        let tmp = parent.join(format!(".{name}.promote.{}.tmp", std::process::id()));
-        let written = File::create(&tmp).and_then(|mut f| {
+        let written = fsutil::temp_for(&target).and_then(|mut f| {
             f.write_all(p.text.as_bytes())?;
-            f.sync_all()
+            f.as_file().sync_all()?;
+            Ok(f)
         });
-        if let Err(e) = written {
-            let _ = std::fs::remove_file(&tmp);
-            cleanup(&staged, &created_dirs);
-            return Err(StoreError::Io { path: tmp, source: e });
+        match written {
+            Ok(f) => staged.push((f, target)),
+            Err(e) => {
+                drop(staged);
+                remove_dirs(&created_dirs);
+                return Err(StoreError::Io { path: target, source: e });
+            }
         }
-        staged.push((tmp, target));
     }
-    for (i, (tmp, target)) in staged.iter().enumerate() {
-        if let Err(e) = std::fs::rename(tmp, target) {
-            // Undo the renames already done, newest first.
-            for (_, done) in staged[..i].iter().rev() {
+    let mut done: Vec<PathBuf> = Vec::new();
+    let mut staged = staged.into_iter();
+    while let Some((tmp, target)) = staged.next() {
+        if let Err(e) = tmp.persist(&target) {
+            // Undo the renames already done, newest first; the rest of the staged
+            // files are removed when dropped.
+            for done in done.iter().rev() {
                 let rel = done.strip_prefix(dir).unwrap_or(done);
                 match pending.get(rel).and_then(|p| p.original.as_ref()) {
                     Some(bytes) => {
@@ -129,9 +152,11 @@ pub fn commit(dir: &Path, pending: &BTreeMap<PathBuf, Pending>) -> Result<(), St
                     }
                 }
             }
-            cleanup(&staged[i..], &created_dirs);
-            return Err(StoreError::Io { path: target.clone(), source: e });
+            drop(staged);
+            remove_dirs(&created_dirs);
+            return Err(StoreError::Io { path: target, source: e.error });
         }
+        done.push(target);
     }
     Ok(())
 }
