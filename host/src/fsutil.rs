@@ -209,6 +209,23 @@ pub fn write_atomic(path: &Path, contents: &[u8]) -> std::io::Result<()> {
     Ok(())
 }
 
+/// Check, before a long run, that [`write_atomic`] will be able to write `path` when
+/// the run ends: it is not a directory, its directory exists (created if missing)
+/// and a temporary file can be created there (one is, and removed). A device, FIFO
+/// or symlink the user named is written in place and is not probed.
+pub fn check_writable(path: &Path) -> Result<(), FsError> {
+    match std::fs::symlink_metadata(path) {
+        Ok(m) if m.is_dir() => {
+            return Err(FsError::Io { path: path.to_path_buf(), source: std::io::Error::new(std::io::ErrorKind::IsADirectory, "is a directory") })
+        }
+        Ok(_) if !replaceable(path) => return Ok(()),
+        _ => {}
+    }
+    let dir = parent_dir(path);
+    std::fs::create_dir_all(dir).map_err(FsError::io(dir))?;
+    temp_for(path).map(drop).map_err(FsError::io(dir))
+}
+
 /// `root/relative`, checked to stay inside `root`: `relative` must be a non-empty
 /// relative path of plain names (no `..`, no `/` prefix), and no part of it that
 /// exists may be a symlink (the file itself included). Parts that do not exist yet

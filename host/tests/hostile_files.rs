@@ -126,3 +126,90 @@ fn a_checkpoint_whose_output_was_removed_or_cut_is_refused_never_nul_filled() {
     assert_eq!(code, 0, "{err}");
     assert_eq!(std::fs::read(p.join("ev.jsonl")).unwrap(), full);
 }
+
+/// A small exec agent (Python, stdlib) whose misbehaviour is picked by its first
+/// argument: `ok` answers every message; `fork` starts a sleeping child that keeps
+/// its stdout open and exits after `ready`; `utf8` answers with bytes that are not
+/// UTF-8; `dup` makes two tool calls with the same call_id in one turn.
+const TINY_AGENT: &str = r#"
+import json, os, sys, time
+mode = sys.argv[1]
+def out(m):
+    sys.stdout.write(json.dumps(m) + "\n"); sys.stdout.flush()
+calls = 0
+for line in sys.stdin:
+    m = json.loads(line)
+    t = m["type"]
+    if t == "hello":
+        out({"type": "ready", "protocol": 1, "agent": "tiny", "version": "1"})
+        if mode == "fork":
+            if os.fork() == 0:
+                with open(sys.argv[2], "w") as f:
+                    f.write(str(os.getpid()))
+                time.sleep(300)
+                os._exit(0)
+            time.sleep(0.2)
+            sys.exit(0)
+    elif t == "customer.message":
+        if mode == "utf8":
+            sys.stdout.buffer.write(b'{"type": "agent.message", "session": "' + m["session"].encode() + b'", "text": "caf\xe9"}\n'); sys.stdout.flush()
+        elif mode == "dup":
+            calls = 1
+            out({"type": "tool.call", "session": m["session"], "call_id": "c1", "name": "lookup", "arguments": {}})
+        else:
+            out({"type": "agent.message", "session": m["session"], "text": "ok"})
+    elif t == "tool.result":
+        if calls == 1:
+            calls = 2
+            out({"type": "tool.call", "session": m["session"], "call_id": "c1", "name": "lookup", "arguments": {"again": True}})
+        else:
+            out({"type": "agent.message", "session": m["session"], "text": "done"})
+    elif t == "session.end":
+        out({"type": "session.ended", "session": m["session"]})
+"#;
+
+/// Write the tiny agent and its agent file (`agent-<mode>.toml`) into project `p`.
+fn tiny_agent(p: &Path, mode: &str, extra_args: &[&str]) -> PathBuf {
+    std::fs::write(p.join("tiny_agent.py"), TINY_AGENT).unwrap();
+    let mut command = vec!["python3".to_string(), "tiny_agent.py".into(), mode.into()];
+    command.extend(extra_args.iter().map(|s| s.to_string()));
+    let file = p.join(format!("agent-{mode}.toml"));
+    std::fs::write(&file, format!("[agent]\nname = \"tiny-{mode}\"\ndriver = \"exec\"\ncommand = {command:?}\nturn_timeout_ms = 20000\n")).unwrap();
+    file
+}
+
+/// A suite of `n` trivial scenarios (`s00`, `s01`...) in `p/suite`.
+fn tiny_suite(p: &Path, n: usize) {
+    std::fs::create_dir_all(p.join("suite")).unwrap();
+    for i in 0..n {
+        std::fs::write(p.join(format!("suite/s{i:02}.toml")), scenario_with_id(&format!("s{i:02}"))).unwrap();
+    }
+}
+
+#[test]
+fn concurrent_gates_lose_no_ledger_line() {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = project(tmp.path());
+    std::fs::write(p.join("ratchet.toml"), "").unwrap();
+    let n = 8;
+    tiny_suite(&p, n);
+    let agent = tiny_agent(&p, "ok", &[]);
+    for round in 1..=2 {
+        let children: Vec<_> = (0..n)
+            .map(|i| {
+                Command::new(env!("CARGO_BIN_EXE_ratchet"))
+                    .current_dir(&p)
+                    .args(["gate", "--suite", "suite", "--agent", agent.to_str().unwrap(), "--id", &format!("s{i:02}"), "-q"])
+                    .stderr(std::process::Stdio::piped())
+                    .spawn()
+                    .unwrap()
+            })
+            .collect();
+        for c in children {
+            let o = c.wait_with_output().unwrap();
+            assert!(matches!(o.status.code(), Some(0 | 1)), "{}", String::from_utf8_lossy(&o.stderr));
+        }
+        let ledger = std::fs::read_to_string(p.join("suite/ledger.jsonl")).unwrap();
+        assert_eq!(ledger.lines().count(), n * round, "every run's line is kept:\n{ledger}");
+    }
+}

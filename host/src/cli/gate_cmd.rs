@@ -15,15 +15,15 @@ use ratchet::agent::openai::{OpenAiAgent, OpenAiDriver};
 use ratchet::agent::wasm::WasmDriver;
 use ratchet::agent::{AgentConfig, Driver, DriverKind};
 use ratchet::config::Project;
+use ratchet::fsutil::{write_atomic, FsError};
 use ratchet::gate::criteria::AssertionPlugins;
 use ratchet::gate::replay::MissingFixturePolicy;
-use ratchet::fsutil::write_atomic;
 use ratchet::gate::report::GateReport;
-use ratchet::suite::{self, Filter, Shard, TierSelection};
 use ratchet::gate::{ledger, GateOptions, Progress, Verdict};
 use ratchet::llm::{Mode, ModelBroker};
 use ratchet::plugin::{Runtime, WorldKind};
 use ratchet::schema::Check;
+use ratchet::suite::{self, Filter, Shard, TierSelection};
 
 #[derive(Args)]
 pub struct GateArgs {
@@ -148,6 +148,9 @@ pub fn gate(a: GateArgs, config: Option<&Path>) -> CliResult {
     let filter = Filter { tier: a.tier, tags: a.tag.clone(), failure_modes: a.failure_mode.clone(), ids: a.id.clone() };
     let mut selected: Vec<_> = all.into_iter().filter(|l| filter.selects(&l.scenario)).collect();
     let ledger_path = a.ledger.clone().unwrap_or_else(|| a.suite.join("ledger.jsonl"));
+    // Every file the run ends by writing is checked before anything runs: a typo in
+    // an output path must not cost the whole replay.
+    check_outputs(&a, &ledger_path)?;
     if let Some(sh) = a.shard {
         let (entries, _) = ledger::read(&ledger_path);
         let ids: Vec<String> = selected.iter().map(|l| l.scenario.id.clone()).collect();
@@ -194,11 +197,6 @@ pub fn gate(a: GateArgs, config: Option<&Path>) -> CliResult {
     report.model_usage = openai.as_ref().map(|o| o.usage());
     report.judge = judge.map(|b| b.stats()).filter(|s| s.replayed + s.recorded + s.failed > 0);
 
-    if !a.no_ledger {
-        let now = a.now.clone().unwrap_or_else(ratchet::time::now_rfc3339);
-        ledger::append(&ledger_path, &now, &agent_name, &report.scenarios)
-            .map_err(|e| CliError::usage(anyhow!("{}: cannot write the ledger: {e}", ledger_path.display())))?;
-    }
     write_reports(&report, &a.outputs)?;
     if let Some(dir) = &a.tickets {
         let tickets = report.tickets();
@@ -206,17 +204,23 @@ pub fn gate(a: GateArgs, config: Option<&Path>) -> CliResult {
         for t in &tickets {
             // The id comes from a scenario file (or a merged report): it names a file
             // only after the id grammar and the confinement to `dir` both agree.
-            ratchet::schema::id::check_id(&t.scenario)
-                .map_err(|e| CliError::usage(anyhow!("scenario id {e}: no ticket file is written for it")))?;
+            ratchet::schema::id::check_id(&t.scenario).map_err(|e| CliError::usage(anyhow!("scenario id {e}: no ticket file is written for it")))?;
             ratchet::fsutil::write_confined(dir, Path::new(&format!("{}.md", t.scenario)), t.markdown.as_bytes())
                 .map_err(|e| CliError::usage(anyhow!("cannot write a ticket: {e}")))?;
         }
-        let p = dir.join("tickets.json");
-        write_atomic(&p, (serde_json::to_string_pretty(&tickets).expect("json") + "\n").as_bytes())
-            .map_err(|e| CliError::usage(anyhow!("{}: cannot write: {e}", p.display())))?;
+        ratchet::fsutil::write_confined(dir, Path::new("tickets.json"), (serde_json::to_string_pretty(&tickets).expect("json") + "\n").as_bytes())
+            .map_err(|e| CliError::usage(anyhow!("cannot write the ticket list: {e}")))?;
         if !a.quiet {
             eprintln!("{} ticket(s) written to {}", tickets.len(), dir.display());
         }
+    }
+    if !a.no_ledger {
+        let now = a.now.clone().unwrap_or_else(ratchet::time::now_rfc3339);
+        let (dir, file) = ledger_location(&ledger_path)?;
+        ledger::append(dir, file, &now, &agent_name, &report.scenarios, LEDGER_LOCK_TIMEOUT).map_err(|e| {
+            let code = if matches!(e, FsError::Locked { .. }) { exit::BUSY } else { exit::USAGE };
+            CliError { code, error: anyhow!("cannot append to the ledger {} (the reports are written): {e}", ledger_path.display()) }
+        })?;
     }
     match a.format {
         super::plugin_cmd::Format::Json => println!("{}", serde_json::to_string_pretty(&report).expect("json")),
@@ -233,6 +237,40 @@ pub fn gate(a: GateArgs, config: Option<&Path>) -> CliResult {
         return Ok(exit::OK);
     }
     Ok(if report.summary.gate_passes() { exit::OK } else { exit::GATE_FAILED })
+}
+
+/// How long a gate waits for the ledger's lock (held by another gate appending, or a
+/// `promote` / `tiers --apply` changing the suite) before exiting 75.
+const LEDGER_LOCK_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// The ledger's directory (whose lock serialises appends) and its file name there.
+fn ledger_location(path: &Path) -> Result<(&Path, &Path), CliError> {
+    let file = path.file_name().ok_or_else(|| CliError::usage(anyhow!("--ledger {}: not a file name", path.display())))?;
+    Ok((ratchet::fsutil::parent_dir(path), Path::new(file)))
+}
+
+/// Fail fast (exit 2, before any scenario runs) when a report, the tickets folder or
+/// the ledger could not be written at the end.
+fn check_outputs(a: &GateArgs, ledger_path: &Path) -> Result<(), CliError> {
+    let o = &a.outputs;
+    for (flag, path) in [("--json", &o.json), ("--junit", &o.junit), ("--markdown", &o.markdown), ("--html", &o.html)] {
+        if let Some(p) = path {
+            ratchet::fsutil::check_writable(p).map_err(|e| CliError::usage(anyhow!("{flag} {}: cannot write it: {e}", p.display())))?;
+        }
+    }
+    if let Some(dir) = &a.tickets {
+        if dir.exists() && !dir.is_dir() {
+            return Err(CliError::usage(anyhow!("--tickets {}: not a directory", dir.display())));
+        }
+        ratchet::fsutil::check_writable(&dir.join("tickets.json"))
+            .map_err(|e| CliError::usage(anyhow!("--tickets {}: cannot write in it: {e}", dir.display())))?;
+    }
+    if !a.no_ledger {
+        let (dir, file) = ledger_location(ledger_path)?;
+        let path = ratchet::fsutil::confined(dir, file).map_err(|e| CliError::usage(anyhow!("the ledger: {e}")))?;
+        ratchet::fsutil::check_writable(&path).map_err(|e| CliError::usage(anyhow!("the ledger {}: cannot write it: {e}", path.display())))?;
+    }
+    Ok(())
 }
 
 fn write_reports(report: &GateReport, out: &ReportOutputs) -> Result<(), CliError> {

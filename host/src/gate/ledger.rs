@@ -1,15 +1,22 @@
 //! The run ledger: one JSON line per scenario per gate run (when, agent, verdict,
 //! duration, failing criteria). The tiering/retirement logic reads it; shard
-//! balancing reads the latest duration of each scenario from it. Appends rewrite
-//! the file atomically, so a crash never leaves half a line.
+//! balancing reads the latest duration of each scenario from it.
+//!
+//! Concurrent gates (one per shard, at once) append to one ledger: an append takes
+//! the lock of the ledger's directory — for `<suite>/ledger.jsonl` the suite lock
+//! promote and tiers take — then reads, appends and renames the whole file into
+//! place. So no line is lost between two writers, and a kill never leaves half a
+//! line (an O_APPEND write would be neither: see docs/gate.md).
 
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::fsutil::write_atomic;
 use super::{ScenarioResult, Verdict};
+use crate::fsutil::{self, FileLock, FsError};
+use crate::suite::store::LOCK_FILE;
 
 /// One ledger line.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -29,12 +36,16 @@ pub struct Entry {
     pub failing: Vec<String>,
 }
 
-/// Append one entry per result (not-run scenarios are not recorded).
-pub fn append(path: &Path, at: &str, agent: &str, results: &[ScenarioResult]) -> std::io::Result<()> {
-    let mut text = match std::fs::read_to_string(path) {
+/// Append one entry per result (not-run scenarios are not recorded) to `dir/file`,
+/// under the lock of `dir` (waiting up to `lock_timeout`). The file is written
+/// through [`fsutil::write_confined`]: a symlinked ledger is refused, not followed.
+pub fn append(dir: &Path, file: &Path, at: &str, agent: &str, results: &[ScenarioResult], lock_timeout: Duration) -> Result<(), FsError> {
+    let _lock = FileLock::acquire(&dir.join(LOCK_FILE), lock_timeout)?;
+    let path = fsutil::confined(dir, file)?;
+    let mut text = match std::fs::read_to_string(&path) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
-        Err(e) => return Err(e),
+        Err(source) => return Err(FsError::Io { path, source }),
     };
     if !text.is_empty() && !text.ends_with('\n') {
         text.push('\n');
@@ -51,7 +62,8 @@ pub fn append(path: &Path, at: &str, agent: &str, results: &[ScenarioResult]) ->
         text.push_str(&serde_json::to_string(&e).expect("json"));
         text.push('\n');
     }
-    write_atomic(path, text.as_bytes())
+    fsutil::write_confined(dir, file, text.as_bytes())?;
+    Ok(())
 }
 
 /// Read a ledger; malformed lines are reported by line number and skipped.

@@ -18,7 +18,7 @@ pub const LOCK_FILE: &str = ".ratchet.lock";
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// Another ratchet process held the suite lock for longer than the timeout.
-    #[error("{dir}: the suite is locked by another ratchet process (`ratchet promote` or `ratchet tiers --apply`; waited {waited_s} s for {})", LOCK_FILE)]
+    #[error("{dir}: the suite is locked by another ratchet process (`ratchet promote`, `ratchet tiers --apply`, or a `ratchet gate` appending to the ledger; waited {waited_s} s for {})", LOCK_FILE)]
     Locked {
         /// Suite directory.
         dir: PathBuf,
