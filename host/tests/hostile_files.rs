@@ -213,3 +213,50 @@ fn concurrent_gates_lose_no_ledger_line() {
         assert_eq!(ledger.lines().count(), n * round, "every run's line is kept:\n{ledger}");
     }
 }
+
+#[test]
+fn report_merge_refuses_an_incomplete_or_overlapping_set_of_shards() {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = project(tmp.path());
+    std::fs::write(p.join("ratchet.toml"), "").unwrap();
+    tiny_suite(&p, 6);
+    let agent = tiny_agent(&p, "ok", &[]);
+    let shard = |k: &str| {
+        let out = format!("{}.json", k.replace('/', "-of-"));
+        let (code, _, err) = ratchet(&p, &["gate", "--suite", "suite", "--agent", agent.to_str().unwrap(), "--shard", k, "--json", &out, "--no-ledger", "-q"]);
+        assert!(matches!(code, 0 | 1), "{err}");
+        out
+    };
+    let (s1, s2, s3, s4) = (shard("1/4"), shard("2/4"), shard("3/4"), shard("4/4"));
+    let half = shard("1/2");
+    let merge = |files: &[&str]| {
+        let mut args = vec!["report", "merge"];
+        args.extend(files);
+        args.extend(["--json", "merged.json"]);
+        let _ = std::fs::remove_file(p.join("merged.json"));
+        ratchet(&p, &args)
+    };
+    let (code, _, err) = merge(&[&s1]);
+    assert_eq!(code, 2, "one shard of four is not the gate: {err}");
+    assert!(err.contains("2/4") && err.contains("3/4") && err.contains("4/4") && err.contains("missing"), "names the missing shards: {err}");
+    assert!(!p.join("merged.json").exists(), "nothing written for an incomplete set");
+    let (code, _, err) = merge(&[&s1, &s2, &s2, &s3, &s4]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("2/4") && err.contains(&s2), "names the overlapping shard and file: {err}");
+    let (code, _, err) = merge(&[&s1, &s2, &half]);
+    assert_eq!(code, 2, "shards of different splits: {err}");
+    assert!(err.contains(&half), "{err}");
+    let (code, _, err) = merge(&[&s3, &s1, &s4, &s2]);
+    assert!(matches!(code, 0 | 1), "the full set merges: {err}");
+    let merged: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(p.join("merged.json")).unwrap()).unwrap();
+    assert_eq!(merged["scenarios"].as_array().unwrap().len(), 6);
+    // Two of four are as incomplete as one; a whole run stands alone.
+    let (code, _, err) = merge(&[&s1, &s2]);
+    assert_eq!(code, 2, "{err}");
+    let (code, _, err) = ratchet(&p, &["gate", "--suite", "suite", "--agent", agent.to_str().unwrap(), "--json", "whole.json", "--no-ledger", "-q"]);
+    assert!(matches!(code, 0 | 1), "{err}");
+    let (code, _, err) = merge(&["whole.json"]);
+    assert!(matches!(code, 0 | 1), "{err}");
+    let (code, _, err) = merge(&["whole.json", &s1]);
+    assert_eq!(code, 2, "a whole run overlaps any shard: {err}");
+}

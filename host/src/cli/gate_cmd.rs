@@ -147,6 +147,7 @@ pub fn gate(a: GateArgs, config: Option<&Path>) -> CliResult {
     })?;
     let filter = Filter { tier: a.tier, tags: a.tag.clone(), failure_modes: a.failure_mode.clone(), ids: a.id.clone() };
     let mut selected: Vec<_> = all.into_iter().filter(|l| filter.selects(&l.scenario)).collect();
+    let selection_size = selected.len();
     let ledger_path = a.ledger.clone().unwrap_or_else(|| a.suite.join("ledger.jsonl"));
     // Every file the run ends by writing is checked before anything runs: a typo in
     // an output path must not cost the whole replay.
@@ -194,6 +195,7 @@ pub fn gate(a: GateArgs, config: Option<&Path>) -> CliResult {
     let (results, identity) = ratchet::gate::run(&selected, &make, &plugins, &opts, &progress);
     let agent_name = if identity.is_empty() { agent.name.clone() } else { identity };
     let mut report = GateReport::new(agent_name.clone(), &filter, a.shard, a.repeat, results);
+    report.selection_size = Some(selection_size);
     report.model_usage = openai.as_ref().map(|o| o.usage());
     report.judge = judge.map(|b| b.stats()).filter(|s| s.replayed + s.recorded + s.failed > 0);
 
@@ -395,7 +397,7 @@ pub fn report(cmd: ReportCommand) -> CliResult {
         ReportCommand::Merge(a) => {
             let mut reports = Vec::new();
             for p in &a.inputs {
-                reports.push(ratchet::schema::load_json::<GateReport>(p).map_err(CliError::usage)?);
+                reports.push((p.display().to_string(), ratchet::schema::load_json::<GateReport>(p).map_err(CliError::usage)?));
             }
             let merged = GateReport::merge(reports).map_err(|e| CliError::usage(anyhow!(e)))?;
             write_reports(&merged, &a.outputs)?;
