@@ -138,6 +138,12 @@ fn temp_owner(name: &str) -> Option<TempOwner> {
     pid(p).map(TempOwner::Pid)
 }
 
+/// Whether `name` is a temporary file name ratchet writes or wrote ([`temp_for`],
+/// the suite's older staging files, tempfile's default names).
+pub fn is_temp_name(name: &str) -> bool {
+    temp_owner(name).is_some()
+}
+
 /// Whether process `pid` is alive on this host (ours counts as alive: its temporary
 /// files may be in use by another thread).
 fn process_alive(pid: u32) -> bool {

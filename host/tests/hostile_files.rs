@@ -6,8 +6,14 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+/// The binary under test: this build's, or `RATCHET_TEST_BIN` (to check that a test
+/// fails on a build without the fix it guards).
+fn bin() -> PathBuf {
+    std::env::var_os("RATCHET_TEST_BIN").map(PathBuf::from).unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_ratchet")))
+}
+
 fn ratchet(dir: &Path, args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_ratchet")).current_dir(dir).args(args).env("NO_COLOR", "1").output().expect("run ratchet");
+    let out = Command::new(bin()).current_dir(dir).args(args).env("NO_COLOR", "1").output().expect("run ratchet");
     (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
 }
 
@@ -197,7 +203,7 @@ fn concurrent_gates_lose_no_ledger_line() {
     for round in 1..=2 {
         let children: Vec<_> = (0..n)
             .map(|i| {
-                Command::new(env!("CARGO_BIN_EXE_ratchet"))
+                Command::new(bin())
                     .current_dir(&p)
                     .args(["gate", "--suite", "suite", "--agent", agent.to_str().unwrap(), "--id", &format!("s{i:02}"), "-q"])
                     .stderr(std::process::Stdio::piped())
@@ -259,4 +265,91 @@ fn report_merge_refuses_an_incomplete_or_overlapping_set_of_shards() {
     assert!(matches!(code, 0 | 1), "{err}");
     let (code, _, err) = merge(&["whole.json", &s1]);
     assert_eq!(code, 2, "a whole run overlaps any shard: {err}");
+}
+
+const NOW: &str = "2026-11-29T00:00:00Z";
+
+/// A scenario last seen in production long before [`NOW`]: `tiers` archives it.
+fn idle_scenario(id: &str) -> String {
+    format!("tier = \"fast\"\n{}\n[provenance]\nfirst_seen = \"2020-01-01T00:00:00Z\"\nlast_seen = \"2020-01-02T00:00:00Z\"\n", scenario_with_id(id))
+}
+
+/// Every file under `dir` (relative path → bytes), following no symlink.
+fn tree(dir: &Path) -> std::collections::BTreeMap<PathBuf, Vec<u8>> {
+    let mut out = std::collections::BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap().flatten() {
+            let t = e.file_type().unwrap();
+            if t.is_dir() {
+                stack.push(e.path());
+            } else if t.is_file() {
+                out.insert(e.path().strip_prefix(dir).unwrap().to_path_buf(), std::fs::read(e.path()).unwrap());
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn tiers_undo_never_follows_a_path_out_of_the_suite() {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = project(tmp.path());
+    std::fs::write(p.join("ratchet.toml"), "").unwrap();
+    std::fs::create_dir_all(p.join("suite")).unwrap();
+    std::fs::write(p.join("suite/a.toml"), idle_scenario("a")).unwrap();
+    let outside = tmp.path().join("outside.toml");
+    std::fs::write(&outside, idle_scenario("outside")).unwrap();
+    for (file, shown) in [(outside.to_str().unwrap(), "moves[1].file"), ("../../outside.toml", "moves[1].file"), ("../ratchet.toml", "moves[1].file")] {
+        let log = serde_json::json!({"at": NOW, "moves": [
+            {"file": "a.toml", "id": "a", "from": "fast", "to": "archive", "why": "x"},
+            {"file": file, "id": "outside", "from": "fast", "to": "archive", "why": "x"}]});
+        std::fs::write(p.join("suite/.ratchet-tiers-last.json"), log.to_string()).unwrap();
+        let before = tree(&p);
+        let (code, _, err) = ratchet(&p, &["tiers", "--suite", "suite", "--undo", "--now", NOW]);
+        assert_eq!(code, 2, "{file}: {err}");
+        assert!(err.contains(".ratchet-tiers-last.json") && err.contains(shown) && err.contains("leaves"), "names the log, the field and why: {err}");
+        assert_eq!(tree(&p), before, "nothing in the project changed");
+    }
+    assert_eq!(std::fs::read_to_string(&outside).unwrap(), idle_scenario("outside"));
+}
+
+#[cfg(unix)]
+#[test]
+fn a_symlinked_ledger_or_suite_folder_is_not_written_through() {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = project(tmp.path());
+    std::fs::write(p.join("ratchet.toml"), "").unwrap();
+    tiny_suite(&p, 2);
+    let agent = tiny_agent(&p, "ok", &[]);
+    let outside = tmp.path().join("outside");
+    std::fs::create_dir_all(&outside).unwrap();
+    std::fs::write(outside.join("ledger.jsonl"), "precious\n").unwrap();
+    std::os::unix::fs::symlink(outside.join("ledger.jsonl"), p.join("suite/ledger.jsonl")).unwrap();
+    let (code, _, err) = ratchet(&p, &["gate", "--suite", "suite", "--agent", agent.to_str().unwrap(), "-q"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("ledger.jsonl") && err.contains("symlink"), "{err}");
+    assert!(!err.contains("FAIL") && !err.contains("scenario(s):"), "refused before any scenario ran: {err}");
+    assert_eq!(std::fs::read_to_string(outside.join("ledger.jsonl")).unwrap(), "precious\n");
+    std::fs::remove_file(p.join("suite/ledger.jsonl")).unwrap();
+
+    // A failure-mode folder of the suite that is a symlink out: tiers --apply would edit through it.
+    std::fs::write(outside.join("idle.toml"), idle_scenario("idle")).unwrap();
+    std::os::unix::fs::symlink(&outside, p.join("suite/m")).unwrap();
+    let (code, _, err) = ratchet(&p, &["tiers", "--suite", "suite", "--apply", "--now", NOW]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("symlink"), "{err}");
+    assert_eq!(std::fs::read_to_string(outside.join("idle.toml")).unwrap(), idle_scenario("idle"), "the file behind the symlink is unchanged");
+}
+
+#[test]
+fn a_directory_named_ratchet_toml_is_an_error_not_skipped() {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = project(tmp.path());
+    std::fs::write(p.join("ratchet.toml"), "").unwrap();
+    std::fs::create_dir_all(p.join("sub/ratchet.toml")).unwrap();
+    tiny_suite(&p.join("sub"), 1);
+    let (code, _, err) = ratchet(&p.join("sub"), &["status", "--suite", "suite"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("ratchet.toml") && err.contains("not a regular file"), "{err}");
 }

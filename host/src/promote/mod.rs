@@ -151,7 +151,7 @@ pub fn load_index(dir: &Path) -> Result<(Vec<Entry>, IndexStats), PromoteError> 
 pub fn save_index(dir: &Path, entries: &[Entry]) {
     let index = IndexFile { version: INDEX_VERSION, entries: entries.to_vec() };
     if let Ok(text) = serde_json::to_string(&index) {
-        let _ = crate::fsutil::write_atomic(&dir.join(INDEX_FILE), text.as_bytes());
+        let _ = crate::fsutil::write_confined(dir, Path::new(INDEX_FILE), text.as_bytes());
     }
 }
 

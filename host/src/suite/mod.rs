@@ -20,7 +20,14 @@ pub struct Loaded {
 }
 
 /// Load every `*.toml` under `dir` (sorted by path). All errors are collected.
+/// A batch a killed writer committed but did not finish is finished first (under
+/// the suite lock, see [`store`]), so a reader never sees half a batch.
 pub fn load(dir: &Path) -> Result<Vec<Loaded>, Vec<SchemaError>> {
+    if store::needs_recovery(dir) {
+        if let Err(e) = store::lock(dir, std::time::Duration::from_secs(60)) {
+            return Err(vec![SchemaError::invalid(dir.join(store::JOURNAL_FILE).display().to_string(), None, None, None, e.to_string())]);
+        }
+    }
     let (files, mut errors) = scenario_files(dir);
     let mut out = Vec::new();
     let mut ids: BTreeMap<String, PathBuf> = BTreeMap::new();
