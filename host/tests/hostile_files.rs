@@ -135,7 +135,8 @@ fn a_checkpoint_whose_output_was_removed_or_cut_is_refused_never_nul_filled() {
 
 /// A small exec agent (Python, stdlib) whose misbehaviour is picked by its first
 /// argument: `ok` answers every message; `fork` starts a sleeping child that keeps
-/// its stdout open and exits after `ready`; `utf8` answers with bytes that are not
+/// its stdout open and exits after `ready` (`forkhang`: and then never answers);
+/// `utf8` answers with bytes that are not
 /// UTF-8; `dup` makes two tool calls with the same call_id in one turn.
 const TINY_AGENT: &str = r#"
 import json, os, sys, time
@@ -148,15 +149,18 @@ for line in sys.stdin:
     t = m["type"]
     if t == "hello":
         out({"type": "ready", "protocol": 1, "agent": "tiny", "version": "1"})
-        if mode == "fork":
+        if mode in ("fork", "forkhang"):
             if os.fork() == 0:
                 with open(sys.argv[2], "w") as f:
                     f.write(str(os.getpid()))
                 time.sleep(300)
                 os._exit(0)
             time.sleep(0.2)
-            sys.exit(0)
+            if mode == "fork":
+                sys.exit(0)
     elif t == "customer.message":
+        if mode == "forkhang":
+            time.sleep(300)
         if mode == "utf8":
             sys.stdout.buffer.write(b'{"type": "agent.message", "session": "' + m["session"].encode() + b'", "text": "caf\xe9"}\n'); sys.stdout.flush()
         elif mode == "dup":
@@ -180,7 +184,7 @@ fn tiny_agent(p: &Path, mode: &str, extra_args: &[&str]) -> PathBuf {
     let mut command = vec!["python3".to_string(), "tiny_agent.py".into(), mode.into()];
     command.extend(extra_args.iter().map(|s| s.to_string()));
     let file = p.join(format!("agent-{mode}.toml"));
-    std::fs::write(&file, format!("[agent]\nname = \"tiny-{mode}\"\ndriver = \"exec\"\ncommand = {command:?}\nturn_timeout_ms = 20000\n")).unwrap();
+    std::fs::write(&file, format!("[agent]\nname = \"tiny-{mode}\"\ndriver = \"exec\"\ncommand = {command:?}\nturn_timeout_ms = 5000\n")).unwrap();
     file
 }
 
@@ -352,4 +356,102 @@ fn a_directory_named_ratchet_toml_is_an_error_not_skipped() {
     let (code, _, err) = ratchet(&p.join("sub"), &["status", "--suite", "suite"]);
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("ratchet.toml") && err.contains("not a regular file"), "{err}");
+}
+
+/// Whether process `pid` is gone (or a zombie nobody reaped yet).
+fn gone(pid: i32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Err(_) => true,
+        Ok(stat) => stat.rsplit_once(')').is_some_and(|(_, rest)| rest.trim_start().starts_with('Z')),
+    }
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn an_agents_forked_child_dies_with_it_and_the_reason_says_the_agent_exited() {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = project(tmp.path());
+    std::fs::write(p.join("ratchet.toml"), "").unwrap();
+    tiny_suite(&p, 1);
+    let pid_file = tmp.path().join("child.pid");
+    let agent = tiny_agent(&p, "fork", &[pid_file.to_str().unwrap()]);
+    let started = std::time::Instant::now();
+    let (code, _, err) = ratchet(&p, &["gate", "--suite", "suite", "--agent", agent.to_str().unwrap(), "--no-ledger"]);
+    let took = started.elapsed();
+    assert_eq!(code, 1, "an agent that exits mid-session is an error verdict: {err}");
+    assert!(err.contains("exited unexpectedly (exit status: 0)") && !err.contains("did not answer"), "the reason says the agent exited: {err}");
+    assert!(took < std::time::Duration::from_secs(4), "noticed at once, not at the 5 s turn timeout ({took:?})");
+    let child: i32 = std::fs::read_to_string(&pid_file).unwrap().trim().parse().unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(3);
+    while !gone(child) && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert!(gone(child), "the sleeping child {child} the agent forked outlived the gate");
+}
+
+#[test]
+fn a_missing_agent_program_is_a_usage_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = project(tmp.path());
+    std::fs::write(p.join("ratchet.toml"), "").unwrap();
+    tiny_suite(&p, 2);
+    for command in [r#"["./no-such-agent"]"#, r#"["no-such-program-for-ratchet", "x"]"#, r#"["bin/agent.py"]"#] {
+        std::fs::write(p.join("agent.toml"), format!("[agent]\ndriver = \"exec\"\ncommand = {command}\n")).unwrap();
+        let (code, _, err) = ratchet(&p, &["gate", "--suite", "suite", "--agent", "agent.toml", "--json", "out.json"]);
+        assert_eq!(code, 2, "{command}: {err}");
+        assert!(err.contains("agent.toml") && err.contains("agent.command"), "names the file and field: {err}");
+        assert!(!p.join("out.json").exists() && !p.join("suite/ledger.jsonl").exists(), "nothing run, nothing written");
+    }
+}
+
+#[test]
+fn an_agent_that_writes_bad_utf8_or_reuses_a_call_id_is_an_error_naming_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = project(tmp.path());
+    std::fs::write(p.join("ratchet.toml"), "").unwrap();
+    tiny_suite(&p, 1);
+    for (mode, expect) in
+        [("utf8", "agent `tiny-utf8` (python3 tiny_agent.py utf8) wrote a line that is not UTF-8"), ("dup", "call_id `c1` was used twice in one turn")]
+    {
+        let agent = tiny_agent(&p, mode, &[]);
+        let (code, out, err) = ratchet(&p, &["gate", "--suite", "suite", "--agent", agent.to_str().unwrap(), "--no-ledger", "--format", "json"]);
+        assert_eq!(code, 1, "{mode}: {err}");
+        let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(report["scenarios"][0]["verdict"], "error", "{mode}: {out}");
+        let reason = report["scenarios"][0]["attempts"][0]["error"].as_str().unwrap();
+        assert!(reason.contains(expect), "{mode}: {reason}");
+        assert!(!out.contains('\u{fffd}'), "nothing decoded lossily: {out}");
+    }
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_gate_stopped_by_a_signal_takes_its_agents_process_group_with_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = project(tmp.path());
+    std::fs::write(p.join("ratchet.toml"), "").unwrap();
+    tiny_suite(&p, 1);
+    let pid_file = tmp.path().join("child.pid");
+    let agent = tiny_agent(&p, "forkhang", &[pid_file.to_str().unwrap()]);
+    let mut gate = Command::new(bin())
+        .current_dir(&p)
+        .args(["gate", "--suite", "suite", "--agent", agent.to_str().unwrap(), "--no-ledger", "-q"])
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(4);
+    while !pid_file.exists() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let child: i32 = std::fs::read_to_string(&pid_file).unwrap().trim().parse().unwrap();
+    assert!(!gone(child));
+    Command::new("kill").args(["-TERM", &gate.id().to_string()]).status().unwrap();
+    let status = gate.wait().unwrap();
+    assert_eq!(std::os::unix::process::ExitStatusExt::signal(&status), Some(15), "the gate still dies of the signal");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(3);
+    while !gone(child) && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert!(gone(child), "the agent's child {child} outlived the stopped gate");
 }

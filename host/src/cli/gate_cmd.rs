@@ -335,6 +335,11 @@ pub fn prepare_with_usage(
     scenarios: &[&ratchet::schema::Scenario],
     mode: Mode,
 ) -> Result<Prepared, CliError> {
+    if agent.driver == DriverKind::Exec {
+        // A missing program is a configuration error, not one `error` verdict per scenario.
+        ratchet::agent::exec::resolve_program(agent, &project.root)
+            .map_err(|e| CliError::usage(anyhow!("{}: field `agent.command`: cannot start the agent: {e}", agent_file.display())))?;
+    }
     let needs_runtime = agent.driver == DriverKind::Wasm || scenarios.iter().any(|s| s.criteria.iter().any(|c| matches!(c.check, Check::Plugin { .. })));
     let runtime = super::runtime_if(project, needs_runtime, mode)?;
     let plugins = assertion_plugins(project, runtime.as_ref(), scenarios)?;

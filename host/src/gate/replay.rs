@@ -138,6 +138,9 @@ fn drive(
         r.transcript.turns.push(turn(Role::Customer, line.text.clone()));
         let mut event = session.customer_message(&line.text)?;
         let mut calls = 0;
+        // A call id names one tool call and its result answers that call only: two
+        // calls with one id in a turn make the transcript ambiguous.
+        let mut call_ids = std::collections::BTreeSet::new();
         loop {
             match event {
                 AgentEvent::Message(text) => {
@@ -159,6 +162,14 @@ fn drive(
                     let mut t = turn(Role::Agent, String::new());
                     t.tool_calls.push(ToolCall { id: call_id.clone(), name: name.clone(), arguments: arguments.clone() });
                     r.transcript.turns.push(t);
+                    if !call_ids.insert(call_id.clone()) {
+                        return Err(AgentError::Protocol {
+                            message: format!(
+                                "call_id `{call_id}` was used twice in one turn (tool `{name}`): each tool call needs its own id, the tool result answers it"
+                            ),
+                            stderr: String::new(),
+                        });
+                    }
 
                     let registered = fixtures.registry.get(&name).cloned();
                     let note = |kind, version: Option<String>| ReplayNote { kind, turn: call_turn, tool: name.clone(), version, arguments: arguments.clone() };
