@@ -455,3 +455,107 @@ fn a_gate_stopped_by_a_signal_takes_its_agents_process_group_with_it() {
     }
     assert!(gone(child), "the agent's child {child} outlived the stopped gate");
 }
+
+#[test]
+fn the_markdown_report_and_tickets_escape_html_from_scenarios_and_agents() {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = project(tmp.path());
+    std::fs::write(p.join("ratchet.toml"), "").unwrap();
+    std::fs::create_dir_all(p.join("suite")).unwrap();
+    // The agent's reply is quoted in the reason; the title and failure mode are the scenario's.
+    let hostile = "<script>alert(1)</script>";
+    let scenario = format!(
+        "id = \"x\"\ntitle = \"{hostile} title\"\nfailure_mode = \"<b>mode</b> | cell\"\n\n[[turns]]\ntext = \"hi\"\n\n[[criteria]]\nid = \"c\"\nkind = \"must-not-say\"\npattern = \"img\"\n"
+    );
+    std::fs::write(p.join("suite/x.toml"), scenario).unwrap();
+    std::fs::write(
+        p.join("evil_agent.py"),
+        TINY_AGENT
+            .replace("\"text\": \"ok\"", "\"text\": \"<img src=x onerror=alert(1)> ```\\n| [link](javascript:alert(1))\"")
+            .replace("\"agent\": \"tiny\"", "\"agent\": \"<i>evil</i>\""),
+    )
+    .unwrap();
+    std::fs::write(p.join("evil.toml"), "[agent]\nname = \"<i>evil</i>\"\ndriver = \"exec\"\ncommand = [\"python3\", \"evil_agent.py\", \"ok\"]\n").unwrap();
+    let (code, _, err) =
+        ratchet(&p, &["gate", "--suite", "suite", "--agent", "evil.toml", "--markdown", "summary.md", "--tickets", "tix", "--no-ledger", "-q"]);
+    assert_eq!(code, 1, "{err}");
+    for file in ["summary.md", "tix/x.md"] {
+        let md = std::fs::read_to_string(p.join(file)).unwrap();
+        for raw in ["<script", "<img", "<b>", "<i>", "link](javascript"] {
+            // Raw HTML or a link may only appear inside a code span or block (shown verbatim).
+            let outside_code: String = md
+                .split("\n```")
+                .enumerate()
+                .filter(|(i, _)| i % 2 == 0)
+                .map(|(_, part)| part.split('`').enumerate().filter(|(i, _)| i % 2 == 0).map(|(_, t)| t).collect::<String>())
+                .collect();
+            assert!(!outside_code.contains(raw), "{file}: `{raw}` outside code:\n{md}");
+        }
+        assert!(md.contains("&lt;script&gt;") || md.contains("&lt;img"), "{file}: escaped, not dropped:\n{md}");
+    }
+    let md = std::fs::read_to_string(p.join("summary.md")).unwrap();
+    let row = md.lines().find(|l| l.starts_with("| fail")).unwrap();
+    assert_eq!(row.matches(" | ").count(), 5, "the hostile text did not add a table cell: {row}");
+}
+
+#[test]
+fn gate_checks_its_output_paths_before_running_anything() {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = project(tmp.path());
+    std::fs::write(p.join("ratchet.toml"), "").unwrap();
+    tiny_suite(&p, 2);
+    let started = tmp.path().join("agent-started");
+    let agent = tiny_agent(&p, "fork", &[started.to_str().unwrap()]);
+    std::fs::create_dir_all(p.join("a-dir")).unwrap();
+    std::fs::write(p.join("a-file"), "x").unwrap();
+    for (flag, path) in [("--junit", "a-dir"), ("--json", "a-file/r.json"), ("--markdown", "a-dir"), ("--html", "a-file/x/r.html"), ("--tickets", "a-file")] {
+        let (code, _, err) = ratchet(&p, &["gate", "--suite", "suite", "--agent", agent.to_str().unwrap(), flag, path]);
+        assert_eq!(code, 2, "{flag} {path}: {err}");
+        assert!(err.contains(flag) && err.contains(path), "names the option and path: {err}");
+        assert!(!started.exists(), "{flag} {path}: the agent was started before the output was checked");
+        assert!(!p.join("suite/ledger.jsonl").exists(), "no ledger line for a run that did not happen");
+    }
+}
+
+#[test]
+fn temporary_files_of_killed_runs_are_removed_by_the_next_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = detect_project(tmp.path(), 20);
+    tiny_suite(&p, 2);
+    std::fs::create_dir_all(p.join("suite/m")).unwrap();
+    let old = std::time::SystemTime::now() - std::time::Duration::from_secs(7200);
+    let plant = |rel: &str, mtime: Option<std::time::SystemTime>| {
+        let f = std::fs::File::create(p.join(rel)).unwrap();
+        if let Some(t) = mtime {
+            f.set_modified(t).unwrap();
+        }
+    };
+    let me = std::process::id();
+    // Writers that are gone (a pid beyond any pid_max), an ownerless old one, and
+    // files that must stay: a live writer's, a fresh ownerless one, not ours at all.
+    let stale = [
+        "suite/.s00.toml.4294967.aBc123.tmp",
+        "suite/m/.x.toml.promote.4294967.tmp",
+        "suite/.ledger.jsonl.4294967.zzzzzz.tmp",
+        "suite/.tmpAbCdEf",
+        ".ev.jsonl.4294967.q1w2e3.tmp",
+    ];
+    let live = format!("suite/.s01.toml.{me}.aBc123.tmp");
+    let kept = [live.as_str(), "suite/.tmpXyZ123", "suite/m/.keep.tmp", ".other.json.4294967.q1w2e3.tmp"];
+    for f in stale {
+        plant(f, Some(old));
+    }
+    for f in kept {
+        plant(f, None);
+    }
+    let (code, _, err) = ratchet(&p, &["tiers", "--suite", "suite", "--apply", "--now", NOW]);
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = ratchet(&p, &["detect", "in.jsonl", "--out", "ev.jsonl"]);
+    assert_eq!(code, 0, "{err}");
+    for f in stale {
+        assert!(!p.join(f).exists(), "{f} survived the next run");
+    }
+    for f in kept {
+        assert!(p.join(f).exists(), "{f} must not be removed");
+    }
+}

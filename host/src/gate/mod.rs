@@ -10,6 +10,7 @@
 pub mod criteria;
 pub mod html;
 pub mod ledger;
+pub mod markdown;
 pub mod replay;
 pub mod report;
 

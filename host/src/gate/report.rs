@@ -9,6 +9,7 @@ use std::time::Duration;
 use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 use serde::{Deserialize, Serialize};
 
+use super::markdown as md;
 use super::{ScenarioResult, Verdict};
 use crate::llm::broker::BrokerStats;
 use crate::llm::ModelUsage;
@@ -214,8 +215,15 @@ impl GateReport {
         let _ = writeln!(out, "## {icon}\n");
         let _ = writeln!(
             out,
-            "Agent `{}` · {} · {} scenario(s): **{} passed**, {} failed, {} flaky, {} error, {} not run\n",
-            self.agent, self.selection, s.total, s.passed, s.failed, s.flaky, s.error, s.not_run
+            "Agent {} · {} · {} scenario(s): **{} passed**, {} failed, {} flaky, {} error, {} not run\n",
+            md::code(&self.agent),
+            md::text(&self.selection),
+            s.total,
+            s.passed,
+            s.failed,
+            s.flaky,
+            s.error,
+            s.not_run
         );
         let bad: Vec<&ScenarioResult> = self.scenarios.iter().filter(|r| r.verdict != Verdict::Pass).collect();
         if !bad.is_empty() {
@@ -224,18 +232,18 @@ impl GateReport {
                 let failing = r.failing();
                 if failing.is_empty() {
                     let why = r.attempts.iter().find_map(|a| a.error.clone()).unwrap_or_else(|| r.verdict.label().to_string());
-                    let _ = writeln!(out, "| {} | `{}` | {} | | | {} |", r.verdict.label(), r.id, r.failure_mode, md(&why));
+                    let _ = writeln!(out, "| {} | {} | {} | | | {} |", r.verdict.label(), md::code(&r.id), md::text(&r.failure_mode), md::text(&why));
                 }
                 for c in failing {
                     let _ = writeln!(
                         out,
-                        "| {} | `{}` | {} | `{}` | {} | {} |",
+                        "| {} | {} | {} | {} | {} | {} |",
                         r.verdict.label(),
-                        r.id,
-                        r.failure_mode,
-                        c.id,
+                        md::code(&r.id),
+                        md::text(&r.failure_mode),
+                        md::code(&c.id),
                         c.turn.map(|t| t.to_string()).unwrap_or_default(),
-                        md(&c.reason)
+                        md::text(&c.reason)
                     );
                 }
             }
@@ -256,24 +264,31 @@ impl GateReport {
             .filter(|r| matches!(r.verdict, Verdict::Fail | Verdict::Flaky | Verdict::Error))
             .map(|r| {
                 let title = format!("[ratchet] {} {}: {}", r.verdict.label(), r.id, r.failure_mode);
-                let mut md = String::new();
-                let _ = writeln!(md, "# {title}\n");
+                let mut body = String::new();
+                let _ = writeln!(body, "# {}\n", md::text(&title));
                 let what = match r.verdict {
                     Verdict::Fail => "failed",
                     Verdict::Flaky => "was flaky (repeats disagreed)",
                     _ => "could not be run",
                 };
-                let _ = writeln!(md, "The regression scenario `{}` ({}) {what} against `{}` ({}).\n", r.id, r.title, self.agent, self.selection);
                 let _ = writeln!(
-                    md,
-                    "- **failure mode**: {}\n- **tier**: {}\n- **scenario file**: `{}`",
-                    r.failure_mode,
-                    format!("{:?}", r.tier).to_lowercase(),
-                    r.file
+                    body,
+                    "The regression scenario {} ({}) {what} against {} ({}).\n",
+                    md::code(&r.id),
+                    md::text(&r.title),
+                    md::code(&self.agent),
+                    md::text(&self.selection)
                 );
-                let _ = writeln!(md, "- **why**: {}\n", headline(r));
-                let _ = writeln!(md, "```\n{}```\n", details(r));
-                let _ = writeln!(md, "Reproduce: `ratchet gate --agent <agent.toml> --id {}`", r.id);
+                let _ = writeln!(
+                    body,
+                    "- **failure mode**: {}\n- **tier**: {}\n- **scenario file**: {}",
+                    md::text(&r.failure_mode),
+                    format!("{:?}", r.tier).to_lowercase(),
+                    md::code(&r.file)
+                );
+                let _ = writeln!(body, "- **why**: {}\n", md::text(&headline(r)));
+                let _ = writeln!(body, "{}", md::block(&details(r)));
+                let _ = writeln!(body, "Reproduce: {}", md::code(&format!("ratchet gate --agent <agent.toml> --id {}", r.id)));
                 Ticket {
                     scenario: r.id.clone(),
                     title,
@@ -281,7 +296,7 @@ impl GateReport {
                     verdict: r.verdict,
                     summary: headline(r),
                     file: r.file.clone(),
-                    markdown: md,
+                    markdown: body,
                 }
             })
             .collect()
@@ -362,10 +377,6 @@ fn describe(f: &Filter) -> String {
         parts.push(format!("ids {}", f.ids.join(",")));
     }
     parts.join(", ")
-}
-
-fn md(s: &str) -> String {
-    s.replace('|', "\\|").replace('\n', " ")
 }
 
 fn indent(s: &str, pad: &str) -> String {
