@@ -416,7 +416,10 @@ pub fn apply(dir: &std::path::Path, moves: &[Move], now: &str, lock_timeout: std
 /// The moves that undo the last applied batch (each scenario back to its tier before).
 pub fn undo_moves(dir: &std::path::Path) -> Result<Vec<Move>, String> {
     let path = crate::fsutil::confined(dir, std::path::Path::new(UNDO_FILE)).map_err(|e| e.to_string())?;
-    let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: no applied tier moves to undo ({e})", path.display()))?;
+    if !path.exists() {
+        return Err(format!("{}: no applied tier moves to undo (the file is missing)", path.display()));
+    }
+    let text = crate::schema::read_text(&path).map_err(|e| e.to_string())?;
     let log: UndoLog = crate::schema::parse_json(&text, &path.display().to_string()).map_err(|e| e.to_string())?;
     for (i, m) in log.moves.iter().enumerate() {
         crate::fsutil::confined(dir, std::path::Path::new(&m.file)).map_err(|e| format!("{}: field `moves[{i}].file`: {e}", path.display()))?;

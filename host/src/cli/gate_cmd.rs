@@ -153,7 +153,7 @@ pub fn gate(a: GateArgs, config: Option<&Path>) -> CliResult {
     // an output path must not cost the whole replay.
     check_outputs(&a, &ledger_path)?;
     if let Some(sh) = a.shard {
-        let (entries, _) = ledger::read(&ledger_path);
+        let (entries, _) = ledger::read(&ledger_path).map_err(CliError::usage)?;
         let ids: Vec<String> = selected.iter().map(|l| l.scenario.id.clone()).collect();
         let mine: BTreeSet<String> = suite::shard(&ids, &ledger::durations(&entries), sh).into_iter().collect();
         selected.retain(|l| mine.contains(&l.scenario.id));

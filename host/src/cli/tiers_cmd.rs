@@ -53,7 +53,7 @@ impl SuiteHistory {
             CliError::usage(anyhow!("{} invalid scenario file(s):\n{}", list.len(), list.join("\n")))
         })?;
         let ledger_path = self.ledger.clone().unwrap_or_else(|| self.suite.join("ledger.jsonl"));
-        let (entries, problems) = ledger::read(&ledger_path);
+        let (entries, problems) = ledger::read(&ledger_path).map_err(CliError::usage)?;
         let policy = &project.config.tiers;
         for id in &policy.pinned {
             if !all.iter().any(|l| &l.scenario.id == id) {

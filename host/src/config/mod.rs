@@ -97,7 +97,7 @@ impl Project {
         }
         match found {
             Some(path) => {
-                let text = std::fs::read_to_string(&path).map_err(|source| SchemaError::Io { path: path.clone(), source })?;
+                let text = schema::read_text(&path)?;
                 let config = Config::parse(&text, &path.display().to_string())?;
                 let root = path.parent().map(Path::to_path_buf).filter(|p| !p.as_os_str().is_empty()).unwrap_or_else(|| PathBuf::from("."));
                 Ok(Project { root, config_path: Some(path), config })

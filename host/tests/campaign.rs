@@ -1,0 +1,589 @@
+//! The adversarial campaign of issue 17, kept as tests.
+//!
+//! * A table: every command that reads a file, given each class of malformed input
+//!   (truncated, not UTF-8, a huge line, deep nesting, NaN, a duplicate key, trailing
+//!   data, a wrong type, a directory, a symlink out of the project). Each case
+//!   asserts the documented exit code (docs/exit-codes.md), a message naming the
+//!   file with its line or the field, that nothing outside the project was touched
+//!   and that nothing was half-written (no file changed, no temporary file left).
+//! * kill -9 loops: `promote`, `tiers --apply` and `detect --checkpoint` killed at
+//!   random moments; afterwards the suite (or the output) is the old or the new state
+//!   and parses, and the next run leaves no temporary file behind.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn bin() -> PathBuf {
+    std::env::var_os("RATCHET_TEST_BIN").map(PathBuf::from).unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_ratchet")))
+}
+
+fn ratchet(dir: &Path, args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(bin()).current_dir(dir).args(args).env("NO_COLOR", "1").output().expect("run ratchet");
+    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..").canonicalize().unwrap()
+}
+
+const NOW: &str = "2026-11-29T00:00:00Z";
+
+/// Every regular file under `dir` (relative path → bytes); symlinks are listed by
+/// their target path, not followed.
+fn tree(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+    let mut out = BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else { continue };
+        for e in entries.flatten() {
+            let t = e.file_type().unwrap();
+            let rel = e.path().strip_prefix(dir).unwrap().to_path_buf();
+            if t.is_dir() {
+                out.insert(rel.join("/"), Vec::new());
+                stack.push(e.path());
+            } else if t.is_symlink() {
+                out.insert(rel, std::fs::read_link(e.path()).unwrap().into_os_string().into_encoded_bytes());
+            } else {
+                out.insert(rel, std::fs::read(e.path()).unwrap());
+            }
+        }
+    }
+    out
+}
+
+/// Whether `name` looks like a temporary file (ratchet's or tempfile's).
+fn temporary(name: &str) -> bool {
+    name.ends_with(".tmp") || (name.starts_with(".tmp") && name.len() == 10) || name == ".ratchet-commit.json"
+}
+
+// --- the table ---------------------------------------------------------------
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Format {
+    Toml,
+    Json,
+    Jsonl,
+}
+
+/// What the command does with a malformed file.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Outcome {
+    /// Exit 2, the message names the file (and line or field); nothing written.
+    Refused,
+    /// `detect`: exit 0, the record is in the reject file with its `file:line`.
+    Rejected,
+    /// The ledger: exit 0, the line is skipped with a warning naming `file:line`.
+    Skipped,
+}
+
+/// A command that reads a file, and how to break that file.
+struct Kind {
+    name: &'static str,
+    /// The file, relative to the project.
+    file: &'static str,
+    format: Format,
+    /// A valid document.
+    base: fn() -> String,
+    /// The command.
+    args: &'static [&'static str],
+    /// Exit codes of the command on the valid document.
+    base_codes: &'static [i32],
+    outcome: Outcome,
+    /// A string inside the document after which a byte that is not UTF-8 is put.
+    marker: &'static str,
+    /// (from, to, field named in the message) for a value of the wrong type.
+    wrong_type: (&'static str, &'static str, &'static str),
+    /// (from, to, field) for a NaN: a TOML float, or a bare `NaN` in JSON (no field).
+    nan: (&'static str, &'static str, Option<&'static str>),
+    /// (from, to) that repeats a key.
+    duplicate: (&'static str, &'static str),
+}
+
+fn scenario() -> String {
+    "id = \"x\"\ntitle = \"a title\"\nfailure_mode = \"m\"\ntier = \"fast\"\n\n[impact]\nrevenue_at_risk = 1.0\n\n[[turns]]\ntext = \"hello there\"\n\n[[criteria]]\nid = \"c\"\nkind = \"must-escalate\"\n".into()
+}
+
+fn candidate() -> String {
+    scenario()
+        .replace("id = \"x\"", "id = \"cand\"")
+        .replace("failure_mode = \"m\"", "failure_mode = \"other\"")
+        .replace("hello there", "something else entirely")
+}
+
+fn agent() -> String {
+    format!(
+        "[agent]\nname = \"support\"\ndriver = \"exec\"\ncommand = [\"python3\", \"{}\"]\nturn_timeout_ms = 5000\n",
+        repo().join("examples/agents/support_agent.py").display()
+    )
+}
+
+fn config() -> String {
+    "[rank]\nrevenue_at_risk = 1.0\n\n[tiers]\nfast_size = 10\n".into()
+}
+
+fn conversation() -> String {
+    "{\n  \"id\": \"conv-1\",\n  \"channel\": \"chat\",\n  \"turns\": [\n    {\"role\": \"customer\", \"text\": \"hello there\"},\n    {\"role\": \"agent\", \"text\": \"hi\"}\n  ],\n  \"impact\": {\"revenue_at_risk\": 1.0}\n}\n".into()
+}
+
+fn conversation_line(id: &str) -> String {
+    format!("{{\"id\":\"{id}\",\"channel\":\"chat\",\"turns\":[{{\"role\":\"customer\",\"text\":\"hello there\"}},{{\"role\":\"agent\",\"text\":\"hi\"}}],\"outcome\":{{\"complaint\":true}},\"impact\":{{\"revenue_at_risk\":1.0}}}}")
+}
+
+fn events() -> String {
+    format!("{{\"event_id\":\"e1\",\"reasons\":[{{\"kind\":\"complaint\"}}],\"failure_mode\":\"m\",\"conversation\":{}}}\n", conversation_line("conv-1"))
+}
+
+fn report() -> String {
+    std::fs::read_to_string(repo().join("host/tests/golden/html/support-v1.json")).unwrap()
+}
+
+fn checkpoint() -> String {
+    "{\n  \"records\": 0,\n  \"output_bytes\": 0,\n  \"reject_bytes\": 0,\n  \"stats\": {\"records\": 0, \"seen\": 0, \"other_partitions\": 0, \"flagged\": 0, \"reasons\": {}, \"rejected\": 0, \"errors\": 0}\n}\n".into()
+}
+
+fn undo_log() -> String {
+    format!("{{\n  \"at\": \"{NOW}\",\n  \"moves\": [\n    {{\"file\": \"x.toml\", \"id\": \"x\", \"from\": \"slow\", \"to\": \"fast\", \"why\": \"a reason\"}}\n  ]\n}}\n")
+}
+
+fn detect_input() -> String {
+    format!("{}\n{}\n{}\n", conversation_line("a"), conversation_line("b"), conversation_line("c"))
+}
+
+fn ledger() -> String {
+    format!(
+        "{{\"at\":\"{NOW}\",\"agent\":\"a\",\"scenario\":\"x\",\"verdict\":\"fail\",\"duration_ms\":10}}\n{{\"at\":\"{NOW}\",\"agent\":\"a\",\"scenario\":\"x\",\"verdict\":\"pass\",\"duration_ms\":12}}\n"
+    )
+}
+
+const GATE: &[&str] = &["gate", "--suite", "suite", "--agent", "agent.toml", "--no-ledger", "-q"];
+
+fn kinds() -> Vec<Kind> {
+    vec![
+        Kind {
+            name: "validate a scenario",
+            file: "x.toml",
+            format: Format::Toml,
+            base: scenario,
+            args: &["validate", "x.toml"],
+            base_codes: &[0],
+            outcome: Outcome::Refused,
+            marker: "hello",
+            wrong_type: ("title = \"a title\"", "title = 5", "title"),
+            nan: ("revenue_at_risk = 1.0", "revenue_at_risk = nan", Some("impact.revenue_at_risk")),
+            duplicate: ("title = \"a title\"\n", "title = \"a title\"\ntitle = \"again\"\n"),
+        },
+        Kind {
+            name: "promote a candidate",
+            file: "cand.toml",
+            format: Format::Toml,
+            base: candidate,
+            args: &["promote", "--suite", "suite", "cand.toml", "--now", NOW],
+            base_codes: &[0],
+            outcome: Outcome::Refused,
+            marker: "something",
+            wrong_type: ("tier = \"fast\"", "tier = [1]", "tier"),
+            nan: ("revenue_at_risk = 1.0", "revenue_at_risk = -nan", Some("impact.revenue_at_risk")),
+            duplicate: ("tier = \"fast\"\n", "tier = \"fast\"\ntier = \"slow\"\n"),
+        },
+        Kind {
+            name: "gate a suite file",
+            file: "suite/x.toml",
+            format: Format::Toml,
+            base: scenario,
+            args: GATE,
+            base_codes: &[0, 1],
+            outcome: Outcome::Refused,
+            marker: "hello",
+            wrong_type: ("[[turns]]\ntext = \"hello there\"", "[[turns]]\ntext = true", "turns[0].text"),
+            nan: ("revenue_at_risk = 1.0", "revenue_at_risk = inf", Some("impact.revenue_at_risk")),
+            duplicate: ("id = \"x\"\n", "id = \"x\"\nid = \"y\"\n"),
+        },
+        Kind {
+            name: "gate an agent file",
+            file: "agent.toml",
+            format: Format::Toml,
+            base: agent,
+            args: GATE,
+            base_codes: &[0, 1],
+            outcome: Outcome::Refused,
+            marker: "support",
+            wrong_type: ("driver = \"exec\"", "driver = 5", "agent.driver"),
+            nan: ("turn_timeout_ms = 5000", "turn_timeout_ms = nan", Some("agent.turn_timeout_ms")),
+            duplicate: ("driver = \"exec\"\n", "driver = \"exec\"\ndriver = \"wasm\"\n"),
+        },
+        Kind {
+            name: "ratchet.toml",
+            file: "ratchet.toml",
+            format: Format::Toml,
+            base: config,
+            args: &["status", "--suite", "suite", "--now", NOW],
+            base_codes: &[0],
+            outcome: Outcome::Refused,
+            marker: "[tiers]",
+            wrong_type: ("fast_size = 10", "fast_size = \"ten\"", "tiers.fast_size"),
+            nan: ("revenue_at_risk = 1.0", "revenue_at_risk = nan", Some("rank.revenue_at_risk")),
+            duplicate: ("fast_size = 10\n", "fast_size = 10\nfast_size = 11\n"),
+        },
+        Kind {
+            name: "validate a conversation",
+            file: "c.json",
+            format: Format::Json,
+            base: conversation,
+            args: &["validate", "c.json"],
+            base_codes: &[0],
+            outcome: Outcome::Refused,
+            marker: "hello",
+            wrong_type: ("\"channel\": \"chat\"", "\"channel\": 7", "channel"),
+            nan: ("\"revenue_at_risk\": 1.0", "\"revenue_at_risk\": NaN", None),
+            duplicate: ("\"channel\": \"chat\",\n", "\"channel\": \"chat\",\n  \"channel\": \"voice\",\n"),
+        },
+        Kind {
+            name: "regenerate failure events",
+            file: "ev.jsonl",
+            format: Format::Jsonl,
+            base: events,
+            args: &["regenerate", "ev.jsonl", "--out-dir", "cands", "--now", NOW],
+            base_codes: &[0, 1],
+            outcome: Outcome::Refused,
+            marker: "hello",
+            wrong_type: ("\"reasons\":[{\"kind\":\"complaint\"}]", "\"reasons\":{\"kind\":1}", "reasons"),
+            nan: ("\"revenue_at_risk\":1.0", "\"revenue_at_risk\":NaN", None),
+            duplicate: ("{\"event_id\":\"e1\",", "{\"event_id\":\"e1\",\"event_id\":\"e2\","),
+        },
+        Kind {
+            name: "report html",
+            file: "r.json",
+            format: Format::Json,
+            base: report,
+            args: &["report", "html", "r.json", "-o", "r.html"],
+            base_codes: &[0],
+            outcome: Outcome::Refused,
+            marker: "support-agent",
+            wrong_type: ("\"repeat\": 1,", "\"repeat\": \"once\",", "repeat"),
+            nan: ("\"repeat\": 1,", "\"repeat\": NaN,", None),
+            duplicate: ("\"repeat\": 1,\n", "\"repeat\": 1,\n  \"repeat\": 2,\n"),
+        },
+        Kind {
+            name: "report merge",
+            file: "r.json",
+            format: Format::Json,
+            base: report,
+            args: &["report", "merge", "r.json", "--json", "merged.json"],
+            base_codes: &[0, 1],
+            outcome: Outcome::Refused,
+            marker: "support-agent",
+            wrong_type: ("\"shards\": [],", "\"shards\": [\"1/2\"],", "shards[0]"),
+            nan: ("\"repeat\": 1,", "\"repeat\": NaN,", None),
+            duplicate: ("\"selection\": \"tier all\",\n", "\"selection\": \"tier all\",\n  \"selection\": \"tier fast\",\n"),
+        },
+        Kind {
+            name: "detect checkpoint",
+            file: "ev.ckpt",
+            format: Format::Json,
+            base: checkpoint,
+            args: &["detect", "in.jsonl", "--out", "ev.jsonl", "--checkpoint", "ev.ckpt"],
+            base_codes: &[0],
+            outcome: Outcome::Refused,
+            marker: "\"records\"",
+            wrong_type: ("\"output_bytes\": 0", "\"output_bytes\": -3", "output_bytes"),
+            nan: ("\"reject_bytes\": 0", "\"reject_bytes\": NaN", None),
+            duplicate: ("\"records\": 0,\n", "\"records\": 0,\n  \"records\": 5,\n"),
+        },
+        Kind {
+            name: "tiers undo log",
+            file: "suite/.ratchet-tiers-last.json",
+            format: Format::Json,
+            base: undo_log,
+            args: &["tiers", "--suite", "suite", "--undo", "--now", NOW],
+            base_codes: &[0],
+            outcome: Outcome::Refused,
+            marker: "a reason",
+            wrong_type: ("\"at\": \"", "\"at\": 5, \"x\": \"", "at"),
+            nan: ("\"moves\": [", "\"moves\": [NaN, ", None),
+            duplicate: ("\"at\": ", "\"at\": \"x\", \"at\": "),
+        },
+        Kind {
+            name: "detect input",
+            file: "in.jsonl",
+            format: Format::Jsonl,
+            base: detect_input,
+            args: &["detect", "in.jsonl", "--out", "ev.jsonl"],
+            base_codes: &[0],
+            outcome: Outcome::Rejected,
+            marker: "hello",
+            wrong_type: ("\"channel\":\"chat\"", "\"channel\":[]", "channel"),
+            nan: ("\"revenue_at_risk\":1.0", "\"revenue_at_risk\":NaN", None),
+            duplicate: ("{\"id\":\"a\",", "{\"id\":\"a\",\"id\":\"b\","),
+        },
+        Kind {
+            name: "the ledger",
+            file: "suite/ledger.jsonl",
+            format: Format::Jsonl,
+            base: ledger,
+            args: &["tiers", "--suite", "suite", "--now", NOW],
+            base_codes: &[0],
+            outcome: Outcome::Skipped,
+            marker: "\"agent\":\"a",
+            wrong_type: ("\"duration_ms\":10", "\"duration_ms\":\"slow\"", "duration_ms"),
+            nan: ("\"duration_ms\":10", "\"duration_ms\":NaN", None),
+            duplicate: ("\"verdict\":\"fail\"", "\"verdict\":\"fail\",\"verdict\":\"pass\""),
+        },
+    ]
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Class {
+    Truncated,
+    NotUtf8,
+    HugeLine,
+    DeepNesting,
+    NaN,
+    DuplicateKey,
+    TrailingData,
+    WrongType,
+    Directory,
+    SymlinkOut,
+}
+
+const CLASSES: [Class; 10] = [
+    Class::Truncated,
+    Class::NotUtf8,
+    Class::HugeLine,
+    Class::DeepNesting,
+    Class::NaN,
+    Class::DuplicateKey,
+    Class::TrailingData,
+    Class::WrongType,
+    Class::Directory,
+    Class::SymlinkOut,
+];
+
+fn replace_once(base: &str, (from, to): (&str, &str), kind: &str) -> String {
+    assert!(base.contains(from), "{kind}: `{from}` is not in the base document");
+    base.replacen(from, to, 1)
+}
+
+/// Cut just after the first character of the marker: inside a token, so what is
+/// left can never happen to be a complete document.
+fn truncated(base: &str, marker: &str) -> Vec<u8> {
+    let at = base.find(marker).expect("marker in the base") + marker.chars().next().map_or(0, char::len_utf8);
+    base[..at].as_bytes().to_vec()
+}
+
+/// The malformed bytes of `class` (None for the classes that are not contents),
+/// and the line the message must name, when it is known.
+fn malformed(k: &Kind, class: Class) -> (Option<Vec<u8>>, Option<usize>) {
+    let base = (k.base)();
+    let appended_line = base.lines().count() + 1;
+    match class {
+        Class::Truncated | Class::SymlinkOut => (Some(truncated(&base, k.marker)), None),
+        Class::NotUtf8 => {
+            let at = base.find(k.marker).unwrap_or_else(|| panic!("{}: marker `{}` not in the base", k.name, k.marker)) + k.marker.len();
+            let line = base[..at].matches('\n').count() + 1;
+            let mut b = base.as_bytes().to_vec();
+            b.insert(at, 0xff);
+            (Some(b), Some(line))
+        }
+        Class::HugeLine => (Some(format!("{base}{}\n", "x".repeat(4 << 20)).into_bytes()), Some(appended_line)),
+        Class::DeepNesting => {
+            let deep = "[".repeat(100_000);
+            let line = match k.format {
+                Format::Toml => format!("deep = {deep}\n"),
+                Format::Json | Format::Jsonl => format!("{deep}\n"),
+            };
+            (Some(format!("{base}{line}").into_bytes()), Some(appended_line))
+        }
+        Class::NaN => (Some(replace_once(&base, (k.nan.0, k.nan.1), k.name).into_bytes()), None),
+        Class::DuplicateKey => (Some(replace_once(&base, k.duplicate, k.name).into_bytes()), None),
+        Class::TrailingData => {
+            let tail = match k.format {
+                Format::Toml => "]]] trailing\n",
+                Format::Json | Format::Jsonl => "{} trailing\n",
+            };
+            (Some(format!("{base}{tail}").into_bytes()), Some(appended_line))
+        }
+        Class::WrongType => (Some(replace_once(&base, (k.wrong_type.0, k.wrong_type.1), k.name).into_bytes()), None),
+        Class::Directory => (None, None),
+    }
+}
+
+/// A project every command of the table can run in: a valid suite, agent, config
+/// and detect input, plus `tmp/outside` (which must never change).
+fn table_project(tmp: &Path) -> PathBuf {
+    let p = tmp.join("project");
+    std::fs::create_dir_all(p.join("suite")).unwrap();
+    std::fs::create_dir_all(tmp.join("outside")).unwrap();
+    std::fs::write(tmp.join("outside/keep.txt"), "outside the project").unwrap();
+    std::fs::write(p.join("ratchet.toml"), config()).unwrap();
+    std::fs::write(p.join("suite/x.toml"), scenario()).unwrap();
+    std::fs::write(p.join("agent.toml"), agent()).unwrap();
+    std::fs::write(p.join("in.jsonl"), detect_input()).unwrap();
+    p
+}
+
+/// `{file}:{digits}` somewhere in `msg`: the file and a line.
+fn names_a_line(msg: &str, file: &str) -> bool {
+    msg.match_indices(&format!("{file}:")).any(|(i, m)| msg[i + m.len()..].starts_with(|c: char| c.is_ascii_digit()))
+}
+
+fn run_case(k: &Kind, class: Class) -> Result<(), String> {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = table_project(tmp.path());
+    let path = p.join(k.file);
+    let (bytes, line) = malformed(k, class);
+    match class {
+        Class::Directory => {
+            let _ = std::fs::remove_file(&path);
+            std::fs::create_dir_all(&path).unwrap();
+            std::fs::write(path.join("inner.toml"), "x").unwrap();
+        }
+        Class::SymlinkOut => {
+            let target = tmp.path().join("outside").join(format!("target-{}", path.file_name().unwrap().to_string_lossy()));
+            std::fs::write(&target, bytes.unwrap()).unwrap();
+            let _ = std::fs::remove_file(&path);
+            #[cfg(unix)]
+            std::os::unix::fs::symlink(&target, &path).unwrap();
+        }
+        _ => std::fs::write(&path, bytes.unwrap()).unwrap(),
+    }
+    let before = tree(tmp.path());
+    let (code, out, err) = ratchet(&p, k.args);
+    let after = tree(tmp.path());
+    let ctx = format!("{} / {class:?}: exit {code}\nstderr: {}\nstdout: {}", k.name, cut(&err), cut(&out));
+    let fail = |what: &str| Err(format!("{what}\n{ctx}"));
+    // Nothing outside the project, and no temporary file anywhere.
+    let outside = |t: &BTreeMap<PathBuf, Vec<u8>>| t.iter().filter(|(f, _)| f.starts_with("outside")).map(|(f, b)| (f.clone(), b.clone())).collect::<Vec<_>>();
+    if outside(&before) != outside(&after) {
+        return fail("a file outside the project changed");
+    }
+    if let Some((f, _)) = after.iter().find(|(f, _)| f.file_name().is_some_and(|n| temporary(&n.to_string_lossy()))) {
+        return fail(&format!("a temporary file was left: {}", f.display()));
+    }
+    let shown = k.file;
+    let outcome = if class == Class::Directory && k.outcome != Outcome::Rejected { Outcome::Refused } else { k.outcome };
+    match outcome {
+        Outcome::Refused => {
+            if code != 2 {
+                return fail("expected exit 2");
+            }
+            let changed: Vec<&PathBuf> = after
+                .keys()
+                .filter(|f| before.get(*f) != after.get(*f) && !f.ends_with(".ratchet.lock"))
+                .chain(before.keys().filter(|f| !after.contains_key(*f)))
+                .collect();
+            if !changed.is_empty() {
+                return fail(&format!("a refused command changed {changed:?}"));
+            }
+            if !err.contains(shown) {
+                return fail(&format!("the message does not name {shown}"));
+            }
+            if class == Class::Directory {
+                return Ok(());
+            }
+            if class == Class::SymlinkOut && err.contains("symlink") {
+                return Ok(());
+            }
+            if let Some(line) = line {
+                if !err.contains(&format!("{shown}:{line}")) {
+                    return fail(&format!("the message does not name {shown}:{line}"));
+                }
+            } else if !names_a_line(&err, shown) && !err.contains("field `") {
+                return fail("the message names neither a line nor a field");
+            }
+            let field = match class {
+                Class::WrongType => Some(k.wrong_type.2),
+                Class::NaN => k.nan.2,
+                _ => None,
+            };
+            if let Some(field) = field {
+                if !err.contains(&format!("`{field}`")) {
+                    return fail(&format!("the message does not name the field `{field}`"));
+                }
+            }
+        }
+        Outcome::Rejected => {
+            if class == Class::Directory {
+                // A directory of inputs is read file by file (here: one that is not JSON).
+                return if code == 0 { Ok(()) } else { fail("a directory of inputs is read, exit 0") };
+            }
+            if code != 0 {
+                return fail("detect exits 0 on malformed records");
+            }
+            let rejects = std::fs::read_to_string(p.join("ev.jsonl.rejects.jsonl")).unwrap_or_default();
+            let want = line.map(|l| format!("{shown}:{l}")).unwrap_or_else(|| format!("{shown}:"));
+            if !rejects.contains(&want) {
+                return fail(&format!("the reject file does not name {want}: {}", cut(&rejects)));
+            }
+        }
+        Outcome::Skipped => {
+            if class == Class::SymlinkOut {
+                // Read through (a ledger may live anywhere); nothing is written by a plan.
+            }
+            if code != 0 {
+                return fail("a malformed ledger line is skipped, exit 0");
+            }
+            if !names_a_line(&err, shown) || !err.contains("skipped") {
+                return fail("the warning names no ledger line");
+            }
+        }
+    }
+    Ok(())
+}
+
+fn cut(s: &str) -> String {
+    let mut s = s.to_string();
+    if s.len() > 1500 {
+        let mut n = 1500;
+        while !s.is_char_boundary(n) {
+            n -= 1;
+        }
+        s.truncate(n);
+        s.push_str("…");
+    }
+    s
+}
+
+#[test]
+fn every_command_that_reads_a_file_refuses_every_class_of_malformed_input() {
+    let mut failures = Vec::new();
+    for k in kinds() {
+        // The table is right about the valid document.
+        let tmp = tempfile::tempdir().unwrap();
+        let p = table_project(tmp.path());
+        std::fs::write(p.join(k.file), (k.base)()).unwrap();
+        let (code, _, err) = ratchet(&p, k.args);
+        assert!(k.base_codes.contains(&code), "{}: the valid document gives exit {code}: {err}", k.name);
+        for class in CLASSES {
+            if let Err(e) = run_case(&k, class) {
+                failures.push(e);
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{} case(s) failed:\n\n{}", failures.len(), failures.join("\n\n"));
+}
+
+#[cfg(unix)]
+#[test]
+fn a_suite_file_that_is_a_device_or_a_symlink_loop_is_refused_not_read_forever() {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = table_project(tmp.path());
+    std::os::unix::fs::symlink("/dev/zero", p.join("suite/zero.toml")).unwrap();
+    let (code, _, err) = ratchet(&p, &["status", "--suite", "suite"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("suite/zero.toml") && err.contains("not a regular file"), "{err}");
+    std::fs::remove_file(p.join("suite/zero.toml")).unwrap();
+    // Three folders that link back into the suite: each followed once, not 3^40 times.
+    std::os::unix::fs::symlink(".", p.join("suite/same")).unwrap();
+    std::fs::create_dir(p.join("suite/m")).unwrap();
+    std::os::unix::fs::symlink("..", p.join("suite/m/up")).unwrap();
+    std::os::unix::fs::symlink(".", p.join("suite/m/here")).unwrap();
+    let started = std::time::Instant::now();
+    let (code, _, err) = ratchet(&p, &["status", "--suite", "suite"]);
+    assert!(started.elapsed() < std::time::Duration::from_secs(10), "took {:?}", started.elapsed());
+    assert_eq!(code, 0, "{err}");
+    // A document named on the command line that never ends is cut off, not read into memory forever.
+    let (code, _, err) = ratchet(&p, &["validate", "--kind", "scenario", "/dev/zero"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("/dev/zero") && err.contains("MiB"), "{err}");
+}
