@@ -9,6 +9,8 @@ mod conversation;
 mod event;
 pub mod id;
 pub mod pattern;
+#[cfg(test)]
+mod proptests;
 mod results;
 mod scenario;
 
