@@ -587,3 +587,230 @@ fn a_suite_file_that_is_a_device_or_a_symlink_loop_is_refused_not_read_forever()
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("/dev/zero") && err.contains("MiB"), "{err}");
 }
+
+// --- kill -9 at random moments -------------------------------------------------
+
+/// A small deterministic random source (xorshift), seeded from the clock; the seed
+/// is printed so a failure can be replayed with `RATCHET_KILL_SEED`.
+struct Rng(u64);
+
+impl Rng {
+    fn new(what: &str) -> Rng {
+        let seed = std::env::var("RATCHET_KILL_SEED")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_else(|| std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64 | 1);
+        eprintln!("{what}: RATCHET_KILL_SEED={seed}");
+        Rng(seed)
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 % n.max(1)
+    }
+}
+
+/// Run the command in `dir` and SIGKILL it after `delay` (if it is still running).
+fn run_and_kill(dir: &Path, args: &[&str], delay: std::time::Duration) -> bool {
+    let mut child = Command::new(bin()).current_dir(dir).args(args).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null()).spawn().unwrap();
+    let deadline = std::time::Instant::now() + delay;
+    while std::time::Instant::now() < deadline {
+        if child.try_wait().unwrap().is_some() {
+            return false;
+        }
+        std::thread::sleep(std::time::Duration::from_micros(200));
+    }
+    let killed = child.try_wait().unwrap().is_none();
+    let _ = child.kill();
+    let _ = child.wait();
+    killed
+}
+
+/// How long the command takes when nobody kills it.
+fn timed(dir: &Path, args: &[&str]) -> std::time::Duration {
+    let started = std::time::Instant::now();
+    let (code, _, err) = ratchet(dir, args);
+    assert!(matches!(code, 0 | 1), "{args:?}: {err}");
+    started.elapsed()
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    let _ = std::fs::remove_dir_all(to);
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap().flatten() {
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &to.join(e.file_name()));
+        } else {
+            std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+        }
+    }
+}
+
+/// The suite's state: every file but the lock, the fingerprint cache and temporary
+/// files (which no reader reads; the next writer removes them, checked apart).
+fn state(suite: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+    let mut t = tree(suite);
+    t.retain(|f, _| {
+        let name = f.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        suite.join(f).is_file() && name != ".ratchet.lock" && name != ".ratchet-index.json" && !temporary(&name)
+    });
+    t
+}
+
+fn temporaries(dir: &Path) -> Vec<PathBuf> {
+    tree(dir).into_keys().filter(|f| f.file_name().is_some_and(|n| temporary(&n.to_string_lossy()))).collect()
+}
+
+/// A scenario that shares nothing with the others (`i` picks its words).
+fn distinct_scenario(id: &str, i: usize, extra: &str) -> String {
+    const WORDS: [&str; 12] =
+        ["invoice", "parcel", "password", "upgrade", "voucher", "warranty", "address", "booking", "refund", "delivery", "account", "coupon"];
+    let (a, b, c) = (WORDS[i % 12], WORDS[(i / 12 + 5) % 12], WORDS[(i * 7 + 3) % 12]);
+    format!(
+        "id = \"{id}\"\ntitle = \"{a} {b} {c} {i}\"\nfailure_mode = \"mode-{i}\"\n{extra}\n[[turns]]\ntext = \"my {a} and the {b} of {c} number {i}\"\n\n[[criteria]]\nid = \"c{i}\"\nkind = \"must-say\"\npattern = \"{c} {i}\"\n"
+    )
+}
+
+/// Kill `args` ~20 times at random moments of its run over a fresh copy of
+/// `base/suite`; after each kill, a reader sees the old or the new state (which
+/// parses), and the next run of the command leaves no temporary file.
+fn kill_loop(what: &str, base: &Path, args: &[&str]) {
+    let work = base.parent().unwrap().join("work");
+    copy_dir(base, &work);
+    let old = state(&work.join("suite"));
+    let took = timed(&work, args);
+    let new = state(&work.join("suite"));
+    assert_ne!(old, new, "{what}: the command changes the suite");
+    let mut rng = Rng::new(what);
+    let mut killed = 0;
+    for round in 0..20 {
+        copy_dir(base, &work);
+        // Every other kill aims at the end of the run, where the batch is committed.
+        let t = took.as_micros() as u64;
+        let delay = std::time::Duration::from_micros(if round % 2 == 0 { rng.below(t * 6 / 5) } else { t * 7 / 10 + rng.below(t * 35 / 100) });
+        killed += run_and_kill(&work, args, delay) as u32;
+        let (code, _, err) = ratchet(&work, &["status", "--suite", "suite", "--now", NOW]);
+        assert_eq!(code, 0, "{what} round {round} (killed after {delay:?}): the suite must parse: {err}");
+        let now = state(&work.join("suite"));
+        assert!(now == old || now == new, "{what} round {round} (killed after {delay:?}): neither the old nor the new suite:\n{:?}", diff(&old, &new, &now));
+        let (code, _, err) = ratchet(&work, args);
+        assert!(matches!(code, 0 | 1), "{what} round {round}: the next run: {err}");
+        assert_eq!(temporaries(&work), Vec::<PathBuf>::new(), "{what} round {round}: temporary files survived the next run");
+    }
+    assert!(killed >= 5, "{what}: only {killed} of 20 runs were killed before they ended");
+}
+
+fn diff(old: &BTreeMap<PathBuf, Vec<u8>>, new: &BTreeMap<PathBuf, Vec<u8>>, now: &BTreeMap<PathBuf, Vec<u8>>) -> Vec<String> {
+    now.keys()
+        .chain(old.keys())
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .filter_map(|f| {
+            let (o, n, x) = (old.get(f), new.get(f), now.get(f));
+            (x != o || x != n).then(|| {
+                format!(
+                    "{}: {}",
+                    f.display(),
+                    if x == o {
+                        "old"
+                    } else if x == n {
+                        "new"
+                    } else {
+                        "NEITHER"
+                    }
+                )
+            })
+        })
+        .collect()
+}
+
+#[test]
+fn promote_killed_at_random_moments_leaves_the_old_or_the_new_suite() {
+    let tmp = tempfile::tempdir().unwrap();
+    let base = tmp.path().join("base");
+    std::fs::create_dir_all(base.join("suite")).unwrap();
+    std::fs::write(base.join("ratchet.toml"), "").unwrap();
+    for i in 0..30 {
+        std::fs::write(base.join(format!("suite/s{i:02}.toml")), distinct_scenario(&format!("s{i:02}"), i, "")).unwrap();
+    }
+    let mut args = vec!["promote".to_string(), "--suite".into(), "suite".into(), "--now".into(), NOW.into()];
+    // New failures (added) and production hits of known ones (merged): one batch.
+    for i in 30..42 {
+        std::fs::write(base.join(format!("c{i}.toml")), distinct_scenario(&format!("c{i}"), i, "")).unwrap();
+        args.push(format!("c{i}.toml"));
+    }
+    for i in [3, 7, 11] {
+        std::fs::write(base.join(format!("hit{i}.toml")), distinct_scenario(&format!("hit{i}"), i, "")).unwrap();
+        args.push(format!("hit{i}.toml"));
+    }
+    kill_loop("promote", &base, &args.iter().map(String::as_str).collect::<Vec<_>>());
+}
+
+#[test]
+fn tiers_apply_killed_at_random_moments_leaves_the_old_or_the_new_suite() {
+    let tmp = tempfile::tempdir().unwrap();
+    let base = tmp.path().join("base");
+    std::fs::create_dir_all(base.join("suite/m")).unwrap();
+    std::fs::write(base.join("ratchet.toml"), "").unwrap();
+    let idle = "tier = \"fast\"\n\n[provenance]\nfirst_seen = \"2020-01-01T00:00:00Z\"\nlast_seen = \"2020-01-02T00:00:00Z\"\n";
+    for i in 0..60 {
+        let text =
+            distinct_scenario(&format!("s{i:02}"), i, "").replacen("\n[[turns]]", &format!("\n{}\n[[turns]]", idle.replacen("tier = \"fast\"\n\n", "", 1)), 1);
+        let text = format!("tier = \"fast\"\n{text}");
+        std::fs::write(base.join(format!("suite/{}s{i:02}.toml", if i % 2 == 0 { "m/" } else { "" })), text).unwrap();
+    }
+    kill_loop("tiers --apply", &base, &["tiers", "--suite", "suite", "--apply", "--now", NOW]);
+}
+
+#[test]
+fn detect_with_a_checkpoint_killed_at_random_moments_resumes_to_the_same_output() {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = tmp.path().join("project");
+    std::fs::create_dir_all(&p).unwrap();
+    std::fs::write(p.join("ratchet.toml"), "").unwrap();
+    let mut input = String::new();
+    for i in 0..3000 {
+        if i % 11 == 5 {
+            input.push_str("{\"id\": \"torn\", \n");
+        } else {
+            input.push_str(
+                &conversation_line(&format!("c{i:05}")).replace("\"complaint\":true", if i % 3 == 0 { "\"complaint\":true" } else { "\"complaint\":false" }),
+            );
+            input.push('\n');
+        }
+    }
+    std::fs::write(p.join("in.jsonl"), input).unwrap();
+    let (code, _, err) = ratchet(&p, &["detect", "in.jsonl", "--out", "want.jsonl", "--rejects", "want.rejects.jsonl"]);
+    assert_eq!(code, 0, "{err}");
+    let (want, want_rejects) = (std::fs::read(p.join("want.jsonl")).unwrap(), std::fs::read(p.join("want.rejects.jsonl")).unwrap());
+    let args = ["detect", "in.jsonl", "--out", "ev.jsonl", "--checkpoint", "ev.ckpt", "--batch", "50"];
+    let took = timed(&p, &args);
+    let mut rng = Rng::new("detect --checkpoint");
+    let mut killed = 0;
+    for round in 0..20 {
+        for f in ["ev.jsonl", "ev.jsonl.rejects.jsonl", "ev.ckpt"] {
+            let _ = std::fs::remove_file(p.join(f));
+        }
+        // Killed up to three times in a row, each restart resuming the last.
+        for _ in 0..3 {
+            let delay = std::time::Duration::from_micros(rng.below(took.as_micros() as u64));
+            killed += run_and_kill(&p, &args, delay) as u32;
+            if let Ok(text) = std::fs::read_to_string(p.join("ev.ckpt")) {
+                let cp: serde_json::Value =
+                    serde_json::from_str(&text).unwrap_or_else(|e| panic!("round {round}: the checkpoint does not parse ({e}): {text}"));
+                let (n, r) = (cp["output_bytes"].as_u64().unwrap() as usize, cp["reject_bytes"].as_u64().unwrap() as usize);
+                let out = std::fs::read(p.join("ev.jsonl")).unwrap();
+                let rej = std::fs::read(p.join("ev.jsonl.rejects.jsonl")).unwrap_or_default();
+                assert!(out.len() >= n && out[..n] == want[..n], "round {round}: the checkpointed output is a prefix of the full output");
+                assert!(rej.len() >= r && rej[..r] == want_rejects[..r], "round {round}: the checkpointed rejects are a prefix");
+            }
+        }
+        let (code, _, err) = ratchet(&p, &args);
+        assert_eq!(code, 0, "round {round}: {err}");
+        assert!(std::fs::read(p.join("ev.jsonl")).unwrap() == want, "round {round}: the resumed output differs from one clean run");
+        assert!(std::fs::read(p.join("ev.jsonl.rejects.jsonl")).unwrap() == want_rejects, "round {round}: the resumed rejects differ");
+        assert_eq!(temporaries(&p), Vec::<PathBuf>::new(), "round {round}: temporary files survived the next run");
+    }
+    assert!(killed >= 10, "only {killed} of 60 runs were killed before they ended");
+}
