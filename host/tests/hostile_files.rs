@@ -306,8 +306,8 @@ fn tiers_undo_never_follows_a_path_out_of_the_suite() {
     std::fs::write(&outside, idle_scenario("outside")).unwrap();
     for (file, shown) in [(outside.to_str().unwrap(), "moves[1].file"), ("../../outside.toml", "moves[1].file"), ("../ratchet.toml", "moves[1].file")] {
         let log = serde_json::json!({"at": NOW, "moves": [
-            {"file": "a.toml", "id": "a", "from": "fast", "to": "archive", "why": "x"},
-            {"file": file, "id": "outside", "from": "fast", "to": "archive", "why": "x"}]});
+            {"file": "a.toml", "id": "a", "from": "archive", "to": "fast", "why": "x"},
+            {"file": file, "id": "outside", "from": "archive", "to": "fast", "why": "x"}]});
         std::fs::write(p.join("suite/.ratchet-tiers-last.json"), log.to_string()).unwrap();
         let before = tree(&p);
         let (code, _, err) = ratchet(&p, &["tiers", "--suite", "suite", "--undo", "--now", NOW]);
