@@ -22,9 +22,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::agent::Driver;
 use crate::schema::{Conversation, Tier};
+use crate::suite::Loaded;
 use criteria::{AssertionPlugins, CriterionOutcome};
 use replay::{Fixtures, MissingFixturePolicy, ReplayNote};
-use crate::suite::Loaded;
 
 /// A scenario's verdict.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
