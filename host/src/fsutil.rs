@@ -86,7 +86,7 @@ pub const LEGACY_TEMP_AGE: Duration = Duration::from_secs(3600);
 /// Temporary files of the same target left by a killed run are removed first.
 pub fn temp_for(target: &Path) -> std::io::Result<tempfile::NamedTempFile> {
     let dir = parent_dir(target);
-    let name = target.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "out".into());
+    let name = temp_stem(&target.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "out".into()));
     remove_stale_temps(dir, Some(&name), false);
     let prefix = format!(".{name}.{}.", std::process::id());
     let mut builder = tempfile::Builder::new();
@@ -97,6 +97,16 @@ pub fn temp_for(target: &Path) -> std::io::Result<tempfile::NamedTempFile> {
         builder.permissions(std::fs::Permissions::from_mode(0o666));
     }
     builder.tempfile_in(dir)
+}
+
+/// The part of a target's name its temporary files carry: at most 200 bytes, so
+/// `.{stem}.{pid}.{random}.tmp` stays within the 255 bytes a file name may have.
+fn temp_stem(name: &str) -> String {
+    let mut end = name.len().min(200);
+    while !name.is_char_boundary(end) {
+        end -= 1;
+    }
+    name[..end].to_string()
 }
 
 /// The directory a file is in (`.` for a bare name).
@@ -176,7 +186,7 @@ fn process_alive(pid: u32) -> bool {
 pub fn remove_stale_temps(dir: &Path, target: Option<&str>, legacy: bool) -> Vec<PathBuf> {
     let mut removed = Vec::new();
     let Ok(entries) = std::fs::read_dir(dir) else { return removed };
-    let prefix = target.map(|t| format!(".{t}."));
+    let prefix = target.map(|t| format!(".{}.", temp_stem(t)));
     for entry in entries.flatten() {
         let name = entry.file_name();
         let Some(name) = name.to_str() else { continue };
@@ -349,6 +359,10 @@ mod tests {
         let t = temp_for(&dir.path().join("ev.jsonl")).unwrap();
         let name = t.path().file_name().unwrap().to_str().unwrap().to_string();
         assert_eq!(temp_owner(&name), Some(TempOwner::Pid(std::process::id())), "{name}");
+        // A target with the longest name a file may have still gets a temporary file.
+        let long = dir.path().join("é".repeat(127));
+        write_atomic(&long, b"x").unwrap();
+        assert_eq!(std::fs::read(&long).unwrap(), b"x");
     }
 
     #[test]

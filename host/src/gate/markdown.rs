@@ -5,8 +5,9 @@
 //! break out of.
 
 /// `s` as plain text in a table cell or a line: HTML-significant characters become
-/// entities, Markdown link brackets and backslashes are escaped, backticks cannot
-/// open a code span, `|` cannot end the cell, and line breaks become spaces.
+/// entities, link brackets and backslashes are escaped, backticks cannot open a code
+/// span (in which entities would show as typed), `|` cannot end the cell, and line
+/// breaks become spaces.
 pub fn text(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
@@ -16,7 +17,7 @@ pub fn text(s: &str) -> String {
             '>' => out.push_str("&gt;"),
             '`' => out.push_str("&#96;"),
             '|' => out.push_str("\\|"),
-            '\\' | '[' | ']' | '*' | '_' => {
+            '\\' | '[' | ']' => {
                 out.push('\\');
                 out.push(c);
             }

@@ -265,7 +265,7 @@ impl GateReport {
             .map(|r| {
                 let title = format!("[ratchet] {} {}: {}", r.verdict.label(), r.id, r.failure_mode);
                 let mut body = String::new();
-                let _ = writeln!(body, "# {}\n", md::text(&title));
+                let _ = writeln!(body, "# [ratchet] {} {}: {}\n", r.verdict.label(), md::text(&r.id), md::text(&r.failure_mode));
                 let what = match r.verdict {
                     Verdict::Fail => "failed",
                     Verdict::Flaky => "was flaky (repeats disagreed)",
