@@ -11,6 +11,9 @@
 //!   a symlink, so a hostile id or a planted symlink cannot write elsewhere.
 //! * [`FileLock`] — an exclusive OS lock on a file (released when the process dies),
 //!   what serialises writers of one suite.
+//! * [`temp_for`] / [`remove_stale_temps`] — temporary files carry their writer's
+//!   pid in their name, so the next run writing the same file (or holding the suite)
+//!   removes what a killed run left behind, and only that.
 
 use std::fs::File;
 use std::path::{Component, Path, PathBuf};
@@ -70,17 +73,140 @@ pub fn replaceable(path: &Path) -> bool {
     }
 }
 
-/// A temporary file in `dir` to be renamed over an output: created like
-/// `std::fs::write` creates files, 0666 minus the umask (tempfile's own default, 0600,
-/// would leave reports and event files unreadable to a web server or another CI user).
-pub fn temp_file_in(dir: &Path) -> std::io::Result<tempfile::NamedTempFile> {
+/// How old a temporary file without an owner in its name (tempfile's `.tmpXXXXXX`,
+/// written by ratchet before temporary names carried the writer's pid) must be before
+/// a run holding its directory removes it: no write of ours takes that long.
+pub const LEGACY_TEMP_AGE: Duration = Duration::from_secs(3600);
+
+/// A temporary file to be renamed over `target`, in the same directory: named
+/// `.{name}.{pid}.{random}.tmp` (so a later run can tell whose it is and whether that
+/// process is gone, see [`remove_stale_temps`]), created like `std::fs::write`
+/// creates files, 0666 minus the umask (tempfile's own default, 0600, would leave
+/// reports and event files unreadable to a web server or another CI user).
+/// Temporary files of the same target left by a killed run are removed first.
+pub fn temp_for(target: &Path) -> std::io::Result<tempfile::NamedTempFile> {
+    let dir = parent_dir(target);
+    let name = temp_stem(&target.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "out".into()));
+    remove_stale_temps(dir, Some(&name), false);
+    let prefix = format!(".{name}.{}.", std::process::id());
     let mut builder = tempfile::Builder::new();
+    builder.prefix(&prefix).suffix(".tmp").rand_bytes(6);
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
         builder.permissions(std::fs::Permissions::from_mode(0o666));
     }
     builder.tempfile_in(dir)
+}
+
+/// The part of a target's name its temporary files carry: at most 200 bytes, so
+/// `.{stem}.{pid}.{random}.tmp` stays within the 255 bytes a file name may have.
+fn temp_stem(name: &str) -> String {
+    let mut end = name.len().min(200);
+    while !name.is_char_boundary(end) {
+        end -= 1;
+    }
+    name[..end].to_string()
+}
+
+/// The directory a file is in (`.` for a bare name).
+pub fn parent_dir(path: &Path) -> &Path {
+    match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    }
+}
+
+/// Who wrote a temporary file, read from its name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TempOwner {
+    /// `.{name}.{pid}.{random}.tmp` ([`temp_for`]) or `.{name}.promote.{pid}.tmp`
+    /// (the suite's staging files before they were made by [`temp_for`]).
+    Pid(u32),
+    /// `.tmpXXXXXX`: tempfile's default name, no owner recorded.
+    Unknown,
+}
+
+/// Whether `name` is one of ratchet's temporary files, and whose (see [`TempOwner`]).
+fn temp_owner(name: &str) -> Option<TempOwner> {
+    let inner = name.strip_prefix('.')?;
+    if let Some(rand) = inner.strip_prefix("tmp") {
+        if rand.len() == 6 && rand.bytes().all(|b| b.is_ascii_alphanumeric()) {
+            return Some(TempOwner::Unknown);
+        }
+    }
+    let inner = inner.strip_suffix(".tmp")?;
+    let pid = |s: &str| (!s.is_empty() && s.len() <= 10 && s.bytes().all(|b| b.is_ascii_digit())).then(|| s.parse::<u32>().ok()).flatten();
+    let (rest, last) = inner.rsplit_once('.')?;
+    // `.{name}.promote.{pid}.tmp`
+    if let (Some(p), Some(stem)) = (pid(last), rest.strip_suffix(".promote")) {
+        return (!stem.is_empty()).then_some(TempOwner::Pid(p));
+    }
+    // `.{name}.{pid}.{random}.tmp`
+    let (stem, p) = rest.rsplit_once('.')?;
+    (last.len() == 6 && last.bytes().all(|b| b.is_ascii_alphanumeric()) && !stem.is_empty()).then_some(())?;
+    pid(p).map(TempOwner::Pid)
+}
+
+/// Whether `name` is a temporary file name ratchet writes or wrote ([`temp_for`],
+/// the suite's older staging files, tempfile's default names).
+pub fn is_temp_name(name: &str) -> bool {
+    temp_owner(name).is_some()
+}
+
+/// Whether process `pid` is alive on this host (ours counts as alive: its temporary
+/// files may be in use by another thread).
+fn process_alive(pid: u32) -> bool {
+    if pid == std::process::id() {
+        return true;
+    }
+    #[cfg(unix)]
+    {
+        let Ok(p) = libc::pid_t::try_from(pid) else { return false };
+        if p <= 0 {
+            return false;
+        }
+        // SAFETY: signal 0 only checks that the process exists and may be signalled.
+        let r = unsafe { libc::kill(p, 0) };
+        r == 0 || std::io::Error::last_os_error().raw_os_error() != Some(libc::ESRCH)
+    }
+    #[cfg(not(unix))]
+    {
+        true
+    }
+}
+
+/// Remove the temporary files a killed ratchet run left in `dir` (not recursive):
+/// only ratchet's own names (see [`temp_for`]), of `target` when given, and only
+/// stale ones — the process named in the file name is gone (a live pid, even a
+/// reused one, keeps the file) or, with `legacy`, an ownerless `.tmpXXXXXX` older
+/// than [`LEGACY_TEMP_AGE`] (only in directories ratchet manages: the suite, the
+/// cache). Symlinks and directories are never touched. Best effort: returns what
+/// was removed.
+pub fn remove_stale_temps(dir: &Path, target: Option<&str>, legacy: bool) -> Vec<PathBuf> {
+    let mut removed = Vec::new();
+    let Ok(entries) = std::fs::read_dir(dir) else { return removed };
+    let prefix = target.map(|t| format!(".{}.", temp_stem(t)));
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(name) = name.to_str() else { continue };
+        if prefix.as_deref().is_some_and(|p| !name.starts_with(p)) {
+            continue;
+        }
+        let Some(owner) = temp_owner(name) else { continue };
+        let Ok(meta) = entry.metadata() else { continue };
+        if !meta.file_type().is_file() {
+            continue;
+        }
+        let stale = match owner {
+            TempOwner::Pid(pid) => !process_alive(pid),
+            TempOwner::Unknown => legacy && meta.modified().ok().and_then(|m| m.elapsed().ok()).is_some_and(|age| age >= LEGACY_TEMP_AGE),
+        };
+        if stale && std::fs::remove_file(entry.path()).is_ok() {
+            removed.push(entry.path());
+        }
+    }
+    removed
 }
 
 /// Write `contents` to `path` atomically (temporary file in the same directory, then
@@ -91,16 +217,29 @@ pub fn write_atomic(path: &Path, contents: &[u8]) -> std::io::Result<()> {
     if !replaceable(path) {
         return std::fs::OpenOptions::new().write(true).open(path)?.write_all(contents);
     }
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    std::fs::create_dir_all(dir)?;
-    let mut tmp = temp_file_in(dir)?;
+    std::fs::create_dir_all(parent_dir(path))?;
+    let mut tmp = temp_for(path)?;
     tmp.write_all(contents)?;
     tmp.as_file().sync_all()?;
     tmp.persist(path).map_err(|e| e.error)?;
     Ok(())
+}
+
+/// Check, before a long run, that [`write_atomic`] will be able to write `path` when
+/// the run ends: it is not a directory, its directory exists (created if missing)
+/// and a temporary file can be created there (one is, and removed). A device, FIFO
+/// or symlink the user named is written in place and is not probed.
+pub fn check_writable(path: &Path) -> Result<(), FsError> {
+    match std::fs::symlink_metadata(path) {
+        Ok(m) if m.is_dir() => {
+            return Err(FsError::Io { path: path.to_path_buf(), source: std::io::Error::new(std::io::ErrorKind::IsADirectory, "is a directory") })
+        }
+        Ok(_) if !replaceable(path) => return Ok(()),
+        _ => {}
+    }
+    let dir = parent_dir(path);
+    std::fs::create_dir_all(dir).map_err(FsError::io(dir))?;
+    temp_for(path).map(drop).map_err(FsError::io(dir))
 }
 
 /// `root/relative`, checked to stay inside `root`: `relative` must be a non-empty
@@ -205,6 +344,44 @@ mod tests {
         }
         write_confined(root, Path::new("new/dir/x.toml"), b"ok").unwrap();
         assert_eq!(std::fs::read(root.join("new/dir/x.toml")).unwrap(), b"ok");
+    }
+
+    #[test]
+    fn temp_names_say_whose_they_are() {
+        assert_eq!(temp_owner(".ev.jsonl.123.aB3xYz.tmp"), Some(TempOwner::Pid(123)));
+        assert_eq!(temp_owner(".x.toml.promote.4567.tmp"), Some(TempOwner::Pid(4567)));
+        assert_eq!(temp_owner(".tmpAb12Cd"), Some(TempOwner::Unknown));
+        for not_ours in ["ev.jsonl", ".ratchet.lock", ".ev.jsonl.123.tmp", ".tmpAb1", ".x.abc.aB3xYz.tmp", "..1.aB3xYz.tmp", ".git", ".ratchet-tiers-last.json"]
+        {
+            assert_eq!(temp_owner(not_ours), None, "{not_ours}");
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let t = temp_for(&dir.path().join("ev.jsonl")).unwrap();
+        let name = t.path().file_name().unwrap().to_str().unwrap().to_string();
+        assert_eq!(temp_owner(&name), Some(TempOwner::Pid(std::process::id())), "{name}");
+        // A target with the longest name a file may have still gets a temporary file.
+        let long = dir.path().join("é".repeat(127));
+        write_atomic(&long, b"x").unwrap();
+        assert_eq!(std::fs::read(&long).unwrap(), b"x");
+    }
+
+    #[test]
+    fn only_stale_temps_are_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        // A pid that cannot be alive (beyond pid_max) and our own (alive).
+        let dead = ".ev.jsonl.4294967.aaaaaa.tmp";
+        let mine = format!(".ev.jsonl.{}.bbbbbb.tmp", std::process::id());
+        let other_target = ".report.json.4294967.cccccc.tmp";
+        let legacy = ".tmpAb12Cd";
+        for n in [dead, &mine, other_target, legacy, "keep.txt"] {
+            std::fs::write(dir.path().join(n), "x").unwrap();
+        }
+        let removed = remove_stale_temps(dir.path(), Some("ev.jsonl"), false);
+        assert_eq!(removed, vec![dir.path().join(dead)]);
+        // A fresh ownerless file is kept even where legacy names are cleaned.
+        let removed = remove_stale_temps(dir.path(), None, true);
+        assert_eq!(removed, vec![dir.path().join(other_target)]);
+        assert!(dir.path().join(&mine).exists() && dir.path().join(legacy).exists() && dir.path().join("keep.txt").exists());
     }
 
     #[test]

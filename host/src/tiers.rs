@@ -378,12 +378,19 @@ fn edit(text: &str, to: Tier, at: &str, action: &str, detail: &str) -> Result<St
 }
 
 /// Apply `moves` to the suite at `dir` as one all-or-nothing batch under the suite
-/// lock, and keep them as the undo log.
+/// lock, the undo log included in the same batch (so it always describes the last
+/// applied moves). Every file a move names — from the plan or from an undo log,
+/// which anyone could have edited — is read and written only inside the suite and
+/// never through a symlink. With no moves, only the lock is taken (which also tidies
+/// what a killed writer left, see [`crate::suite::store::lock`]).
 pub fn apply(dir: &std::path::Path, moves: &[Move], now: &str, lock_timeout: std::time::Duration) -> Result<(), StoreError> {
     let _lock = lock(dir, lock_timeout)?;
+    if moves.is_empty() {
+        return Ok(());
+    }
     let mut pending: BTreeMap<std::path::PathBuf, Pending> = BTreeMap::new();
     for m in moves {
-        let path = dir.join(&m.file);
+        let path = crate::fsutil::confined(dir, std::path::Path::new(&m.file)).map_err(StoreError::from)?;
         let text = std::fs::read_to_string(&path).map_err(|source| StoreError::Io { path: path.clone(), source })?;
         let current = Scenario::parse(&text, &path.display().to_string()).map_err(|e| StoreError::Edit { file: path.clone(), message: e.to_string() })?;
         if current.tier != m.from {
@@ -395,19 +402,28 @@ pub fn apply(dir: &std::path::Path, moves: &[Move], now: &str, lock_timeout: std
         let new = edit(&text, m.to, now, action(m.from, m.to), &format!("{} → {}: {}", tier_name(m.from), tier_name(m.to), m.why))
             .map_err(|message| StoreError::Edit { file: path.clone(), message })?;
         Scenario::parse(&new, &path.display().to_string()).map_err(|e| StoreError::Edit { file: path.clone(), message: e.to_string() })?;
-        pending.insert(m.file.clone().into(), Pending::write(new, Some(text.into_bytes())));
+        if pending.insert(m.file.clone().into(), Pending::write(new, Some(text.into_bytes()))).is_some() {
+            return Err(StoreError::Edit { file: path, message: "moved twice in one batch".into() });
+        }
     }
-    commit(dir, &pending)?;
     let log = UndoLog { at: now.to_string(), moves: moves.to_vec() };
-    let _ = crate::fsutil::write_atomic(&dir.join(UNDO_FILE), serde_json::to_string_pretty(&log).unwrap_or_default().as_bytes());
-    Ok(())
+    let undo = crate::fsutil::confined(dir, std::path::Path::new(UNDO_FILE))?;
+    let original = std::fs::read(&undo).ok();
+    pending.insert(UNDO_FILE.into(), Pending::write(serde_json::to_string_pretty(&log).expect("json"), original));
+    commit(dir, &pending)
 }
 
 /// The moves that undo the last applied batch (each scenario back to its tier before).
 pub fn undo_moves(dir: &std::path::Path) -> Result<Vec<Move>, String> {
-    let path = dir.join(UNDO_FILE);
-    let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: no applied tier moves to undo ({e})", path.display()))?;
-    let log: UndoLog = serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+    let path = crate::fsutil::confined(dir, std::path::Path::new(UNDO_FILE)).map_err(|e| e.to_string())?;
+    if !path.exists() {
+        return Err(format!("{}: no applied tier moves to undo (the file is missing)", path.display()));
+    }
+    let text = crate::schema::read_text(&path).map_err(|e| e.to_string())?;
+    let log: UndoLog = crate::schema::parse_json(&text, &path.display().to_string()).map_err(|e| e.to_string())?;
+    for (i, m) in log.moves.iter().enumerate() {
+        crate::fsutil::confined(dir, std::path::Path::new(&m.file)).map_err(|e| format!("{}: field `moves[{i}].file`: {e}", path.display()))?;
+    }
     Ok(log
         .moves
         .into_iter()

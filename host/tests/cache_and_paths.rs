@@ -122,3 +122,29 @@ fn directory_grants_are_refused_for_guests_that_cannot_read_files() {
     let p = load("guest-trap", Limits::default());
     assert!(p.grant_dir(root.path(), Path::new("../etc")).is_err());
 }
+
+#[test]
+fn another_components_artifact_copied_over_a_cache_entry_is_recompiled_and_replaced() {
+    use sha2::{Digest, Sha256};
+    let dir = tempfile::tempdir().unwrap();
+    let scorecard = std::fs::read(component("scorecard-support-policy")).unwrap();
+    let assertion = std::fs::read(component("assertion-no-false-confirmation")).unwrap();
+    let entry = |bytes: &[u8]| {
+        let key = hex::encode(Sha256::digest(bytes));
+        std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().path()).find(|p| p.file_name().unwrap().to_string_lossy().starts_with(&key)).unwrap()
+    };
+    let conv = conversation("tuesday-cancellation.json");
+    let s = fresh_runtime(dir.path()).load("s", &scorecard, Limits::default()).unwrap();
+    let expected = s.score(&conv, &serde_json::json!({})).unwrap().output;
+    fresh_runtime(dir.path()).load("a", &assertion, Limits::default()).unwrap();
+    let (s_entry, a_entry) = (entry(&scorecard), entry(&assertion));
+    // The assertion's valid artifact under the scorecard's key.
+    std::fs::copy(&a_entry, &s_entry).unwrap();
+    let reloaded = fresh_runtime(dir.path()).load("s", &scorecard, Limits::default()).unwrap();
+    assert_eq!(reloaded.load_stats().cache, CacheOutcome::Miss, "the swapped entry is not loaded");
+    assert_eq!(reloaded.world().kind, ratchet::plugin::WorldKind::Scorecard);
+    assert_eq!(reloaded.score(&conv, &serde_json::json!({})).unwrap().output, expected);
+    // ... and it was replaced by the scorecard's own artifact.
+    assert_ne!(std::fs::read(&s_entry).unwrap(), std::fs::read(&a_entry).unwrap());
+    assert_eq!(fresh_runtime(dir.path()).load("s", &scorecard, Limits::default()).unwrap().load_stats().cache, CacheOutcome::Hit);
+}

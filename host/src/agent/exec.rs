@@ -2,6 +2,9 @@
 //! (docs/agent-protocol.md). Each worker owns one process and runs its sessions one
 //! after another; a process that crashes, hangs or talks garbage is killed, the
 //! scenario gets an `error` verdict, and the next session starts a fresh process.
+//! The agent runs in a process group of its own, killed with it ([`group`]).
+
+mod group;
 
 use std::collections::VecDeque;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -31,6 +34,34 @@ pub struct ExecDriver {
     process: Option<AgentProcess>,
     sessions: u64,
     identity: String,
+}
+
+/// The program an agent config starts, resolved as the driver will: a relative path
+/// with a folder in it (`./agent`, `bin/agent`) from the project root, a bare name
+/// on `PATH` (the agent's `env.PATH` when it sets one). An error says what is
+/// missing, so `gate` can refuse the agent (exit 2) before running anything.
+pub fn resolve_program(cfg: &AgentConfig, root: &std::path::Path) -> Result<PathBuf, String> {
+    let first = cfg.command.first().ok_or("the command is empty")?;
+    let program = std::path::Path::new(first);
+    let runnable = |p: &std::path::Path| {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        }
+        #[cfg(not(unix))]
+        p.is_file()
+    };
+    if program.components().count() > 1 || program.is_absolute() {
+        let path = if program.is_relative() { root.join(program) } else { program.to_path_buf() };
+        return if runnable(&path) { Ok(path) } else { Err(format!("`{}`: no such executable file", path.display())) };
+    }
+    let search = cfg.env.get("PATH").map(std::ffi::OsString::from).or_else(|| std::env::var_os("PATH")).unwrap_or_default();
+    std::env::split_paths(&search)
+        .map(|d| d.join(program))
+        .find(|p| runnable(p))
+        .map(|_| program.to_path_buf())
+        .ok_or_else(|| format!("`{first}`: not found on PATH"))
 }
 
 impl ExecDriver {
@@ -191,6 +222,9 @@ impl FromAgent {
 /// A running agent process with reader threads for its stdout and stderr.
 struct AgentProcess {
     child: Child,
+    group: group::Group,
+    /// `name (command)`, for messages.
+    label: String,
     stdin: ChildStdin,
     lines: Receiver<Result<String, String>>,
     stderr: Arc<Mutex<VecDeque<u8>>>,
@@ -206,7 +240,10 @@ impl AgentProcess {
         let program = if program.is_relative() && program.components().count() > 1 { root.join(program) } else { program.to_path_buf() };
         let mut cmd = Command::new(&program);
         cmd.args(&cfg.command[1..]).current_dir(root).envs(&cfg.env).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        group::configure(&mut cmd);
         let mut child = cmd.spawn().map_err(|e| AgentError::Start(format!("{}: {e}", cfg.command.join(" "))))?;
+        let group = group::Group::of(&child);
+        let label = format!("agent `{}` ({})", cfg.name, cfg.command.join(" "));
         let stdin = child.stdin.take().expect("piped");
         let stdout = child.stdout.take().expect("piped");
         let stderr_pipe = child.stderr.take().expect("piped");
@@ -222,12 +259,20 @@ impl AgentProcess {
                         let _ = tx.send(Err(format!("a line longer than {MAX_LINE} bytes")));
                         break;
                     }
-                    Ok(_) => {
-                        let line = String::from_utf8_lossy(&buf).trim_end_matches(['\n', '\r']).to_string();
-                        if tx.send(Ok(line)).is_err() {
+                    Ok(_) => match String::from_utf8(buf) {
+                        Ok(line) => {
+                            if tx.send(Ok(line.trim_end_matches(['\n', '\r']).to_string())).is_err() {
+                                break;
+                            }
+                        }
+                        // The protocol is UTF-8: a lossy decoding would hand the
+                        // criteria text the agent never wrote.
+                        Err(e) => {
+                            let at = e.utf8_error().valid_up_to();
+                            let _ = tx.send(Err(format!("a line that is not UTF-8 (invalid byte 0x{:02x} at byte {at} of the line)", e.as_bytes()[at])));
                             break;
                         }
-                    }
+                    },
                     Err(e) => {
                         let _ = tx.send(Err(format!("reading stdout: {e}")));
                         break;
@@ -251,7 +296,7 @@ impl AgentProcess {
             }
         });
 
-        let mut p = AgentProcess { child, stdin, lines: rx, stderr, agent: None, version: None };
+        let mut p = AgentProcess { child, group, label, stdin, lines: rx, stderr, agent: None, version: None };
         let timing = Timing {
             deadline: Instant::now() + Duration::from_millis(cfg.turn_timeout_ms.max(1000)),
             turn: Duration::from_millis(cfg.turn_timeout_ms.max(1000)),
@@ -300,18 +345,24 @@ impl AgentProcess {
         Ok(())
     }
 
+    /// The agent exited (or closed its stdout): kill what is left of its group, reap
+    /// it, and say so with its exit status.
     fn crashed(&mut self) -> AgentError {
-        // Give the process a moment to finish exiting so its status is known.
-        let mut status = None;
+        // Give the process a moment to finish exiting so its own status is known.
         for _ in 0..50 {
-            if let Ok(Some(s)) = self.child.try_wait() {
-                status = Some(s);
+            if self.group.leader_exited() {
                 break;
             }
             std::thread::sleep(Duration::from_millis(2));
         }
+        let exited = self.group.leader_exited();
         std::thread::sleep(Duration::from_millis(10)); // let the stderr reader drain
-        AgentError::Crashed { status: status.map(|s| s.to_string()).unwrap_or_else(|| "stdout closed".into()), stderr: self.stderr_tail() }
+        let status = self.group.kill_and_reap(&mut self.child);
+        let status = match status {
+            Some(s) if exited => s.to_string(),
+            _ => "stdout closed; killed".into(),
+        };
+        AgentError::Crashed { status, stderr: self.stderr_tail() }
     }
 
     fn next_message(&mut self, t: &Timing) -> Result<FromAgent, AgentError> {
@@ -321,7 +372,7 @@ impl AgentProcess {
         } else {
             (t.turn, "turn timeout", t.turn.as_millis() as u64)
         };
-        match self.lines.recv_timeout(wait) {
+        match self.recv(wait) {
             Ok(Ok(line)) => {
                 if line.trim().is_empty() {
                     return self.next_message(t);
@@ -332,9 +383,29 @@ impl AgentProcess {
                     self.protocol(format!("not a protocol message ({e}): {shown}"))
                 })
             }
-            Ok(Err(reason)) => Err(self.protocol(format!("the agent wrote {reason}"))),
+            Ok(Err(reason)) => Err(self.protocol(format!("{} wrote {reason}", self.label))),
             Err(RecvTimeoutError::Timeout) => Err(AgentError::Timeout { what, timeout_ms: ms, stderr: self.stderr_tail() }),
             Err(RecvTimeoutError::Disconnected) => Err(self.crashed()),
+        }
+    }
+
+    /// The next line within `wait`, noticing meanwhile that the agent exited: a
+    /// process it forked may hold its stdout open, and a timeout would then hide
+    /// that the agent itself is gone.
+    fn recv(&mut self, wait: Duration) -> Result<Result<String, String>, RecvTimeoutError> {
+        const POLL: Duration = Duration::from_millis(50);
+        let until = Instant::now() + wait;
+        loop {
+            let left = until.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left.min(POLL)) {
+                Err(RecvTimeoutError::Timeout) if !left.is_zero() => {
+                    if self.group.leader_exited() {
+                        // Its last lines may still be on their way from the reader.
+                        return self.lines.recv_timeout(Duration::from_millis(20)).map_err(|_| RecvTimeoutError::Disconnected);
+                    }
+                }
+                other => return other,
+            }
         }
     }
 
@@ -360,17 +431,13 @@ impl AgentProcess {
     }
 
     fn kill(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.group.kill_and_reap(&mut self.child);
     }
 }
 
 impl Drop for AgentProcess {
     fn drop(&mut self) {
-        // Never leave an agent process behind (or a zombie): kill if still running, reap.
-        if let Ok(None) = self.child.try_wait() {
-            let _ = self.child.kill();
-        }
-        let _ = self.child.wait();
+        // Never leave an agent, a process it started, or a zombie behind.
+        self.group.kill_and_reap(&mut self.child);
     }
 }

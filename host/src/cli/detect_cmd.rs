@@ -190,6 +190,11 @@ fn run_here(a: &DetectArgs, detector: &Detector, records: input::Records, opts: 
         // Restartable: write in place; a restart truncates to the checkpoint's sizes.
         (Some(out_path), Some(cp_path)) => {
             let resume: Checkpoint = if cp_path.exists() { schema::load_json(cp_path).map_err(CliError::usage)? } else { Checkpoint::default() };
+            // Both files must still hold what the checkpoint counts: a shorter (or
+            // missing) file would be padded with NUL bytes, and the records it lost
+            // are not re-read.
+            check_resumable(out_path, resume.output_bytes, cp_path)?;
+            check_resumable(reject_path, resume.reject_bytes, cp_path)?;
             let out = open_at(out_path, resume.output_bytes).map_err(|e| io_err(out_path, e))?;
             let mut rejects = open_at(reject_path, resume.reject_bytes).map_err(|e| io_err(reject_path, e))?;
             let mut save = |cp: &Checkpoint| {
@@ -283,7 +288,7 @@ enum Sink {
 impl Sink {
     fn file(path: &Path) -> std::io::Result<Sink> {
         if ratchet::fsutil::replaceable(path) {
-            Ok(Sink::Temp(ratchet::fsutil::temp_file_in(parent(path))?))
+            Ok(Sink::Temp(ratchet::fsutil::temp_for(path)?))
         } else {
             Ok(Sink::Direct(std::fs::OpenOptions::new().write(true).open(path)?))
         }
@@ -323,6 +328,31 @@ fn parent(p: &Path) -> &Path {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
     }
+}
+
+/// A restart may cut `path` back to the `bytes` the checkpoint counts (a torn tail
+/// after them is normal), never extend it: a removed or shortened output is an error
+/// that says how to start over.
+fn check_resumable(path: &Path, bytes: u64, checkpoint: &Path) -> Result<(), CliError> {
+    if bytes == 0 {
+        return Ok(());
+    }
+    let have = match std::fs::metadata(path) {
+        Ok(m) if m.is_file() => m.len(),
+        Ok(_) => return Err(CliError::usage(anyhow!("{}: not a regular file; the checkpoint {} resumes a file", path.display(), checkpoint.display()))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => 0,
+        Err(e) => return Err(io_err(path, e)),
+    };
+    if have < bytes {
+        return Err(CliError::usage(anyhow!(
+            "{}: holds {have} bytes but the checkpoint {} says {bytes} were written: the file was removed or cut since, so resuming would lose \
+             events. Restore it, or delete {} to start over from the first record",
+            path.display(),
+            checkpoint.display(),
+            checkpoint.display()
+        )));
+    }
+    Ok(())
 }
 
 /// Open `path` for appending after truncating it to `len` bytes (creating it if needed).

@@ -15,7 +15,7 @@ use ratchet::agent::openai::{OpenAiAgent, OpenAiDriver};
 use ratchet::agent::wasm::WasmDriver;
 use ratchet::agent::{AgentConfig, Driver, DriverKind};
 use ratchet::config::Project;
-use ratchet::fsutil::write_atomic;
+use ratchet::fsutil::{write_atomic, FsError};
 use ratchet::gate::replay::MissingFixturePolicy;
 use ratchet::gate::report::GateReport;
 use ratchet::gate::{ledger, GateOptions, Harness, Progress, Verdict};
@@ -146,9 +146,13 @@ pub fn gate(a: GateArgs, config: Option<&Path>) -> CliResult {
     })?;
     let filter = Filter { tier: a.tier, tags: a.tag.clone(), failure_modes: a.failure_mode.clone(), ids: a.id.clone() };
     let mut selected: Vec<_> = all.into_iter().filter(|l| filter.selects(&l.scenario)).collect();
+    let selection_size = selected.len();
     let ledger_path = a.ledger.clone().unwrap_or_else(|| a.suite.join("ledger.jsonl"));
+    // Every file the run ends by writing is checked before anything runs: a typo in
+    // an output path must not cost the whole replay.
+    check_outputs(&a, &ledger_path)?;
     if let Some(sh) = a.shard {
-        let (entries, _) = ledger::read(&ledger_path);
+        let (entries, _) = ledger::read(&ledger_path).map_err(CliError::usage)?;
         let ids: Vec<String> = selected.iter().map(|l| l.scenario.id.clone()).collect();
         let mine: BTreeSet<String> = suite::shard(&ids, &ledger::durations(&entries), sh).into_iter().collect();
         selected.retain(|l| mine.contains(&l.scenario.id));
@@ -190,14 +194,10 @@ pub fn gate(a: GateArgs, config: Option<&Path>) -> CliResult {
     let (results, identity) = ratchet::gate::run(&selected, &make, &harness, &opts, &progress);
     let agent_name = if identity.is_empty() { agent.name.clone() } else { identity };
     let mut report = GateReport::new(agent_name.clone(), &filter, a.shard, a.repeat, results);
+    report.selection_size = Some(selection_size);
     report.model_usage = openai.as_ref().map(|o| o.usage());
     report.judge = judge.map(|b| b.stats()).filter(|s| s.replayed + s.recorded + s.failed > 0);
 
-    if !a.no_ledger {
-        let now = a.now.clone().unwrap_or_else(ratchet::time::now_rfc3339);
-        ledger::append(&ledger_path, &now, &agent_name, &report.scenarios)
-            .map_err(|e| CliError::usage(anyhow!("{}: cannot write the ledger: {e}", ledger_path.display())))?;
-    }
     write_reports(&report, &a.outputs)?;
     if let Some(dir) = &a.tickets {
         let tickets = report.tickets();
@@ -209,12 +209,19 @@ pub fn gate(a: GateArgs, config: Option<&Path>) -> CliResult {
             ratchet::fsutil::write_confined(dir, Path::new(&format!("{}.md", t.scenario)), t.markdown.as_bytes())
                 .map_err(|e| CliError::usage(anyhow!("cannot write a ticket: {e}")))?;
         }
-        let p = dir.join("tickets.json");
-        write_atomic(&p, (serde_json::to_string_pretty(&tickets).expect("json") + "\n").as_bytes())
-            .map_err(|e| CliError::usage(anyhow!("{}: cannot write: {e}", p.display())))?;
+        ratchet::fsutil::write_confined(dir, Path::new("tickets.json"), (serde_json::to_string_pretty(&tickets).expect("json") + "\n").as_bytes())
+            .map_err(|e| CliError::usage(anyhow!("cannot write the ticket list: {e}")))?;
         if !a.quiet {
             eprintln!("{} ticket(s) written to {}", tickets.len(), dir.display());
         }
+    }
+    if !a.no_ledger {
+        let now = a.now.clone().unwrap_or_else(ratchet::time::now_rfc3339);
+        let (dir, file) = ledger_location(&ledger_path)?;
+        ledger::append(dir, file, &now, &agent_name, &report.scenarios, LEDGER_LOCK_TIMEOUT).map_err(|e| {
+            let code = if matches!(e, FsError::Locked { .. }) { exit::BUSY } else { exit::USAGE };
+            CliError { code, error: anyhow!("cannot append to the ledger {} (the reports are written): {e}", ledger_path.display()) }
+        })?;
     }
     match a.format {
         super::plugin_cmd::Format::Json => println!("{}", serde_json::to_string_pretty(&report).expect("json")),
@@ -231,6 +238,40 @@ pub fn gate(a: GateArgs, config: Option<&Path>) -> CliResult {
         return Ok(exit::OK);
     }
     Ok(if report.summary.gate_passes() { exit::OK } else { exit::GATE_FAILED })
+}
+
+/// How long a gate waits for the ledger's lock (held by another gate appending, or a
+/// `promote` / `tiers --apply` changing the suite) before exiting 75.
+const LEDGER_LOCK_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// The ledger's directory (whose lock serialises appends) and its file name there.
+fn ledger_location(path: &Path) -> Result<(&Path, &Path), CliError> {
+    let file = path.file_name().ok_or_else(|| CliError::usage(anyhow!("--ledger {}: not a file name", path.display())))?;
+    Ok((ratchet::fsutil::parent_dir(path), Path::new(file)))
+}
+
+/// Fail fast (exit 2, before any scenario runs) when a report, the tickets folder or
+/// the ledger could not be written at the end.
+fn check_outputs(a: &GateArgs, ledger_path: &Path) -> Result<(), CliError> {
+    let o = &a.outputs;
+    for (flag, path) in [("--json", &o.json), ("--junit", &o.junit), ("--markdown", &o.markdown), ("--html", &o.html)] {
+        if let Some(p) = path {
+            ratchet::fsutil::check_writable(p).map_err(|e| CliError::usage(anyhow!("{flag} {}: cannot write it: {e}", p.display())))?;
+        }
+    }
+    if let Some(dir) = &a.tickets {
+        if dir.exists() && !dir.is_dir() {
+            return Err(CliError::usage(anyhow!("--tickets {}: not a directory", dir.display())));
+        }
+        ratchet::fsutil::check_writable(&dir.join("tickets.json"))
+            .map_err(|e| CliError::usage(anyhow!("--tickets {}: cannot write in it: {e}", dir.display())))?;
+    }
+    if !a.no_ledger {
+        let (dir, file) = ledger_location(ledger_path)?;
+        let path = ratchet::fsutil::confined(dir, file).map_err(|e| CliError::usage(anyhow!("the ledger: {e}")))?;
+        ratchet::fsutil::check_writable(&path).map_err(|e| CliError::usage(anyhow!("the ledger {}: cannot write it: {e}", path.display())))?;
+    }
+    Ok(())
 }
 
 fn write_reports(report: &GateReport, out: &ReportOutputs) -> Result<(), CliError> {
@@ -292,6 +333,11 @@ pub fn prepare_with_usage(
     scenarios: &[&ratchet::schema::Scenario],
     mode: Mode,
 ) -> Result<Prepared, CliError> {
+    if agent.driver == DriverKind::Exec {
+        // A missing program is a configuration error, not one `error` verdict per scenario.
+        ratchet::agent::exec::resolve_program(agent, &project.root)
+            .map_err(|e| CliError::usage(anyhow!("{}: field `agent.command`: cannot start the agent: {e}", agent_file.display())))?;
+    }
     let needs_runtime = agent.driver == DriverKind::Wasm || needs_plugins(scenarios);
     let runtime = super::runtime_if(project, needs_runtime, mode)?;
     let harness = harness(project, runtime.as_ref(), scenarios)?;
@@ -400,7 +446,7 @@ pub fn report(cmd: ReportCommand) -> CliResult {
         ReportCommand::Merge(a) => {
             let mut reports = Vec::new();
             for p in &a.inputs {
-                reports.push(ratchet::schema::load_json::<GateReport>(p).map_err(CliError::usage)?);
+                reports.push((p.display().to_string(), ratchet::schema::load_json::<GateReport>(p).map_err(CliError::usage)?));
             }
             let merged = GateReport::merge(reports).map_err(|e| CliError::usage(anyhow!(e)))?;
             write_reports(&merged, &a.outputs)?;

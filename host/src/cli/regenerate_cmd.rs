@@ -83,11 +83,11 @@ pub struct PromoteArgs {
 fn read_events(path: &Path) -> Result<Vec<FailureEvent>, CliError> {
     let origin = path.display().to_string();
     let text = if path == Path::new("-") {
-        let mut s = String::new();
-        std::io::stdin().read_to_string(&mut s).map_err(|e| CliError::usage(anyhow!("stdin: {e}")))?;
-        s
+        let mut bytes = Vec::new();
+        std::io::stdin().read_to_end(&mut bytes).map_err(|e| CliError::usage(anyhow!("stdin: {e}")))?;
+        ratchet::schema::utf8_text(bytes, "<stdin>").map_err(CliError::usage)?
     } else {
-        std::fs::read_to_string(path).map_err(|e| CliError::usage(anyhow!("{origin}: {e}")))?
+        ratchet::schema::read_text(path).map_err(CliError::usage)?
     };
     let trimmed = text.trim_start();
     // One pretty-printed event spans lines; JSONL has one per line.
@@ -309,7 +309,7 @@ pub fn promote(a: PromoteArgs, config: Option<&Path>) -> CliResult {
     let project = Project::discover(&cwd, config).map_err(CliError::usage)?;
     let mut candidates = Vec::new();
     for p in &a.scenarios {
-        let text = std::fs::read_to_string(p).map_err(|e| CliError::usage(anyhow!("{}: {e}", p.display())))?;
+        let text = ratchet::schema::read_text(p).map_err(CliError::usage)?;
         let s = Scenario::parse(&text, &p.display().to_string()).map_err(CliError::usage)?;
         candidates.push((p.clone(), s, text));
     }

@@ -53,10 +53,10 @@ pub fn validate(a: ValidateArgs) -> CliResult {
     let mut bad = 0;
     for path in &a.files {
         let shown = path.display().to_string();
-        let text = match std::fs::read_to_string(path) {
+        let text = match schema::read_text(path) {
             Ok(t) => t,
             Err(e) => {
-                eprintln!("{shown}: cannot read: {e}");
+                eprintln!("{e}");
                 bad += 1;
                 continue;
             }

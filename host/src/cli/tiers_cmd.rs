@@ -53,7 +53,7 @@ impl SuiteHistory {
             CliError::usage(anyhow!("{} invalid scenario file(s):\n{}", list.len(), list.join("\n")))
         })?;
         let ledger_path = self.ledger.clone().unwrap_or_else(|| self.suite.join("ledger.jsonl"));
-        let (entries, problems) = ledger::read(&ledger_path);
+        let (entries, problems) = ledger::read(&ledger_path).map_err(CliError::usage)?;
         let policy = &project.config.tiers;
         for id in &policy.pinned {
             if !all.iter().any(|l| &l.scenario.id == id) {
@@ -111,13 +111,20 @@ fn secs(ms: u64) -> String {
     }
 }
 
+/// A suite change that did not happen: exit 75 when another process held the lock
+/// (try again), else 2 (the message names the file).
+fn store_error(e: ratchet::suite::store::StoreError) -> CliError {
+    let code = if matches!(e, ratchet::suite::store::StoreError::Locked { .. }) { exit::BUSY } else { exit::USAGE };
+    CliError { code, error: e.into() }
+}
+
 pub fn tiers(a: TiersArgs, config: Option<&Path>) -> CliResult {
     let cwd = std::env::current_dir().map_err(CliError::usage)?;
     let project = Project::discover(&cwd, config).map_err(CliError::usage)?;
     let suite_dir = &a.history.suite;
     if a.undo {
         let moves = tiers::undo_moves(suite_dir).map_err(|e| CliError::usage(anyhow!(e)))?;
-        tiers::apply(suite_dir, &moves, &a.history.now(), Duration::from_secs(60)).map_err(|e| CliError::usage(anyhow!(e)))?;
+        tiers::apply(suite_dir, &moves, &a.history.now(), Duration::from_secs(60)).map_err(store_error)?;
         eprintln!("undid {} tier move(s) in {}", moves.len(), suite_dir.display());
         return Ok(exit::OK);
     }
@@ -132,8 +139,10 @@ pub fn tiers(a: TiersArgs, config: Option<&Path>) -> CliResult {
         .filter(|d| d.moves())
         .map(|d| Move { file: d.facts.file.clone(), id: d.facts.id.clone(), from: d.facts.tier, to: d.to, why: d.why.clone() })
         .collect();
-    if a.apply && !moves.is_empty() {
-        tiers::apply(suite_dir, &moves, &now, Duration::from_secs(60)).map_err(|e| CliError::usage(anyhow!(e)))?;
+    if a.apply {
+        // Taken even with nothing to move: the lock also finishes or tidies what a
+        // killed writer left in the suite.
+        tiers::apply(suite_dir, &moves, &now, Duration::from_secs(60)).map_err(store_error)?;
     }
     let count = |t: Tier| plan.decisions.iter().filter(|d| d.to == t).count();
     match a.format {

@@ -84,15 +84,25 @@ pub struct Project {
 
 impl Project {
     /// Load `explicit` if given, else search `ratchet.toml` from `start` upwards; with no
-    /// file anywhere, the embedded defaults apply and `start` is the root.
+    /// file anywhere, the embedded defaults apply and `start` is the root. The nearest
+    /// `ratchet.toml` that exists is the one: a directory (or a dangling symlink) of
+    /// that name is an error, never skipped for one further up.
     pub fn discover(start: &Path, explicit: Option<&Path>) -> Result<Project, SchemaError> {
         let found = match explicit {
             Some(p) => Some(p.to_path_buf()),
-            None => start.ancestors().map(|d| d.join(CONFIG_FILE)).find(|p| p.is_file()),
+            None => start.ancestors().map(|d| d.join(CONFIG_FILE)).find(|p| std::fs::symlink_metadata(p).is_ok()),
         };
+        if let Some(path) = &found {
+            if std::fs::metadata(path).is_ok_and(|m| !m.is_file()) {
+                return Err(SchemaError::Io {
+                    path: path.clone(),
+                    source: std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a regular file (a directory?): ratchet's configuration is a TOML file"),
+                });
+            }
+        }
         match found {
             Some(path) => {
-                let text = std::fs::read_to_string(&path).map_err(|source| SchemaError::Io { path: path.clone(), source })?;
+                let text = schema::read_text(&path)?;
                 let config = Config::parse(&text, &path.display().to_string())?;
                 let root = path.parent().map(Path::to_path_buf).filter(|p| !p.as_os_str().is_empty()).unwrap_or_else(|| PathBuf::from("."));
                 Ok(Project { root, config_path: Some(path), config })

@@ -13,6 +13,7 @@ pub mod criteria;
 pub mod customer;
 pub mod html;
 pub mod ledger;
+pub mod markdown;
 pub mod replay;
 pub mod report;
 pub mod world;

@@ -252,6 +252,9 @@ fn play(text: &str, session: &mut dyn Session, how: &Replayer, used: &mut BTreeM
     r.transcript.turns.push(turn(Role::Customer, text.to_string()));
     let mut event = session.customer_message(text)?;
     let mut calls = 0;
+    // A call id names one tool call and its result answers that call only: two
+    // calls with one id in a turn make the transcript ambiguous.
+    let mut call_ids = std::collections::BTreeSet::new();
     loop {
         match event {
             AgentEvent::Message(text) => {
@@ -273,6 +276,15 @@ fn play(text: &str, session: &mut dyn Session, how: &Replayer, used: &mut BTreeM
                 let mut t = turn(Role::Agent, String::new());
                 t.tool_calls.push(ToolCall { id: call_id.clone(), name: name.clone(), arguments: arguments.clone() });
                 r.transcript.turns.push(t);
+                if !call_ids.insert(call_id.clone()) {
+                    return Err(AgentError::Protocol {
+                        message: format!(
+                            "call_id `{call_id}` was used twice in one turn (tool `{name}`): each tool call needs its own id, the tool result answers it"
+                        ),
+                        stderr: String::new(),
+                    }
+                    .into());
+                }
 
                 let registered = fixtures.registry.get(&name).cloned();
                 let note = |kind, version: Option<String>| ReplayNote { kind, turn: call_turn, tool: name.clone(), version, arguments: arguments.clone() };

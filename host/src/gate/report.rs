@@ -9,6 +9,7 @@ use std::time::Duration;
 use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 use serde::{Deserialize, Serialize};
 
+use super::markdown as md;
 use super::{ScenarioResult, Verdict};
 use crate::llm::broker::BrokerStats;
 use crate::llm::ModelUsage;
@@ -28,6 +29,10 @@ pub struct GateReport {
     /// Shards this report covers (several after a merge).
     #[serde(default)]
     pub shards: Vec<Shard>,
+    /// Scenarios in the whole selection, every shard together: what `report merge`
+    /// checks the shards add up to (shards split from different ledgers would not).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub selection_size: Option<usize>,
     /// Attempts per scenario.
     pub repeat: u32,
     /// Per-scenario results, sorted by id.
@@ -108,6 +113,7 @@ impl GateReport {
             agent,
             selection: describe(filter),
             shards: shard.into_iter().collect(),
+            selection_size: None,
             repeat,
             scenarios,
             summary,
@@ -116,19 +122,32 @@ impl GateReport {
         }
     }
 
-    /// Combine shard reports into one. Refuses reports of different agents and
-    /// scenarios reported by two shards (overlapping shards).
-    pub fn merge(reports: Vec<GateReport>) -> Result<GateReport, String> {
+    /// Combine the shard reports of one run (each named by its origin, for messages)
+    /// into the report of the whole run. Refuses reports of different agents,
+    /// selections or repeat counts; a set of shards that is incomplete (a shard
+    /// missing), overlapping (a shard or a scenario twice) or mixes splits (`1/2`
+    /// with `1/4`); a whole run (no shard) with anything else; and shards that do not
+    /// add up to the selection they were split from.
+    pub fn merge(reports: Vec<(String, GateReport)>) -> Result<GateReport, String> {
+        check_shards(&reports)?;
         let mut it = reports.into_iter();
-        let mut merged = it.next().ok_or("nothing to merge")?;
-        for r in it {
+        let (first, mut merged) = it.next().ok_or("nothing to merge")?;
+        let mut origin_of: std::collections::BTreeMap<String, String> = merged.scenarios.iter().map(|s| (s.id.clone(), first.clone())).collect();
+        for (origin, r) in it {
             if r.agent != merged.agent {
-                return Err(format!("reports are for different agents: `{}` and `{}`", merged.agent, r.agent));
+                return Err(format!("{origin}: a report of agent `{}`, not `{}` like {first}", r.agent, merged.agent));
+            }
+            if r.selection != merged.selection || r.repeat != merged.repeat {
+                return Err(format!(
+                    "{origin}: a run of `{}` (repeat {}), not `{}` (repeat {}) like {first}: not shards of one run",
+                    r.selection, r.repeat, merged.selection, merged.repeat
+                ));
             }
             for s in r.scenarios {
-                if merged.scenarios.iter().any(|m| m.id == s.id) {
-                    return Err(format!("scenario `{}` appears in two reports (overlapping shards?)", s.id));
+                if let Some(other) = origin_of.get(&s.id) {
+                    return Err(format!("{origin}: scenario `{}` is also in {other} (overlapping shards)", s.id));
                 }
+                origin_of.insert(s.id.clone(), origin.clone());
                 merged.scenarios.push(s);
             }
             merged.shards.extend(r.shards);
@@ -141,6 +160,13 @@ impl GateReport {
         }
         merged.scenarios.sort_by(|a, b| a.id.cmp(&b.id));
         merged.shards.sort_by_key(|s| s.index);
+        if let Some(n) = merged.selection_size.filter(|n| *n != merged.scenarios.len()) {
+            return Err(format!(
+                "the shards hold {} scenario(s) but the selection they were split from had {n}: they were balanced on different ledgers \
+                 (a shard that started after another appended its durations). Run every shard from the same ledger, e.g. with --no-ledger",
+                merged.scenarios.len()
+            ));
+        }
         merged.summary = Summary::of(&merged.scenarios);
         Ok(merged)
     }
@@ -189,8 +215,15 @@ impl GateReport {
         let _ = writeln!(out, "## {icon}\n");
         let _ = writeln!(
             out,
-            "Agent `{}` · {} · {} scenario(s): **{} passed**, {} failed, {} flaky, {} error, {} not run\n",
-            self.agent, self.selection, s.total, s.passed, s.failed, s.flaky, s.error, s.not_run
+            "Agent {} · {} · {} scenario(s): **{} passed**, {} failed, {} flaky, {} error, {} not run\n",
+            md::code(&self.agent),
+            md::text(&self.selection),
+            s.total,
+            s.passed,
+            s.failed,
+            s.flaky,
+            s.error,
+            s.not_run
         );
         let bad: Vec<&ScenarioResult> = self.scenarios.iter().filter(|r| r.verdict != Verdict::Pass).collect();
         if !bad.is_empty() {
@@ -199,18 +232,18 @@ impl GateReport {
                 let failing = r.failing();
                 if failing.is_empty() {
                     let why = r.attempts.iter().find_map(|a| a.error.clone()).unwrap_or_else(|| r.verdict.label().to_string());
-                    let _ = writeln!(out, "| {} | `{}` | {} | | | {} |", r.verdict.label(), r.id, r.failure_mode, md(&why));
+                    let _ = writeln!(out, "| {} | {} | {} | | | {} |", r.verdict.label(), md::code(&r.id), md::text(&r.failure_mode), md::text(&why));
                 }
                 for c in failing {
                     let _ = writeln!(
                         out,
-                        "| {} | `{}` | {} | `{}` | {} | {} |",
+                        "| {} | {} | {} | {} | {} | {} |",
                         r.verdict.label(),
-                        r.id,
-                        r.failure_mode,
-                        c.id,
+                        md::code(&r.id),
+                        md::text(&r.failure_mode),
+                        md::code(&c.id),
                         c.turn.map(|t| t.to_string()).unwrap_or_default(),
-                        md(&c.reason)
+                        md::text(&c.reason)
                     );
                 }
             }
@@ -231,24 +264,31 @@ impl GateReport {
             .filter(|r| matches!(r.verdict, Verdict::Fail | Verdict::Flaky | Verdict::Error))
             .map(|r| {
                 let title = format!("[ratchet] {} {}: {}", r.verdict.label(), r.id, r.failure_mode);
-                let mut md = String::new();
-                let _ = writeln!(md, "# {title}\n");
+                let mut body = String::new();
+                let _ = writeln!(body, "# [ratchet] {} {}: {}\n", r.verdict.label(), md::text(&r.id), md::text(&r.failure_mode));
                 let what = match r.verdict {
                     Verdict::Fail => "failed",
                     Verdict::Flaky => "was flaky (repeats disagreed)",
                     _ => "could not be run",
                 };
-                let _ = writeln!(md, "The regression scenario `{}` ({}) {what} against `{}` ({}).\n", r.id, r.title, self.agent, self.selection);
                 let _ = writeln!(
-                    md,
-                    "- **failure mode**: {}\n- **tier**: {}\n- **scenario file**: `{}`",
-                    r.failure_mode,
-                    format!("{:?}", r.tier).to_lowercase(),
-                    r.file
+                    body,
+                    "The regression scenario {} ({}) {what} against {} ({}).\n",
+                    md::code(&r.id),
+                    md::text(&r.title),
+                    md::code(&self.agent),
+                    md::text(&self.selection)
                 );
-                let _ = writeln!(md, "- **why**: {}\n", headline(r));
-                let _ = writeln!(md, "```\n{}```\n", details(r));
-                let _ = writeln!(md, "Reproduce: `ratchet gate --agent <agent.toml> --id {}`", r.id);
+                let _ = writeln!(
+                    body,
+                    "- **failure mode**: {}\n- **tier**: {}\n- **scenario file**: {}",
+                    md::text(&r.failure_mode),
+                    format!("{:?}", r.tier).to_lowercase(),
+                    md::code(&r.file)
+                );
+                let _ = writeln!(body, "- **why**: {}\n", md::text(&headline(r)));
+                let _ = writeln!(body, "{}", md::block(&details(r)));
+                let _ = writeln!(body, "Reproduce: {}", md::code(&format!("ratchet gate --agent <agent.toml> --id {}", r.id)));
                 Ticket {
                     scenario: r.id.clone(),
                     title,
@@ -256,7 +296,7 @@ impl GateReport {
                     verdict: r.verdict,
                     summary: headline(r),
                     file: r.file.clone(),
-                    markdown: md,
+                    markdown: body,
                 }
             })
             .collect()
@@ -285,6 +325,46 @@ impl GateReport {
     }
 }
 
+/// The shards of `reports` must be exactly `1/n..n/n` of one `n`, each once (a
+/// report without shards is a whole run and must be alone); every report must give
+/// the same selection size.
+fn check_shards(reports: &[(String, GateReport)]) -> Result<(), String> {
+    let Some((first, head)) = reports.first() else { return Err("nothing to merge".into()) };
+    if let Some((whole, _)) = reports.iter().find(|(_, r)| r.shards.is_empty()) {
+        if reports.len() > 1 {
+            return Err(format!("{whole}: a whole run (no --shard), it overlaps every other report given"));
+        }
+        return Ok(());
+    }
+    let count = head.shards[0].count;
+    let mut seen: std::collections::BTreeMap<u32, &str> = std::collections::BTreeMap::new();
+    for (origin, r) in reports {
+        if r.selection_size != head.selection_size {
+            return Err(format!(
+                "{origin}: split from a selection of {:?} scenario(s), {first} from {:?}: not shards of one run",
+                r.selection_size, head.selection_size
+            ));
+        }
+        for sh in &r.shards {
+            if sh.count != count {
+                return Err(format!("{origin}: shard {}/{} of a split in {}, but {first} is of a split in {count}", sh.index, sh.count, sh.count));
+            }
+            if let Some(other) = seen.insert(sh.index, origin) {
+                return Err(format!("{origin}: shard {}/{count} is also in {other} (overlapping shards)", sh.index));
+            }
+        }
+    }
+    let missing: Vec<String> = (1..=count).filter(|i| !seen.contains_key(i)).map(|i| format!("{i}/{count}")).collect();
+    if !missing.is_empty() {
+        return Err(format!(
+            "incomplete: shard(s) {} missing (given: {}); a merge of some shards is not the gate's verdict",
+            missing.join(", "),
+            seen.iter().map(|(i, o)| format!("{i}/{count} in {o}")).collect::<Vec<_>>().join(", ")
+        ));
+    }
+    Ok(())
+}
+
 fn describe(f: &Filter) -> String {
     let mut parts = vec![format!("tier {}", f.tier.map(|t| format!("{t:?}").to_lowercase()).unwrap_or_else(|| "all".into()))];
     if !f.tags.is_empty() {
@@ -297,10 +377,6 @@ fn describe(f: &Filter) -> String {
         parts.push(format!("ids {}", f.ids.join(",")));
     }
     parts.join(", ")
-}
-
-fn md(s: &str) -> String {
-    s.replace('|', "\\|").replace('\n', " ")
 }
 
 fn indent(s: &str, pad: &str) -> String {

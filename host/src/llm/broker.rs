@@ -122,6 +122,8 @@ impl BrokerStats {
 /// Serves model calls for every granted plugin of a run (share it with `Arc`).
 pub struct ModelBroker {
     cfg: ModelConfig,
+    /// The project root: recordings are written inside it (`cfg.recordings`), never through a symlink.
+    root: PathBuf,
     recordings: PathBuf,
     mode: Mode,
     endpoint: OnceLock<Result<Arc<ChatEndpoint>, String>>,
@@ -137,7 +139,14 @@ impl std::fmt::Debug for ModelBroker {
 impl ModelBroker {
     /// A broker for `[model]` settings, recording under `root`/`cfg.recordings`.
     pub fn new(cfg: &ModelConfig, root: &std::path::Path, mode: Mode) -> ModelBroker {
-        ModelBroker { recordings: root.join(&cfg.recordings), cfg: cfg.clone(), mode, endpoint: OnceLock::new(), counts: Mutex::new(BrokerStats::default()) }
+        ModelBroker {
+            root: root.to_path_buf(),
+            recordings: root.join(&cfg.recordings),
+            cfg: cfg.clone(),
+            mode,
+            endpoint: OnceLock::new(),
+            counts: Mutex::new(BrokerStats::default()),
+        }
     }
 
     /// The mode this run uses.
@@ -226,7 +235,7 @@ impl ModelBroker {
             usage,
             latency_ms,
         };
-        rec.save(&self.recordings)
+        rec.save(&self.root, &self.cfg.recordings)
             .map_err(|e| ModelError::Unavailable(format!("cannot write the recording {}: {e}", path_for(&self.recordings, &key).display())))?;
         let call = ModelCall {
             key: key.clone(),

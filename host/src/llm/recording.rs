@@ -158,14 +158,15 @@ impl Recording {
         Ok(Some(r))
     }
 
-    /// Write this recording into `dir` atomically (temp file + rename), as pretty JSON.
-    pub fn save(&self, dir: &Path) -> std::io::Result<PathBuf> {
-        std::fs::create_dir_all(dir)?;
-        let path = path_for(dir, &self.key);
+    /// Write this recording into `root/dir` (the project root and `[model]
+    /// recordings`) atomically, as pretty JSON; the directory is created if missing.
+    /// The file stays inside the project: a recordings directory (or any folder on
+    /// the way) that is a symlink is refused, not written through.
+    pub fn save(&self, root: &Path, dir: &Path) -> Result<PathBuf, crate::fsutil::FsError> {
+        let file = path_for(dir, &self.key);
         let mut text = serde_json::to_string_pretty(self).expect("a recording serialises");
         text.push('\n');
-        crate::fsutil::write_atomic(&path, text.as_bytes())?;
-        Ok(path)
+        crate::fsutil::write_confined(root, &file, text.as_bytes())
     }
 }
 
@@ -223,7 +224,7 @@ mod tests {
             usage: Tokens { prompt_tokens: 10, completion_tokens: 3 },
             latency_ms: 12,
         };
-        rec.save(dir.path()).unwrap();
+        rec.save(dir.path(), Path::new(".")).unwrap();
         assert_eq!(Recording::load(dir.path(), &key).unwrap(), Some(rec.clone()));
         assert_eq!(Recording::load(dir.path(), "sha256:00").unwrap(), None);
         let path = path_for(dir.path(), &key);
@@ -231,11 +232,38 @@ mod tests {
         std::fs::write(&path, edited).unwrap();
         assert!(Recording::load(dir.path(), &key).unwrap_err().contains("does not hash"));
         // A newer format, or a file that is not a recording, is named, never served.
-        rec.save(dir.path()).unwrap();
+        rec.save(dir.path(), Path::new(".")).unwrap();
         let text = std::fs::read_to_string(&path).unwrap();
         std::fs::write(&path, text.replace(RECORDING_FORMAT, "ratchet.model-recording/9")).unwrap();
         assert!(Recording::load(dir.path(), &key).unwrap_err().contains("unknown recording format `ratchet.model-recording/9`"));
         std::fs::write(&path, "{\"format\": ").unwrap();
         assert!(Recording::load(dir.path(), &key).unwrap_err().contains(&path.display().to_string()));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_symlinked_recordings_directory_is_not_written_through() {
+        let project = tempfile::tempdir().unwrap();
+        let outside = tempfile::tempdir().unwrap();
+        let body = req().body("m").unwrap();
+        let rec = Recording {
+            format: RECORDING_FORMAT.into(),
+            key: key_of(&body),
+            request: body,
+            response: RecordedResponse { content: "{}".into(), model: "m".into() },
+            usage: Tokens::default(),
+            latency_ms: 1,
+        };
+        std::fs::create_dir(project.path().join("recordings")).unwrap();
+        std::os::unix::fs::symlink(outside.path(), project.path().join("recordings/model")).unwrap();
+        let e = rec.save(project.path(), Path::new("recordings/model")).unwrap_err();
+        assert!(matches!(e, crate::fsutil::FsError::Symlink { .. }), "{e}");
+        std::os::unix::fs::symlink(outside.path(), project.path().join("linked")).unwrap();
+        assert!(rec.save(project.path(), Path::new("linked/model")).is_err());
+        assert_eq!(std::fs::read_dir(outside.path()).unwrap().count(), 0, "nothing written outside the project");
+        // A plain directory, created when missing, is fine.
+        let saved = rec.save(project.path(), Path::new("recordings/real")).unwrap();
+        assert_eq!(Recording::load(&project.path().join("recordings/real"), &rec.key).unwrap(), Some(rec));
+        assert!(saved.starts_with(project.path()));
     }
 }

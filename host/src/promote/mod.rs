@@ -160,7 +160,7 @@ pub fn load_index(dir: &Path) -> Result<(Vec<Entry>, IndexStats), PromoteError> 
 pub fn save_index(dir: &Path, entries: &[Entry]) {
     let index = IndexFile { version: INDEX_VERSION, entries: entries.to_vec() };
     if let Ok(text) = serde_json::to_string(&index) {
-        let _ = crate::fsutil::write_atomic(&dir.join(INDEX_FILE), text.as_bytes());
+        let _ = crate::fsutil::write_confined(dir, Path::new(INDEX_FILE), text.as_bytes());
     }
 }
 
@@ -290,7 +290,20 @@ pub fn promote(dir: &Path, candidates: &[(PathBuf, Scenario, String)], opts: &Op
     for i in order {
         let (cand_path, cand, cand_text) = &candidates[i];
         let fp = Fingerprint::of(cand);
-        let held = entries.iter().find(|e| cand.provenance.source_conversations.iter().any(|c| e.fingerprint.sources.contains(c)));
+        // Already guarded: its production conversation is in a provenance, or the
+        // suite holds this very scenario (same id, same script, fixtures and criteria).
+        let mut held = entries.iter().find(|e| cand.provenance.source_conversations.iter().any(|c| e.fingerprint.sources.contains(c)));
+        if held.is_none() {
+            if let Some(e) = entries.iter().find(|e| e.fingerprint.id == cand.id) {
+                let (_, existing) = current(dir, &pending, &e.file)?;
+                fn content(s: &Scenario) -> (&Vec<crate::schema::ScriptedTurn>, &Vec<crate::schema::Fixture>, &Vec<crate::schema::Criterion>, &Option<crate::schema::World>) {
+                    (&s.turns, &s.fixtures, &s.criteria, &s.world)
+                }
+                if content(&existing) == content(cand) {
+                    held = Some(e);
+                }
+            }
+        }
         if let Some(e) = held {
             let decision = Decision::AlreadyPresent { into: e.file.clone(), id: e.fingerprint.id.clone() };
             outcomes[i] = Some(Outcome { candidate: cand_path.clone(), id: cand.id.clone(), decision, near_misses: vec![], compared: 0 });

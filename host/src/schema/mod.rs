@@ -9,6 +9,8 @@ mod conversation;
 mod event;
 pub mod id;
 pub mod pattern;
+#[cfg(test)]
+mod proptests;
 mod results;
 mod scenario;
 
@@ -128,11 +130,52 @@ impl SchemaError {
     }
 }
 
+/// Largest document ratchet reads whole (a scenario, a result file, a config file):
+/// a bigger or endless input (a symlink to `/dev/zero`) is refused instead of
+/// exhausting memory.
+pub const MAX_DOCUMENT_BYTES: u64 = 256 << 20;
+
+/// Read a whole document as text: at most [`MAX_DOCUMENT_BYTES`], and UTF-8 — an
+/// invalid byte is an error at its line and column, never decoded lossily.
+pub fn read_text(path: &Path) -> Result<String, SchemaError> {
+    use std::io::Read;
+    let io = |source| SchemaError::Io { path: path.to_owned(), source };
+    let file = std::fs::File::open(path).map_err(io)?;
+    let mut bytes = Vec::new();
+    file.take(MAX_DOCUMENT_BYTES + 1).read_to_end(&mut bytes).map_err(io)?;
+    if bytes.len() as u64 > MAX_DOCUMENT_BYTES {
+        return Err(SchemaError::invalid(
+            path.display().to_string(),
+            None,
+            None,
+            None,
+            format!("larger than {} MiB: not a ratchet document", MAX_DOCUMENT_BYTES >> 20),
+        ));
+    }
+    utf8_text(bytes, &path.display().to_string())
+}
+
+/// `bytes` as UTF-8 text, or an error naming `origin` and the line and column of the
+/// first byte that is not UTF-8.
+pub fn utf8_text(bytes: Vec<u8>, origin: &str) -> Result<String, SchemaError> {
+    String::from_utf8(bytes).map_err(|e| {
+        let at = e.utf8_error().valid_up_to();
+        let bytes = e.as_bytes();
+        let valid = std::str::from_utf8(&bytes[..at]).unwrap_or_default();
+        let (line, col) = line_col(valid, at);
+        SchemaError::invalid(origin, Some(line), Some(col), None, format!("not UTF-8 (byte 0x{:02x}): ratchet documents are UTF-8 text", bytes[at]))
+    })
+}
+
 /// Parse a JSON document of type `T`; `origin` names the source in errors.
 pub fn parse_json<T: DeserializeOwned>(text: &str, origin: &str) -> Result<T, SchemaError> {
     let de = &mut serde_json::Deserializer::from_str(text);
-    match serde_path_to_error::deserialize::<_, T>(de) {
-        Ok(v) => Ok(v),
+    match serde_path_to_error::deserialize::<_, T>(&mut *de) {
+        // One document: anything after it but whitespace is an error, not ignored.
+        Ok(v) => match de.end() {
+            Ok(()) => Ok(v),
+            Err(e) => Err(SchemaError::invalid(origin, Some(e.line()), Some(e.column()), None, strip_position(&e.to_string()))),
+        },
         Err(e) => {
             let field = field_path(e.path());
             let inner = e.into_inner();
@@ -145,7 +188,7 @@ pub fn parse_json<T: DeserializeOwned>(text: &str, origin: &str) -> Result<T, Sc
 
 /// Read and parse a JSON file of type `T`.
 pub fn load_json<T: DeserializeOwned>(path: &Path) -> Result<T, SchemaError> {
-    let text = std::fs::read_to_string(path).map_err(|source| SchemaError::Io { path: path.to_owned(), source })?;
+    let text = read_text(path)?;
     parse_json(&text, &path.display().to_string())
 }
 
@@ -163,7 +206,7 @@ pub fn parse_toml<T: DeserializeOwned>(text: &str, origin: &str) -> Result<T, Sc
 
 /// Read and parse a TOML file of type `T`.
 pub fn load_toml<T: DeserializeOwned>(path: &Path) -> Result<T, SchemaError> {
-    let text = std::fs::read_to_string(path).map_err(|source| SchemaError::Io { path: path.to_owned(), source })?;
+    let text = read_text(path)?;
     parse_toml(&text, &path.display().to_string())
 }
 

@@ -430,7 +430,7 @@ impl Scenario {
 
     /// Read and parse a scenario file.
     pub fn load(path: &std::path::Path) -> Result<Scenario, SchemaError> {
-        let text = std::fs::read_to_string(path).map_err(|source| SchemaError::Io { path: path.to_owned(), source })?;
+        let text = super::read_text(path)?;
         Scenario::parse(&text, &path.display().to_string())
     }
 
@@ -444,6 +444,18 @@ impl Scenario {
         if let Err(message) = super::id::check_id(&self.id) {
             let line = text.lines().position(|l| l.trim_start().starts_with("id") && l.trim_start()[2..].trim_start().starts_with('=')).map(|i| i + 1);
             return err(line, "id".into(), message);
+        }
+        let i = &self.impact;
+        for (name, v) in [
+            ("revenue_at_risk", i.revenue_at_risk),
+            ("refund_amount", i.refund_amount),
+            ("compliance_exposure", i.compliance_exposure),
+            ("escalation_cost", i.escalation_cost),
+        ] {
+            if !v.is_finite() {
+                let line = text.lines().position(|l| l.trim_start().starts_with(name)).map(|i| i + 1);
+                return err(line, format!("impact.{name}"), format!("must be a finite amount, not {v}"));
+            }
         }
         if self.turns.is_empty() {
             return err(None, "turns".into(), "a scenario needs at least one scripted customer turn ([[turns]])".into());

@@ -20,7 +20,14 @@ pub struct Loaded {
 }
 
 /// Load every `*.toml` under `dir` (sorted by path). All errors are collected.
+/// A batch a killed writer committed but did not finish is finished first (under
+/// the suite lock, see [`store`]), so a reader never sees half a batch.
 pub fn load(dir: &Path) -> Result<Vec<Loaded>, Vec<SchemaError>> {
+    if store::needs_recovery(dir) {
+        if let Err(e) = store::lock(dir, std::time::Duration::from_secs(60)) {
+            return Err(vec![SchemaError::invalid(dir.join(store::JOURNAL_FILE).display().to_string(), None, None, None, e.to_string())]);
+        }
+    }
     let (files, mut errors) = scenario_files(dir);
     let mut out = Vec::new();
     let mut ids: BTreeMap<String, PathBuf> = BTreeMap::new();
@@ -51,9 +58,11 @@ pub fn load(dir: &Path) -> Result<Vec<Loaded>, Vec<SchemaError>> {
 
 /// Every scenario file (`*.toml`) under `dir`, sorted; names starting with a dot
 /// (lock, index, staging files, hidden folders) are not part of the suite.
-/// Unreadable directories are reported, the rest is still listed.
+/// Unreadable directories are reported, the rest is still listed. Symlinked folders
+/// are followed once each (a symlink loop is not a hang); a `*.toml` that is not a
+/// regular file (a FIFO, a device, a dangling symlink) is reported, never read.
 pub fn scenario_files(dir: &Path) -> (Vec<PathBuf>, Vec<SchemaError>) {
-    fn walk(dir: &Path, files: &mut Vec<PathBuf>, errors: &mut Vec<SchemaError>) {
+    fn walk(dir: &Path, files: &mut Vec<PathBuf>, errors: &mut Vec<SchemaError>, seen: &mut std::collections::BTreeSet<(u64, u64)>) {
         let entries = match std::fs::read_dir(dir) {
             Ok(e) => e,
             Err(source) => {
@@ -66,17 +75,46 @@ pub fn scenario_files(dir: &Path) -> (Vec<PathBuf>, Vec<SchemaError>) {
                 continue;
             }
             let p = entry.path();
-            if p.is_dir() {
-                walk(&p, files, errors);
-            } else if p.extension().is_some_and(|e| e == "toml") {
-                files.push(p);
+            let is_toml = p.extension().is_some_and(|e| e == "toml");
+            match std::fs::metadata(&p) {
+                Ok(m) if m.is_dir() => {
+                    if dir_id(&m).is_none_or(|id| seen.insert(id)) {
+                        walk(&p, files, errors, seen);
+                    }
+                }
+                Ok(m) if is_toml && !m.is_file() => errors.push(SchemaError::Io {
+                    path: p,
+                    source: std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a regular file (a FIFO, device or socket): a scenario is a TOML file"),
+                }),
+                Ok(_) if is_toml => files.push(p),
+                Ok(_) => {}
+                Err(source) if is_toml => errors.push(SchemaError::Io { path: p, source }),
+                Err(_) => {}
             }
         }
     }
     let (mut files, mut errors) = (Vec::new(), Vec::new());
-    walk(dir, &mut files, &mut errors);
+    let mut seen = std::collections::BTreeSet::new();
+    if let Some(id) = std::fs::metadata(dir).ok().as_ref().and_then(dir_id) {
+        seen.insert(id);
+    }
+    walk(dir, &mut files, &mut errors, &mut seen);
     files.sort();
     (files, errors)
+}
+
+/// What identifies a directory whatever the path it is reached by (Unix).
+fn dir_id(m: &std::fs::Metadata) -> Option<(u64, u64)> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        Some((m.dev(), m.ino()))
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = m;
+        None
+    }
 }
 
 /// Which tiers to run.

@@ -13,6 +13,7 @@ import sys
 
 mode = sys.argv[sys.argv.index("--mode") + 1]
 sessions = 0
+calls = 0  # tool-loop: every call gets its own id, as the protocol asks
 
 
 def send(msg):
@@ -44,7 +45,8 @@ for line in sys.stdin:
                 send({"type": "agent.message", "session": sid, "text": "I can cancel your subscription. Shall I go ahead?"})
     elif kind == "tool.result":
         if mode == "tool-loop":
-            send({"type": "tool.call", "session": sid, "call_id": "c2", "name": "lookup_account", "arguments": {}})
+            calls += 1
+            send({"type": "tool.call", "session": sid, "call_id": "c%d" % (calls + 1), "name": "lookup_account", "arguments": {}})
         else:
             send({"type": "agent.message", "session": sid, "text": "Tool said: " + json.dumps(msg["content"], sort_keys=True)})
     elif kind == "session.end":
