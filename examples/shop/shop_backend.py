@@ -36,6 +36,7 @@ Money is rounded to cents half away from zero after every operation.
 
 import copy
 import json
+import math
 import re
 
 #: The error of a transient failure (the agent should retry once).
@@ -63,7 +64,7 @@ def calculate(expression):
     allowed); the result rounded to 6 decimal places. Raises CalcError."""
     if not isinstance(expression, str) or len(expression) > 200:
         raise CalcError("expression must be a string of at most 200 characters")
-    tokens = re.findall(r"\d+(?:\.\d+)?|\.\d+|[-+*/()]|\S", expression)
+    tokens = re.findall(r"\d+(?:\.\d+)?|\.\d+|[-+*/()]|\S", expression, re.ASCII)
     pos = 0
 
     def peek():
@@ -109,7 +110,7 @@ def calculate(expression):
                 raise CalcError("missing )")
             take()
             return v
-        if re.fullmatch(r"\d+(?:\.\d+)?|\.\d+", t):
+        if re.fullmatch(r"\d+(?:\.\d+)?|\.\d+", t, re.ASCII):
             take()
             return float(t)
         raise CalcError("unexpected %r" % t)
@@ -117,6 +118,8 @@ def calculate(expression):
     value = expr(0)
     if peek() is not None:
         raise CalcError("unexpected %r" % peek())
+    if not math.isfinite(value):
+        raise CalcError("result is not a finite number")
     return round_to(value, 6)
 
 
