@@ -1,4 +1,4 @@
-//! The simulator against production: `tests/data/shop-traffic.jsonl` is one run of
+//! The simulator against production: `examples/shop/testdata/traffic.jsonl` is one run of
 //! every task of the example shop under both agent versions, as
 //! `examples/shop/generate.py --runs 1` writes it (examples/shop/test_generate.py
 //! checks the file is up to date), its tool calls answered by the production
@@ -31,7 +31,7 @@ fn without_ids(value: &Value) -> Value {
 
 #[test]
 fn answers_every_recorded_call_as_production_did() {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/shop-traffic.jsonl");
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/shop/testdata/traffic.jsonl");
     let text = std::fs::read_to_string(&path).expect("the traffic file");
     let (mut conversations, mut calls, mut changes) = (0, 0, 0);
     for line in text.lines() {
