@@ -132,7 +132,7 @@ INTENT_PATTERNS = [  # (intent, regex on the lower-cased text); a line may carry
     ("return", r"\b(return|send (it|them|this|these) back|send back)\b"),
     ("cancel", r"\bcancel"),
     ("refund", r"\b(refund|money back|broken|damaged|cracked|stopped working|defective|faulty)\b"),
-    ("status", r"\b(where is|where's|status|track|tracking|arrived|when will)\b"),
+    ("status", r"\b(where is|where's|status|track|tracking|arrived|shipped|when will)\b"),
     ("complaint", r"\b(wrong order|wrong one|didn't ask|did not ask|not that one|that's not the one|mistake)\b"),
     ("retry", r"\b(try again|retry|one more time|try once more)\b"),
     ("no", r"^\W*(no|nope|nah)\b|\b(don't|do not|wait|hold on|wrong)\b"),
@@ -348,10 +348,11 @@ class Turn:
             # An answer to "Just to confirm ...": no wins over yes ("no wait, that's wrong").
             if "no" in said or "complaint" in said:
                 self.reply(DECLINED, "declined")
-            if "yes" in said:
-                g = self.goal_line(tr, last)
-                if g is not None:
-                    self.goal(g, confirmed=True)
+            g = self.goal_line(tr, last)
+            if g is not None and "yes" in said:
+                self.goal(g, confirmed=True)
+            if g is not None and goal is None:
+                self.goal(g)  # neither yes nor no: ask again
         if goal is not None:
             self.goal(last)
         if asked in ("which", "email") or "retry" in said:
