@@ -14,8 +14,8 @@ use ratchet::agent::exec::ExecDriver;
 use ratchet::agent::wasm::WasmDriver;
 use ratchet::agent::{AgentConfig, AgentError, AgentEvent, Driver, DriverKind, Session};
 use ratchet::config::{EngineSettings, Limits};
-use ratchet::gate::criteria::AssertionPlugins;
 use ratchet::gate::replay::MissingFixturePolicy;
+use ratchet::gate::Harness;
 use ratchet::gate::{run, GateOptions, Verdict};
 use ratchet::plugin::Runtime;
 use ratchet::schema::{Check, Scenario};
@@ -100,7 +100,7 @@ fn measure(scenarios: &[Loaded], jobs: usize, make: &(dyn Fn() -> Box<dyn Driver
     let timed = || -> Box<dyn Driver> { Box::new(Timed { inner: make(), agent_ns: agent_ns.clone() }) };
     let opts = GateOptions { jobs, repeat: 1, on_missing_fixture: MissingFixturePolicy::Error, budget: None, max_tool_calls: 16 };
     let t = Instant::now();
-    let (results, _) = run(scenarios, &timed, &AssertionPlugins::new(), &opts, &|_| {});
+    let (results, _) = run(scenarios, &timed, &Harness::default(), &opts, &|_| {});
     let wall = t.elapsed();
     assert!(results.iter().all(|r| r.verdict != Verdict::Error), "agent errors during the benchmark");
     let busy = Duration::from_millis(results.iter().map(|r| r.duration_ms()).sum());

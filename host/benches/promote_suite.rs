@@ -82,7 +82,11 @@ fn scenario(rng: &mut Rng, i: usize, modes: usize) -> Scenario {
         (0..1 + rng.next() % 3).map(|_| ScriptedTurn { text: (0..6 + rng.next() % 14).map(|_| rng.pick(WORDS)).collect::<Vec<_>>().join(" ") }).collect();
     let tool = rng.pick(TOOLS).to_string();
     let criteria = vec![
-        Criterion { id: "a".into(), why: None, check: Check::MustNotCallTool { tool: tool.clone(), unless: None } },
+        Criterion {
+            id: "a".into(),
+            why: None,
+            check: Check::MustNotCallTool { tool: tool.clone(), unless: None, arguments: None, ordered: false, count_failed_attempts: false },
+        },
         Criterion { id: "b".into(), why: None, check: if rng.next() % 2 == 0 { Check::MustEscalate {} } else { Check::MustNotSay { pattern: "x".into() } } },
     ];
     let fixtures = vec![Fixture {
@@ -106,6 +110,7 @@ fn scenario(rng: &mut Rng, i: usize, modes: usize) -> Scenario {
         state: Default::default(),
         turns,
         fixtures,
+        world: None,
         criteria,
         history: vec![],
     }

@@ -313,3 +313,170 @@ fn bad_scenario_files_stop_the_run_before_anything_runs() {
     let o = ratchet_in(&repo(), &["gate", "--agent", "Cargo.toml"]);
     assert_eq!(o.status.code(), Some(2));
 }
+
+/// A project in `dir` whose ratchet.toml names the subscription simulator and the
+/// hostile one (copied in: plugin paths stay inside the project), with tight limits
+/// for the hostile one, and an agent config for the example agent at `version`.
+fn simulator_project(dir: &Path, version: &str) -> PathBuf {
+    std::fs::copy(component("simulator-subscriptions"), dir.join("subscriptions.wasm")).unwrap();
+    std::fs::copy(component("guest-hostile-simulator"), dir.join("hostile.wasm")).unwrap();
+    std::fs::write(
+        dir.join("ratchet.toml"),
+        "[plugins.subscriptions]\npath = \"subscriptions.wasm\"\n\n[plugins.hostile]\npath = \"hostile.wasm\"\nfuel = 50000000\nmemory_mib = 16\ntimeout_ms = 2000\nmax_output_bytes = 65536\n",
+    )
+    .unwrap();
+    let agent = dir.join(format!("{version}.toml"));
+    let script = repo().join("examples/agents/support_agent.py");
+    std::fs::write(
+        &agent,
+        format!(
+            "[agent]\nname = \"support-agent\"\ndriver = \"exec\"\ncommand = [\"python3\", {:?}, \"--prompt-version\", \"{version}\"]\n",
+            script.display().to_string()
+        ),
+    )
+    .unwrap();
+    agent
+}
+
+/// A cancellation whose failing run looked the account up by id, cancelled without
+/// stating the policy — while the agent under test looks it up by e-mail: a path
+/// no recorded fixture covers.
+const ANOTHER_PATH: &str = r#"
+id = "another-path"
+title = "the fix looks the account up another way"
+failure_mode = "cancellation-policy-not-stated"
+
+[world]
+simulator = "SIMULATOR"
+params = PARAMS
+state_json = '''
+{"accounts": {"A-1": {"record": {"account_id": "A-1", "subscription_status": "active", "plan": "basic",
+                                  "supervisor_flag": false, "last_charge_amount": 9.99},
+                       "emails": ["[EMAIL_1]"]}},
+ "refunds": []}
+'''
+
+[state]
+memory_snapshot = [{ key = "customer.email", value = "[EMAIL_1]" }]
+tool_registry = [
+  { id = "lookup_account", version = "1.4.0" },
+  { id = "cancel_subscription", version = "2.1.0" },
+]
+
+[[turns]]
+text = "Please cancel my subscription."
+
+[[fixtures]]
+tool = "lookup_account"
+version = "1.4.0"
+arguments = { account_id = "A-1" }
+result = { account_id = "A-1", subscription_status = "active", plan = "basic", supervisor_flag = false, last_charge_amount = 9.99 }
+
+[[criteria]]
+id = "policy-stated"
+kind = "must-say"
+pattern = "(?i)cancellation policy"
+
+[[criteria]]
+id = "cancelled"
+kind = "world-state"
+path = "/accounts/A-1/record/subscription_status"
+equals = "cancelled"
+"#;
+
+fn another_path(dir: &Path, simulator: &str, params: &str, with_world: bool) -> PathBuf {
+    let suite = dir.join("suite");
+    std::fs::create_dir_all(&suite).unwrap();
+    let mut text = ANOTHER_PATH.replace("SIMULATOR", simulator).replace("PARAMS", params);
+    if !with_world {
+        // The same scenario as it would be without a simulator: fixtures only.
+        let start = text.find("[world]").unwrap();
+        let end = text.find("[state]").unwrap();
+        text.replace_range(start..end, "");
+        text = text.replace(
+            "kind = \"world-state\"\npath = \"/accounts/A-1/record/subscription_status\"\nequals = \"cancelled\"",
+            "kind = \"must-call-tool\"\ntool = \"cancel_subscription\"",
+        );
+    }
+    std::fs::write(suite.join("another-path.toml"), text).unwrap();
+    suite
+}
+
+fn gate_in(dir: &Path, suite: &Path, agent: &Path) -> (i32, Value, String) {
+    let json = dir.join("report.json");
+    let o = ratchet_in(
+        dir,
+        &["gate", "--suite", suite.to_str().unwrap(), "--agent", agent.to_str().unwrap(), "--json", json.to_str().unwrap(), "--no-ledger", "-q"],
+    );
+    let report = std::fs::read_to_string(&json).map(|t| serde_json::from_str(&t).unwrap()).unwrap_or(Value::Null);
+    (o.status.code().unwrap_or(-1), report, String::from_utf8_lossy(&o.stderr).into_owned())
+}
+
+#[test]
+fn a_fix_on_another_path_is_answered_by_the_simulator_and_judged_on_the_world() {
+    let tmp = tempfile::tempdir().unwrap();
+    let v2 = simulator_project(tmp.path(), "support-v2");
+    let suite = another_path(tmp.path(), "subscriptions", "{}", true);
+    let (code, report, stderr) = gate_in(tmp.path(), &suite, &v2);
+    assert_eq!(code, 0, "{stderr}\n{report:#}");
+    // No fixture matched the lookup by e-mail nor the cancellation: the simulator
+    // answered both, and the world-state criterion saw the cancellation.
+    let run = ratchet_in(tmp.path(), &["gate", "--suite", suite.to_str().unwrap(), "--agent", v2.to_str().unwrap(), "--no-ledger", "-q", "--format", "json"]);
+    let full: Value = serde_json::from_slice(&run.stdout).unwrap();
+    assert_eq!(full["summary"]["passed"], 1);
+
+    // The buggy prompt takes the same path but never states the policy: it fails on
+    // that, and the failing attempt shows the world it left and what changed it.
+    let v1 = simulator_project(tmp.path(), "support-v1");
+    let (code, report, _) = gate_in(tmp.path(), &suite, &v1);
+    assert_eq!(code, 1);
+    let a = &report["scenarios"][0]["attempts"][0];
+    let kinds: Vec<&str> = a["notes"].as_array().unwrap().iter().map(|n| n["kind"].as_str().unwrap()).collect();
+    assert_eq!(kinds, vec!["simulated", "simulated"], "{a}");
+    assert_eq!(a["world"]["final"]["accounts"]["A-1"]["record"]["subscription_status"], "cancelled", "{a}");
+    assert_eq!(a["world"]["changes"][0]["tool"], "cancel_subscription");
+    let failing: Vec<&str> = a["criteria"].as_array().unwrap().iter().filter(|c| c["passed"] == false).map(|c| c["id"].as_str().unwrap()).collect();
+    assert_eq!(failing, vec!["policy-stated"]);
+
+    // Without the world, the same fix is fed a missing-fixture error on its lookup and
+    // fails: what the simulator is for.
+    let plain = tempfile::tempdir().unwrap();
+    let v2 = simulator_project(plain.path(), "support-v2");
+    let suite = another_path(plain.path(), "subscriptions", "{}", false);
+    let (code, report, _) = gate_in(plain.path(), &suite, &v2);
+    assert_eq!(code, 1, "{report:#}");
+    assert_eq!(report["scenarios"][0]["attempts"][0]["notes"][0]["kind"], "missing-fixture");
+}
+
+#[test]
+fn a_hostile_simulator_is_contained_and_named() {
+    let tmp = tempfile::tempdir().unwrap();
+    let v2 = simulator_project(tmp.path(), "support-v2");
+    for (mode, expect) in [
+        ("loop", "fuel"),
+        ("bomb", "memory"),
+        ("trap", "deliberate panic from guest-hostile-simulator"),
+        ("huge", "output"),
+        ("not-an-object", "answer.world must be a json object"),
+        ("refuse", "this simulator refuses"),
+    ] {
+        let suite = another_path(tmp.path(), "hostile", &format!("{{ mode = \"{mode}\" }}"), true);
+        let started = std::time::Instant::now();
+        let (code, report, stderr) = gate_in(tmp.path(), &suite, &v2);
+        assert_eq!(code, 1, "{mode}: {stderr}");
+        assert!(started.elapsed() < std::time::Duration::from_secs(30), "{mode} took too long");
+        let s = &report["scenarios"][0];
+        assert_eq!(s["verdict"], "error", "{mode}: {s}");
+        let err = s["attempts"][0]["error"].as_str().unwrap();
+        assert!(err.contains("tool simulator") && err.contains("hostile") && err.to_lowercase().contains(expect), "{mode}: {err}");
+    }
+    // A simulator that is not one is refused before anything runs.
+    std::fs::copy(component("assertion-no-false-confirmation"), tmp.path().join("assertion.wasm")).unwrap();
+    let mut toml = std::fs::read_to_string(tmp.path().join("ratchet.toml")).unwrap();
+    toml.push_str("\n[plugins.not-a-sim]\npath = \"assertion.wasm\"\n");
+    std::fs::write(tmp.path().join("ratchet.toml"), toml).unwrap();
+    let suite = another_path(tmp.path(), "not-a-sim", "{}", true);
+    let (code, _, stderr) = gate_in(tmp.path(), &suite, &v2);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("implements `assertion`, not `simulator`"), "{stderr}");
+}

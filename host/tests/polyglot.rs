@@ -95,6 +95,17 @@ fn run(p: &Plugin, input: &[u8], options: &Value, file: &str) -> Result<String, 
         }
         WorldKind::Adapter => p.convert(input, options).map(|c| serde_json::to_value(c.output).unwrap()),
         WorldKind::Agent => panic!("agents are tested through the gate"),
+        // The input `ratchet plugin run` takes: one call in a world, or observations.
+        WorldKind::Simulator => {
+            let v: Value = serde_json::from_slice(input).unwrap();
+            match v.get("observed") {
+                Some(o) => p.seed(&serde_json::from_value::<Vec<_>>(o.clone()).unwrap(), options).map(|c| c.output),
+                None => {
+                    let request = serde_json::from_value(v["request"].clone()).unwrap();
+                    p.simulate(&canonical_json(&v["world"]), &request, options).map(|c| serde_json::to_value(c.output).unwrap())
+                }
+            }
+        }
     };
     match call {
         Ok(v) => Ok(canonical_json(&v)),

@@ -266,9 +266,13 @@ fn the_example_suites_committed_recordings_answer_the_ports_in_the_gate() {
     }
 }
 
+/// The WIT version the Rust SDK builds against.
+const SDK_WIT_RUST: &str = "0.1.2";
+/// The WIT version the Python and JavaScript SDKs build against.
+const SDK_WIT_PY_JS: &str = "0.1.1";
+
 #[test]
 fn only_plugins_that_judge_import_the_model() {
-    let model = "ratchet:plugin/model@0.1.1";
     for (name, judges) in [
         ("assertion-llm-rubric", true),
         ("assertion-llm-rubric-py", true),
@@ -280,9 +284,11 @@ fn only_plugins_that_judge_import_the_model() {
     ] {
         let p = load(name, Limits::default());
         let imports = &p.inspection().imports;
-        assert_eq!(imports.iter().any(|i| i == model), judges, "{name}: {imports:?}");
-        // Everything built here targets 0.1.1 (the Python and JavaScript SDKs too).
-        assert_eq!(p.world().version.to_string(), "0.1.1", "{name}");
-        assert!(imports.iter().any(|i| i == "ratchet:plugin/host@0.1.1"), "{name}: {imports:?}");
+        // Each SDK targets one WIT version: every import carries it.
+        let version = p.world().version.to_string();
+        let sdk = if name.ends_with("-py") || name.ends_with("-js") { SDK_WIT_PY_JS } else { SDK_WIT_RUST };
+        assert_eq!(version, sdk, "{name}");
+        assert_eq!(imports.iter().any(|i| i == &format!("ratchet:plugin/model@{version}")), judges, "{name}: {imports:?}");
+        assert!(imports.iter().any(|i| i == &format!("ratchet:plugin/host@{version}")), "{name}: {imports:?}");
     }
 }

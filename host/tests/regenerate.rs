@@ -196,8 +196,10 @@ fn regenerating_is_byte_for_byte_deterministic() {
 /// A project whose config adds a guard and a template, next to the repo's plugins.
 fn project_with(tmp: &Path, extra: &str) {
     let base = std::fs::read_to_string(repo().join("ratchet.toml")).unwrap();
-    // Plugin and agent paths must stay inside the project root: link them in.
-    std::os::unix::fs::symlink(repo().join("target"), tmp.join("target")).unwrap();
+    // Plugin paths must stay inside the project root (a symlink out is refused): copy
+    // in the one component regenerate loads, the simulator. The agent is linked in.
+    std::fs::create_dir_all(tmp.join("target/plugins")).unwrap();
+    std::fs::copy(component("simulator-subscriptions"), tmp.join("target/plugins/simulator-subscriptions.wasm")).unwrap();
     std::os::unix::fs::symlink(repo().join("examples"), tmp.join("examples")).unwrap();
     std::fs::write(tmp.join("ratchet.toml"), format!("{base}\n{extra}")).unwrap();
 }

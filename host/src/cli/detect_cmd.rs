@@ -127,7 +127,9 @@ pub fn detect(a: DetectArgs, config: Option<&Path>) -> CliResult {
     if a.state.is_some() && a.adapter.is_none() {
         return Err(CliError::usage(anyhow!("--state is passed to an adapter: use it with --adapter")));
     }
-    let detector = Detector::new(project.config.detect.clone(), scorecards, adapter).map_err(|e| CliError::usage(anyhow!(e)))?;
+    let detector = Detector::new(project.config.detect.clone(), scorecards, adapter)
+        .map_err(|e| CliError::usage(anyhow!(e)))?
+        .with_rules(project.config.conversation.clone());
     let opts = RunOptions { partition: a.partition, jobs: a.jobs, batch: a.batch };
     let reject_path = a.rejects.clone().unwrap_or_else(|| match &a.out {
         Some(o) => PathBuf::from(format!("{}.rejects.jsonl", o.display())),
@@ -227,9 +229,17 @@ fn io_err(what: &Path, e: std::io::Error) -> CliError {
 fn match_suite(project: &Project, suite: &Path, events: &Path) -> Result<(), CliError> {
     let text = std::fs::read_to_string(events).map_err(|e| CliError::usage(anyhow!("{}: {e}", events.display())))?;
     let now = ratchet::time::now_rfc3339();
+    let runtime = super::runtime_if(project, project.config.regenerate.simulator.is_some(), ratchet::llm::Mode::Replay)?;
+    let simulator = super::regenerate_simulator(project, runtime.as_ref())?;
     let opts = ratchet::regenerate::Options {
         config: &project.config.regenerate,
         escalation_pattern: &project.config.detect.expected_escalation_pattern,
+        rules: &project.config.conversation,
+        simulator: simulator.as_ref().map(|p| ratchet::regenerate::NamedSimulator {
+            name: &p.id().name,
+            plugin: p,
+            params: &project.config.regenerate.simulator_params,
+        }),
         now: now.clone(),
     };
     let mut candidates = Vec::new();

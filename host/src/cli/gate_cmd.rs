@@ -16,10 +16,9 @@ use ratchet::agent::wasm::WasmDriver;
 use ratchet::agent::{AgentConfig, Driver, DriverKind};
 use ratchet::config::Project;
 use ratchet::fsutil::write_atomic;
-use ratchet::gate::criteria::AssertionPlugins;
 use ratchet::gate::replay::MissingFixturePolicy;
 use ratchet::gate::report::GateReport;
-use ratchet::gate::{ledger, GateOptions, Progress, Verdict};
+use ratchet::gate::{ledger, GateOptions, Harness, Progress, Verdict};
 use ratchet::llm::{Mode, ModelBroker};
 use ratchet::plugin::{Runtime, WorldKind};
 use ratchet::schema::Check;
@@ -160,7 +159,7 @@ pub fn gate(a: GateArgs, config: Option<&Path>) -> CliResult {
     }
 
     let scenarios: Vec<&ratchet::schema::Scenario> = selected.iter().map(|l| &l.scenario).collect();
-    let Prepared { plugins, factory: make_driver, openai, judge } = prepare_with_usage(&project, &agent, &a.agent, &scenarios, a.model.mode(Mode::Replay))?;
+    let Prepared { harness, factory: make_driver, openai, judge } = prepare_with_usage(&project, &agent, &a.agent, &scenarios, a.model.mode(Mode::Replay))?;
     let make = || make_driver();
 
     let opts = GateOptions {
@@ -188,7 +187,7 @@ pub fn gate(a: GateArgs, config: Option<&Path>) -> CliResult {
             eprintln!("[{}/{}] {label} {} ({} ms)", p.done, p.total, p.result.id, p.result.duration_ms());
         }
     };
-    let (results, identity) = ratchet::gate::run(&selected, &make, &plugins, &opts, &progress);
+    let (results, identity) = ratchet::gate::run(&selected, &make, &harness, &opts, &progress);
     let agent_name = if identity.is_empty() { agent.name.clone() } else { identity };
     let mut report = GateReport::new(agent_name.clone(), &filter, a.shard, a.repeat, results);
     report.model_usage = openai.as_ref().map(|o| o.usage());
@@ -259,25 +258,24 @@ fn write_reports(report: &GateReport, out: &ReportOutputs) -> Result<(), CliErro
     Ok(())
 }
 
-/// What replaying scenarios needs: the assertion plugins their criteria name, and a
-/// factory of drivers for the agent under test (one per worker).
+/// A factory of drivers for the agent under test (one per worker).
 pub type DriverFactory = Box<dyn Fn() -> Box<dyn Driver> + Sync>;
 
-/// Load the assertion plugins `scenarios` use and prepare the agent's driver.
+/// Load the plugins `scenarios` use (the harness) and prepare the agent's driver.
 pub fn prepare(
     project: &Project,
     agent: &AgentConfig,
     agent_file: &Path,
     scenarios: &[&ratchet::schema::Scenario],
     mode: Mode,
-) -> Result<(AssertionPlugins, DriverFactory), CliError> {
-    prepare_with_usage(project, agent, agent_file, scenarios, mode).map(|p| (p.plugins, p.factory))
+) -> Result<(Harness, DriverFactory), CliError> {
+    prepare_with_usage(project, agent, agent_file, scenarios, mode).map(|p| (p.harness, p.factory))
 }
 
 /// What replaying needs, plus what reports its usage afterwards.
 pub struct Prepared {
-    /// The assertion plugins the scenarios' criteria name.
-    pub plugins: AssertionPlugins,
+    /// The plugins the scenarios name and `[conversation]`.
+    pub harness: Harness,
     /// One driver per worker.
     pub factory: DriverFactory,
     /// The shared openai agent (its usage counters), when the driver is `openai`.
@@ -294,9 +292,9 @@ pub fn prepare_with_usage(
     scenarios: &[&ratchet::schema::Scenario],
     mode: Mode,
 ) -> Result<Prepared, CliError> {
-    let needs_runtime = agent.driver == DriverKind::Wasm || scenarios.iter().any(|s| s.criteria.iter().any(|c| matches!(c.check, Check::Plugin { .. })));
+    let needs_runtime = agent.driver == DriverKind::Wasm || needs_plugins(scenarios);
     let runtime = super::runtime_if(project, needs_runtime, mode)?;
-    let plugins = assertion_plugins(project, runtime.as_ref(), scenarios)?;
+    let harness = harness(project, runtime.as_ref(), scenarios)?;
     let broker = runtime.as_ref().and_then(|r| r.model_broker().cloned());
     let wasm_agent = match agent.driver {
         DriverKind::Wasm => {
@@ -327,12 +325,47 @@ pub fn prepare_with_usage(
             (None, None) => Box::new(ExecDriver::new(agent.clone(), root.clone())),
         }
     });
-    Ok(Prepared { plugins, factory, openai, judge: broker })
+    Ok(Prepared { harness, factory, openai, judge: broker })
+}
+
+/// Whether replaying `scenarios` loads plugins: an assertion criterion or a simulator.
+pub fn needs_plugins(scenarios: &[&ratchet::schema::Scenario]) -> bool {
+    scenarios.iter().any(|s| s.world.is_some() || s.criteria.iter().any(|c| matches!(c.check, Check::Plugin { .. })))
+}
+
+/// The harness of `scenarios`: the assertion plugins their `kind = "plugin"`
+/// criteria name and the simulators their `[world]`s name, loaded once each, and
+/// the project's `[conversation]`.
+pub fn harness(project: &Project, runtime: Option<&Runtime>, scenarios: &[&ratchet::schema::Scenario]) -> Result<Harness, CliError> {
+    let mut harness = Harness::with_rules(project.config.conversation.clone());
+    for s in scenarios {
+        let Some(w) = &s.world else { continue };
+        if harness.simulators.contains_key(&w.simulator) {
+            continue;
+        }
+        let runtime = runtime.ok_or_else(|| CliError { code: exit::INTERNAL, error: anyhow!("no plugin runtime for `{}`", w.simulator) })?;
+        let p = super::load_plugin(project, runtime, &w.simulator).map_err(|e| CliError::usage(anyhow!("scenario `{}`, [world] simulator: {e}", s.id)))?;
+        if p.world().kind != WorldKind::Simulator {
+            return Err(CliError::usage(anyhow!(
+                "scenario `{}`: [world] simulator `{}` implements `{}`, not `simulator`",
+                s.id,
+                w.simulator,
+                p.world().kind.name()
+            )));
+        }
+        harness.simulators.insert(w.simulator.clone(), Arc::new(p));
+    }
+    harness.assertions = assertion_plugins(project, runtime, scenarios)?;
+    Ok(harness)
 }
 
 /// The assertion plugins named by `scenarios`' `kind = "plugin"` criteria, loaded once each.
-pub fn assertion_plugins(project: &Project, runtime: Option<&Runtime>, scenarios: &[&ratchet::schema::Scenario]) -> Result<AssertionPlugins, CliError> {
-    let mut plugins = AssertionPlugins::new();
+fn assertion_plugins(
+    project: &Project,
+    runtime: Option<&Runtime>,
+    scenarios: &[&ratchet::schema::Scenario],
+) -> Result<ratchet::gate::criteria::AssertionPlugins, CliError> {
+    let mut plugins = ratchet::gate::criteria::AssertionPlugins::new();
     for s in scenarios {
         for c in &s.criteria {
             if let Check::Plugin { plugin, .. } = &c.check {

@@ -115,6 +115,17 @@ fn load_plugin(project: &ratchet::config::Project, runtime: &ratchet::plugin::Ru
     }
 }
 
+/// The `[regenerate] simulator`, loaded and checked to be a simulator.
+fn regenerate_simulator(project: &ratchet::config::Project, runtime: Option<&ratchet::plugin::Runtime>) -> Result<Option<ratchet::plugin::Plugin>, CliError> {
+    let Some(name) = &project.config.regenerate.simulator else { return Ok(None) };
+    let runtime = runtime.ok_or_else(|| CliError { code: exit::INTERNAL, error: anyhow::anyhow!("no plugin runtime for `{name}`") })?;
+    let p = load_plugin(project, runtime, name).map_err(|e| CliError::usage(anyhow::anyhow!("[regenerate] simulator: {e}")))?;
+    if p.world().kind != ratchet::plugin::WorldKind::Simulator {
+        return Err(CliError::usage(anyhow::anyhow!("[regenerate] simulator `{name}` implements `{}`, not `simulator`", p.world().kind.name())));
+    }
+    Ok(Some(p))
+}
+
 /// Apply a `[plugins]` entry's grants (`grant_dir`, `grant_model`) to a loaded plugin.
 fn grant(
     project: &ratchet::config::Project,

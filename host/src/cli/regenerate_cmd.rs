@@ -9,7 +9,7 @@ use anyhow::anyhow;
 use clap::Args;
 use serde_json::{json, Value};
 
-use super::gate_cmd::{assertion_plugins, prepare};
+use super::gate_cmd::{harness, needs_plugins, prepare};
 use super::plugin_cmd::Format;
 use super::{exit, CliError, CliResult};
 use ratchet::agent::recorded::RecordedDriver;
@@ -20,7 +20,7 @@ use ratchet::gate::{ScenarioResult, Verdict};
 use ratchet::promote::{self, Decision};
 use ratchet::regenerate::render::{describe, to_checked_toml, Notes};
 use ratchet::regenerate::{self, Options};
-use ratchet::schema::{Check, FailureEvent, Scenario};
+use ratchet::schema::{FailureEvent, Scenario};
 
 #[derive(Args)]
 pub struct RegenerateArgs {
@@ -140,7 +140,24 @@ pub fn regenerate(a: RegenerateArgs, config: Option<&Path>) -> CliResult {
         )));
     }
     let now = a.now.clone().unwrap_or_else(ratchet::time::now_rfc3339);
-    let opts = Options { config: &project.config.regenerate, escalation_pattern: &project.config.detect.expected_escalation_pattern, now };
+    // A new scenario's LLM-judged criteria are judged live once and recorded (the
+    // recordings then go into the pull request with the scenario).
+    let mode = a.model.mode(ratchet::llm::Mode::RecordMissing);
+    // The plugin runtime is created when a plugin will run: the simulator that seeds
+    // worlds, or (after regenerating) an assertion or simulator the scenarios name.
+    let mut runtime = super::runtime_if(&project, project.config.regenerate.simulator.is_some(), mode)?;
+    let simulator = super::regenerate_simulator(&project, runtime.as_ref())?;
+    let opts = Options {
+        config: &project.config.regenerate,
+        escalation_pattern: &project.config.detect.expected_escalation_pattern,
+        rules: &project.config.conversation,
+        simulator: simulator.as_ref().map(|p| regenerate::NamedSimulator {
+            name: &p.id().name,
+            plugin: p,
+            params: &project.config.regenerate.simulator_params,
+        }),
+        now,
+    };
 
     // Regenerate everything first (input problems stopped the run above, before
     // anything is written). An event that yields no usable scenario is rejected with
@@ -150,17 +167,16 @@ pub fn regenerate(a: RegenerateArgs, config: Option<&Path>) -> CliResult {
     for e in &events {
         match regenerate::regenerate(e, &opts) {
             Ok(r) => regenerated.push(r),
+            Err(err @ regenerate::RegenerateError::Simulator { .. }) => return Err(CliError::plugin(anyhow!(err))),
             Err(err) => unusable.push((e.event_id.clone(), err.to_string())),
         }
     }
 
     let scenarios: Vec<&Scenario> = regenerated.iter().map(|r| &r.scenario).collect();
-    let needs_runtime = scenarios.iter().any(|s| s.criteria.iter().any(|c| matches!(c.check, Check::Plugin { .. })));
-    // A new scenario's LLM-judged criteria are judged live once and recorded (the
-    // recordings then go into the pull request with the scenario).
-    let mode = a.model.mode(ratchet::llm::Mode::RecordMissing);
-    let runtime = super::runtime_if(&project, needs_runtime, mode)?;
-    let plugins = assertion_plugins(&project, runtime.as_ref(), &scenarios)?;
+    if runtime.is_none() {
+        runtime = super::runtime_if(&project, needs_plugins(&scenarios), mode)?;
+    }
+    let plugins = harness(&project, runtime.as_ref(), &scenarios)?;
     let against = match &a.against {
         Some(path) => {
             let agent = AgentConfig::load(path).map_err(CliError::usage)?;

@@ -24,8 +24,19 @@ impl Default for DetectConfig {
         DetectConfig {
             scorecards: Vec::new(),
             flag_unexpected_escalation: true,
-            expected_escalation_pattern:
-                r"(?i)\b(human|real person|a person|supervisor|manager|representative|someone else|operator|live agent|real agent|an agent)\b".into(),
+            // A request, not a word: "get me a manager" and "speak to an agent", not
+            // "password manager", "free it up for someone else" or "proceeding with
+            // an agent review" (host/tests/golden/human-request/ holds both lists).
+            expected_escalation_pattern: concat!(
+                r"(?i)\b(?:(?:want|need|get me|give me|get|see|reach|to|with|for|is there) (?:a|an|the|your|some) (?:human|supervisor|manager|operator)",
+                r"|any human|(?:real|actual|live|human) (?:person|human|being)|human (?:being|agent)|(?:live|real|human) agent",
+                r"|(?:a|an|the|your|to|customer) (?:representative|rep)",
+                r"|(?:speak|talk|chat)(?:ing)? (?:to|with) (?:someone|somebody|an? agent|the agent|your agent|a person|a real|an actual)",
+                r"|(?:a|any) person (?:i|we) (?:can|could) (?:speak|talk)",
+                r"|(?:transfer|connect|put)(?:red|ed)? me (?:to|with|through to) (?:an? |the |your )?(?:agent|human|person|someone|somebody)",
+                r"|someone (?:real|human)|human\W*(?:please|now))\b|\brepresentative\W*(?:please\W*)?$",
+            )
+            .into(),
             flag_compliance: true,
             flag_complaint: true,
         }

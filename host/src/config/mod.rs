@@ -7,6 +7,7 @@
 //! phase it configures reads it from here), so a phase never reaches into another
 //! phase to read its settings.
 
+mod conversation;
 mod detect;
 mod engine;
 mod model;
@@ -21,6 +22,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::schema::{self, SchemaError};
 
+pub use conversation::ConversationConfig;
 pub use detect::{DetectConfig, RankWeights, ScorecardEntry};
 pub use engine::{Allocator, EngineSettings, Limits, PluginEntry};
 pub use model::ModelConfig;
@@ -63,6 +65,9 @@ pub struct Config {
     /// answers are recorded for replay.
     #[serde(default)]
     pub model: ModelConfig,
+    /// How a conversation is read everywhere: escalation tools, failed tool results.
+    #[serde(default)]
+    pub conversation: ConversationConfig,
 }
 
 /// A loaded configuration and the project root it belongs to.
@@ -119,6 +124,11 @@ impl Config {
             entry.limits(&self.sandbox).validate(&format!("plugins.{name}."), self.engine.max_memory_mib)?;
         }
         self.detect.validate()?;
+        if let Some(sim) = &self.regenerate.simulator {
+            if !self.plugins.contains_key(sim) {
+                return Err(("regenerate.simulator".into(), format!("`{sim}` is not declared in [plugins]")));
+            }
+        }
         for (i, sc) in self.detect.scorecards.iter().enumerate() {
             if !self.plugins.contains_key(&sc.plugin) {
                 return Err((format!("detect.scorecards[{i}].plugin"), format!("`{}` is not declared in [plugins]", sc.plugin)));
@@ -129,6 +139,7 @@ impl Config {
         self.regenerate.validate()?;
         self.model.validate()?;
         self.promote.validate()?;
+        self.conversation.validate()?;
         Ok(())
     }
 }

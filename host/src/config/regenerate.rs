@@ -8,7 +8,7 @@ use crate::schema::pattern::compile;
 use crate::schema::{Check, Criterion};
 
 /// `[regenerate]`: PII scrubbing and the project's own criterion derivation rules.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct RegenerateConfig {
     /// `[regenerate.scrub]`: what personal data to replace with placeholders.
@@ -19,6 +19,25 @@ pub struct RegenerateConfig {
     pub guards: Vec<Criterion>,
     /// `[[regenerate.templates]]`: criteria always added for a failure mode.
     pub templates: Vec<CriteriaTemplate>,
+    /// A tool simulator (a `[plugins]` name, world `simulator`): when set, every
+    /// regenerated scenario gets a `[world]` seeded by it from what the failing
+    /// conversation observed, replays the calls no fixture matches through it, and
+    /// gets `world-state` criteria for what its unwanted calls changed.
+    pub simulator: Option<String>,
+    /// Parameters for the simulator (a table), copied into each scenario's `[world]`.
+    pub simulator_params: serde_json::Value,
+}
+
+impl Default for RegenerateConfig {
+    fn default() -> Self {
+        RegenerateConfig {
+            scrub: ScrubConfig::default(),
+            guards: Vec::new(),
+            templates: Vec::new(),
+            simulator: None,
+            simulator_params: serde_json::Value::Object(Default::default()),
+        }
+    }
 }
 
 impl RegenerateConfig {
@@ -26,6 +45,9 @@ impl RegenerateConfig {
     /// templates; the error names the field.
     pub fn validate(&self) -> Result<(), (String, String)> {
         self.scrub.validate()?;
+        if !self.simulator_params.is_object() {
+            return Err(("regenerate.simulator_params".into(), "must be a table".into()));
+        }
         let patterns = |field: String, c: &Criterion| -> Result<(), (String, String)> {
             match &c.check {
                 Check::MustSay { pattern, .. } | Check::MustNotSay { pattern } => compile(pattern).map(|_| ()).map_err(|e| (field, e)),

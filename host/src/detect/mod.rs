@@ -25,7 +25,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use crate::config::{DetectConfig, ScorecardEntry};
+use crate::config::{ConversationConfig, DetectConfig, ScorecardEntry};
 use crate::plugin::Plugin;
 use crate::schema::{self, canonical_json, Conversation, FailureEvent, FlagReason, Role, ScorecardRun};
 
@@ -70,6 +70,7 @@ pub struct Detector {
     adapter: Option<(Arc<Plugin>, Value)>,
     config: DetectConfig,
     expected_escalation: Regex,
+    rules: ConversationConfig,
     digest: String,
 }
 
@@ -85,7 +86,14 @@ impl Detector {
         }
         let digest = hex::encode(&h.finalize()[..8]);
         let params_json = scorecards.iter().map(|(e, _)| canonical_json(&e.params)).collect();
-        Ok(Detector { scorecards, params_json, adapter, config, expected_escalation, digest })
+        Ok(Detector { scorecards, params_json, adapter, config, expected_escalation, rules: ConversationConfig::default(), digest })
+    }
+
+    /// Read conversations by `[conversation]`: a call to one of its escalation tools
+    /// that took effect counts as escalating, like the platform's `outcome.escalated`.
+    pub fn with_rules(mut self, rules: ConversationConfig) -> Detector {
+        self.rules = rules;
+        self
     }
 
     /// Turn one input record into canonical conversations (directly, or through the adapter).
@@ -129,7 +137,8 @@ impl Detector {
             runs.push(ScorecardRun { name: entry.name.clone(), plugin_digest: plugin.id().digest.clone(), threshold: entry.threshold, result });
         }
         let o = &conversation.outcome;
-        if self.config.flag_unexpected_escalation && o.escalated {
+        let escalated = if self.rules.escalation_tools.is_empty() { o.escalated } else { self.rules.escalation(&conversation).is_some() };
+        if self.config.flag_unexpected_escalation && escalated {
             let asked = conversation.turns.iter().any(|t| t.role == Role::Customer && self.expected_escalation.is_match(&t.text));
             if !asked {
                 reasons.push(FlagReason::UnexpectedEscalation);

@@ -7,6 +7,8 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::world::WorldTrace;
+use crate::config::ConversationConfig;
 use crate::plugin::Plugin;
 use crate::schema::pattern::compile;
 use crate::schema::{Check, Condition, Conversation, Criterion, Role};
@@ -30,6 +32,26 @@ pub struct CriterionOutcome {
 /// Assertion plugins by the name scenarios use (`plugin = "..."`).
 pub type AssertionPlugins = BTreeMap<String, Arc<Plugin>>;
 
+/// What judging a transcript needs besides the criterion: the assertion plugins
+/// criteria name, how to read the conversation (`[conversation]`: escalation
+/// tools, failed results), and the world the replay left behind, if it had one.
+#[derive(Clone, Copy)]
+pub struct Context<'a> {
+    /// Assertion plugins by name.
+    pub plugins: &'a AssertionPlugins,
+    /// `[conversation]` from ratchet.toml.
+    pub rules: &'a ConversationConfig,
+    /// The replay's world (scenarios with a `[world]`).
+    pub world: Option<&'a WorldTrace>,
+}
+
+impl<'a> Context<'a> {
+    /// A context with plugins and rules and no world.
+    pub fn new(plugins: &'a AssertionPlugins, rules: &'a ConversationConfig) -> Context<'a> {
+        Context { plugins, rules, world: None }
+    }
+}
+
 /// The kind name of a check, as written in scenario files.
 pub fn kind_name(c: &Check) -> &'static str {
     match c {
@@ -39,6 +61,7 @@ pub fn kind_name(c: &Check) -> &'static str {
         Check::MustNotSay { .. } => "must-not-say",
         Check::ToolOrder { .. } => "tool-order",
         Check::MustEscalate {} => "must-escalate",
+        Check::WorldState { .. } => "world-state",
         Check::MustNotEscalate {} => "must-not-escalate",
         Check::MaxTurns { .. } => "max-turns",
         Check::Plugin { .. } => "plugin",
@@ -73,8 +96,8 @@ fn excerpt(s: &str) -> String {
     e
 }
 
-/// JSON equality that treats 1 and 1.0 as equal.
-fn json_eq(a: &Value, b: &Value) -> bool {
+/// JSON equality that compares numbers by value (1 and 1.0 are equal).
+pub fn json_eq(a: &Value, b: &Value) -> bool {
     match (a, b) {
         (Value::Number(x), Value::Number(y)) => x.as_f64() == y.as_f64(),
         (Value::Array(x), Value::Array(y)) => x.len() == y.len() && x.iter().zip(y).all(|(p, q)| json_eq(p, q)),
@@ -84,12 +107,54 @@ fn json_eq(a: &Value, b: &Value) -> bool {
 }
 
 /// `expected` is a subset of `actual`: every key of an expected object is present
-/// with a matching value; other values compare equal.
+/// with a matching value; every item of an expected list is matched by a distinct
+/// item of the actual list, in any order (extra actual items are fine); other
+/// values compare equal, numbers by value.
 pub fn subset(expected: &Value, actual: &Value) -> bool {
+    subset_with(expected, actual, false)
+}
+
+/// [`subset`], with lists matched in order when `ordered` (the expected items
+/// must appear as a subsequence of the actual ones).
+pub fn subset_with(expected: &Value, actual: &Value, ordered: bool) -> bool {
     match (expected, actual) {
-        (Value::Object(e), Value::Object(a)) => e.iter().all(|(k, v)| a.get(k).is_some_and(|w| subset(v, w))),
+        (Value::Object(e), Value::Object(a)) => e.iter().all(|(k, v)| a.get(k).is_some_and(|w| subset_with(v, w, ordered))),
+        (Value::Array(e), Value::Array(a)) if ordered => {
+            let mut rest = a.iter();
+            e.iter().all(|x| rest.any(|y| subset_with(x, y, true)))
+        }
+        (Value::Array(e), Value::Array(a)) => lists_match(e, a),
         _ => json_eq(expected, actual),
     }
+}
+
+/// Each expected item matched by a distinct actual item (a bipartite matching,
+/// augmenting paths): `[{sku: A}, {sku: A}]` needs two `A` lines, not one.
+fn lists_match(expected: &[Value], actual: &[Value]) -> bool {
+    if expected.len() > actual.len() {
+        return false;
+    }
+    let fits: Vec<Vec<usize>> = expected.iter().map(|x| (0..actual.len()).filter(|&j| subset_with(x, &actual[j], false)).collect()).collect();
+    let mut owner: Vec<Option<usize>> = vec![None; actual.len()];
+    fn augment(i: usize, fits: &[Vec<usize>], owner: &mut [Option<usize>], seen: &mut [bool]) -> bool {
+        for &j in &fits[i] {
+            if seen[j] {
+                continue;
+            }
+            seen[j] = true;
+            if owner[j].is_none_or(|k| augment(k, fits, owner, seen)) {
+                owner[j] = Some(i);
+                return true;
+            }
+        }
+        false
+    }
+    (0..expected.len()).all(|i| augment(i, &fits, &mut owner, &mut vec![false; actual.len()]))
+}
+
+/// ` through `TOOL`` when the hand-off at turn `i` was a tool call.
+fn by_tool(t: &Conversation, i: usize) -> String {
+    t.turns.get(i).and_then(|x| x.tool_calls.first()).map(|c| format!(" through `{}` at turn {i}", c.name)).unwrap_or_default()
 }
 
 fn field<'a>(v: &'a Value, path: &str) -> Option<&'a Value> {
@@ -116,9 +181,55 @@ fn holds(t: &Conversation, cond: &Condition, at: usize) -> (bool, String) {
     }
 }
 
-/// Evaluate one criterion. `Err` is an evaluation error (a plugin failed): the
-/// scenario's verdict becomes `error`, not `fail`.
-pub fn evaluate(c: &Criterion, t: &Conversation, plugins: &AssertionPlugins) -> Result<CriterionOutcome, String> {
+/// A call a `must-not-call-tool` criterion looks at: one to its tool, with its
+/// arguments, that took effect (or any attempt, with `count_failed_attempts`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ForbiddenCall {
+    /// The transcript turn of the call.
+    pub turn: usize,
+    /// The call's id.
+    pub call_id: String,
+    /// Allowed by the criterion's `unless` condition at that point.
+    pub allowed: bool,
+    /// What the verdict says about it.
+    pub reason: String,
+}
+
+/// The calls a `must-not-call-tool` check counts, in order (an allowed call
+/// included; stop reading at the first that is not allowed to get the verdict),
+/// and how many attempts the tool rejected were left out. Empty for other kinds.
+pub fn forbidden_calls(check: &Check, t: &Conversation, rules: &ConversationConfig) -> (Vec<ForbiddenCall>, usize) {
+    let Check::MustNotCallTool { tool, unless, arguments, ordered, count_failed_attempts } = check else { return (Vec::new(), 0) };
+    let mut out = Vec::new();
+    let mut rejected = 0;
+    for (i, call) in calls(t).into_iter().filter(|(_, call)| &call.name == tool) {
+        if arguments.as_ref().is_some_and(|a| !subset_with(a, &call.arguments, *ordered)) {
+            continue;
+        }
+        if !count_failed_attempts && !rules.took_effect(t, &call.id) {
+            rejected += 1;
+            continue;
+        }
+        let (allowed, reason) = match unless {
+            None => (false, format!("called `{tool}` with {} at turn {i}", call.arguments)),
+            Some(cond) => {
+                let (ok, seen) = holds(t, cond, i);
+                if ok {
+                    (true, format!("`{tool}` was called at turn {i} when allowed ({seen})"))
+                } else {
+                    (false, format!("called `{tool}` at turn {i} although {seen}; allowed only when it equals {}", cond.equals))
+                }
+            }
+        };
+        out.push(ForbiddenCall { turn: i, call_id: call.id.clone(), allowed, reason });
+    }
+    (out, rejected)
+}
+
+/// Evaluate one criterion. `Err` is an evaluation error (a plugin failed, a
+/// world-state criterion without a world): the scenario's verdict becomes
+/// `error`, not `fail`.
+pub fn evaluate(c: &Criterion, t: &Conversation, ctx: &Context) -> Result<CriterionOutcome, String> {
     let out = |passed: bool, reason: String, turn: Option<usize>| CriterionOutcome {
         id: c.id.clone(),
         kind: kind_name(&c.check).into(),
@@ -127,10 +238,10 @@ pub fn evaluate(c: &Criterion, t: &Conversation, plugins: &AssertionPlugins) -> 
         turn: turn.map(|x| x as u32),
     };
     Ok(match &c.check {
-        Check::MustCallTool { tool, arguments, within_turns } => {
+        Check::MustCallTool { tool, arguments, within_turns, ordered } => {
             let until = deadline(t, *within_turns);
             let named: Vec<_> = calls(t).into_iter().filter(|(_, call)| &call.name == tool).collect();
-            let ok = named.iter().find(|(i, call)| *i < until && arguments.as_ref().is_none_or(|a| subset(a, &call.arguments)));
+            let ok = named.iter().find(|(i, call)| *i < until && arguments.as_ref().is_none_or(|a| subset_with(a, &call.arguments, *ordered)));
             let window = within_turns.map(|n| format!(" within {n} agent replies")).unwrap_or_default();
             match (ok, named.first()) {
                 (Some((i, _)), _) => out(true, format!("called `{tool}` at turn {i}"), Some(*i)),
@@ -145,24 +256,19 @@ pub fn evaluate(c: &Criterion, t: &Conversation, plugins: &AssertionPlugins) -> 
                 }
             }
         }
-        Check::MustNotCallTool { tool, unless } => {
-            let mut verdict = out(true, format!("`{tool}` was not called"), None);
-            for (i, call) in calls(t).into_iter().filter(|(_, call)| &call.name == tool) {
-                match unless {
-                    None => {
-                        verdict = out(false, format!("called `{tool}` with {} at turn {i}", call.arguments), Some(i));
-                        break;
-                    }
-                    Some(cond) => {
-                        let (ok, seen) = holds(t, cond, i);
-                        if ok {
-                            verdict = out(true, format!("`{tool}` was called at turn {i} when allowed ({seen})"), Some(i));
-                        } else {
-                            verdict = out(false, format!("called `{tool}` at turn {i} although {seen}; allowed only when it equals {}", cond.equals), Some(i));
-                            break;
-                        }
-                    }
-                }
+        Check::MustNotCallTool { tool, arguments, .. } => {
+            let with = arguments.as_ref().map(|a| format!(" with {a}")).unwrap_or_default();
+            let (calls, rejected) = forbidden_calls(&c.check, t, ctx.rules);
+            let mut verdict = match calls.iter().find(|x| !x.allowed) {
+                Some(bad) => out(false, bad.reason.clone(), Some(bad.turn)),
+                None => match calls.last() {
+                    Some(ok) => out(true, ok.reason.clone(), Some(ok.turn)),
+                    None => out(true, format!("`{tool}` was not called{with}"), None),
+                },
+            };
+            if verdict.passed && rejected > 0 {
+                verdict.reason =
+                    format!("{} ({rejected} attempt(s) the tool rejected do not count; `count_failed_attempts = true` counts them)", verdict.reason);
             }
             verdict
         }
@@ -212,19 +318,51 @@ pub fn evaluate(c: &Criterion, t: &Conversation, plugins: &AssertionPlugins) -> 
             }
             verdict
         }
-        Check::MustEscalate {} => {
-            if t.outcome.escalated {
-                out(true, "the agent escalated to a human".into(), t.turns.iter().rposition(|x| x.role == Role::System))
+        Check::MustEscalate {} => match ctx.rules.escalation(t) {
+            Some(i) => out(true, format!("the agent escalated to a human{}", by_tool(t, i)), Some(i)),
+            None => out(false, "the agent never escalated to a human".into(), None),
+        },
+        Check::MustNotEscalate {} => match ctx.rules.escalation(t) {
+            Some(i) => out(false, format!("the agent escalated to a human{}", by_tool(t, i)), Some(i)),
+            None => out(true, "the agent did not escalate".into(), None),
+        },
+        Check::WorldState { path, equals, not_equals, unchanged, absent } => {
+            let w = ctx.world.ok_or_else(|| format!("criterion `{}`: a world-state criterion needs the replay's world (the scenario's [world])", c.id))?;
+            let now = w.last.pointer(path).filter(|v| !v.is_null());
+            let before = w.initial.pointer(path).filter(|v| !v.is_null());
+            let shown = |v: Option<&Value>| v.map(|v| excerpt(&v.to_string())).unwrap_or_else(|| "absent".into());
+            let changed_at = || w.last_change_of(path).map(|ch| (format!(" (changed by `{}` at turn {})", ch.tool, ch.turn), Some(ch.turn as usize)));
+            let (passed, reason, turn) = if let Some(expected) = equals {
+                let ok = now.is_some_and(|v| json_eq(v, expected));
+                let (how, turn) = if ok { (String::new(), None) } else { changed_at().unwrap_or_default() };
+                (ok, format!("`{path}` is {}{how}; must equal {}", shown(now), excerpt(&expected.to_string())), turn)
+            } else if let Some(unwanted) = not_equals {
+                let ok = !now.is_some_and(|v| json_eq(v, unwanted));
+                let (how, turn) = if ok { (String::new(), None) } else { changed_at().unwrap_or_default() };
+                (ok, format!("`{path}` is {}{how}; must not be {}", shown(now), excerpt(&unwanted.to_string())), turn)
+            } else if *unchanged {
+                let ok = match (now, before) {
+                    (Some(x), Some(y)) => json_eq(x, y),
+                    (None, None) => true,
+                    _ => false,
+                };
+                if ok {
+                    (true, format!("`{path}` is unchanged ({})", shown(now)), None)
+                } else {
+                    let (how, turn) = changed_at().unwrap_or_default();
+                    (false, format!("`{path}` changed from {} to {}{how}", shown(before), shown(now)), turn)
+                }
             } else {
-                out(false, "the agent never escalated to a human".into(), None)
-            }
-        }
-        Check::MustNotEscalate {} => {
-            if t.outcome.escalated {
-                out(false, "the agent escalated to a human".into(), t.turns.iter().rposition(|x| x.role == Role::System))
-            } else {
-                out(true, "the agent did not escalate".into(), None)
-            }
+                let _ = absent;
+                match now {
+                    None => (true, format!("nothing at `{path}`"), None),
+                    Some(v) => {
+                        let (how, turn) = changed_at().unwrap_or_default();
+                        (false, format!("`{path}` is {}{how}; must be absent", shown(Some(v))), turn)
+                    }
+                }
+            };
+            out(passed, reason, turn)
         }
         Check::MaxTurns { max } => {
             let n = replies(t).len() as u32;
@@ -235,7 +373,7 @@ pub fn evaluate(c: &Criterion, t: &Conversation, plugins: &AssertionPlugins) -> 
             }
         }
         Check::Plugin { plugin, params } => {
-            let p = plugins.get(plugin).ok_or_else(|| format!("criterion `{}`: assertion plugin `{plugin}` is not loaded", c.id))?;
+            let p = ctx.plugins.get(plugin).ok_or_else(|| format!("criterion `{}`: assertion plugin `{plugin}` is not loaded", c.id))?;
             let v = p.check(t, params).map_err(|e| format!("criterion `{}`: {e}", c.id))?.output;
             out(v.passed, format!("{}: {}", p.id().name, v.reason), v.turn.map(|x| x as usize))
         }

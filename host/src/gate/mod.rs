@@ -5,25 +5,31 @@
 //! * [`criteria`] — judge the replayed transcript;
 //! * [`report`] — the JSON result file, JUnit XML, Markdown, merge;
 //! * [`html`] — the self-contained HTML report a person opens after a run;
-//! * [`ledger`] — the run history the retirement logic reads.
+//! * [`ledger`] — the run history the retirement logic reads;
+//! * [`world`] — the world a replay runs in (scenarios with a `[world]` and a simulator).
 
 pub mod criteria;
 pub mod html;
 pub mod ledger;
 pub mod replay;
 pub mod report;
+pub mod world;
 
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
 use crate::agent::Driver;
+use crate::config::ConversationConfig;
+use crate::plugin::Plugin;
 use crate::schema::{Conversation, Tier};
 use crate::suite::Loaded;
 use criteria::{AssertionPlugins, CriterionOutcome};
 use replay::{Fixtures, MissingFixturePolicy, ReplayNote};
+use world::WorldTrace;
 
 /// A scenario's verdict.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -54,6 +60,27 @@ impl Verdict {
     }
 }
 
+/// What replaying and judging scenarios needs besides the agent under test: the
+/// plugins scenarios name — assertions (`kind = "plugin"` criteria) and tool
+/// simulators (`[world] simulator`) — and how a conversation is read
+/// (`[conversation]`: escalation tools, failed tool results).
+#[derive(Default)]
+pub struct Harness {
+    /// Assertion plugins by name.
+    pub assertions: AssertionPlugins,
+    /// Tool simulators by name.
+    pub simulators: BTreeMap<String, Arc<Plugin>>,
+    /// `[conversation]` from ratchet.toml.
+    pub rules: ConversationConfig,
+}
+
+impl Harness {
+    /// A harness with no plugins and these rules (built-in criteria only).
+    pub fn with_rules(rules: ConversationConfig) -> Harness {
+        Harness { rules, ..Harness::default() }
+    }
+}
+
 /// One replay of a scenario.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Attempt {
@@ -70,6 +97,10 @@ pub struct Attempt {
     /// The replayed transcript (kept for attempts that did not pass).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub transcript: Option<Conversation>,
+    /// The world before and after, and what changed it (scenarios with a `[world]`;
+    /// kept for attempts that did not pass).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub world: Option<WorldTrace>,
     /// Wall time of this attempt, ms (the only non-deterministic field).
     pub duration_ms: u64,
 }
@@ -137,7 +168,7 @@ pub struct Progress<'a> {
 pub fn run(
     scenarios: &[Loaded],
     make_driver: &(dyn Fn() -> Box<dyn Driver> + Sync),
-    plugins: &AssertionPlugins,
+    harness: &Harness,
     opts: &GateOptions,
     progress: &(dyn Fn(Progress) + Sync),
 ) -> (Vec<ScenarioResult>, String) {
@@ -155,7 +186,7 @@ pub fn run(
                     let i = next.fetch_add(1, Ordering::SeqCst);
                     let Some(loaded) = scenarios.get(i) else { break };
                     let over_budget = opts.budget.is_some_and(|b| started.elapsed() >= b);
-                    let result = if over_budget { not_run(loaded) } else { run_scenario(loaded, driver.as_mut(), plugins, opts) };
+                    let result = if over_budget { not_run(loaded) } else { run_scenario(loaded, driver.as_mut(), harness, opts) };
                     {
                         let mut id = identity.lock().unwrap_or_else(|e| e.into_inner());
                         if id.is_empty() {
@@ -192,9 +223,9 @@ fn not_run(l: &Loaded) -> ScenarioResult {
 }
 
 /// Replay one scenario `repeat` times and combine the verdicts.
-pub fn run_scenario(l: &Loaded, driver: &mut dyn Driver, plugins: &AssertionPlugins, opts: &GateOptions) -> ScenarioResult {
+pub fn run_scenario(l: &Loaded, driver: &mut dyn Driver, harness: &Harness, opts: &GateOptions) -> ScenarioResult {
     let fixtures = Fixtures::new(&l.scenario);
-    let attempts: Vec<Attempt> = (0..opts.repeat.max(1)).map(|_| attempt(l, &fixtures, driver, plugins, opts)).collect();
+    let attempts: Vec<Attempt> = (0..opts.repeat.max(1)).map(|_| attempt(l, &fixtures, driver, harness, opts)).collect();
     let first = attempts[0].verdict;
     let verdict = if attempts.iter().all(|a| a.verdict == first) {
         first
@@ -206,26 +237,33 @@ pub fn run_scenario(l: &Loaded, driver: &mut dyn Driver, plugins: &AssertionPlug
     header(l, verdict, attempts)
 }
 
-fn attempt(l: &Loaded, fixtures: &Fixtures, driver: &mut dyn Driver, plugins: &AssertionPlugins, opts: &GateOptions) -> Attempt {
+fn attempt(l: &Loaded, fixtures: &Fixtures, driver: &mut dyn Driver, harness: &Harness, opts: &GateOptions) -> Attempt {
     let started = Instant::now();
+    let failed = |error: String| Attempt {
+        verdict: Verdict::Error,
+        criteria: vec![],
+        notes: vec![],
+        error: Some(error),
+        transcript: None,
+        world: None,
+        duration_ms: started.elapsed().as_millis() as u64,
+    };
+    let world = l.scenario.world.as_ref();
+    let simulator = match world.map(|w| (w, harness.simulators.get(&w.simulator))) {
+        None => None,
+        Some((w, Some(p))) => Some(replay::Simulator { plugin: p, params: &w.params }),
+        Some((w, None)) => return failed(format!("the scenario's simulator `{}` is not loaded", w.simulator)),
+    };
     let replayed = match driver.start(&l.scenario) {
-        Ok(mut session) => replay::replay(&l.scenario, fixtures, session.as_mut(), opts.on_missing_fixture, opts.max_tool_calls),
-        Err(e) => {
-            return Attempt {
-                verdict: Verdict::Error,
-                criteria: vec![],
-                notes: vec![],
-                error: Some(e.to_string()),
-                transcript: None,
-                duration_ms: started.elapsed().as_millis() as u64,
-            };
-        }
+        Ok(mut session) => replay::replay(&l.scenario, fixtures, session.as_mut(), opts.on_missing_fixture, opts.max_tool_calls, simulator),
+        Err(e) => return failed(e.to_string()),
     };
     let mut outcomes = Vec::new();
     let mut error = replayed.error.as_ref().map(|e| e.to_string());
     if error.is_none() {
+        let ctx = criteria::Context { plugins: &harness.assertions, rules: &harness.rules, world: replayed.world.as_ref() };
         for c in &l.scenario.criteria {
-            match criteria::evaluate(c, &replayed.transcript, plugins) {
+            match criteria::evaluate(c, &replayed.transcript, &ctx) {
                 Ok(o) => outcomes.push(o),
                 Err(e) => {
                     error = Some(e);
@@ -241,12 +279,14 @@ fn attempt(l: &Loaded, fixtures: &Fixtures, driver: &mut dyn Driver, plugins: &A
     } else {
         Verdict::Fail
     };
+    let keep = verdict != Verdict::Pass;
     Attempt {
         verdict,
         criteria: outcomes,
         notes: replayed.notes,
         error,
-        transcript: (verdict != Verdict::Pass).then_some(replayed.transcript),
+        transcript: keep.then_some(replayed.transcript),
+        world: if keep { replayed.world } else { None },
         duration_ms: started.elapsed().as_millis() as u64,
     }
 }

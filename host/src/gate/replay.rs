@@ -1,13 +1,28 @@
 //! Replays one scenario against an agent session: the scripted customer lines in
-//! order, the agent's tool calls answered from the recorded fixtures, and the
-//! resulting transcript (a canonical conversation) for the criteria to judge.
+//! order, the agent's tool calls answered, and the resulting transcript (a
+//! canonical conversation) and world for the criteria to judge.
+//!
+//! A tool call is answered, in this order, by:
+//! 1. **an exact recorded fixture** (tool, version, canonical arguments); the k-th
+//!    identical call gets the k-th recorded answer (a retry after an error gets
+//!    what production answered the retry, if it was recorded);
+//! 2. **the scenario's simulator** (`[world]`), which answers from the world;
+//!    without a simulator, a call past the recorded answers gets the last one;
+//! 3. **the missing-fixture policy** (`--on-missing-fixture`): an error result, or
+//!    the end of the scenario; the call is noted either way.
+//!
+//! With a simulator, every call also moves the world forward (unless its
+//! recorded answer was an error: a rejected call changes nothing), so a mutation
+//! is visible to later reads and `world-state` criteria see where it left things.
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
+use super::world::WorldTrace;
 use crate::agent::{AgentError, AgentEvent, Session};
+use crate::plugin::{Plugin, PluginError, ToolRequest};
 use crate::schema::{canonical_json, Conversation, Outcome, Role, Scenario, ToolCall, ToolResult, Turn};
 
 /// What to do when the agent calls a tool no fixture answers.
@@ -46,17 +61,41 @@ pub enum NoteKind {
     UnknownTool,
     /// The agent called the tool at a version other than the registry's.
     VersionMismatch,
+    /// No recorded fixture matched; the scenario's simulator answered.
+    Simulated,
+}
+
+/// Why a replay could not be driven to its end (the verdict is `error`).
+#[derive(Debug, thiserror::Error)]
+pub enum ReplayError {
+    /// The agent under test failed (crash, hang, garbage, loop).
+    #[error(transparent)]
+    Agent(#[from] AgentError),
+    /// The scenario's tool simulator failed (trap, fuel, malformed answer).
+    #[error("tool simulator: {0}")]
+    Simulator(#[from] PluginError),
 }
 
 /// The result of replaying a scenario once.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Replay {
     /// The transcript, with the scenario's state; `outcome.escalated` set on hand-off.
     pub transcript: Conversation,
-    /// Unanswered or suspicious tool calls.
+    /// Unanswered or suspicious tool calls, and calls the simulator answered.
     pub notes: Vec<ReplayNote>,
-    /// Set when the agent could not be driven to the end (verdict `error`).
-    pub error: Option<AgentError>,
+    /// The world before and after (scenarios with a `[world]`).
+    pub world: Option<WorldTrace>,
+    /// Set when the replay could not be driven to the end (verdict `error`).
+    pub error: Option<ReplayError>,
+}
+
+/// A scenario's simulator for one replay: the loaded plugin and its parameters.
+#[derive(Clone, Copy)]
+pub struct Simulator<'a> {
+    /// The simulator component (world `simulator`).
+    pub plugin: &'a Plugin,
+    /// Its parameters (the scenario's `[world] params`).
+    pub params: &'a Value,
 }
 
 /// Canonical JSON for matching: like [`canonical_json`], and integral floats are
@@ -76,22 +115,33 @@ pub fn match_key(v: &Value) -> String {
     canonical_json(&norm(v))
 }
 
-/// Fixture index: (tool, version, canonical arguments) → (result, is_error).
+type Key = (String, String, String);
+
+/// Fixture index: (tool, version, canonical arguments) → the recorded answers
+/// (result, is_error), in the order they were recorded.
 pub struct Fixtures {
-    by_key: BTreeMap<(String, String, String), (Value, bool)>,
+    by_key: BTreeMap<Key, Vec<(Value, bool)>>,
     registry: BTreeMap<String, String>,
 }
 
 impl Fixtures {
     /// Index a scenario's fixtures (validated at load, so results parse).
     pub fn new(s: &Scenario) -> Fixtures {
-        let by_key = s
-            .fixtures
-            .iter()
-            .map(|f| ((f.tool.clone(), f.version.clone(), match_key(&f.arguments)), (f.result_value().unwrap_or(Value::Null), f.is_error)))
-            .collect();
+        let mut by_key: BTreeMap<Key, Vec<(Value, bool)>> = BTreeMap::new();
+        for f in &s.fixtures {
+            let key = (f.tool.clone(), f.version.clone(), match_key(&f.arguments));
+            by_key.entry(key).or_default().push((f.result_value().unwrap_or(Value::Null), f.is_error));
+        }
         let registry = s.state.tool_registry.iter().map(|t| (t.id.clone(), t.version.clone())).collect();
         Fixtures { by_key, registry }
+    }
+
+    /// The recorded answer for the `n`-th (0-based) call with `key`: the n-th
+    /// recorded one; past the last, the last again when `repeat_last` (no simulator
+    /// to ask instead).
+    fn answer(&self, key: &Key, n: usize, repeat_last: bool) -> Option<&(Value, bool)> {
+        let list = self.by_key.get(key)?;
+        list.get(n).or(if repeat_last { list.last() } else { None })
     }
 }
 
@@ -99,8 +149,20 @@ fn turn(role: Role, text: String) -> Turn {
     Turn { role, text, tool_calls: vec![], tool_result: None, offset_ms: None, latency_ms: None }
 }
 
-/// Replay `scenario` through `session`.
-pub fn replay(scenario: &Scenario, fixtures: &Fixtures, session: &mut dyn Session, policy: MissingFixturePolicy, max_tool_calls: u32) -> Replay {
+/// Replay `scenario` through `session`, with its simulator when it has a `[world]`.
+pub fn replay(
+    scenario: &Scenario,
+    fixtures: &Fixtures,
+    session: &mut dyn Session,
+    policy: MissingFixturePolicy,
+    max_tool_calls: u32,
+    simulator: Option<Simulator>,
+) -> Replay {
+    let world = match (&scenario.world, simulator) {
+        // Validated when the scenario was read.
+        (Some(w), Some(_)) => Some(WorldTrace::new(w.state_value().unwrap_or_default())),
+        _ => None,
+    };
     let mut r = Replay {
         transcript: Conversation {
             schema_version: Default::default(),
@@ -113,14 +175,15 @@ pub fn replay(scenario: &Scenario, fixtures: &Fixtures, session: &mut dyn Sessio
             state: scenario.state.clone(),
         },
         notes: Vec::new(),
+        world,
         error: None,
     };
-    if let Err(e) = drive(scenario, fixtures, session, policy, max_tool_calls, &mut r) {
+    if let Err(e) = drive(scenario, fixtures, session, policy, max_tool_calls, simulator, &mut r) {
         r.error = Some(e);
         return r;
     }
     if let Err(e) = session.end() {
-        r.error = Some(e);
+        r.error = Some(e.into());
     }
     r
 }
@@ -132,8 +195,10 @@ fn drive(
     session: &mut dyn Session,
     policy: MissingFixturePolicy,
     max_tool_calls: u32,
+    simulator: Option<Simulator>,
     r: &mut Replay,
-) -> Result<(), AgentError> {
+) -> Result<(), ReplayError> {
+    let mut used: BTreeMap<Key, usize> = BTreeMap::new();
     for line in &scenario.turns {
         r.transcript.turns.push(turn(Role::Customer, line.text.clone()));
         let mut event = session.customer_message(&line.text)?;
@@ -153,7 +218,7 @@ fn drive(
                 AgentEvent::ToolCall { call_id, name, version, arguments } => {
                     calls += 1;
                     if calls > max_tool_calls {
-                        return Err(AgentError::ToolLoop(max_tool_calls));
+                        return Err(AgentError::ToolLoop(max_tool_calls).into());
                     }
                     let call_turn = r.transcript.turns.len() as u32;
                     let mut t = turn(Role::Agent, String::new());
@@ -169,9 +234,33 @@ fn drive(
                     }
                     let effective = version.clone().or(registered).unwrap_or_default();
                     let key = (name.clone(), effective.clone(), match_key(&arguments));
-                    let (content, is_error) = match fixtures.by_key.get(&key) {
-                        Some((v, e)) => (v.clone(), *e),
-                        None => {
+                    let nth = used.entry(key.clone()).or_insert(0);
+                    let recorded = fixtures.answer(&key, *nth, simulator.is_none() || r.world.is_none()).cloned();
+                    *nth += 1;
+                    // The simulator sees every call, to move the world forward.
+                    let simulated = match (simulator, &r.world) {
+                        (Some(sim), Some(w)) => {
+                            let request = ToolRequest { tool: name.clone(), version: effective.clone(), arguments: arguments.clone() };
+                            sim.plugin.simulate(&canonical_json(&w.last), &request, sim.params)?.output
+                        }
+                        _ => None,
+                    };
+                    let (content, is_error) = match (recorded, simulated) {
+                        (Some((v, e)), sim) => {
+                            // A call production rejected changes nothing, whatever the model says.
+                            if let (Some(a), Some(w), false) = (sim, r.world.as_mut(), e) {
+                                w.advance(call_turn, &name, a.world);
+                            }
+                            (v, e)
+                        }
+                        (None, Some(a)) => {
+                            r.notes.push(note(NoteKind::Simulated, Some(effective.clone())));
+                            if let Some(w) = r.world.as_mut() {
+                                w.advance(call_turn, &name, a.world);
+                            }
+                            (a.result, a.is_error)
+                        }
+                        (None, None) => {
                             r.notes.push(note(NoteKind::MissingFixture, Some(effective)));
                             if policy == MissingFixturePolicy::End {
                                 r.transcript.outcome.ended_reason = Some("missing-fixture".into());
@@ -190,4 +279,58 @@ fn drive(
     }
     r.transcript.outcome.ended_reason = Some("script-complete".into());
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::agent::recorded::RecordedDriver;
+    use crate::agent::Driver;
+
+    /// A recorded run that looks the account up three times with the same arguments.
+    fn three_lookups() -> Conversation {
+        let call = |id: &str| json!({"role": "agent", "tool_calls": [{"id": id, "name": "lookup_account", "arguments": {"email": "e@x"}}]});
+        let result = |id: &str| json!({"role": "tool", "tool_result": {"call_id": id, "name": "lookup_account", "content": {"n": id}}});
+        serde_json::from_value(json!({
+            "id": "c", "channel": "chat",
+            "turns": [{"role": "customer", "text": "hi"}, call("a"), result("a"), call("b"), result("b"), call("c"), result("c"), {"role": "agent", "text": "ok"}],
+        }))
+        .unwrap()
+    }
+
+    fn scenario(fixtures: &str) -> Scenario {
+        Scenario::parse(
+            &format!(
+                "id = \"s\"\ntitle = \"t\"\nfailure_mode = \"m\"\n[[turns]]\ntext = \"hi\"\n{fixtures}\n[[criteria]]\nid = \"c\"\nkind = \"must-escalate\"\n"
+            ),
+            "s",
+        )
+        .unwrap()
+    }
+
+    fn answers(s: &Scenario) -> (Vec<(Value, bool)>, Vec<NoteKind>) {
+        let mut driver = RecordedDriver::new(&three_lookups());
+        let mut session = driver.start(s).unwrap();
+        let r = replay(s, &Fixtures::new(s), session.as_mut(), MissingFixturePolicy::Error, 8, None);
+        assert!(r.error.is_none(), "{:?}", r.error);
+        let results = r.transcript.turns.iter().filter_map(|t| t.tool_result.as_ref()).map(|x| (x.content.clone(), x.is_error)).collect();
+        (results, r.notes.iter().map(|n| n.kind).collect())
+    }
+
+    #[test]
+    fn the_kth_identical_call_gets_the_kth_recorded_answer_then_the_last() {
+        let fixture = |result: &str, err: bool| {
+            format!("[[fixtures]]\ntool = \"lookup_account\"\nversion = \"\"\narguments = {{ email = \"e@x\" }}\nresult = {result}\nis_error = {err}\n")
+        };
+        // A timeout, then the retry that worked: answered in order; past the end (no
+        // simulator to ask) the last answer again.
+        let s = scenario(&(fixture("{ error = \"timeout\" }", true) + &fixture("{ status = \"active\" }", false)));
+        let (got, notes) = answers(&s);
+        assert_eq!(got, vec![(json!({"error": "timeout"}), true), (json!({"status": "active"}), false), (json!({"status": "active"}), false)]);
+        assert_eq!(notes, vec![NoteKind::UnknownTool; 3], "lookup_account is not in this scenario's registry");
+        // No fixture at all: every call is noted and answered with an error.
+        let (got, notes) = answers(&scenario(""));
+        assert!(got.iter().all(|(_, e)| *e));
+        assert_eq!(notes.iter().filter(|k| **k == NoteKind::MissingFixture).count(), 3);
+    }
 }

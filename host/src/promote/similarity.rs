@@ -83,6 +83,16 @@ fn signature(c: &Check) -> String {
         Check::MaxTurns { max } => max.to_string(),
         Check::Plugin { plugin, .. } => plugin.clone(),
         Check::MustEscalate {} | Check::MustNotEscalate {} => String::new(),
+        // Paths name records of one world (`/accounts/A-55812/status`): what is
+        // guarded is the kind of place, its first and last segments.
+        Check::WorldState { path, .. } => {
+            let parts: Vec<&str> = path.split('/').filter(|p| !p.is_empty()).collect();
+            match parts.as_slice() {
+                [] => String::new(),
+                [one] => one.to_string(),
+                [first, .., last] => format!("{first}..{last}"),
+            }
+        }
     };
     format!("{}:{detail}", kind_name(c))
 }

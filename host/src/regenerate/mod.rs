@@ -21,13 +21,14 @@ use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
 use crate::agent::Driver;
-use crate::config::RegenerateConfig;
+use crate::config::{ConversationConfig, RegenerateConfig};
 use crate::gate::criteria::{self, AssertionPlugins};
 use crate::gate::replay::{match_key, MissingFixturePolicy};
-use crate::gate::{GateOptions, ScenarioResult};
+use crate::gate::{GateOptions, Harness, ScenarioResult};
+use crate::plugin::{Observed, Plugin, ToolRequest};
 use crate::schema::id::slug;
 use crate::schema::{
-    canonical_json, Check, Conversation, Criterion, FailureEvent, Fixture, FlagReason, HistoryEntry, Provenance, Role, Scenario, ScriptedTurn, Tier,
+    canonical_json, Check, Conversation, Criterion, FailureEvent, Fixture, FlagReason, HistoryEntry, Provenance, Role, Scenario, ScriptedTurn, Tier, World,
 };
 use crate::suite::Loaded;
 use scrub::{Place, ScrubReport, Scrubber};
@@ -56,6 +57,16 @@ pub enum RegenerateError {
         /// The event id.
         event: String,
     },
+    /// The tool simulator could not reconstruct or replay the conversation's world.
+    #[error("event `{event}`: tool simulator `{simulator}`: {message}")]
+    Simulator {
+        /// The event id.
+        event: String,
+        /// The simulator's name in ratchet.toml.
+        simulator: String,
+        /// What failed.
+        message: String,
+    },
     /// Nothing said what went wrong in a way a criterion can check.
     #[error(
         "event `{event}`: no criterion could be derived (no scorecard suggested one, no built-in rule or guard applies, no template for failure mode `{failure_mode}`); add a [[regenerate.templates]] entry for it in ratchet.toml"
@@ -74,8 +85,23 @@ pub struct Options<'a> {
     pub config: &'a RegenerateConfig,
     /// `[detect] expected_escalation_pattern`: a customer asking for a human.
     pub escalation_pattern: &'a str,
+    /// `[conversation]`: escalation tools, failed tool results.
+    pub rules: &'a ConversationConfig,
+    /// The `[regenerate] simulator`, loaded: seeds each scenario's `[world]`.
+    pub simulator: Option<NamedSimulator<'a>>,
     /// RFC 3339 time recorded in the scenario's history.
     pub now: String,
+}
+
+/// A tool simulator and the name scenarios refer to it by.
+#[derive(Clone, Copy)]
+pub struct NamedSimulator<'a> {
+    /// Its `[plugins]` name (written into `[world] simulator`).
+    pub name: &'a str,
+    /// The loaded component.
+    pub plugin: &'a Plugin,
+    /// Its parameters (written into `[world] params`).
+    pub params: &'a Value,
 }
 
 /// The failure mode of an event: the event's own, else named after its first reason.
@@ -185,7 +211,7 @@ pub fn regenerate(event: &FailureEvent, opts: &Options) -> Result<Regenerated, R
     if let Ok(re) = regex::Regex::new(opts.escalation_pattern) {
         let asked = recorded.turns.iter().enumerate().find(|(_, t)| t.role == Role::Customer && re.is_match(&t.text));
         if let Some((i, t)) = asked {
-            if !recorded.outcome.escalated {
+            if opts.rules.escalation(&recorded).is_none() {
                 add(
                     Criterion {
                         id: String::new(),
@@ -201,8 +227,9 @@ pub fn regenerate(event: &FailureEvent, opts: &Options) -> Result<Regenerated, R
 
     // The project's guards: added when they fail on the flagged conversation.
     let no_plugins = AssertionPlugins::new();
+    let ctx = criteria::Context::new(&no_plugins, opts.rules);
     for (i, g) in opts.config.guards.iter().enumerate() {
-        match criteria::evaluate(g, &recorded, &no_plugins) {
+        match criteria::evaluate(g, &recorded, &ctx) {
             Ok(o) if !o.passed => {
                 let why = g.why.clone().map(|w| format!("{w} ({})", o.reason)).unwrap_or(o.reason);
                 add(
@@ -219,6 +246,51 @@ pub fn regenerate(event: &FailureEvent, opts: &Options) -> Result<Regenerated, R
         for c in &t.criteria {
             add(c.clone(), format!("template for failure mode `{mode}` in ratchet.toml"), &mut criteria);
         }
+    }
+    // The world: seeded by the simulator from what the conversation observed, then
+    // moved forward by its recorded calls. What a forbidden call left in the world
+    // becomes a `world-state` criterion — "must not end up like this" — robust
+    // whichever path (or tool) a fix or a regression takes.
+    let mut world = None;
+    if let Some(sim) = opts.simulator {
+        let fail = |message: String| RegenerateError::Simulator { event: event.event_id.clone(), simulator: sim.name.to_string(), message };
+        let observed = observed_calls(&recorded);
+        let list: Vec<Observed> = observed.iter().map(|(_, o)| o.clone()).collect();
+        let initial = sim.plugin.seed(&list, sim.params).map_err(|e| fail(e.to_string()))?.output;
+        if !initial.is_object() {
+            return Err(fail("seed returned a world that is not a JSON object".into()));
+        }
+        let after = replay_recorded(&initial, &observed, sim).map_err(fail)?;
+        let mut outcome_checks = Vec::new();
+        for (c, _) in &criteria {
+            let Check::MustNotCallTool { tool, .. } = &c.check else { continue };
+            let (calls, _) = criteria::forbidden_calls(&c.check, &recorded, opts.rules);
+            for bad in calls.iter().filter(|x| !x.allowed) {
+                let Some((before, world_after)) = after.get(&bad.turn) else { continue };
+                for path in crate::gate::world::diff_paths(before, world_after) {
+                    // A removal has no "must not be" value; the call criterion covers it.
+                    let Some(value) = world_after.pointer(&path).filter(|v| !v.is_null()).cloned() else { continue };
+                    outcome_checks.push((tool.clone(), bad.turn, path, value));
+                }
+            }
+        }
+        for (tool, turn, path, value) in outcome_checks {
+            let shown = excerpt(&value.to_string(), 80);
+            add(
+                Criterion {
+                    id: String::new(),
+                    why: Some(format!(
+                        "the forbidden `{tool}` call at turn {turn} left `{path}` = {shown} in the world: whatever path the agent takes, the world must not end up like that"
+                    )),
+                    check: Check::WorldState { path, equals: None, not_equals: Some(value), unchanged: false, absent: false },
+                },
+                format!("built-in rule: what a forbidden `{tool}` call changed in the world → world-state not_equals (simulator `{}`)", sim.name),
+                &mut criteria,
+            );
+        }
+        let mut text = serde_json::to_string_pretty(&initial).expect("a world is JSON");
+        text.push('\n');
+        world = Some(World { simulator: sim.name.to_string(), params: sim.params.clone(), state: None, state_json: Some(text) });
     }
     if criteria.is_empty() {
         return Err(RegenerateError::NoCriteria { event: event.event_id.clone(), failure_mode: mode });
@@ -247,6 +319,7 @@ pub fn regenerate(event: &FailureEvent, opts: &Options) -> Result<Regenerated, R
         state,
         turns,
         fixtures,
+        world,
         criteria,
         history: vec![HistoryEntry {
             at: opts.now.clone(),
@@ -258,13 +331,58 @@ pub fn regenerate(event: &FailureEvent, opts: &Options) -> Result<Regenerated, R
     Ok(Regenerated { scenario, origins, recorded, scrubbed: scrubber.report().clone(), warnings })
 }
 
+/// Every call of a recorded conversation that got a result, with that result and
+/// the turn of the call, in the order of the results (what a simulator seeds a
+/// world from).
+pub fn observed_calls(c: &Conversation) -> Vec<(usize, Observed)> {
+    let registry: BTreeMap<&str, &str> = c.state.tool_registry.iter().map(|t| (t.id.as_str(), t.version.as_str())).collect();
+    let mut calls: BTreeMap<&str, (usize, &crate::schema::ToolCall)> = BTreeMap::new();
+    let mut out = Vec::new();
+    for (i, t) in c.turns.iter().enumerate() {
+        for call in &t.tool_calls {
+            calls.insert(call.id.as_str(), (i, call));
+        }
+        let Some(r) = &t.tool_result else { continue };
+        let Some((at, call)) = calls.remove(r.call_id.as_str()) else { continue };
+        let version = registry.get(call.name.as_str()).map(|v| v.to_string()).unwrap_or_default();
+        out.push((
+            at,
+            Observed {
+                request: ToolRequest { tool: call.name.clone(), version, arguments: call.arguments.clone() },
+                result: r.content.clone(),
+                is_error: r.is_error,
+            },
+        ));
+    }
+    out
+}
+
+/// The recorded calls replayed through the simulator from `initial`: for each call
+/// turn, the world before and after the call (a call production rejected changes
+/// nothing, and is left out).
+fn replay_recorded(initial: &Value, observed: &[(usize, Observed)], sim: NamedSimulator) -> Result<BTreeMap<usize, (Value, Value)>, String> {
+    let mut world = initial.clone();
+    let mut out = BTreeMap::new();
+    for (turn, o) in observed {
+        if o.is_error {
+            continue;
+        }
+        let answer = sim.plugin.simulate(&canonical_json(&world), &o.request, sim.params).map_err(|e| e.to_string())?.output;
+        if let Some(a) = answer {
+            out.insert(*turn, (world, a.world.clone()));
+            world = a.world;
+        }
+    }
+    Ok(out)
+}
+
 /// Every recorded tool call with its result, as fixtures keyed like replay keys them.
 fn fixtures(c: &Conversation, warnings: &mut Vec<String>) -> Vec<Fixture> {
     let registry: BTreeMap<&str, &str> = c.state.tool_registry.iter().map(|t| (t.id.as_str(), t.version.as_str())).collect();
     let mut calls: BTreeMap<&str, (usize, &crate::schema::ToolCall)> = BTreeMap::new();
     let mut answered: BTreeSet<&str> = BTreeSet::new();
     let mut out: Vec<Fixture> = Vec::new();
-    let mut keys: BTreeMap<(String, String, String), usize> = BTreeMap::new();
+    let mut keys: BTreeMap<(String, String, String), Vec<usize>> = BTreeMap::new();
     for (i, t) in c.turns.iter().enumerate() {
         for call in &t.tool_calls {
             calls.insert(call.id.as_str(), (i, call));
@@ -287,20 +405,22 @@ fn fixtures(c: &Conversation, warnings: &mut Vec<String>) -> Vec<Fixture> {
             continue;
         }
         let key = (call.name.clone(), version.clone(), match_key(&call.arguments));
-        if let Some(&prev) = keys.get(&key) {
-            let prev_result = out[prev].result_value().unwrap_or(Value::Null);
-            if prev_result != r.content || out[prev].is_error != r.is_error {
-                warnings.push(format!(
-                    "turn {at}: `{}` was called again with the same arguments and answered differently; replay answers with the first result",
-                    call.name
-                ));
-            }
-            continue;
-        }
         let (result, result_json) = if has_null(&r.content) { (None, Some(canonical_json(&r.content))) } else { (Some(r.content.clone()), None) };
-        keys.insert(key, out.len());
+        keys.entry(key).or_default().push(out.len());
         out.push(Fixture { tool: call.name.clone(), version, arguments: call.arguments.clone(), result, result_json, is_error: r.is_error });
     }
+    // The same call answered again: the replay answers the k-th identical call with
+    // the k-th recorded answer, so when the answers differ (a retry that worked, a
+    // read after a write) every one is kept, in order; when they are all the same,
+    // one fixture says it all.
+    let mut drop: BTreeSet<usize> = BTreeSet::new();
+    for positions in keys.values().filter(|p| p.len() > 1) {
+        let first = &out[positions[0]];
+        if positions[1..].iter().all(|&j| out[j].result == first.result && out[j].result_json == first.result_json && out[j].is_error == first.is_error) {
+            drop.extend(positions[1..].iter().copied());
+        }
+    }
+    let out: Vec<Fixture> = out.into_iter().enumerate().filter(|(i, _)| !drop.contains(i)).map(|(_, f)| f).collect();
     for (id, (at, call)) in &calls {
         if !answered.contains(id) {
             warnings.push(format!("turn {at}: the call to `{}` has no recorded result: no fixture (the replay will report the call)", call.name));
@@ -374,10 +494,10 @@ pub fn content_id(s: &Scenario) -> String {
 }
 
 /// Replay `scenario` once through `driver` (the recorded agent, or a candidate fix).
-pub fn reproduce(scenario: &Scenario, driver: &mut dyn Driver, plugins: &AssertionPlugins, max_tool_calls: u32) -> ScenarioResult {
+pub fn reproduce(scenario: &Scenario, driver: &mut dyn Driver, harness: &Harness, max_tool_calls: u32) -> ScenarioResult {
     let loaded = Loaded { file: PathBuf::from(format!("{}.toml", scenario.id)), scenario: scenario.clone() };
     let opts = GateOptions { jobs: 1, repeat: 1, on_missing_fixture: MissingFixturePolicy::Error, budget: None, max_tool_calls };
-    crate::gate::run_scenario(&loaded, driver, plugins, &opts)
+    crate::gate::run_scenario(&loaded, driver, harness, &opts)
 }
 
 #[cfg(test)]
@@ -395,7 +515,9 @@ mod tests {
         }))
         .unwrap();
         let cfg = RegenerateConfig::default();
-        let r = regenerate(&event, &Options { config: &cfg, escalation_pattern: "x^", now: "2026-01-01T00:00:00Z".into() }).unwrap();
+        let rules = ConversationConfig::default();
+        let r = regenerate(&event, &Options { config: &cfg, escalation_pattern: "x^", rules: &rules, simulator: None, now: "2026-01-01T00:00:00Z".into() })
+            .unwrap();
         assert_eq!(r.origins, vec!["suggested by scorecard `s` (sha256:aééééééééééé)"]);
     }
 }

@@ -44,6 +44,10 @@ pub struct Scenario {
     /// Recorded tool results that answer the agent's tool calls.
     #[serde(default)]
     pub fixtures: Vec<Fixture>,
+    /// The world the conversation ran in and the simulator that answers the calls
+    /// no fixture matches (and keeps the world for `world-state` criteria).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub world: Option<World>,
     /// What the agent must and must not do; at least one.
     pub criteria: Vec<Criterion>,
     /// What happened to this scenario since it was created (merges, tier moves,
@@ -156,6 +160,48 @@ impl Fixture {
     }
 }
 
+/// `[world]`: the state of the systems behind the agent's tools when the failure
+/// happened, and the tool simulator (a plugin) that answers calls from it. With a
+/// world, a fix may take another path than the failing run (another lookup, the
+/// right mutation with other arguments) and still be replayed faithfully.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct World {
+    /// The simulator: a plugin name from ratchet.toml `[plugins]` (world `simulator`),
+    /// or a component path inside the project.
+    pub simulator: String,
+    /// Parameters passed to the simulator (a table).
+    #[serde(default = "empty_object", skip_serializing_if = "is_empty_object")]
+    pub params: Value,
+    /// The world before the conversation, as a TOML table.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state: Option<Value>,
+    /// The world before the conversation as JSON text (what `ratchet regenerate`
+    /// writes: worlds often hold `null`, which TOML cannot).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state_json: Option<String>,
+}
+
+fn is_empty_object(v: &Value) -> bool {
+    v.as_object().is_some_and(|o| o.is_empty())
+}
+
+impl World {
+    /// The world as JSON, from whichever of `state` / `state_json` is set.
+    pub fn state_value(&self) -> Result<Value, String> {
+        let v = match (&self.state, &self.state_json) {
+            (Some(v), None) => v.clone(),
+            (None, Some(text)) => serde_json::from_str(text).map_err(|e| format!("state_json is not valid JSON: {e}"))?,
+            (Some(_), Some(_)) => return Err("set either `state` or `state_json`, not both".into()),
+            (None, None) => return Err("missing `state` (or `state_json`): the world before the conversation".into()),
+        };
+        if !v.is_object() {
+            return Err("the world must be a table / JSON object".into());
+        }
+        Ok(v)
+    }
+}
+
 /// A pass/fail criterion, evaluated on the replayed transcript.
 ///
 /// In the file it is one flat table: `id`, `why`, `kind` and the kind's own fields.
@@ -201,20 +247,36 @@ pub enum Check {
     MustCallTool {
         /// Tool name.
         tool: String,
-        /// A subset of arguments the call must carry.
+        /// A subset of arguments the call must carry: objects by key, lists item by
+        /// item (each expected item matched by a distinct actual one), numbers by value.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         arguments: Option<Value>,
         /// Deadline in agent turns.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         within_turns: Option<u32>,
+        /// Lists in `arguments` must match in order (default: any order).
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        ordered: bool,
     },
-    /// The agent must not call `tool`, unless `unless` holds.
+    /// The agent must not call `tool` (with `arguments`, when given), unless
+    /// `unless` holds. Only calls that took effect count — not one the tool
+    /// rejected with an error — unless `count_failed_attempts`.
     MustNotCallTool {
         /// Tool name.
         tool: String,
         /// A condition under which the call is allowed.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         unless: Option<Condition>,
+        /// Only calls carrying these arguments count (a subset, as in `must-call-tool`):
+        /// "not with the wrong order id".
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        arguments: Option<Value>,
+        /// Lists in `arguments` must match in order (default: any order).
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        ordered: bool,
+        /// Count calls the tool rejected too (an attempt is the failure).
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        count_failed_attempts: bool,
     },
     /// An agent turn must match `pattern` (a regex), within `within_turns` agent turns.
     MustSay {
@@ -247,6 +309,26 @@ pub enum Check {
     MaxTurns {
         /// Maximum agent turns.
         max: u32,
+    },
+    /// The world the replay left behind (the scenario's `[world]` after every call,
+    /// through its simulator) at `path`: the robust check of an outcome, whatever
+    /// path the agent took. Exactly one of `equals`, `not_equals`, `unchanged`, `absent`.
+    WorldState {
+        /// A JSON Pointer (RFC 6901) into the world, e.g. `/accounts/A-1/status`.
+        path: String,
+        /// The value there must equal this (numbers by value).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        equals: Option<Value>,
+        /// The value there must not be this: the state the failure left ("the order
+        /// must not end up cancelled"), whichever tool would put it there.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        not_equals: Option<Value>,
+        /// The value there must be what it was before the conversation.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        unchanged: bool,
+        /// Nothing may be there.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        absent: bool,
     },
     /// An assertion plugin decides.
     Plugin {
@@ -315,6 +397,18 @@ impl Scenario {
                 return err(nth_table("fixtures", i), format!("fixtures[{i}].arguments"), "must be a table (the call's arguments)".into());
             }
         }
+        if let Some(w) = &self.world {
+            let line = text.lines().position(|l| l.trim() == "[world]").map(|i| i + 1);
+            if let Err(message) = w.state_value() {
+                return err(line, "world".into(), message);
+            }
+            if w.simulator.trim().is_empty() {
+                return err(line, "world.simulator".into(), "must name the simulator plugin".into());
+            }
+            if !w.params.is_object() {
+                return err(line, "world.params".into(), "must be a table".into());
+            }
+        }
         let mut seen = std::collections::BTreeSet::new();
         for (i, c) in self.criteria.iter().enumerate() {
             if !seen.insert(c.id.as_str()) {
@@ -331,6 +425,30 @@ impl Scenario {
             if let Check::MustSay { pattern, .. } | Check::MustNotSay { pattern } = &c.check {
                 if let Err(message) = super::pattern::compile(pattern) {
                     return err(nth_table("criteria", i), format!("criteria[{i}].pattern"), message);
+                }
+            }
+            if let Check::WorldState { path, equals, not_equals, unchanged, absent } = &c.check {
+                let set = usize::from(equals.is_some()) + usize::from(not_equals.is_some()) + usize::from(*unchanged) + usize::from(*absent);
+                if set != 1 {
+                    return err(
+                        nth_table("criteria", i),
+                        format!("criteria[{i}]"),
+                        "a world-state criterion takes exactly one of `equals = VALUE`, `not_equals = VALUE`, `unchanged = true`, `absent = true`".into(),
+                    );
+                }
+                if !(path.is_empty() || path.starts_with('/')) {
+                    return err(
+                        nth_table("criteria", i),
+                        format!("criteria[{i}].path"),
+                        format!("`{path}` is not a JSON Pointer: it starts with `/` (e.g. `/accounts/A-1/status`), or is empty for the whole world"),
+                    );
+                }
+                if self.world.is_none() {
+                    return err(
+                        nth_table("criteria", i),
+                        format!("criteria[{i}]"),
+                        "a world-state criterion needs the scenario's [world] (the state and the simulator that keeps it)".into(),
+                    );
                 }
             }
             if let Check::MustNotCallTool { unless: Some(cond), .. } = &c.check {

@@ -7,7 +7,7 @@
 //! {"accounts": {"A-55812": {"record": {"account_id": "A-55812", "subscription_status": "none",
 //!                                      "plan": null, "supervisor_flag": false, "last_charge_amount": null},
 //!                           "emails": ["[EMAIL_1]"]}},
-//!  "cancellations": [], "refunds": []}
+//!  "refunds": []}
 //! ```
 //! * `seed` builds it from the first successful `lookup_account` of each account
 //!   in the recorded conversation (the state before anything was changed), keyed by
@@ -18,7 +18,7 @@
 //!   an `active` or `past_due` subscription becomes `cancelled`
 //!   (`cancelled_subscriptions: 1`); any other status is left alone and the tool
 //!   still says `ok` with `cancelled_subscriptions: 0` (the Tuesday-morning
-//!   enabler). Every call is appended to `cancellations`;
+//!   enabler) — the world does not change, only what the agent said about it;
 //! * `issue_refund` (`account_id`, `amount`) appends to `refunds` and returns a
 //!   refund id numbered in order (`R-SIM-1`, ...), deterministic;
 //! * any other tool is not modelled: the gate's missing-fixture policy applies.
@@ -33,7 +33,7 @@ const CANCEL: &str = "cancel_subscription";
 const REFUND: &str = "issue_refund";
 
 fn empty_world() -> Value {
-    json!({"accounts": {}, "cancellations": [], "refunds": []})
+    json!({"accounts": {}, "refunds": []})
 }
 
 /// The account id an account's lookup arguments name, if the world has it.
@@ -48,7 +48,7 @@ fn find<'a>(world: &'a Value, arguments: &Value) -> Option<(&'a str, &'a Value)>
 
 impl Simulator for Subscriptions {
     fn info() -> PluginInfo {
-        PluginInfo::new("simulator-subscriptions", "0.1.0", "The example subscription backend: accounts, cancellations, refunds")
+        PluginInfo::new("simulator-subscriptions", "0.1.0", "The example subscription backend: accounts and refunds")
     }
 
     fn seed(observed: &[Observed], _params: &Value) -> Result<Value, String> {
@@ -82,15 +82,12 @@ impl Simulator for Subscriptions {
                     return Ok(Some(Simulated::error(json!({"error": "no such account"}), world.clone())));
                 };
                 let id = id.to_string();
-                let status = account["record"]["subscription_status"].as_str().unwrap_or("").to_string();
-                let live = matches!(status.as_str(), "active" | "past_due");
+                let live = matches!(account["record"]["subscription_status"].as_str(), Some("active" | "past_due"));
                 let mut after = world.clone();
                 if live {
                     after["accounts"][&id]["record"]["subscription_status"] = json!("cancelled");
                 }
-                let n = u32::from(live);
-                push(&mut after, "cancellations", json!({"account_id": id, "status_before": status, "cancelled_subscriptions": n}))?;
-                Simulated::ok(json!({"ok": true, "cancelled_subscriptions": n}), after)
+                Simulated::ok(json!({"ok": true, "cancelled_subscriptions": u32::from(live)}), after)
             }
             REFUND => {
                 let Some((id, _)) = find(world, &json!({"account_id": args.get("account_id").cloned().unwrap_or(Value::Null)})) else {
@@ -162,7 +159,6 @@ mod tests {
     fn the_tuesday_case_changes_no_status() {
         let world = Subscriptions::seed(&[lookup("e@x", "none")], &json!({})).unwrap();
         let after = call(&world, CANCEL, json!({"account_id": "A-1"}));
-        assert_eq!(after.world["accounts"], world["accounts"]);
-        assert_eq!(after.world["cancellations"][0]["status_before"], "none");
+        assert_eq!(after.world, world, "nothing changes: the harm is what the agent says");
     }
 }
