@@ -11,7 +11,7 @@
 //!                         "shipment": {...}, "return_window_ends": "2026-12-26",
 //!                         "seen": "list"}},
 //!  "customers": {"[EMAIL_1]": {"order_ids": ["O-44120"], "listed": true}},
-//!  "handoffs": [], "issued": {"returns": 0, "refunds": 0, "tickets": 0}}
+//!  "handoffs": []}
 //! ```
 //! Outcome criteria point into it: `/orders/O-44120/status`,
 //! `/orders/O-44120/refunded_total`, `/orders/O-44120/returned/TST-3302`.
@@ -31,8 +31,11 @@
 //! policy applies and the replay says so), and `get_order` of an order only seen
 //! in a list has no `shipment` or `return_window_ends` (never observed).
 //! `calculate` evaluates `+ - * /` and parentheses; `handoff_to_human` files a
-//! ticket; ids are numbered in order (`R-SIM-1`, `RF-SIM-1`, `H-SIM-1`), so a
-//! replay is deterministic. Any other tool: `None`.
+//! ticket. Ids are numbered in order within their order (`R-SIM-O-44120-1`,
+//! `RF-SIM-O-44120-1`; tickets `H-SIM-1`), so a replay is deterministic and a
+//! change to one order touches nothing outside it (no world-wide counter that a
+//! `world-state` criterion derived from another order's change could trip on).
+//! Any other tool: `None`.
 
 #![warn(missing_docs)]
 
@@ -67,7 +70,7 @@ const SUMMARY_FIELDS: [&str; 6] = ["order_id", "email", "placed_at", "status", "
 const DETAIL_ONLY: [&str; 2] = ["shipment", "return_window_ends"];
 
 fn empty_world() -> Value {
-    json!({"orders": {}, "customers": {}, "handoffs": [], "issued": {"returns": 0, "refunds": 0, "tickets": 0}})
+    json!({"orders": {}, "customers": {}, "handoffs": []})
 }
 
 fn num(v: &Value) -> f64 {
@@ -153,12 +156,11 @@ fn object_at<'w>(world: &'w mut Value, key: &str) -> Result<&'w mut Map<String, 
         .ok_or_else(|| format!("world.{key} is not an object"))
 }
 
-/// Adds the next id of `kind` (`returns`, `refunds`, `tickets`) and returns it.
-fn issue(world: &mut Value, kind: &str) -> Result<u64, String> {
-    let issued = object_at(world, "issued")?;
-    let n = issued.get(kind).and_then(Value::as_u64).unwrap_or(0) + 1;
-    issued.insert(kind.into(), json!(n));
-    Ok(n)
+/// The next id of a list: `<prefix>-<n>` for its n-th entry. Ids are numbered
+/// per order (`R-SIM-O-44120-1`), not by a counter of the whole world, so a
+/// change to one order leaves no trace anywhere else in the world.
+fn next_id(prefix: &str, list: &Value) -> String {
+    format!("{prefix}-{}", list.as_array().map_or(0, Vec::len) + 1)
 }
 
 /// Remembers that `email` has `order_id` (and, from a list, exactly `ids`).
@@ -271,8 +273,7 @@ impl Simulator for Orders {
             })),
             HANDOFF => {
                 let mut after = world.clone();
-                let n = issue(&mut after, "tickets")?;
-                let ticket = format!("H-SIM-{n}");
+                let ticket = next_id("H-SIM", &world["handoffs"]);
                 let handoffs = after.as_object_mut().expect("an object").entry("handoffs").or_insert_with(|| json!([]));
                 handoffs
                     .as_array_mut()
@@ -346,8 +347,7 @@ fn refund(world: &Value, id: &str, order: &Value, args: &Value) -> Result<Option
         return Ok(error(format!("amount exceeds the refundable balance of {balance:.2}"), world));
     }
     let mut after = world.clone();
-    let n = issue(&mut after, "refunds")?;
-    let refund_id = format!("RF-SIM-{n}");
+    let refund_id = next_id(&format!("RF-SIM-{id}"), &order["refunds"]);
     let o = &mut after["orders"][id];
     let total = cents(num(&o["refunded_total"]) + num(&amount));
     o["refunded_total"] = json!(total);
@@ -383,8 +383,7 @@ fn create_return(world: &Value, id: &str, order: &Value, args: &Value) -> Result
         lines.push((sku.to_string(), qty));
     }
     let mut after = world.clone();
-    let n = issue(&mut after, "returns")?;
-    let return_id = format!("R-SIM-{n}");
+    let return_id = next_id(&format!("R-SIM-{id}"), &order["returns"]);
     let o = &mut after["orders"][id];
     for (sku, qty) in &lines {
         let before = o["returned"].get(sku.as_str()).and_then(Value::as_u64).unwrap_or(0);
@@ -506,10 +505,10 @@ mod tests {
         let world = Orders::seed(&[listed("[EMAIL_1]", json!([lamp_order(), toaster_order("delivered")]))], &json!({})).unwrap();
         // A return with an extra key in its item, then the refund of what came back.
         let r = ok(&world, CREATE_RETURN, json!({"order_id": "O-44120", "reason": "damaged", "items": [{"sku": "TST-3302", "qty": 1, "reason": "damaged"}]}));
-        assert_eq!(r.result["return_id"], "R-SIM-1");
+        assert_eq!(r.result["return_id"], "R-SIM-O-44120-1");
         assert_eq!(r.world["orders"]["O-44120"]["returned"]["TST-3302"], 1);
         let r = ok(&r.world, REFUND_ORDER, json!({"order_id": "O-44120", "amount": 34.99}));
-        assert_eq!(r.result, json!({"refund_id": "RF-SIM-1", "order_id": "O-44120", "amount": 34.99, "refunded_total": 44.74}));
+        assert_eq!(r.result, json!({"refund_id": "RF-SIM-O-44120-1", "order_id": "O-44120", "amount": 34.99, "refunded_total": 44.74}));
         let listed = ok(&r.world, LIST_ORDERS, json!({"email": "[EMAIL_1]"})).result;
         assert_eq!(listed["orders"][1]["items"][0]["returned_qty"], 1);
         assert_eq!(listed["orders"][1]["refunded_total"], 44.74);
