@@ -19,6 +19,14 @@ Rules file: a JSON list of {"question": exact question text, "yes_if_agent_says_
 [phrases]}; "yes" when an AGENT reply line of the transcript contains one of the
 phrases (case-insensitive). A question with no rule is answered HTTP 422, so a
 recording is never made from a guess.
+
+It also plays the SIMULATED CUSTOMER ratchet asks for when a scenario's script runs
+out (`[script] when_done = "simulate"`, host/src/gate/customer.rs), with rules as
+plain: to an agent's confirmation question ("shall I", "should I", "would you like
+me to", "go ahead", "confirm", "proceed", ending in "?") it says "Yes, please go
+ahead."; asked for an e-mail, order or account, it repeats the first fact that names
+one (an order or account question takes a fact holding an identifier like ORD-1042);
+to anything else it is done. It never says what its facts do not hold.
 """
 
 import argparse
@@ -66,11 +74,41 @@ def judge_one(question, lines, rules):
     return {"answer": "no", "reason": "No agent reply says any of: " + "; ".join(f'"{p}"' for p in phrases) + ".", "turn": None}
 
 
+CUSTOMER_PROMPT = "ratchet simulated customer v1"
+CONFIRM = ("shall i", "should i", "would you like me to", "do you want me to", "go ahead", "confirm", "proceed")
+ASKS_FOR = {"email": ("email", "e-mail"), "order": ("order",), "account": ("account",)}
+IDENTIFIER = re.compile(r"\b[A-Z]{1,6}-?\d{3,}\b")
+
+
+def simulated_customer(system, user):
+    """The customer's next line: yes to a confirmation, a fact when asked for one, else done."""
+    facts = [line[2:] for line in system.splitlines() if line.startswith("- ")]
+    agent = [line.split(": ", 1)[1] for line in user.splitlines() if "] AGENT: " in line]
+    last = agent[-1].strip() if agent else ""
+    said = user.splitlines()[-1] if user.splitlines() else ""
+    if "] AGENT: " not in said or not last.endswith("?"):
+        return {"say": "", "done": True}
+    low = last.lower()
+    for words in ASKS_FOR.values():
+        if any(w in low for w in words) and not any(c in low for c in CONFIRM):
+            named = [f for f in facts if any(w in f.lower() for w in words)]
+            if not named and words != ASKS_FOR["email"]:
+                named = [f for f in facts if IDENTIFIER.search(f)]  # "you mentioned ORD-1042"
+            fact = named[0] if named else None
+            return {"say": f"Sure: {fact}.", "done": False} if fact else {"say": "", "done": True}
+    if any(c in low for c in CONFIRM):
+        return {"say": "Yes, please go ahead.", "done": False}
+    return {"say": "", "done": True}
+
+
 def answer(request, rules):
     """The chat completion for a request body (a dict), or raises NoRule."""
     user = next(m["content"] for m in request["messages"] if m["role"] == "user")
+    system = next((m["content"] for m in request["messages"] if m["role"] == "system"), "")
     lines = transcript_lines(user)
-    if user.startswith("QUESTION: "):
+    if system.startswith(CUSTOMER_PROMPT):
+        content = simulated_customer(system, user)
+    elif user.startswith("QUESTION: "):
         question = user[len("QUESTION: "):].split("\n", 1)[0]
         content = judge_one(question, lines, rules)
     elif user.startswith("RUBRIC:\n"):

@@ -43,6 +43,18 @@ class Rules(unittest.TestCase):
 
 
 class Http(unittest.TestCase):
+    def test_the_simulated_customer_confirms_repeats_facts_and_stops(self):
+        def ask(agent_line):
+            request = {"model": "reference-judge", "messages": [
+                {"role": "system", "content": "ratchet simulated customer v1\nYour goal: cancel\n- your email is [EMAIL_1]\n- you mentioned ORD-1042"},
+                {"role": "user", "content": "CONVERSATION:\n[0] CUSTOMER: cancel it\n[1] AGENT: " + agent_line}]}
+            return json.loads(rj.answer(request, {})["choices"][0]["message"]["content"])
+        self.assertEqual(ask("I can cancel it. Shall I go ahead?"), {"say": "Yes, please go ahead.", "done": False})
+        self.assertEqual(ask("What is the e-mail on the account?"), {"say": "Sure: your email is [EMAIL_1].", "done": False})
+        self.assertEqual(ask("Which order is it about?"), {"say": "Sure: you mentioned ORD-1042.", "done": False})
+        self.assertEqual(ask("Your subscription is cancelled."), {"say": "", "done": True})
+        self.assertEqual(ask("What is your date of birth?"), {"say": "", "done": True}, "nothing invented")
+
     def test_protocol_over_loopback(self):
         server = ThreadingHTTPServer(("127.0.0.1", 0), rj.make_handler(RULES))
         threading.Thread(target=server.serve_forever, daemon=True).start()

@@ -113,6 +113,7 @@ fn scenario(rng: &mut Rng, i: usize, modes: usize) -> Scenario {
         world: None,
         criteria,
         history: vec![],
+        recording: None,
     }
 }
 

@@ -395,7 +395,7 @@ pub fn apply(dir: &std::path::Path, moves: &[Move], now: &str, lock_timeout: std
         let new = edit(&text, m.to, now, action(m.from, m.to), &format!("{} → {}: {}", tier_name(m.from), tier_name(m.to), m.why))
             .map_err(|message| StoreError::Edit { file: path.clone(), message })?;
         Scenario::parse(&new, &path.display().to_string()).map_err(|e| StoreError::Edit { file: path.clone(), message: e.to_string() })?;
-        pending.insert(m.file.clone().into(), Pending { text: new, original: Some(text.into_bytes()) });
+        pending.insert(m.file.clone().into(), Pending::write(new, Some(text.into_bytes())));
     }
     commit(dir, &pending)?;
     let log = UndoLog { at: now.to_string(), moves: moves.to_vec() };

@@ -319,3 +319,108 @@ fn a_bad_model_section_is_a_usage_error_naming_the_field() {
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(stderr(&o).contains("model.recordings") && stderr(&o).contains("inside the project"), "{}", stderr(&o));
 }
+
+/// The stand-in customer: "yes" to a confirmation question, done otherwise.
+fn customer(body: &Value, _n: usize) -> Reply {
+    let system = body["messages"][0]["content"].as_str().unwrap_or("");
+    assert!(system.starts_with("ratchet simulated customer v1"), "{system}");
+    let user = body["messages"][1]["content"].as_str().unwrap_or("");
+    let last = user.lines().last().unwrap_or("");
+    let content = if last.contains("] AGENT: ") && last.contains("Shall I go ahead?") {
+        json!({"say": "Yes, please go ahead.", "done": false})
+    } else {
+        json!({"say": "", "done": true})
+    };
+    answer(&content.to_string())
+}
+
+const CONFIRMING: &str = r#"
+id = "fix-asks-first"
+title = "the fix asks a confirmation the failing customer never gave"
+failure_mode = "cancellation-not-done"
+
+[script]
+when_done = "WHEN"
+goal = "Please cancel my subscription."
+facts = ["your email is [EMAIL_1]"]
+
+[state]
+tool_registry = [{ id = "cancel_subscription", version = "2.1.0" }]
+
+[[turns]]
+text = "Please cancel my subscription."
+
+[[fixtures]]
+tool = "cancel_subscription"
+version = "2.1.0"
+arguments = { account_id = "A-55812" }
+result = { ok = true, cancelled_subscriptions = 1 }
+
+[[criteria]]
+id = "cancelled"
+kind = "must-call-tool"
+tool = "cancel_subscription"
+"#;
+
+/// Gate the confirming agent on the scenario with `when`; returns (exit code, report).
+fn gate_confirming(dir: &Path, base_url: &str, when: &str, extra: &[&str]) -> (i32, Value, String) {
+    let suite = dir.join("suite");
+    std::fs::create_dir_all(&suite).unwrap();
+    std::fs::write(suite.join("fix-asks-first.toml"), CONFIRMING.replace("WHEN", when)).unwrap();
+    let odd = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/agents/odd_agent.py");
+    std::fs::write(
+        dir.join("agent.toml"),
+        format!("[agent]\nname = \"odd\"\ndriver = \"exec\"\ncommand = [\"python3\", {:?}, \"--mode\", \"confirm-first\"]\n", odd.display().to_string()),
+    )
+    .unwrap();
+    let json = dir.join("report.json");
+    let mut args = vec!["gate", "--suite", "suite", "--agent", "agent.toml", "--no-ledger", "-q", "--json", json.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    let o = ratchet_with_model(dir, base_url, &args);
+    let mut report: Value = std::fs::read_to_string(&json).map(|t| serde_json::from_str(&t).unwrap()).unwrap_or(Value::Null);
+    strip_durations(&mut report);
+    (o.status.code().unwrap_or(-1), report, String::from_utf8_lossy(&o.stderr).into_owned())
+}
+
+fn strip_durations(v: &mut Value) {
+    match v {
+        Value::Object(o) => {
+            o.remove("duration_ms");
+            o.remove("judge");
+            o.values_mut().for_each(strip_durations);
+        }
+        Value::Array(a) => a.iter_mut().for_each(strip_durations),
+        _ => {}
+    }
+}
+
+#[test]
+fn a_simulated_customer_carries_on_recorded_and_replays_offline() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("ratchet.toml"), "[model]\nmodel = \"customer-test-1\"\nrecordings = \"recordings\"\nrequest_timeout_ms = 5000\n").unwrap();
+    // As the failing run was scripted, the fix only asks, and fails the check.
+    let (code, report, err) = gate_confirming(dir.path(), &dead_url(), "end", &[]);
+    assert_eq!(code, 1, "{err}");
+    assert_eq!(report["scenarios"][0]["verdict"], "fail");
+
+    // Carried on by a simulated customer, recorded once...
+    let server = Server::start(customer);
+    let (code, recorded, err) = gate_confirming(dir.path(), &server.base_url, "simulate", &["--record-missing"]);
+    assert_eq!(code, 0, "{err}\n{recorded:#}");
+    assert_eq!(recordings(dir.path()).len(), 2, "a yes, then done");
+    assert_eq!(server.seen().len(), 2);
+    // ...then replayed with the network unreachable, byte for byte, three times.
+    for _ in 0..3 {
+        let (code, replayed, err) = gate_confirming(dir.path(), &dead_url(), "simulate", &[]);
+        assert_eq!(code, 0, "{err}");
+        assert_eq!(replayed, recorded);
+    }
+    // A missing recording is an error verdict naming what to do, never a pass.
+    std::fs::remove_file(&recordings(dir.path())[0]).unwrap();
+    let (code, report, _) = gate_confirming(dir.path(), &dead_url(), "simulate", &[]);
+    assert_eq!(code, 1);
+    let s = &report["scenarios"][0];
+    assert_eq!(s["verdict"], "error", "{s}");
+    let e = s["attempts"][0]["error"].as_str().unwrap();
+    assert!(e.contains("simulated customer") && e.contains("no recorded answer") && e.contains("--record-missing"), "{e}");
+}

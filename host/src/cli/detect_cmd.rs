@@ -258,6 +258,7 @@ fn match_suite(project: &Project, suite: &Path, events: &Path) -> Result<(), Cli
         dry_run: false,
         lock_timeout: std::time::Duration::from_secs(60),
         only_archived: true,
+        rules: project.config.conversation.clone(),
     };
     let (outcomes, _) = ratchet::promote::promote(suite, &candidates, &popts).map_err(|e| CliError::usage(anyhow!(e)))?;
     let mut resurrected = 0;
@@ -376,46 +377,104 @@ pub fn rank(a: RankArgs, config: Option<&Path>) -> CliResult {
             })
             .ok()
     });
-    let (mut modes, undated) = ratchet::rank::rank(events, &project.config.rank, Some((now - span, now)));
+    let mut ranking = ratchet::rank::rank(events, &project.config.rank, Some((now - span, now)));
     let bad = bad.get();
-    if let Some(n) = a.top {
-        modes.truncate(n);
+    if bad > 0 && ranking.events + ranking.outside_window == 0 {
+        let files: Vec<String> = a.events.iter().map(|p| p.display().to_string()).collect();
+        return Err(CliError::usage(anyhow!("no readable failure event in {} ({bad} record(s) skipped, each named above)", files.join(", "))));
     }
+    let notes = rank_notes(&ranking);
+    if let Some(n) = a.top {
+        ranking.modes.truncate(n);
+    }
+    let by_count = ranking.ranked_by == ratchet::rank::RankedBy::Count;
     match a.format {
         Format::Json => println!(
             "{}",
-            serde_json::to_string_pretty(
-                &serde_json::json!({"since": a.since, "now": ratchet::time::format_unix(now), "modes": modes, "undated": undated, "skipped": bad})
-            )
+            serde_json::to_string_pretty(&serde_json::json!({
+                "since": a.since,
+                "now": ratchet::time::format_unix(now),
+                "ranked_by": ranking.ranked_by,
+                "events": ranking.events,
+                "undated": ranking.undated,
+                "without_impact": ranking.without_impact,
+                "outside_window": ranking.outside_window,
+                "skipped": bad,
+                "notes": notes,
+                "modes": ranking.modes,
+            }))
             .expect("json")
         ),
         Format::Text => {
-            println!(
-                "{:<4} {:<44} {:>6} {:>12} {:>10} {:>10} {:>10} {:>10}  example",
-                "rank", "failure mode", "events", "cost", "revenue", "compliance", "refunds", "escalation"
-            );
-            for (i, m) in modes.iter().enumerate() {
+            if by_count {
+                println!("{:<4} {:<44} {:>6}  example", "rank", "failure mode", "events");
+            } else {
                 println!(
-                    "{:<4} {:<44} {:>6} {:>12.2} {:>10.2} {:>10.2} {:>10.2} {:>10.2}  {}{}",
-                    i + 1,
-                    m.failure_mode,
-                    m.count,
-                    m.cost,
-                    m.revenue_at_risk,
-                    m.compliance_exposure,
-                    m.refund_amount,
-                    m.escalation_cost,
-                    m.example_conversation,
-                    if m.currencies.len() > 1 { format!("  (mixed currencies: {})", m.currencies.join(",")) } else { String::new() }
+                    "{:<4} {:<44} {:>6} {:>12} {:>10} {:>10} {:>10} {:>10}  example",
+                    "rank", "failure mode", "events", "cost", "revenue", "compliance", "refunds", "escalation"
                 );
             }
-            if modes.is_empty() {
+            for (i, m) in ranking.modes.iter().enumerate() {
+                let mixed = if m.currencies.len() > 1 { format!("  (mixed currencies: {})", m.currencies.join(",")) } else { String::new() };
+                if by_count {
+                    println!("{:<4} {:<44} {:>6}  {}", i + 1, m.failure_mode, m.count, m.example_conversation);
+                } else {
+                    println!(
+                        "{:<4} {:<44} {:>6} {:>12} {:>10} {:>10} {:>10} {:>10}  {}{mixed}",
+                        i + 1,
+                        m.failure_mode,
+                        m.count,
+                        amount(m.cost),
+                        amount(m.revenue_at_risk),
+                        amount(m.compliance_exposure),
+                        amount(m.refund_amount),
+                        amount(m.escalation_cost),
+                        m.example_conversation,
+                    );
+                }
+            }
+            if ranking.modes.is_empty() {
                 println!("(no failure events in the last {})", a.since);
             }
-            if undated + bad > 0 {
-                eprintln!("rank: {undated} event(s) without a detected_at were left out; {bad} unreadable");
+            for n in &notes {
+                println!("note: {n}");
+            }
+            if bad > 0 {
+                eprintln!("rank: {bad} unreadable record(s) skipped");
             }
         }
     }
     Ok(exit::OK)
+}
+
+/// What a reader must know to read the ranking right (printed and in the JSON).
+fn rank_notes(r: &ratchet::rank::Ranking) -> Vec<String> {
+    let mut notes = Vec::new();
+    if r.undated > 0 {
+        notes.push(format!(
+            "{} of {} event(s) carry no time (no detected_at, no conversation started_at): counted whatever --since says, in input order",
+            r.undated, r.events
+        ));
+    }
+    if r.ranked_by == ratchet::rank::RankedBy::Count && r.events > 0 {
+        notes.push(
+            "no event carries an impact (revenue_at_risk, compliance_exposure, refund_amount, escalation_cost): modes are ranked by event count, each with its first event in input order as the example"
+                .into(),
+        );
+    } else if r.without_impact > 0 {
+        notes.push(format!("{} of {} event(s) carry no impact: they add to the counts, not to the costs", r.without_impact, r.events));
+    }
+    if r.outside_window > 0 {
+        notes.push(format!("{} event(s) outside the window were left out", r.outside_window));
+    }
+    notes
+}
+
+/// An amount in a fixed-width column: two decimals, or scientific notation when huge.
+fn amount(x: f64) -> String {
+    if x.abs() >= 1e12 {
+        format!("{x:.3e}")
+    } else {
+        format!("{x:.2}")
+    }
 }

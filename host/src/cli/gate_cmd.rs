@@ -328,9 +328,14 @@ pub fn prepare_with_usage(
     Ok(Prepared { harness, factory, openai, judge: broker })
 }
 
-/// Whether replaying `scenarios` loads plugins: an assertion criterion or a simulator.
+/// Whether replaying `scenarios` needs the plugin runtime: an assertion criterion, a
+/// simulator, or a simulated customer (its model broker lives with the runtime).
 pub fn needs_plugins(scenarios: &[&ratchet::schema::Scenario]) -> bool {
-    scenarios.iter().any(|s| s.world.is_some() || s.criteria.iter().any(|c| matches!(c.check, Check::Plugin { .. })))
+    scenarios.iter().any(|s| {
+        s.world.is_some()
+            || s.script.as_ref().is_some_and(|p| p.when_done == ratchet::schema::WhenDone::Simulate)
+            || s.criteria.iter().any(|c| matches!(c.check, Check::Plugin { .. }))
+    })
 }
 
 /// The harness of `scenarios`: the assertion plugins their `kind = "plugin"`
@@ -356,6 +361,12 @@ pub fn harness(project: &Project, runtime: Option<&Runtime>, scenarios: &[&ratch
         harness.simulators.insert(w.simulator.clone(), Arc::new(p));
     }
     harness.assertions = assertion_plugins(project, runtime, scenarios)?;
+    if scenarios.iter().any(|s| s.script.as_ref().is_some_and(|p| p.when_done == ratchet::schema::WhenDone::Simulate)) {
+        let broker = runtime
+            .and_then(|r| r.model_broker().cloned())
+            .ok_or_else(|| CliError { code: exit::INTERNAL, error: anyhow!("no model broker for the simulated customer") })?;
+        harness.customer = Some(ratchet::gate::customer::SimulatedCustomer::new(broker));
+    }
     Ok(harness)
 }
 

@@ -139,6 +139,18 @@ pub fn regenerate(a: RegenerateArgs, config: Option<&Path>) -> CliResult {
             events.len()
         )));
     }
+    // Oldest first, or input order when an event carries no time (said below).
+    let order = regenerate::order(&events);
+    let mut slots: Vec<Option<FailureEvent>> = events.into_iter().map(Some).collect();
+    let events: Vec<(usize, FailureEvent)> = order.indices.iter().filter_map(|&i| slots[i].take().map(|e| (i + 1, e))).collect();
+    let order_label = if order.by_time { "time" } else { "input" };
+    if order.undated > 0 && a.format == Format::Text {
+        eprintln!(
+            "regenerate: {} of {} event(s) carry no time (no detected_at, no conversation started_at): taken in input order; their scenarios have no first_seen/last_seen",
+            order.undated,
+            events.len()
+        );
+    }
     let now = a.now.clone().unwrap_or_else(ratchet::time::now_rfc3339);
     // A new scenario's LLM-judged criteria are judged live once and recorded (the
     // recordings then go into the pull request with the scenario).
@@ -164,13 +176,20 @@ pub fn regenerate(a: RegenerateArgs, config: Option<&Path>) -> CliResult {
     // its reason; the others go on.
     let mut regenerated = Vec::new();
     let mut unusable = Vec::new();
-    for e in &events {
+    // Where each event is in the input (1-based) and its time, for the JSON output.
+    let mut placed: std::collections::BTreeMap<String, (usize, Option<String>)> = std::collections::BTreeMap::new();
+    for (position, e) in &events {
+        placed.insert(e.event_id.clone(), (*position, e.time().map(ratchet::time::format_unix)));
         match regenerate::regenerate(e, &opts) {
             Ok(r) => regenerated.push(r),
             Err(err @ regenerate::RegenerateError::Simulator { .. }) => return Err(CliError::plugin(anyhow!(err))),
             Err(err) => unusable.push((e.event_id.clone(), err.to_string())),
         }
     }
+    let place = |event: &str| {
+        let (position, time) = placed.get(event).cloned().unwrap_or((0, None));
+        json!({"position": position, "time": time, "order": order_label})
+    };
 
     let scenarios: Vec<&Scenario> = regenerated.iter().map(|r| &r.scenario).collect();
     if runtime.is_none() {
@@ -190,7 +209,7 @@ pub fn regenerate(a: RegenerateArgs, config: Option<&Path>) -> CliResult {
     let mut results = Vec::new();
     for (event, why) in &unusable {
         match a.format {
-            Format::Json => results.push(json!({"event": event, "scenario": null, "file": null, "rejected": why})),
+            Format::Json => results.push(json!({"event": event, "input": place(event), "scenario": null, "file": null, "rejected": why})),
             Format::Text => eprintln!("event {event}: REJECTED, no scenario written: {why}"),
         }
     }
@@ -239,6 +258,7 @@ pub fn regenerate(a: RegenerateArgs, config: Option<&Path>) -> CliResult {
         match a.format {
             Format::Json => results.push(json!({
                 "event": event,
+                "input": place(&event),
                 "scenario": s.id,
                 "failure_mode": s.failure_mode,
                 "file": file.as_ref().map(|p| p.display().to_string()),
@@ -300,6 +320,7 @@ pub fn promote(a: PromoteArgs, config: Option<&Path>) -> CliResult {
         dry_run: a.dry_run,
         lock_timeout: Duration::from_secs(a.lock_timeout_secs),
         only_archived: false,
+        rules: project.config.conversation.clone(),
     };
     let (outcomes, _stats) = promote::promote(&a.suite, &candidates, &opts).map_err(|e| {
         let code = match e {
@@ -315,24 +336,33 @@ pub fn promote(a: PromoteArgs, config: Option<&Path>) -> CliResult {
             let verb = |s: &str| if a.dry_run { format!("would be {s}") } else { s.to_string() };
             for o in &outcomes {
                 match &o.decision {
-                    Decision::Merged { into, hits, resurrected } => {
+                    Decision::Merged { into, hits, resurrected, why, replaced } => {
                         eprintln!(
-                            "{}: {} into {suite}/{} (similarity {}); hits now {hits}{}",
+                            "{}: {} into {suite}/{} (the same failure: {why}; similarity {}); hits now {hits}{}{}",
                             o.candidate.display(),
                             verb("merged"),
                             into.file.display(),
                             into.similarity,
-                            if *resurrected { "; it was archived and is back in the fast tier (the bug came back)" } else { "" }
+                            if *resurrected { "; it was archived and is back in the fast tier (the bug came back)" } else { "" },
+                            if replaced.is_some() { "; the candidate is the cluster's earliest failure, so its file now holds the cluster" } else { "" }
                         );
                     }
                     Decision::Added { file } => eprintln!("{}: {} as {suite}/{}", o.candidate.display(), verb("added"), file.display()),
-                    Decision::AlreadyPresent { into } => {
-                        eprintln!("{}: its conversation is already merged into {suite}/{}; nothing to do", o.candidate.display(), into.file.display())
+                    Decision::AlreadyPresent { into, id } => {
+                        eprintln!(
+                            "{}: already guarded by `{id}` ({suite}/{}: its conversation is in the provenance); nothing to do",
+                            o.candidate.display(),
+                            into.display()
+                        )
                     }
                     Decision::NoArchivedMatch => {}
                 }
                 for m in &o.near_misses {
-                    eprintln!("  near miss: {suite}/{} (similarity {}): merge by hand if it is the same failure", m.file.display(), m.similarity);
+                    eprintln!(
+                        "  related: {suite}/{} (similarity {}), but not the same failure: their criteria do not catch each other's runs",
+                        m.file.display(),
+                        m.similarity
+                    );
                 }
             }
             if a.dry_run {

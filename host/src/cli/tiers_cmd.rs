@@ -231,6 +231,11 @@ pub fn status(a: StatusArgs, config: Option<&Path>) -> CliResult {
     let current_wall = tiers::wall_ms(current_fast.iter().copied(), policy.jobs);
     let estimated = facts.iter().filter(|f| f.tier == Tier::Fast && !f.duration_known).count();
     let pending = plan.decisions.iter().filter(|d| d.moves()).count();
+    // Scenarios that read alike but are different failures (not merged by promote).
+    let related = match ratchet::promote::load_index(&a.history.suite) {
+        Ok((entries, _)) => ratchet::promote::related(&entries, &project.config.promote),
+        Err(e) => return Err(CliError::usage(anyhow!(e))),
+    };
     match a.format {
         Format::Json => {
             let out = json!({
@@ -242,6 +247,7 @@ pub fn status(a: StatusArgs, config: Option<&Path>) -> CliResult {
                 "near_archive": near_archive.iter().map(|(id, d)| json!({"id": id, "days_left": d})).collect::<Vec<_>>(),
                 "fast_wall_ms": current_wall, "budget_ms": plan.budget_ms, "jobs": policy.jobs, "fast_durations_estimated": estimated,
                 "pending_moves": pending,
+                "related": related.iter().take(20).collect::<Vec<_>>(),
             });
             println!("{}", serde_json::to_string_pretty(&out).expect("json"));
         }
@@ -275,6 +281,10 @@ pub fn status(a: StatusArgs, config: Option<&Path>) -> CliResult {
                 for (id, left) in list.iter().take(10) {
                     println!("  {id}: {left} day(s) left");
                 }
+            }
+            println!("\nrelated (read alike, different failures: their criteria do not catch each other's runs): {}", related.len());
+            for r in related.iter().take(10) {
+                println!("  {} ~ {} (similarity {:.2})", r.a, r.b, r.similarity.total);
             }
             println!("\n{pending} move(s) pending: `ratchet tiers` shows them, `--apply` writes them");
         }

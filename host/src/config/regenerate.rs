@@ -26,6 +26,10 @@ pub struct RegenerateConfig {
     pub simulator: Option<String>,
     /// Parameters for the simulator (a table), copied into each scenario's `[world]`.
     pub simulator_params: serde_json::Value,
+    /// Write `[script] when_done = "simulate"` (with the goal and facts derived from
+    /// the customer's lines) so a simulated, recorded customer may carry on when the
+    /// script runs out. Off by default: replay is then exactly the script.
+    pub simulate_customer: bool,
 }
 
 impl Default for RegenerateConfig {
@@ -36,6 +40,7 @@ impl Default for RegenerateConfig {
             templates: Vec::new(),
             simulator: None,
             simulator_params: serde_json::Value::Object(Default::default()),
+            simulate_customer: false,
         }
     }
 }
@@ -89,11 +94,21 @@ pub struct ScrubConfig {
     pub state_keys: BTreeMap<String, String>,
     /// Extra patterns: `[[regenerate.scrub.patterns]]` with `label` and `regex`.
     pub patterns: Vec<ScrubPattern>,
+    /// Regular expressions for the project's own identifiers (`ORD-\d+`): text they
+    /// match is never replaced, whatever a detector thinks of it — a scrubbed order id
+    /// in a tool call could never match the agent's real call at replay.
+    pub keep: Vec<String>,
+    /// Built-in detectors to turn off (labels from [`BUILTIN_DETECTORS`]), for data
+    /// where one misfires; values named by the state snapshot are still replaced.
+    pub disable: Vec<String>,
 }
+
+/// The labels of the scrubber's built-in detectors (what `disable` may name).
+pub const BUILTIN_DETECTORS: &[&str] = &["ADDRESS", "CARD", "DOB", "EMAIL", "IBAN", "IP", "PHONE"];
 
 impl Default for ScrubConfig {
     fn default() -> Self {
-        ScrubConfig { enabled: true, state_keys: BTreeMap::new(), patterns: Vec::new() }
+        ScrubConfig { enabled: true, state_keys: BTreeMap::new(), patterns: Vec::new(), keep: Vec::new(), disable: Vec::new() }
     }
 }
 
@@ -116,6 +131,16 @@ impl ScrubConfig {
             }
             if let Err(e) = regex::Regex::new(&p.regex) {
                 return Err((format!("regenerate.scrub.patterns[{i}].regex"), format!("invalid regular expression: {e}")));
+            }
+        }
+        for (i, k) in self.keep.iter().enumerate() {
+            if let Err(e) = regex::Regex::new(k) {
+                return Err((format!("regenerate.scrub.keep[{i}]"), format!("invalid regular expression: {e}")));
+            }
+        }
+        for (i, d) in self.disable.iter().enumerate() {
+            if !BUILTIN_DETECTORS.contains(&d.as_str()) {
+                return Err((format!("regenerate.scrub.disable[{i}]"), format!("`{d}` is not a built-in detector (one of {})", BUILTIN_DETECTORS.join(", "))));
             }
         }
         for (key, label) in &self.state_keys {

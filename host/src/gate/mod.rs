@@ -6,9 +6,11 @@
 //! * [`report`] — the JSON result file, JUnit XML, Markdown, merge;
 //! * [`html`] — the self-contained HTML report a person opens after a run;
 //! * [`ledger`] — the run history the retirement logic reads;
-//! * [`world`] — the world a replay runs in (scenarios with a `[world]` and a simulator).
+//! * [`world`] — the world a replay runs in (scenarios with a `[world]` and a simulator);
+//! * [`customer`] — the simulated customer who carries on when a script runs out (recorded).
 
 pub mod criteria;
+pub mod customer;
 pub mod html;
 pub mod ledger;
 pub mod replay;
@@ -72,6 +74,8 @@ pub struct Harness {
     pub simulators: BTreeMap<String, Arc<Plugin>>,
     /// `[conversation]` from ratchet.toml.
     pub rules: ConversationConfig,
+    /// The simulated customer, for scenarios with `[script] when_done = "simulate"`.
+    pub customer: Option<customer::SimulatedCustomer>,
 }
 
 impl Harness {
@@ -254,8 +258,15 @@ fn attempt(l: &Loaded, fixtures: &Fixtures, driver: &mut dyn Driver, harness: &H
         Some((w, Some(p))) => Some(replay::Simulator { plugin: p, params: &w.params }),
         Some((w, None)) => return failed(format!("the scenario's simulator `{}` is not loaded", w.simulator)),
     };
+    let how = replay::Replayer {
+        fixtures,
+        policy: opts.on_missing_fixture,
+        max_tool_calls: opts.max_tool_calls,
+        simulator,
+        customer: harness.customer.as_ref().map(|c| c as &dyn replay::Customer),
+    };
     let replayed = match driver.start(&l.scenario) {
-        Ok(mut session) => replay::replay(&l.scenario, fixtures, session.as_mut(), opts.on_missing_fixture, opts.max_tool_calls, simulator),
+        Ok(mut session) => replay::replay(&l.scenario, session.as_mut(), &how),
         Err(e) => return failed(e.to_string()),
     };
     let mut outcomes = Vec::new();

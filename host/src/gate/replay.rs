@@ -23,7 +23,7 @@ use serde_json::{json, Value};
 use super::world::WorldTrace;
 use crate::agent::{AgentError, AgentEvent, Session};
 use crate::plugin::{Plugin, PluginError, ToolRequest};
-use crate::schema::{canonical_json, Conversation, Outcome, Role, Scenario, ToolCall, ToolResult, Turn};
+use crate::schema::{canonical_json, Conversation, Outcome, Role, Scenario, ScriptPolicy, ToolCall, ToolResult, Turn, WhenDone};
 
 /// What to do when the agent calls a tool no fixture answers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
@@ -63,6 +63,9 @@ pub enum NoteKind {
     VersionMismatch,
     /// No recorded fixture matched; the scenario's simulator answered.
     Simulated,
+    /// The script had run out: a simulated customer said this line (`tool` is empty,
+    /// `arguments` holds `{"said": LINE}`).
+    SimulatedCustomer,
 }
 
 /// Why a replay could not be driven to its end (the verdict is `error`).
@@ -74,6 +77,32 @@ pub enum ReplayError {
     /// The scenario's tool simulator failed (trap, fuel, malformed answer).
     #[error("tool simulator: {0}")]
     Simulator(#[from] PluginError),
+    /// The simulated customer had no line to give (no recording in replay, no model).
+    #[error("simulated customer: {0}")]
+    Customer(String),
+}
+
+/// Where a simulated customer's lines come from when a scenario's script runs out
+/// (`[script] when_done = "simulate"`): recorded model answers (see
+/// [`super::customer`]).
+pub trait Customer: Sync {
+    /// The customer's next line after `transcript`, or `None` when they are done.
+    fn next_line(&self, policy: &ScriptPolicy, transcript: &Conversation) -> Result<Option<String>, String>;
+}
+
+/// How to replay: fixtures, policy, loop guard, and what answers beyond the recording.
+#[derive(Clone, Copy)]
+pub struct Replayer<'a> {
+    /// The scenario's fixtures, indexed.
+    pub fixtures: &'a Fixtures,
+    /// Calls nothing answers.
+    pub policy: MissingFixturePolicy,
+    /// Loop guard: tool calls per agent turn.
+    pub max_tool_calls: u32,
+    /// The scenario's simulator, when it has a `[world]`.
+    pub simulator: Option<Simulator<'a>>,
+    /// The simulated customer, for scenarios whose script may be continued.
+    pub customer: Option<&'a dyn Customer>,
 }
 
 /// The result of replaying a scenario once.
@@ -150,15 +179,8 @@ fn turn(role: Role, text: String) -> Turn {
 }
 
 /// Replay `scenario` through `session`, with its simulator when it has a `[world]`.
-pub fn replay(
-    scenario: &Scenario,
-    fixtures: &Fixtures,
-    session: &mut dyn Session,
-    policy: MissingFixturePolicy,
-    max_tool_calls: u32,
-    simulator: Option<Simulator>,
-) -> Replay {
-    let world = match (&scenario.world, simulator) {
+pub fn replay(scenario: &Scenario, session: &mut dyn Session, how: &Replayer) -> Replay {
+    let world = match (&scenario.world, how.simulator) {
         // Validated when the scenario was read.
         (Some(w), Some(_)) => Some(WorldTrace::new(w.state_value().unwrap_or_default())),
         _ => None,
@@ -178,7 +200,7 @@ pub fn replay(
         world,
         error: None,
     };
-    if let Err(e) = drive(scenario, fixtures, session, policy, max_tool_calls, simulator, &mut r) {
+    if let Err(e) = drive(scenario, session, how, &mut r) {
         r.error = Some(e);
         return r;
     }
@@ -188,97 +210,121 @@ pub fn replay(
     r
 }
 
+/// Whether the conversation goes on after a customer line.
+enum Flow {
+    /// The agent replied: the next customer line may come.
+    Next,
+    /// The agent escalated, or the policy ended the scenario.
+    Ended,
+}
+
 /// Ok(()) when the session ran to its end (all lines played, escalated, or ended by policy).
-fn drive(
-    scenario: &Scenario,
-    fixtures: &Fixtures,
-    session: &mut dyn Session,
-    policy: MissingFixturePolicy,
-    max_tool_calls: u32,
-    simulator: Option<Simulator>,
-    r: &mut Replay,
-) -> Result<(), ReplayError> {
+fn drive(scenario: &Scenario, session: &mut dyn Session, how: &Replayer, r: &mut Replay) -> Result<(), ReplayError> {
     let mut used: BTreeMap<Key, usize> = BTreeMap::new();
     for line in &scenario.turns {
-        r.transcript.turns.push(turn(Role::Customer, line.text.clone()));
-        let mut event = session.customer_message(&line.text)?;
-        let mut calls = 0;
-        loop {
-            match event {
-                AgentEvent::Message(text) => {
-                    r.transcript.turns.push(turn(Role::Agent, text));
-                    break;
-                }
-                AgentEvent::Escalate(reason) => {
-                    r.transcript.turns.push(turn(Role::System, format!("escalated to a human: {reason}")));
-                    r.transcript.outcome.escalated = true;
-                    r.transcript.outcome.ended_reason = Some("agent-escalated".into());
-                    return Ok(());
-                }
-                AgentEvent::ToolCall { call_id, name, version, arguments } => {
-                    calls += 1;
-                    if calls > max_tool_calls {
-                        return Err(AgentError::ToolLoop(max_tool_calls).into());
-                    }
-                    let call_turn = r.transcript.turns.len() as u32;
-                    let mut t = turn(Role::Agent, String::new());
-                    t.tool_calls.push(ToolCall { id: call_id.clone(), name: name.clone(), arguments: arguments.clone() });
-                    r.transcript.turns.push(t);
-
-                    let registered = fixtures.registry.get(&name).cloned();
-                    let note = |kind, version: Option<String>| ReplayNote { kind, turn: call_turn, tool: name.clone(), version, arguments: arguments.clone() };
-                    match (&registered, &version) {
-                        (None, _) => r.notes.push(note(NoteKind::UnknownTool, version.clone())),
-                        (Some(reg), Some(v)) if reg != v => r.notes.push(note(NoteKind::VersionMismatch, Some(v.clone()))),
-                        _ => {}
-                    }
-                    let effective = version.clone().or(registered).unwrap_or_default();
-                    let key = (name.clone(), effective.clone(), match_key(&arguments));
-                    let nth = used.entry(key.clone()).or_insert(0);
-                    let recorded = fixtures.answer(&key, *nth, simulator.is_none() || r.world.is_none()).cloned();
-                    *nth += 1;
-                    // The simulator sees every call, to move the world forward.
-                    let simulated = match (simulator, &r.world) {
-                        (Some(sim), Some(w)) => {
-                            let request = ToolRequest { tool: name.clone(), version: effective.clone(), arguments: arguments.clone() };
-                            sim.plugin.simulate(&canonical_json(&w.last), &request, sim.params)?.output
-                        }
-                        _ => None,
-                    };
-                    let (content, is_error) = match (recorded, simulated) {
-                        (Some((v, e)), sim) => {
-                            // A call production rejected changes nothing, whatever the model says.
-                            if let (Some(a), Some(w), false) = (sim, r.world.as_mut(), e) {
-                                w.advance(call_turn, &name, a.world);
-                            }
-                            (v, e)
-                        }
-                        (None, Some(a)) => {
-                            r.notes.push(note(NoteKind::Simulated, Some(effective.clone())));
-                            if let Some(w) = r.world.as_mut() {
-                                w.advance(call_turn, &name, a.world);
-                            }
-                            (a.result, a.is_error)
-                        }
-                        (None, None) => {
-                            r.notes.push(note(NoteKind::MissingFixture, Some(effective)));
-                            if policy == MissingFixturePolicy::End {
-                                r.transcript.outcome.ended_reason = Some("missing-fixture".into());
-                                return Ok(());
-                            }
-                            (json!({"error": "no recorded fixture for this call (ratchet replay)"}), true)
-                        }
-                    };
-                    let mut t = turn(Role::Tool, String::new());
-                    t.tool_result = Some(ToolResult { call_id: call_id.clone(), name: name.clone(), content: content.clone(), is_error });
-                    r.transcript.turns.push(t);
-                    event = session.tool_result(&call_id, &content, is_error)?;
-                }
+        if let Flow::Ended = play(&line.text, session, how, &mut used, r)? {
+            return Ok(());
+        }
+    }
+    if let Some(p) = scenario.script.as_ref().filter(|p| p.when_done == WhenDone::Simulate) {
+        let customer = how.customer.ok_or_else(|| ReplayError::Customer("the scenario asks for a simulated customer and no model broker is set up".into()))?;
+        for _ in 0..p.max_turns {
+            let Some(said) = customer.next_line(p, &r.transcript).map_err(ReplayError::Customer)? else { break };
+            r.notes.push(ReplayNote {
+                kind: NoteKind::SimulatedCustomer,
+                turn: r.transcript.turns.len() as u32,
+                tool: String::new(),
+                version: None,
+                arguments: json!({ "said": said }),
+            });
+            if let Flow::Ended = play(&said, session, how, &mut used, r)? {
+                return Ok(());
             }
         }
     }
     r.transcript.outcome.ended_reason = Some("script-complete".into());
     Ok(())
+}
+
+/// Play one customer line and answer the agent's tool calls until it replies.
+fn play(text: &str, session: &mut dyn Session, how: &Replayer, used: &mut BTreeMap<Key, usize>, r: &mut Replay) -> Result<Flow, ReplayError> {
+    let (fixtures, simulator) = (how.fixtures, how.simulator);
+    r.transcript.turns.push(turn(Role::Customer, text.to_string()));
+    let mut event = session.customer_message(text)?;
+    let mut calls = 0;
+    loop {
+        match event {
+            AgentEvent::Message(text) => {
+                r.transcript.turns.push(turn(Role::Agent, text));
+                return Ok(Flow::Next);
+            }
+            AgentEvent::Escalate(reason) => {
+                r.transcript.turns.push(turn(Role::System, format!("escalated to a human: {reason}")));
+                r.transcript.outcome.escalated = true;
+                r.transcript.outcome.ended_reason = Some("agent-escalated".into());
+                return Ok(Flow::Ended);
+            }
+            AgentEvent::ToolCall { call_id, name, version, arguments } => {
+                calls += 1;
+                if calls > how.max_tool_calls {
+                    return Err(AgentError::ToolLoop(how.max_tool_calls).into());
+                }
+                let call_turn = r.transcript.turns.len() as u32;
+                let mut t = turn(Role::Agent, String::new());
+                t.tool_calls.push(ToolCall { id: call_id.clone(), name: name.clone(), arguments: arguments.clone() });
+                r.transcript.turns.push(t);
+
+                let registered = fixtures.registry.get(&name).cloned();
+                let note = |kind, version: Option<String>| ReplayNote { kind, turn: call_turn, tool: name.clone(), version, arguments: arguments.clone() };
+                match (&registered, &version) {
+                    (None, _) => r.notes.push(note(NoteKind::UnknownTool, version.clone())),
+                    (Some(reg), Some(v)) if reg != v => r.notes.push(note(NoteKind::VersionMismatch, Some(v.clone()))),
+                    _ => {}
+                }
+                let effective = version.clone().or(registered).unwrap_or_default();
+                let key = (name.clone(), effective.clone(), match_key(&arguments));
+                let nth = used.entry(key.clone()).or_insert(0);
+                let recorded = fixtures.answer(&key, *nth, simulator.is_none() || r.world.is_none()).cloned();
+                *nth += 1;
+                // The simulator sees every call, to move the world forward.
+                let simulated = match (simulator, &r.world) {
+                    (Some(sim), Some(w)) => {
+                        let request = ToolRequest { tool: name.clone(), version: effective.clone(), arguments: arguments.clone() };
+                        sim.plugin.simulate(&canonical_json(&w.last), &request, sim.params)?.output
+                    }
+                    _ => None,
+                };
+                let (content, is_error) = match (recorded, simulated) {
+                    (Some((v, e)), sim) => {
+                        // A call production rejected changes nothing, whatever the model says.
+                        if let (Some(a), Some(w), false) = (sim, r.world.as_mut(), e) {
+                            w.advance(call_turn, &name, a.world);
+                        }
+                        (v, e)
+                    }
+                    (None, Some(a)) => {
+                        r.notes.push(note(NoteKind::Simulated, Some(effective.clone())));
+                        if let Some(w) = r.world.as_mut() {
+                            w.advance(call_turn, &name, a.world);
+                        }
+                        (a.result, a.is_error)
+                    }
+                    (None, None) => {
+                        r.notes.push(note(NoteKind::MissingFixture, Some(effective)));
+                        if how.policy == MissingFixturePolicy::End {
+                            r.transcript.outcome.ended_reason = Some("missing-fixture".into());
+                            return Ok(Flow::Ended);
+                        }
+                        (json!({"error": "no recorded fixture for this call (ratchet replay)"}), true)
+                    }
+                };
+                let mut t = turn(Role::Tool, String::new());
+                t.tool_result = Some(ToolResult { call_id: call_id.clone(), name: name.clone(), content: content.clone(), is_error });
+                r.transcript.turns.push(t);
+                event = session.tool_result(&call_id, &content, is_error)?;
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -311,7 +357,9 @@ mod tests {
     fn answers(s: &Scenario) -> (Vec<(Value, bool)>, Vec<NoteKind>) {
         let mut driver = RecordedDriver::new(&three_lookups());
         let mut session = driver.start(s).unwrap();
-        let r = replay(s, &Fixtures::new(s), session.as_mut(), MissingFixturePolicy::Error, 8, None);
+        let fixtures = Fixtures::new(s);
+        let how = Replayer { fixtures: &fixtures, policy: MissingFixturePolicy::Error, max_tool_calls: 8, simulator: None, customer: None };
+        let r = replay(s, session.as_mut(), &how);
         assert!(r.error.is_none(), "{:?}", r.error);
         let results = r.transcript.turns.iter().filter_map(|t| t.tool_result.as_ref()).map(|x| (x.content.clone(), x.is_error)).collect();
         (results, r.notes.iter().map(|n| n.kind).collect())

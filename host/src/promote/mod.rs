@@ -1,12 +1,21 @@
 //! Promote: a regenerated scenario joins the suite — or, when the suite already
 //! holds the same failure, is merged into that scenario and counted as a hit.
 //!
-//! * **Fuzzy dedup** ([`similarity`]): every candidate is compared with every
-//!   scenario of the suite, archived ones included. At or above
-//!   `[promote] merge_threshold` it is merged (hits +1, its production conversation
-//!   appended to the provenance, an archived match resurrected to the fast tier);
-//!   below, it is added as `<suite>/<failure-mode>/<id>.toml`. Matches between
-//!   `near_miss` and the threshold are reported for a person to decide.
+//! * **Behavioural dedup** ([`behaviour`]): a candidate is merged into an existing
+//!   scenario only when each would have caught the other — the existing scenario's
+//!   criteria fail on the candidate's recorded run with everything the candidate's
+//!   own criteria fail with, and the other way round — so a merge never loses a
+//!   guard. Similarity ([`similarity`]: text, failure mode, criteria, tools) only
+//!   ranks which scenarios to check first (archived ones included; a match there
+//!   is resurrected to the fast tier). Anything else is added as
+//!   `<suite>/<failure-mode>/<id>.toml`; textually close scenarios that are not the
+//!   same failure are reported as related.
+//! * **Idempotent and order-independent**: a candidate whose production
+//!   conversation the suite already holds changes nothing ("already guarded by X").
+//!   A cluster's file is its earliest member (by production time, then id), its
+//!   provenance and history are kept sorted, and a batch is processed in that
+//!   order: the same candidates give the same suite bytes whatever the order or
+//!   batching they are promoted in.
 //! * **Safety**: one promote at a time per suite (an OS file lock on
 //!   `<suite>/.ratchet.lock`, released even if the process dies); all files of a
 //!   batch are staged as temporary files and renamed into place only when every
@@ -17,6 +26,7 @@
 //!   Merges edit the matched file in place (`toml_edit`): its comments and layout
 //!   are kept.
 
+pub mod behaviour;
 pub mod similarity;
 
 use std::collections::BTreeMap;
@@ -26,10 +36,11 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use toml_edit::{value, Array, DocumentMut, Item, Table};
 
-use crate::config::PromoteConfig;
+use crate::config::{ConversationConfig, PromoteConfig};
 use crate::schema::id::slug;
 use crate::schema::Scenario;
 use crate::suite::store::{commit, lock, push_history, Pending, StoreError};
+use behaviour::SameFailure;
 use similarity::{similarity, upper_bound, Fingerprint, Similarity};
 
 /// The fingerprint cache inside the suite directory.
@@ -176,16 +187,24 @@ pub enum Decision {
         hits: u32,
         /// The match was archived and is back in the fast tier.
         resurrected: bool,
+        /// Which criteria caught which run.
+        why: SameFailure,
+        /// The candidate is the cluster's earliest member: the cluster's file is now
+        /// the candidate's (this file was replaced).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        replaced: Option<PathBuf>,
     },
     /// Added as a new scenario file.
     Added {
         /// The new file, relative to the suite.
         file: PathBuf,
     },
-    /// Its production conversation(s) were already merged into this scenario: nothing to do.
+    /// Its production conversation is already in this scenario's provenance: nothing to do.
     AlreadyPresent {
-        /// The scenario holding them.
-        into: Match,
+        /// The scenario holding it.
+        into: PathBuf,
+        /// That scenario's id.
+        id: String,
     },
     /// Resurrect-only mode (`detect --match-suite`): it matched no archived scenario.
     NoArchivedMatch,
@@ -200,7 +219,8 @@ pub struct Outcome {
     pub id: String,
     /// What was done.
     pub decision: Decision,
-    /// Matches between `near_miss` and `merge_threshold`, best first (at most 5).
+    /// Textually close scenarios (at least `near_miss`) that are not the same
+    /// failure, best first (at most 5): related, for a person to look at.
     pub near_misses: Vec<Match>,
     /// Scenarios the exact similarity was computed for (the rest were bounded out).
     pub compared: usize,
@@ -223,6 +243,18 @@ pub struct Options {
     /// Only merge into archived scenarios (resurrecting them); add nothing
     /// (`detect --match-suite`).
     pub only_archived: bool,
+    /// `[conversation]`: how criteria read the runs they are checked against.
+    pub rules: ConversationConfig,
+}
+
+/// How many of the closest scenarios are checked behaviourally per candidate.
+const MAX_CHECKED: usize = 25;
+
+/// Where a scenario sorts among the members of its cluster: production time
+/// (unknown last), then id. The earliest member's file is the cluster's.
+fn member_order(s: &Scenario) -> (i64, String) {
+    let t = s.provenance.first_seen.as_deref().and_then(crate::time::parse_rfc3339).unwrap_or(i64::MAX);
+    (t, s.id.clone())
 }
 
 /// Rank the suite against one fingerprint: (every scenario at or above the near-miss
@@ -247,43 +279,62 @@ pub fn search(fp: &Fingerprint, entries: &[Entry], cfg: &PromoteConfig, prefilte
 /// Promote `candidates` (file, parsed scenario, file text) into the suite at `dir`,
 /// as one all-or-nothing batch. Candidates are also matched against each other, so
 /// two events of the same failure in one batch make one scenario with two hits.
+/// Outcomes come back in the order of `candidates`.
 pub fn promote(dir: &Path, candidates: &[(PathBuf, Scenario, String)], opts: &Options) -> Result<(Vec<Outcome>, IndexStats), PromoteError> {
     let _lock = lock(dir, opts.lock_timeout)?;
     let (mut entries, stats) = load_index(dir)?;
     let mut pending: BTreeMap<PathBuf, Pending> = BTreeMap::new();
-    let mut outcomes = Vec::new();
-    for (cand_path, cand, cand_text) in candidates {
+    let mut order: Vec<usize> = (0..candidates.len()).collect();
+    order.sort_by_key(|&i| member_order(&candidates[i].1));
+    let mut outcomes: Vec<Option<Outcome>> = vec![None; candidates.len()];
+    for i in order {
+        let (cand_path, cand, cand_text) = &candidates[i];
         let fp = Fingerprint::of(cand);
+        let held = entries.iter().find(|e| cand.provenance.source_conversations.iter().any(|c| e.fingerprint.sources.contains(c)));
+        if let Some(e) = held {
+            let decision = Decision::AlreadyPresent { into: e.file.clone(), id: e.fingerprint.id.clone() };
+            outcomes[i] = Some(Outcome { candidate: cand_path.clone(), id: cand.id.clone(), decision, near_misses: vec![], compared: 0 });
+            continue;
+        }
         let (mut found, compared) = search(&fp, &entries, &opts.config, opts.prefilter);
         if opts.only_archived {
             found.retain(|m| entries.iter().any(|e| e.file == m.file && e.fingerprint.tier == crate::schema::Tier::Archive));
         }
-        let best = found.first().filter(|m| m.similarity.total >= opts.config.merge_threshold).cloned();
-        let near_misses: Vec<Match> = found.iter().filter(|m| m.similarity.total < opts.config.merge_threshold).take(5).cloned().collect();
-        let decision = match best {
-            Some(m) => {
+        let mut same = None;
+        for m in found.iter().take(MAX_CHECKED) {
+            let (text, existing) = current(dir, &pending, &m.file)?;
+            if let Some(why) = behaviour::same_failure(&existing, cand, &opts.rules) {
+                same = Some((m.clone(), text, existing, why));
+                break;
+            }
+        }
+        let near_misses: Vec<Match> = found.iter().filter(|m| same.as_ref().is_none_or(|(s, ..)| s.file != m.file)).take(5).cloned().collect();
+        let decision = match same {
+            Some((m, text, existing, why)) => {
+                let path = dir.join(&m.file);
+                // The cluster's file is its earliest member's.
+                let candidate_first = member_order(cand) < member_order(&existing);
+                let (base_text, base, absorbed) = if candidate_first { (cand_text.as_str(), cand, &existing) } else { (text.as_str(), &existing, cand) };
+                let (new_text, hits, resurrected) =
+                    merge_cluster(base_text, base, absorbed, existing.tier, &opts.now).map_err(|message| edit_error(&path, message))?;
+                let merged = Scenario::parse(&new_text, &path.display().to_string()).map_err(|e| edit_error(&path, e.to_string()))?;
+                let original = match pending.remove(&m.file) {
+                    Some(p) => p.original,
+                    None => Some(text.into_bytes()),
+                };
                 let idx = entries.iter().position(|e| e.file == m.file).expect("match comes from entries");
-                let known = &entries[idx].fingerprint.sources;
-                let new_sources: Vec<String> = cand.provenance.source_conversations.iter().filter(|s| !known.contains(s)).cloned().collect();
-                if !cand.provenance.source_conversations.is_empty() && new_sources.is_empty() {
-                    Decision::AlreadyPresent { into: m }
+                let replaced = if candidate_first {
+                    let rel = PathBuf::from(slug(&cand.failure_mode)).join(format!("{}.toml", cand.id));
+                    pending.insert(m.file.clone(), Pending { text: String::new(), original, remove: true });
+                    pending.insert(rel.clone(), Pending::write(new_text, None));
+                    entries[idx] = Entry { file: rel, size: 0, mtime_ns: 0, fingerprint: Fingerprint::of(&merged) };
+                    Some(m.file.clone())
                 } else {
-                    let path = dir.join(&m.file);
-                    let current = match pending.get(&m.file) {
-                        Some(p) => p.text.clone(),
-                        None => std::fs::read_to_string(&path).map_err(io(&path))?,
-                    };
-                    let (text, hits, resurrected) =
-                        merge_into(&current, cand, &new_sources, &m.similarity, &opts.now).map_err(|message| edit_error(&path, message))?;
-                    let merged = Scenario::parse(&text, &path.display().to_string()).map_err(|e| edit_error(&path, e.to_string()))?;
-                    let original = match pending.remove(&m.file) {
-                        Some(p) => p.original,
-                        None => Some(current.into_bytes()),
-                    };
-                    pending.insert(m.file.clone(), Pending { text, original });
+                    pending.insert(m.file.clone(), Pending::write(new_text, original));
                     entries[idx].fingerprint = Fingerprint::of(&merged);
-                    Decision::Merged { into: m, hits, resurrected }
-                }
+                    None
+                };
+                Decision::Merged { into: m, hits, resurrected, why, replaced }
             }
             None if opts.only_archived => Decision::NoArchivedMatch,
             None => {
@@ -292,20 +343,21 @@ pub fn promote(dir: &Path, candidates: &[(PathBuf, Scenario, String)], opts: &Op
                 }
                 let rel = PathBuf::from(slug(&cand.failure_mode)).join(format!("{}.toml", cand.id));
                 let target = dir.join(&rel);
-                if target.exists() {
+                if target.exists() && !pending.get(&rel).is_some_and(|p| p.remove) {
                     return Err(PromoteError::IdTaken { candidate: cand_path.clone(), id: cand.id.clone(), existing: rel });
                 }
                 let mut text = cand_text.clone();
                 if !text.ends_with('\n') {
                     text.push('\n');
                 }
-                pending.insert(rel.clone(), Pending { text, original: None });
+                pending.insert(rel.clone(), Pending::write(text, None));
                 entries.push(Entry { file: rel.clone(), size: 0, mtime_ns: 0, fingerprint: fp });
                 Decision::Added { file: rel }
             }
         };
-        outcomes.push(Outcome { candidate: cand_path.clone(), id: cand.id.clone(), decision, near_misses, compared });
+        outcomes[i] = Some(Outcome { candidate: cand_path.clone(), id: cand.id.clone(), decision, near_misses, compared });
     }
+    let outcomes: Vec<Outcome> = outcomes.into_iter().map(|o| o.expect("every candidate decided")).collect();
     if opts.dry_run {
         // The index is a cache, not part of the suite: keep it warm even on dry runs.
         if stats.parsed > 0 {
@@ -325,56 +377,140 @@ pub fn promote(dir: &Path, candidates: &[(PathBuf, Scenario, String)], opts: &Op
     Ok((outcomes, stats))
 }
 
-/// Merge a candidate into a scenario file's text: hits, source conversations,
-/// first/last seen, resurrection, a history entry. Returns (text, hits, resurrected).
-fn merge_into(text: &str, cand: &Scenario, new_sources: &[String], sim: &Similarity, now: &str) -> Result<(String, u32, bool), String> {
-    let mut doc: DocumentMut = text.parse().map_err(|e| format!("not valid TOML: {e}"))?;
+/// A pair of separate scenarios that read alike (same failure mode, similarity at
+/// least `merge_threshold`) but were not merged: their criteria do not catch each
+/// other's runs, so they are different failures in similar words.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Related {
+    /// One scenario's id.
+    pub a: String,
+    /// The other's id.
+    pub b: String,
+    /// How alike they read.
+    pub similarity: Similarity,
+}
+
+/// The related pairs of a suite's index, most similar first (what `ratchet status`
+/// lists). Only scenarios of one failure mode are compared.
+pub fn related(entries: &[Entry], cfg: &PromoteConfig) -> Vec<Related> {
+    let mut by_mode: BTreeMap<&str, Vec<&Entry>> = BTreeMap::new();
+    for e in entries {
+        by_mode.entry(e.fingerprint.failure_mode.as_str()).or_default().push(e);
+    }
+    let mut out = Vec::new();
+    for list in by_mode.values() {
+        for (i, x) in list.iter().enumerate() {
+            for y in &list[i + 1..] {
+                if upper_bound(&x.fingerprint, &y.fingerprint, &cfg.weights) < cfg.merge_threshold {
+                    continue;
+                }
+                let s = similarity(&x.fingerprint, &y.fingerprint, &cfg.weights);
+                if s.total >= cfg.merge_threshold {
+                    let (a, b) = if x.fingerprint.id <= y.fingerprint.id { (x, y) } else { (y, x) };
+                    out.push(Related { a: a.fingerprint.id.clone(), b: b.fingerprint.id.clone(), similarity: s });
+                }
+            }
+        }
+    }
+    out.sort_by(|p, q| q.similarity.total.total_cmp(&p.similarity.total).then_with(|| (&p.a, &p.b).cmp(&(&q.a, &q.b))));
+    out
+}
+
+/// A suite file's current text (this batch's pending edit, else the disk) and the
+/// scenario it holds.
+fn current(dir: &Path, pending: &BTreeMap<PathBuf, Pending>, rel: &Path) -> Result<(String, Scenario), PromoteError> {
+    let path = dir.join(rel);
+    let text = match pending.get(rel) {
+        Some(p) if !p.remove => p.text.clone(),
+        _ => std::fs::read_to_string(&path).map_err(io(&path))?,
+    };
+    let s = Scenario::parse(&text, &path.display().to_string()).map_err(|e| edit_error(&path, e.to_string()))?;
+    Ok((text, s))
+}
+
+/// The conversation a scenario was made from: its recording's id, else its first source.
+fn own_conversation(s: &Scenario) -> String {
+    s.recording
+        .as_ref()
+        .and_then(|r| r.conversation().ok())
+        .map(|c| c.id)
+        .or_else(|| s.provenance.source_conversations.first().cloned())
+        .unwrap_or_else(|| s.id.clone())
+}
+
+/// The history entry that says `member` joined a cluster: the same text whichever
+/// member's file the cluster keeps, so the result does not depend on the order.
+fn merged_entry(member: &Scenario, now: &str) -> crate::schema::HistoryEntry {
+    let at = member.history.iter().find(|h| h.action == "created").map(|h| h.at.clone()).unwrap_or_else(|| now.to_string());
+    let event = member.provenance.source_event.as_deref().map(|e| format!(" (event {e})")).unwrap_or_default();
+    crate::schema::HistoryEntry {
+        at,
+        action: "merged".into(),
+        detail: format!(
+            "production conversation {}{event}: the same failure (its criteria and this scenario's fail on each other's runs)",
+            own_conversation(member)
+        ),
+    }
+}
+
+/// Write one cluster as `base`'s file with `absorbed` merged in: sources (sorted),
+/// hits, first/last seen, the existing scenario's tier (an archived one comes back
+/// to the fast tier), and the history of both, `absorbed`'s creation turned into a
+/// `merged` entry, sorted. Returns (text, hits, resurrected).
+fn merge_cluster(base_text: &str, base: &Scenario, absorbed: &Scenario, tier: crate::schema::Tier, now: &str) -> Result<(String, u32, bool), String> {
+    let mut doc: DocumentMut = base_text.parse().map_err(|e| format!("not valid TOML: {e}"))?;
     let root = doc.as_table_mut();
     if !root.contains_key("provenance") {
         root.insert("provenance", Item::Table(Table::new()));
     }
     let prov = root.get_mut("provenance").and_then(Item::as_table_like_mut).ok_or("`provenance` is not a table")?;
-    let hits = prov.get("hits").and_then(Item::as_integer).unwrap_or(1);
-    let new_hits = hits + i64::from(cand.provenance.hits.max(1));
-    prov.insert("hits", value(new_hits));
-    let mut sources = prov.get("source_conversations").and_then(Item::as_array).cloned().unwrap_or_else(Array::new);
-    for s in new_sources {
-        sources.push(s.as_str());
+    let mut sources: Vec<String> = base.provenance.source_conversations.iter().chain(&absorbed.provenance.source_conversations).cloned().collect();
+    sources.sort();
+    sources.dedup();
+    let hits = if sources.is_empty() { base.provenance.hits.saturating_add(absorbed.provenance.hits) } else { sources.len() as u32 };
+    prov.insert("hits", value(i64::from(hits)));
+    let mut list = Array::new();
+    for s in &sources {
+        list.push(s.as_str());
     }
-    prov.insert("source_conversations", value(sources));
-    let seen = |key: &str, pick_later: bool, prov: &mut dyn toml_edit::TableLike| {
-        let theirs = match key {
-            "first_seen" => cand.provenance.first_seen.as_deref(),
-            _ => cand.provenance.last_seen.as_deref(),
-        };
-        let Some(theirs) = theirs else { return };
-        let ours = prov.get(key).and_then(Item::as_str).map(str::to_string);
-        let replace = match ours.as_deref().and_then(crate::time::parse_rfc3339) {
-            None => true,
-            Some(o) => crate::time::parse_rfc3339(theirs).is_some_and(|t| if pick_later { t > o } else { t < o }),
-        };
-        if replace {
-            prov.insert(key, value(theirs));
-        }
+    prov.insert("source_conversations", value(list));
+    let times = |get: fn(&Scenario) -> Option<&str>| -> Vec<(i64, String)> {
+        [base, absorbed].iter().filter_map(|s| get(s)).filter_map(|t| crate::time::parse_rfc3339(t).map(|x| (x, t.to_string()))).collect()
     };
-    seen("first_seen", false, prov);
-    seen("last_seen", true, prov);
+    if let Some((_, t)) = times(|s| s.provenance.first_seen.as_deref()).into_iter().min() {
+        prov.insert("first_seen", value(t));
+    }
+    if let Some((_, t)) = times(|s| s.provenance.last_seen.as_deref()).into_iter().max() {
+        prov.insert("last_seen", value(t));
+    }
+    let archived = tier == crate::schema::Tier::Archive;
+    root.insert("tier", value(if archived { "fast" } else { tier_name(tier) }));
 
-    let archived = root.get("tier").and_then(Item::as_str) == Some("archive");
+    let mut history: Vec<crate::schema::HistoryEntry> = base.history.clone();
+    history.extend(absorbed.history.iter().filter(|h| h.action != "created").cloned());
+    history.push(merged_entry(absorbed, now));
     if archived {
-        root.insert("tier", value("fast"));
+        history.push(crate::schema::HistoryEntry {
+            at: now.to_string(),
+            action: "resurrected".into(),
+            detail: format!("archived scenario matched a new production failure ({}): moved back to the fast tier", own_conversation(absorbed)),
+        });
     }
-    let source = cand.provenance.source_conversations.join(", ");
-    let event = cand.provenance.source_event.as_deref().map(|e| format!(" (event {e})")).unwrap_or_default();
-    let mut entries: Vec<(String, String)> =
-        vec![("merged".into(), format!("production conversation {source}{event} matched with similarity {sim}; hits {hits} → {new_hits}"))];
-    if archived {
-        entries.push(("resurrected".into(), format!("archived scenario matched a new production failure ({source}): moved back to the fast tier")));
+    history.sort_by(|a, b| (&a.at, &a.action, &a.detail).cmp(&(&b.at, &b.action, &b.detail)));
+    history.dedup();
+    root.remove("history");
+    for h in &history {
+        push_history(root, &h.at, &h.action, &h.detail)?;
     }
-    for (action, detail) in entries {
-        push_history(root, now, &action, &detail)?;
+    Ok((doc.to_string(), hits, archived))
+}
+
+fn tier_name(t: crate::schema::Tier) -> &'static str {
+    match t {
+        crate::schema::Tier::Fast => "fast",
+        crate::schema::Tier::Slow => "slow",
+        crate::schema::Tier::Archive => "archive",
     }
-    Ok((doc.to_string(), u32::try_from(new_hits).unwrap_or(u32::MAX), archived))
 }
 
 #[cfg(test)]
@@ -382,22 +518,29 @@ mod tests {
     use super::*;
     use crate::schema::Tier;
 
+    fn member(id: &str, conv: &str, seen: &str, tier: &str) -> Scenario {
+        let text = format!(
+            "id = \"{id}\"\ntitle = \"t\"\nfailure_mode = \"m\"\ntier = \"{tier}\"\n\n[provenance]\nsource_conversations = [\"{conv}\"]\nsource_event = \"e-{conv}\"\nfirst_seen = \"{seen}\"\nlast_seen = \"{seen}\"\n\n[[turns]]\ntext = \"x\"\n\n[[criteria]]\nid = \"e\"\nkind = \"must-escalate\"\n\n[[history]]\nat = \"2026-01-01T00:00:00Z\"\naction = \"created\"\ndetail = \"regenerated\"\n"
+        );
+        Scenario::parse(&text, "t").unwrap()
+    }
+
     #[test]
-    fn merge_keeps_comments_and_counts() {
-        let text = "# hand-written\nschema_version = 1\nid = \"a\"\ntitle = \"t\"\nfailure_mode = \"m\"\ntier = \"archive\"\n\n[provenance]\nsource_conversations = [\"c1\"]\nhits = 3 # three so far\nlast_seen = \"2026-01-01T00:00:00Z\"\n\n[[turns]]\ntext = \"x\"\n\n[[criteria]]\nid = \"e\"\nkind = \"must-escalate\"\n";
-        let mut cand = Scenario::parse(text, "t").unwrap();
-        cand.provenance.source_conversations = vec!["c9".into()];
-        cand.provenance.hits = 1;
-        cand.provenance.last_seen = Some("2026-02-01T00:00:00Z".into());
-        let sim = Similarity { total: 0.95, text: 0.9, failure_mode: 1.0, criteria: 1.0, tools: 1.0 };
-        let (out, hits, resurrected) = merge_into(text, &cand, &["c9".into()], &sim, "2026-02-02T00:00:00Z").unwrap();
-        assert_eq!((hits, resurrected), (4, true));
-        assert!(out.starts_with("# hand-written\n"));
-        let s = Scenario::parse(&out, "out").unwrap();
-        assert_eq!(s.provenance.hits, 4);
-        assert_eq!(s.provenance.source_conversations, vec!["c1", "c9"]);
-        assert_eq!(s.provenance.last_seen.as_deref(), Some("2026-02-01T00:00:00Z"));
+    fn a_cluster_is_the_same_whichever_member_arrives_first() {
+        let a = member("a", "c1", "2026-01-01T00:00:00Z", "archive");
+        let b = member("b", "c2", "2026-02-01T00:00:00Z", "fast");
+        let text = |s: &Scenario| crate::regenerate::render::to_toml(s, &Default::default());
+        // `a` is earlier: its file is the cluster's, whether `b` joins it or it joins `b`.
+        let (ab, hits, resurrected) = merge_cluster(&text(&a), &a, &b, Tier::Archive, "2026-03-01T00:00:00Z").unwrap();
+        assert_eq!((hits, resurrected), (2, true));
+        let s = Scenario::parse(&ab, "ab").unwrap();
+        assert_eq!(s.provenance.source_conversations, vec!["c1", "c2"]);
+        assert_eq!((s.provenance.first_seen.as_deref(), s.provenance.last_seen.as_deref()), (Some("2026-01-01T00:00:00Z"), Some("2026-02-01T00:00:00Z")));
         assert_eq!(s.tier, Tier::Fast);
-        assert_eq!(s.history.iter().map(|h| h.action.as_str()).collect::<Vec<_>>(), vec!["merged", "resurrected"]);
+        assert_eq!(s.history.iter().map(|h| h.action.as_str()).collect::<Vec<_>>(), vec!["created", "merged", "resurrected"]);
+        assert!(s.history[1].detail.starts_with("production conversation c2 (event e-c2)"), "{:?}", s.history[1]);
+        let (again, ..) = merge_cluster(&text(&a), &a, &b, Tier::Fast, "2026-03-01T00:00:00Z").unwrap();
+        let (other_way, ..) = merge_cluster(&text(&a), &a, &b, Tier::Fast, "2026-04-01T00:00:00Z").unwrap();
+        assert_eq!(again, other_way, "nothing depends on when the merge ran");
     }
 }

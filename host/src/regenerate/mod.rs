@@ -135,6 +135,32 @@ fn excerpt(s: &str, n: usize) -> String {
     e
 }
 
+/// The order events are regenerated in, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventOrder {
+    /// Indices into the events, in the order to take them.
+    pub indices: Vec<usize>,
+    /// True: oldest first (every event has a time). False: input order, because
+    /// `undated` events carry no time to order them by.
+    pub by_time: bool,
+    /// Events with neither `detected_at` nor a conversation `started_at`.
+    pub undated: usize,
+}
+
+/// Oldest first when every event carries a time ([`FailureEvent::time`]; ties keep
+/// input order); input order otherwise: an export without times has nothing else to
+/// go by, and half-sorting would interleave the undated events arbitrarily.
+pub fn order(events: &[FailureEvent]) -> EventOrder {
+    let times: Vec<Option<i64>> = events.iter().map(FailureEvent::time).collect();
+    let undated = times.iter().filter(|t| t.is_none()).count();
+    let mut indices: Vec<usize> = (0..events.len()).collect();
+    let by_time = undated == 0;
+    if by_time {
+        indices.sort_by_key(|&i| times[i]);
+    }
+    EventOrder { indices, by_time, undated }
+}
+
 /// Turn a failure event into a scenario (not yet checked: see [`reproduce`]).
 pub fn regenerate(event: &FailureEvent, opts: &Options) -> Result<Regenerated, RegenerateError> {
     let mut scrubber = Scrubber::new(&opts.config.scrub, &event.conversation.state);
@@ -299,6 +325,7 @@ pub fn regenerate(event: &FailureEvent, opts: &Options) -> Result<Regenerated, R
 
     let title = title(event, &mut scrubber, &mode);
     let when = recorded.started_at.clone().or_else(|| event.detected_at.clone());
+    let script = opts.config.simulate_customer.then(|| script_policy(&turns, &state));
     let mut scenario = Scenario {
         schema_version: Default::default(),
         id: String::new(),
@@ -317,6 +344,7 @@ pub fn regenerate(event: &FailureEvent, opts: &Options) -> Result<Regenerated, R
         },
         impact: recorded.impact.clone(),
         state,
+        script,
         turns,
         fixtures,
         world,
@@ -326,9 +354,38 @@ pub fn regenerate(event: &FailureEvent, opts: &Options) -> Result<Regenerated, R
             action: "created".into(),
             detail: format!("regenerated from failure event {} (conversation {})", event.event_id, recorded.id),
         }],
+        recording: Some(crate::schema::Recording { conversation_json: serde_json::to_string_pretty(&recorded).expect("a conversation is JSON") + "\n" }),
     };
     scenario.id = content_id(&scenario);
     Ok(Regenerated { scenario, origins, recorded, scrubbed: scrubber.report().clone(), warnings })
+}
+
+/// The simulated customer's brief: the goal is the customer's first line, the facts
+/// what they disclosed (scrubbed placeholders and identifiers in their lines, the
+/// customer's memory entries). Everything here is already scrubbed.
+fn script_policy(turns: &[ScriptedTurn], state: &crate::schema::AgentState) -> crate::schema::ScriptPolicy {
+    static TOKEN: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    let token = TOKEN.get_or_init(|| regex::Regex::new(r"\[[A-Z][A-Z_]*_\d+\]|\b[A-Z]{1,6}-?\d{3,}\b").expect("a valid pattern"));
+    let mut facts: Vec<String> = Vec::new();
+    for t in turns {
+        for m in token.find_iter(&t.text) {
+            let f = format!("you mentioned {}", m.as_str());
+            if !facts.contains(&f) {
+                facts.push(f);
+            }
+        }
+    }
+    for e in state.memory_snapshot.iter().filter(|e| e.key.starts_with("customer.")) {
+        if let Some(v) = e.value.as_str() {
+            facts.push(format!("your {} is {v}", e.key.trim_start_matches("customer.").replace('_', " ")));
+        }
+    }
+    crate::schema::ScriptPolicy {
+        when_done: crate::schema::WhenDone::Simulate,
+        goal: turns.first().map(|t| t.text.clone()).unwrap_or_default(),
+        facts,
+        max_turns: 3,
+    }
 }
 
 /// Every call of a recorded conversation that got a result, with that result and
@@ -519,5 +576,21 @@ mod tests {
         let r = regenerate(&event, &Options { config: &cfg, escalation_pattern: "x^", rules: &rules, simulator: None, now: "2026-01-01T00:00:00Z".into() })
             .unwrap();
         assert_eq!(r.origins, vec!["suggested by scorecard `s` (sha256:aééééééééééé)"]);
+    }
+
+    #[test]
+    fn events_are_taken_oldest_first_or_in_input_order_when_one_has_no_time() {
+        let ev = |id: &str, detected: Option<&str>, started: Option<&str>| -> FailureEvent {
+            serde_json::from_value(json!({
+                "event_id": id, "detected_at": detected, "reasons": [{"kind": "complaint"}],
+                "conversation": {"id": id, "channel": "chat", "started_at": started, "turns": []}
+            }))
+            .unwrap()
+        };
+        let dated =
+            [ev("c", Some("2026-11-24T10:00:00Z"), None), ev("a", None, Some("2026-11-24T08:00:00Z")), ev("b", Some("2026-11-24T09:00:00+00:00"), None)];
+        assert_eq!(order(&dated), EventOrder { indices: vec![1, 2, 0], by_time: true, undated: 0 });
+        let mixed = [dated[0].clone(), ev("x", None, None), dated[1].clone()];
+        assert_eq!(order(&mixed), EventOrder { indices: vec![0, 1, 2], by_time: false, undated: 1 });
     }
 }

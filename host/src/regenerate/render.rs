@@ -156,7 +156,7 @@ pub fn to_toml(s: &Scenario, notes: &Notes) -> String {
 
     let mut head = serde_json::to_value(s).unwrap_or_default();
     let obj = head.as_object_mut().expect("a scenario serialises to an object");
-    let sections = ["provenance", "impact", "state", "turns", "fixtures", "criteria", "history"];
+    let sections = ["provenance", "impact", "state", "turns", "fixtures", "criteria", "history", "world", "recording", "script"];
     let mut top = serde_json::Map::new();
     for (k, v) in obj.iter() {
         if !sections.contains(&k.as_str()) {
@@ -168,6 +168,34 @@ pub fn to_toml(s: &Scenario, notes: &Notes) -> String {
         if let Some(v) = obj.get(name) {
             table(&mut out, Some(name), v);
         }
+    }
+
+    if let Some(w) = &s.world {
+        let _ = writeln!(out, "\n# The world the tools ran against, before the conversation; calls no fixture matches");
+        let _ = writeln!(out, "# are answered from it by the simulator, which keeps it for world-state criteria.");
+        let _ = writeln!(out, "[world]\nsimulator = {}", string(&w.simulator));
+        if w.params.as_object().is_some_and(|o| !o.is_empty()) {
+            let _ = writeln!(out, "params = {}", inline(&w.params));
+        }
+        if let Some(v) = &w.state {
+            let _ = writeln!(out, "state = {}", inline(v));
+        }
+        if let Some(text) = &w.state_json {
+            let _ = writeln!(out, "state_json = {}", multiline(text));
+        }
+    }
+
+    if let Some(p) = &s.script {
+        let _ = writeln!(out, "\n# When the lines below run out: `end`, or `simulate` (a recorded simulated customer");
+        let _ = writeln!(out, "# carries on toward the goal, repeating only the facts).");
+        let _ = writeln!(out, "[script]\nwhen_done = {}", inline(&serde_json::to_value(p.when_done).unwrap_or_default()));
+        if !p.goal.is_empty() {
+            let _ = writeln!(out, "goal = {}", string(&p.goal));
+        }
+        if !p.facts.is_empty() {
+            let _ = writeln!(out, "facts = {}", inline(&serde_json::to_value(&p.facts).unwrap_or_default()));
+        }
+        let _ = writeln!(out, "max_turns = {}", p.max_turns);
     }
 
     let _ = writeln!(out, "\n# The customer's lines, played verbatim and in order.");
@@ -225,10 +253,25 @@ pub fn to_toml(s: &Scenario, notes: &Notes) -> String {
         }
         out.push('\n');
     }
+    if let Some(r) = &s.recording {
+        let _ = writeln!(out, "# The failing run this scenario came from (scrubbed): `ratchet promote` checks other");
+        let _ = writeln!(out, "# failures against it before merging them into this scenario.");
+        let _ = writeln!(out, "[recording]\nconversation_json = {}", multiline(&r.conversation_json));
+    }
     while out.ends_with("\n\n") {
         out.pop();
     }
     out
+}
+
+/// A TOML multi-line literal string (`'''` … `'''`) for JSON text that ends with a
+/// newline: readable, no escaping. Text it cannot hold goes as a basic string.
+fn multiline(text: &str) -> String {
+    if text.ends_with('\n') && !text.contains("'''") && !text.chars().any(|c| c.is_control() && c != '\n') {
+        format!("'''\n{text}'''")
+    } else {
+        string(text)
+    }
 }
 
 /// "fails (2 of 4 criteria fail)" / "passes" / "could not run: ...".

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use schemars::JsonSchema;
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
 
 use super::SchemaVersion;
@@ -21,7 +21,7 @@ pub struct Conversation {
     /// Chat or voice.
     pub channel: Channel,
     /// RFC 3339 start time, when the source records it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "rfc3339_opt")]
     pub started_at: Option<String>,
     /// The turns, in order.
     pub turns: Vec<Turn>,
@@ -135,16 +135,16 @@ pub struct Outcome {
 #[serde(deny_unknown_fields)]
 pub struct Impact {
     /// Recurring revenue put at risk (a wrongful cancellation, a churn signal).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "amount")]
     pub revenue_at_risk: f64,
     /// Money refunded or charged back.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "amount")]
     pub refund_amount: f64,
     /// Estimated regulatory exposure.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "amount")]
     pub compliance_exposure: f64,
     /// Cost of the human hand-off.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "amount")]
     pub escalation_cost: f64,
     /// ISO 4217 code for all amounts above.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -229,4 +229,27 @@ impl AgentState {
 
 fn is_false(b: &bool) -> bool {
     !*b
+}
+
+/// An optional RFC 3339 time, refused when it is anything else ("yesterday",
+/// "2026-11-24"): times are compared and windowed, a guess would misplace the event.
+pub(crate) fn rfc3339_opt<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    let v = Option::<String>::deserialize(d)?;
+    if let Some(s) = &v {
+        if crate::time::parse_rfc3339(s).is_none() {
+            let shown: String = s.chars().take(40).collect();
+            let more = if s.chars().count() > 40 { "…" } else { "" };
+            return Err(serde::de::Error::custom(format!("`{shown}{more}` is not an RFC 3339 time (like 2026-11-24T09:31:00Z)")));
+        }
+    }
+    Ok(v)
+}
+
+/// An amount of money at stake: finite and not negative, so sums and rankings stay numbers.
+fn amount<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+    let v = f64::deserialize(d)?;
+    if !v.is_finite() || v < 0.0 {
+        return Err(serde::de::Error::custom(format!("{v} is not an amount: must be a finite number, 0 or more")));
+    }
+    Ok(v)
 }

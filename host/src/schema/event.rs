@@ -20,7 +20,7 @@ pub struct FailureEvent {
     /// re-running detection does not create a second event.
     pub event_id: String,
     /// RFC 3339 time the failure was detected (the conversation's own time in replays).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "super::conversation::rfc3339_opt")]
     pub detected_at: Option<String>,
     /// Why the conversation was flagged; at least one.
     pub reasons: Vec<FlagReason>,
@@ -32,6 +32,15 @@ pub struct FailureEvent {
     pub scorecards: Vec<ScorecardRun>,
     /// The conversation with its agent state snapshot.
     pub conversation: Conversation,
+}
+
+impl FailureEvent {
+    /// When the failure happened, in Unix seconds: `detected_at`, else the
+    /// conversation's `started_at`; `None` for exports that record neither (rank and
+    /// regenerate then take such events in input order, and say so).
+    pub fn time(&self) -> Option<i64> {
+        self.detected_at.as_deref().or(self.conversation.started_at.as_deref()).and_then(crate::time::parse_rfc3339)
+    }
 }
 
 /// Why a conversation was flagged.

@@ -41,6 +41,9 @@ pub struct Scenario {
     pub state: AgentState,
     /// The customer's lines, played in order, verbatim.
     pub turns: Vec<ScriptedTurn>,
+    /// What happens when the scripted lines run out (default: the conversation ends).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub script: Option<ScriptPolicy>,
     /// Recorded tool results that answer the agent's tool calls.
     #[serde(default)]
     pub fixtures: Vec<Fixture>,
@@ -54,6 +57,27 @@ pub struct Scenario {
     /// resurrections), oldest first: every move is explained and reversible.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub history: Vec<HistoryEntry>,
+    /// The failing run this scenario was regenerated from, scrubbed: what `promote`
+    /// checks another failure's criteria against ("would this scenario have caught
+    /// that one, and that one this?").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recording: Option<Recording>,
+}
+
+/// `[recording]`: the failing conversation a scenario came from (PII scrubbed like
+/// the rest of the file), as JSON text.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Recording {
+    /// The canonical conversation (`ratchet schema conversation`) as JSON text.
+    pub conversation_json: String,
+}
+
+impl Recording {
+    /// The recorded conversation.
+    pub fn conversation(&self) -> Result<super::Conversation, SchemaError> {
+        super::parse_json(&self.conversation_json, "[recording] conversation_json")
+    }
 }
 
 /// One recorded change to a scenario.
@@ -100,10 +124,10 @@ pub struct Provenance {
     #[serde(default = "one")]
     pub hits: u32,
     /// RFC 3339 time of the first production hit.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "super::conversation::rfc3339_opt")]
     pub first_seen: Option<String>,
     /// RFC 3339 time of the latest production hit.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "super::conversation::rfc3339_opt")]
     pub last_seen: Option<String>,
     /// `hand-written` or `ratchet regenerate`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -158,6 +182,44 @@ impl Fixture {
             (None, None) => Err("missing `result` (or `result_json`)".into()),
         }
     }
+}
+
+/// `[script]`: when the failing customer's lines run out before a fix reaches its
+/// decisive step (it asked for a confirmation, one more detail), a simulated
+/// customer may carry on from the real customer's goal and what they disclosed.
+/// Its lines come from the model broker and are recorded like LLM judgements, so
+/// the gate replays them offline; a missing recording is an `error`, never a pass.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ScriptPolicy {
+    /// `end` (the conversation ends with the last scripted line) or `simulate`.
+    #[serde(default)]
+    pub when_done: WhenDone,
+    /// What the customer came for, in their words (scrubbed).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub goal: String,
+    /// What the real customer disclosed (placeholders, order ids...), which the
+    /// simulated customer may repeat; it invents nothing else.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub facts: Vec<String>,
+    /// Most simulated customer lines.
+    #[serde(default = "three")]
+    pub max_turns: u32,
+}
+
+fn three() -> u32 {
+    3
+}
+
+/// What happens when the scripted customer lines run out.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum WhenDone {
+    /// The conversation ends (the default: replay is exactly the script).
+    #[default]
+    End,
+    /// A simulated customer carries on, recorded (see [`ScriptPolicy`]).
+    Simulate,
 }
 
 /// `[world]`: the state of the systems behind the agent's tools when the failure
@@ -397,6 +459,15 @@ impl Scenario {
                 return err(nth_table("fixtures", i), format!("fixtures[{i}].arguments"), "must be a table (the call's arguments)".into());
             }
         }
+        if let Some(p) = &self.script {
+            let line = text.lines().position(|l| l.trim() == "[script]").map(|i| i + 1);
+            if p.when_done == WhenDone::Simulate && p.goal.trim().is_empty() {
+                return err(line, "script.goal".into(), "a simulated customer needs the goal it pursues".into());
+            }
+            if p.max_turns == 0 || p.max_turns > 20 {
+                return err(line, "script.max_turns".into(), format!("{} is out of range 1..=20", p.max_turns));
+            }
+        }
         if let Some(w) = &self.world {
             let line = text.lines().position(|l| l.trim() == "[world]").map(|i| i + 1);
             if let Err(message) = w.state_value() {
@@ -407,6 +478,12 @@ impl Scenario {
             }
             if !w.params.is_object() {
                 return err(line, "world.params".into(), "must be a table".into());
+            }
+        }
+        if let Some(r) = &self.recording {
+            if let Err(e) = r.conversation() {
+                let line = text.lines().position(|l| l.trim() == "[recording]").map(|i| i + 1);
+                return err(line, "recording.conversation_json".into(), format!("not a conversation: {e}"));
             }
         }
         let mut seen = std::collections::BTreeSet::new();

@@ -69,20 +69,33 @@ pub fn lock(dir: &Path, timeout: Duration) -> Result<SuiteLock, StoreError> {
     Ok(SuiteLock { _lock: FileLock::acquire(&dir.join(LOCK_FILE), timeout)? })
 }
 
-/// A file a batch changes: its new text, and what to restore on failure.
+/// A file a batch changes: its new text (or its removal), and what to restore on failure.
 #[derive(Debug, Clone)]
 pub struct Pending {
-    /// The new text.
+    /// The new text (ignored when `remove`).
     pub text: String,
     /// The bytes before (None: the file is new).
     pub original: Option<Vec<u8>>,
+    /// Remove the file (a scenario replaced by another file of its cluster).
+    pub remove: bool,
+}
+
+impl Pending {
+    /// Write `text` (a new file when `original` is None).
+    pub fn write(text: String, original: Option<Vec<u8>>) -> Pending {
+        Pending { text, original, remove: false }
+    }
 }
 
 /// Stage every file, then rename them all into place; on a failure, put back what
-/// was replaced and remove what was created. Every path is checked to stay inside
-/// `dir` without passing through a symlink before anything is written.
+/// was replaced and remove what was created. Removals come last, once every write is
+/// in place (a failed removal leaves an extra file, never a missing one). Every path
+/// is checked to stay inside `dir` without passing through a symlink before
+/// anything is written.
 pub fn commit(dir: &Path, pending: &BTreeMap<PathBuf, Pending>) -> Result<(), StoreError> {
-    let targets: Vec<(PathBuf, &Pending)> = pending.iter().map(|(rel, p)| Ok((fsutil::confined(dir, rel)?, p))).collect::<Result<_, FsError>>()?;
+    let all: Vec<(PathBuf, &Pending)> = pending.iter().map(|(rel, p)| Ok((fsutil::confined(dir, rel)?, p))).collect::<Result<_, FsError>>()?;
+    let removals: Vec<PathBuf> = all.iter().filter(|(_, p)| p.remove).map(|(t, _)| t.clone()).collect();
+    let targets: Vec<(PathBuf, &Pending)> = all.into_iter().filter(|(_, p)| !p.remove).collect();
     let mut staged: Vec<(PathBuf, PathBuf)> = Vec::new();
     let mut created_dirs: Vec<PathBuf> = Vec::new();
     let cleanup = |staged: &[(PathBuf, PathBuf)], created_dirs: &[PathBuf]| {
@@ -133,6 +146,17 @@ pub fn commit(dir: &Path, pending: &BTreeMap<PathBuf, Pending>) -> Result<(), St
             return Err(StoreError::Io { path: target.clone(), source: e });
         }
     }
+    for target in removals {
+        match std::fs::remove_file(&target) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(StoreError::Io { path: target, source: e }),
+        }
+        // A failure-mode folder left empty goes too.
+        if let Some(parent) = target.parent().filter(|p| *p != dir) {
+            let _ = std::fs::remove_dir(parent);
+        }
+    }
     Ok(())
 }
 
@@ -161,8 +185,8 @@ mod tests {
         let suite = dir.path().join("suite");
         std::fs::create_dir(&suite).unwrap();
         let mut pending = BTreeMap::new();
-        pending.insert(PathBuf::from("m/ok.toml"), Pending { text: "x".into(), original: None });
-        pending.insert(PathBuf::from("../../ratchet.toml"), Pending { text: "pwned".into(), original: None });
+        pending.insert(PathBuf::from("m/ok.toml"), Pending::write("x".into(), None));
+        pending.insert(PathBuf::from("../../ratchet.toml"), Pending::write("pwned".into(), None));
         assert!(matches!(commit(&suite, &pending), Err(StoreError::Confined(FsError::Escape { .. }))));
         assert!(!suite.join("m").exists());
         assert!(!dir.path().join("ratchet.toml").exists());

@@ -5,6 +5,8 @@
 --mode missing-fixture  calls lookup_account with arguments no fixture records
 --mode unknown-tool     calls a tool that is not in the scenario's registry, at a wrong version
 --mode tool-loop        calls lookup_account forever without replying
+--mode confirm-first    asks "Shall I go ahead?" before cancelling, and cancels on a yes
+                        (the fix that asks a confirmation the failing customer never gave)
 """
 import json
 import sys
@@ -35,6 +37,11 @@ for line in sys.stdin:
             send({"type": "tool.call", "session": sid, "call_id": "c1", "name": "delete_everything", "version": "9.9.9", "arguments": {}})
         elif mode == "tool-loop":
             send({"type": "tool.call", "session": sid, "call_id": "c1", "name": "lookup_account", "arguments": {}})
+        elif mode == "confirm-first":
+            if any(w in msg["text"].lower() for w in ("yes", "go ahead", "please do")):
+                send({"type": "tool.call", "session": sid, "call_id": "c9", "name": "cancel_subscription", "arguments": {"account_id": "A-55812"}})
+            else:
+                send({"type": "agent.message", "session": sid, "text": "I can cancel your subscription. Shall I go ahead?"})
     elif kind == "tool.result":
         if mode == "tool-loop":
             send({"type": "tool.call", "session": sid, "call_id": "c2", "name": "lookup_account", "arguments": {}})
