@@ -10,9 +10,12 @@
 //! pattern, the tool order. Whether it applies to the other run is decided by
 //! evaluating it, values included (`must-not-call-tool create_return` with
 //! `order_id = "O-2"` does not fail on a run that returned order `O-7`).
-//! `world-state` and `plugin` criteria are not evaluated here (they need the
-//! simulator or another plugin): they never make two failures the same, and a
-//! scenario whose only failing criteria are of those kinds is never merged.
+//! `world-state` criteria are not evaluated here (that needs the simulator): each
+//! counts as failing on its own scenario's run, and is covered only by an
+//! identical criterion of the other scenario (same path, same check, same value) —
+//! repeats of one task share them, different tasks do not. `plugin` criteria are
+//! not evaluated either: they never make two failures the same, and a scenario
+//! whose only failing criteria are plugins is never merged.
 
 use std::collections::BTreeMap;
 
@@ -35,12 +38,18 @@ pub fn signature(c: &Check) -> Option<String> {
 }
 
 /// The criteria of `s` that fail on `run`, by signature (each with the first
-/// criterion id that has it).
+/// criterion id that has it); `world-state` criteria by their whole check (see the
+/// module doc), as if they failed.
 pub fn failing(s: &Scenario, run: &Conversation, rules: &ConversationConfig) -> BTreeMap<String, String> {
     let plugins = AssertionPlugins::new();
     let ctx = Context::new(&plugins, rules);
     let mut out = BTreeMap::new();
     for c in &s.criteria {
+        if let Check::WorldState { .. } = &c.check {
+            let whole = crate::schema::canonical_json(&serde_json::to_value(&c.check).unwrap_or_default());
+            out.entry(format!("world-state:{whole}")).or_insert_with(|| c.id.clone());
+            continue;
+        }
         let Some(sig) = signature(&c.check) else { continue };
         if let Ok(o) = criteria::evaluate(c, run, &ctx) {
             if !o.passed {
@@ -128,6 +137,21 @@ mod tests {
         let why = same_failure(&a, &again, &rules).expect("the same failure");
         assert_eq!(why.existing_catches_candidate, vec!["not-o2"]);
         assert!(same_failure(&a, &other_task, &rules).is_none(), "the wrong order differs: not caught");
+    }
+
+    #[test]
+    fn world_state_criteria_match_only_their_twin() {
+        let rules = ConversationConfig::default();
+        let ws = |order: &str| {
+            format!(
+                "[world]\nsimulator = \"s\"\nstate = {{ orders = {{}} }}\n\n[[criteria]]\nid = \"cancelled\"\nkind = \"world-state\"\npath = \"/orders/{order}/status\"\nequals = \"cancelled\"\n"
+            )
+        };
+        let a = scenario(&ws("O-1"), &[("get_order", "O-1")]);
+        let again = scenario(&ws("O-1"), &[("get_order", "O-1")]);
+        let other = scenario(&ws("O-9"), &[("get_order", "O-9")]);
+        assert!(same_failure(&a, &again, &rules).is_some(), "the same outcome check: the same task");
+        assert!(same_failure(&a, &other, &rules).is_none(), "another order: another task");
     }
 
     #[test]
