@@ -95,6 +95,7 @@ export class ToolRequest {
     return new ToolRequest(tool, required(d, 'arguments', where), version);
   }
 
+  /** `{"tool", "version", "arguments"}`, as `ratchet plugin run` takes it. */
   toJSONValue() {
     return { tool: this.tool, version: this.version, arguments: this.arguments };
   }
@@ -124,6 +125,7 @@ export class Observed {
     return new Observed(request, result, isError);
   }
 
+  /** `{"request", "result", "is_error"}`, as `ratchet plugin run` takes it. */
   toJSONValue() {
     return { request: this.request.toJSONValue(), result: this.result, is_error: this.isError };
   }

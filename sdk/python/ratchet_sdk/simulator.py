@@ -81,6 +81,7 @@ class ToolRequest:
         return cls(tool=tool, arguments=_required(d, "arguments", where), version=version)
 
     def to_json_value(self) -> dict:
+        """``{"tool", "version", "arguments"}``, as ``ratchet plugin run`` takes it."""
         return {"tool": self.tool, "version": self.version, "arguments": self.arguments}
 
 
@@ -108,6 +109,7 @@ class Observed:
         return cls(request=request, result=result, is_error=is_error)
 
     def to_json_value(self) -> dict:
+        """``{"request", "result", "is_error"}``, as ``ratchet plugin run`` takes it."""
         return {"request": self.request.to_json_value(), "result": self.result, "is_error": self.is_error}
 
 
