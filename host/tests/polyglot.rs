@@ -222,8 +222,7 @@ fn sample_call(p: &Plugin) -> SampleCall {
             SampleCall::Conversation(serde_json::from_value(v["transcript"].clone()).unwrap(), v["params"].clone())
         }
         WorldKind::Simulator => {
-            let v: Value =
-                serde_json::from_str(&std::fs::read_to_string(plugins_dir().join("simulator-subscriptions/samples/refund.json")).unwrap()).unwrap();
+            let v: Value = serde_json::from_str(&std::fs::read_to_string(plugins_dir().join("simulator-subscriptions/samples/refund.json")).unwrap()).unwrap();
             SampleCall::Simulate(canonical_json(&v["world"]), serde_json::from_value(v["request"].clone()).unwrap())
         }
         k => panic!("no sample call for {k:?}"),

@@ -120,7 +120,8 @@ fn all_twelve_templates_are_generated_and_pass_their_sample_tests_natively() {
 fn one_template_per_language_builds_into_a_component_that_gives_the_expected_bytes() {
     let tmp = tempfile::tempdir().unwrap();
     // One per language and one per world, and the simulator (the newest world) in each language.
-    for (lang, kind) in [("rust", "scorecard"), ("python", "assertion"), ("js", "adapter"), ("rust", "simulator"), ("python", "simulator"), ("js", "simulator")] {
+    for (lang, kind) in [("rust", "scorecard"), ("python", "assertion"), ("js", "adapter"), ("rust", "simulator"), ("python", "simulator"), ("js", "simulator")]
+    {
         let name = format!("new-{lang}-{kind}");
         let dir = scaffold(tmp.path(), lang, kind, &name);
         if lang == "rust" {
