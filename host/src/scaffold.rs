@@ -1,5 +1,6 @@
-//! `ratchet plugin new`: a new plugin — scorecard, assertion or adapter, in Rust,
-//! Python or JavaScript — that builds and passes its own sample test out of the box.
+//! `ratchet plugin new`: a new plugin — scorecard, assertion, adapter or tool
+//! simulator, in Rust, Python or JavaScript — that builds and passes its own sample
+//! test out of the box.
 //!
 //! The templates are compiled into the binary (`host/templates/`). Every kind has one
 //! set of samples shared by the three languages: the Rust, Python and JavaScript
@@ -60,11 +61,14 @@ pub enum Kind {
     Assertion,
     /// World `adapter`: turns a vendor export into canonical conversations.
     Adapter,
+    /// World `simulator` (WIT 0.1.2): answers tool calls from a world state in
+    /// `ratchet gate`, seeds that world in `ratchet regenerate`.
+    Simulator,
 }
 
 impl Kind {
     /// Every kind, in the order help texts list them.
-    pub const ALL: [Kind; 3] = [Kind::Scorecard, Kind::Assertion, Kind::Adapter];
+    pub const ALL: [Kind; 4] = [Kind::Scorecard, Kind::Assertion, Kind::Adapter, Kind::Simulator];
 
     /// The name `--kind` takes (also the WIT world's name).
     pub fn name(self) -> &'static str {
@@ -72,6 +76,7 @@ impl Kind {
             Kind::Scorecard => "scorecard",
             Kind::Assertion => "assertion",
             Kind::Adapter => "adapter",
+            Kind::Simulator => "simulator",
         }
     }
 
@@ -86,6 +91,7 @@ impl Kind {
             Kind::Scorecard => "scorer",
             Kind::Assertion => "asserter",
             Kind::Adapter => "converter",
+            Kind::Simulator => "simulation",
         }
     }
 }
@@ -105,7 +111,7 @@ pub enum ScaffoldError {
     #[error("unknown language `{0}`: expected rust, python or js")]
     UnknownLang(String),
     /// `--kind` names a plugin kind there are no templates for.
-    #[error("unknown plugin kind `{0}`: expected scorecard, assertion or adapter")]
+    #[error("unknown plugin kind `{0}`: expected scorecard, assertion, adapter or simulator")]
     UnknownKind(String),
     /// The target exists and is a file or a non-empty directory.
     #[error("{0}: already exists and is not an empty directory; refusing to overwrite it (choose another --dir)")]
@@ -315,6 +321,7 @@ const TEMPLATES: &[(&str, &str)] = &[
     template!("rust/scorecard.rs"),
     template!("rust/assertion.rs"),
     template!("rust/adapter.rs"),
+    template!("rust/simulator.rs"),
     template!("rust/golden.rs"),
     template!("rust/gitignore"),
     template!("python/pyproject.toml"),
@@ -322,6 +329,7 @@ const TEMPLATES: &[(&str, &str)] = &[
     template!("python/scorecard.py"),
     template!("python/assertion.py"),
     template!("python/adapter.py"),
+    template!("python/simulator.py"),
     template!("python/test_plugin.py"),
     template!("python/gitignore"),
     template!("js/package.json"),
@@ -329,6 +337,7 @@ const TEMPLATES: &[(&str, &str)] = &[
     template!("js/scorecard.js"),
     template!("js/assertion.js"),
     template!("js/adapter.js"),
+    template!("js/simulator.js"),
     template!("js/plugin.test.js"),
     template!("js/gitignore"),
     template!("samples/scorecard/example.json"),
@@ -344,6 +353,12 @@ const TEMPLATES: &[(&str, &str)] = &[
     template!("samples/adapter/example.expected.json"),
     template!("samples/adapter/invalid/unknown-sender.json"),
     template!("samples/adapter/invalid/unknown-sender.error.txt"),
+    template!("samples/simulator/example.json"),
+    template!("samples/simulator/example.expected.json"),
+    template!("samples/simulator/seed.json"),
+    template!("samples/simulator/seed.expected.json"),
+    template!("samples/simulator/invalid/no-orders.json"),
+    template!("samples/simulator/invalid/no-orders.error.txt"),
 ];
 
 fn template(path: &str) -> &'static str {
@@ -481,6 +496,9 @@ pub fn render(req: &Request, cwd: &Path) -> Result<Vec<File>, ScaffoldError> {
             "and use it as a criterion in a scenario:\n\n```toml\n[[criteria]]\nid = \"states-refund-policy\"\nkind = \"plugin\"\nplugin = \"{name}\"\nparams = {{ phrase = \"refund policy\", within_turns = 2 }}\n```"
         ),
         Kind::Adapter => format!("and read exports through it: `ratchet detect exports/ --adapter {name} --out events.jsonl`."),
+        Kind::Simulator => format!(
+            "and let it answer the tool calls no recorded fixture matches in a scenario (its world is what `world-state` criteria check):\n\n```toml\n[world]\nsimulator = \"{name}\"\nstate_json = '{{\"orders\": {{\"O-1001\": {{\"order_id\": \"O-1001\", \"status\": \"open\", \"total\": 49.0}}}}}}'\n```\n\nor seed every regenerated scenario's `[world]` from the recorded calls: `[regenerate] simulator = \"{name}\"` in `ratchet.toml`. `samples/seed.json` is a seeding input (`ratchet plugin run build/{name}.wasm --input samples/seed.json`)."
+        ),
     };
     let rust_runner = match kind {
         Kind::Scorecard => format!(
@@ -492,6 +510,8 @@ pub fn render(req: &Request, cwd: &Path) -> Result<Vec<File>, ScaffoldError> {
             camel(name)
         ),
         Kind::Adapter => format!("{}::convert", camel(name)),
+        // `{"world", "request"}` answers a call, `{"observed"}` seeds: as `ratchet plugin run` takes them.
+        Kind::Simulator => format!("ratchet_sdk::testing::run_simulator::<{}>", camel(name)),
     };
     let vars: Vec<(&str, String)> = vec![
         ("NAME", name.to_string()),
@@ -588,7 +608,8 @@ mod tests {
         assert_eq!(Lang::parse("js").unwrap(), Lang::Js);
         assert_eq!(Kind::parse("adapter").unwrap(), Kind::Adapter);
         assert_eq!(Lang::parse("go").unwrap_err().to_string(), "unknown language `go`: expected rust, python or js");
-        assert!(Kind::parse("agent").unwrap_err().to_string().contains("scorecard, assertion or adapter"));
+        assert_eq!(Kind::parse("simulator").unwrap(), Kind::Simulator);
+        assert!(Kind::parse("agent").unwrap_err().to_string().contains("scorecard, assertion, adapter or simulator"));
     }
 
     #[test]

@@ -154,6 +154,7 @@ fn every_port_gives_the_same_bytes_as_its_reference_on_the_shared_samples() {
     };
     assert_eq!(langs_of("scorecard-support-policy"), vec![Lang::Rust, Lang::Python, Lang::Js], "{all:#?}");
     assert_eq!(langs_of("assertion-no-false-confirmation"), vec![Lang::Rust, Lang::Js], "{all:#?}");
+    assert_eq!(langs_of("simulator-subscriptions"), vec![Lang::Rust, Lang::Python, Lang::Js], "{all:#?}");
 
     let (mut outputs, mut errors) = (0, 0);
     for (dir, members) in &groups {
@@ -189,37 +190,53 @@ fn every_port_gives_the_same_bytes_as_its_reference_on_the_shared_samples() {
             }
         }
     }
-    // 5 scorecard samples x 3 languages + 5 assertion samples x 2 + the adapters' 7.
-    assert!(outputs >= 5 * 3 + 5 * 2 + 7, "only {outputs} outputs compared");
-    assert!(errors >= 3 * 3, "only {errors} error messages compared");
+    // 5 scorecard samples x 3 languages + 5 assertion samples x 2 + 10 simulator samples x 3 + the adapters' 7.
+    assert!(outputs >= 5 * 3 + 5 * 2 + 10 * 3 + 7, "only {outputs} outputs compared");
+    // 3 scorecard and 2 simulator error messages x 3 languages.
+    assert!(errors >= 3 * 3 + 2 * 3, "only {errors} error messages compared");
 }
 
 /// The Python and JavaScript components this repository ships.
 fn polyglot() -> Vec<Shipped> {
     let v: Vec<Shipped> = shipped().into_iter().filter(|p| p.lang != Lang::Rust).collect();
-    assert!(v.len() >= 3, "{v:?}");
+    assert!(v.len() >= 5, "{v:?}");
     v
 }
 
-/// A sample input for `p`'s world, with its params.
-fn sample_call(p: &Plugin) -> (Conversation, Value) {
+/// A sample call for `p`'s world.
+enum SampleCall {
+    /// A scorecard's or an assertion's input, with its params.
+    Conversation(Conversation, Value),
+    /// A simulator's: one call in a world (canonical JSON text).
+    Simulate(String, ratchet::plugin::ToolRequest),
+}
+
+fn sample_call(p: &Plugin) -> SampleCall {
     match p.world().kind {
-        WorldKind::Scorecard => (conversation("tuesday-cancellation.json"), json!({})),
+        WorldKind::Scorecard => SampleCall::Conversation(conversation("tuesday-cancellation.json"), json!({})),
         WorldKind::Assertion => {
             let v: Value = serde_json::from_str(
                 &std::fs::read_to_string(plugins_dir().join("assertion-no-false-confirmation/samples/tuesday-cancel-never-started.json")).unwrap(),
             )
             .unwrap();
-            (serde_json::from_value(v["transcript"].clone()).unwrap(), v["params"].clone())
+            SampleCall::Conversation(serde_json::from_value(v["transcript"].clone()).unwrap(), v["params"].clone())
+        }
+        WorldKind::Simulator => {
+            let v: Value = serde_json::from_str(&std::fs::read_to_string(plugins_dir().join("simulator-subscriptions/samples/refund.json")).unwrap()).unwrap();
+            SampleCall::Simulate(canonical_json(&v["world"]), serde_json::from_value(v["request"].clone()).unwrap())
         }
         k => panic!("no sample call for {k:?}"),
     }
 }
 
-fn call(p: &Plugin, c: &Conversation, params: &Value) -> (String, u64, u64) {
-    let (out, stats) = match p.world().kind {
-        WorldKind::Scorecard => p.score(c, params).map(|r| (serde_json::to_value(r.output).unwrap(), r.stats)),
-        _ => p.check(c, params).map(|r| (serde_json::to_value(r.output).unwrap(), r.stats)),
+fn call(p: &Plugin, input: &SampleCall) -> (String, u64, u64) {
+    let (out, stats) = match (p.world().kind, input) {
+        (WorldKind::Scorecard, SampleCall::Conversation(c, params)) => p.score(c, params).map(|r| (serde_json::to_value(r.output).unwrap(), r.stats)),
+        (WorldKind::Assertion, SampleCall::Conversation(c, params)) => p.check(c, params).map(|r| (serde_json::to_value(r.output).unwrap(), r.stats)),
+        (WorldKind::Simulator, SampleCall::Simulate(world, request)) => {
+            p.simulate(world, request, &json!({})).map(|r| (serde_json::to_value(r.output).unwrap(), r.stats))
+        }
+        (k, _) => panic!("{}: no sample call for {k:?}", p.id().name),
     }
     .unwrap_or_else(|e| panic!("{e}"));
     (canonical_json(&out), stats.fuel_consumed, stats.peak_memory_bytes)
@@ -233,15 +250,15 @@ fn python_and_js_guests_import_wasi_clocks_and_random_yet_repeat_bit_for_bit() {
         for want in ["wasi:clocks/wall-clock", "wasi:clocks/monotonic-clock", "wasi:random/random"] {
             assert!(imports.iter().any(|i| i.starts_with(want)), "{} does not import {want}: {imports:?}", m.name);
         }
-        let (c, params) = sample_call(&p);
-        let first = call(&p, &c, &params);
+        let input = sample_call(&p);
+        let first = call(&p, &input);
         for _ in 0..4 {
-            assert_eq!(call(&p, &c, &params), first, "{}: a fresh instance gave different bytes or fuel", m.name);
+            assert_eq!(call(&p, &input), first, "{}: a fresh instance gave different bytes or fuel", m.name);
         }
         // A different engine (as another process would have): same bytes, same fuel.
         let other = Runtime::new(&EngineSettings { cache_dir: Some(test_cache_dir()), ..EngineSettings::default() }, true).unwrap();
         let p2 = other.load_file(&m.name, &component(&m.name), Limits::default()).unwrap();
-        assert_eq!(call(&p2, &c, &params), first, "{}: another engine gave different bytes or fuel", m.name);
+        assert_eq!(call(&p2, &input), first, "{}: another engine gave different bytes or fuel", m.name);
     }
 }
 
@@ -328,8 +345,7 @@ fn the_cache_makes_the_second_load_a_deserialize_and_defaults_leave_headroom() {
         assert!(took < Duration::from_secs(3), "{}: cached load took {took:?}", m.name);
 
         // The default limits are enough, with room to spare, for the Python and JS runtimes.
-        let (c, params) = sample_call(&second);
-        let (_, fuel, memory) = call(&second, &c, &params);
+        let (_, fuel, memory) = call(&second, &sample_call(&second));
         assert!(fuel < limits.fuel / 100, "{}: {fuel} fuel is over 1 % of the default {}", m.name, limits.fuel);
         assert!(memory < (u64::from(limits.memory_mib) << 20) / 4, "{}: peak memory {memory} is over a quarter of the default", m.name);
     }

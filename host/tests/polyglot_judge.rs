@@ -269,7 +269,7 @@ fn the_example_suites_committed_recordings_answer_the_ports_in_the_gate() {
 /// The WIT version the Rust SDK builds against.
 const SDK_WIT_RUST: &str = "0.1.2";
 /// The WIT version the Python and JavaScript SDKs build against.
-const SDK_WIT_PY_JS: &str = "0.1.1";
+const SDK_WIT_PY_JS: &str = "0.1.2";
 
 #[test]
 fn only_plugins_that_judge_import_the_model() {
@@ -281,6 +281,10 @@ fn only_plugins_that_judge_import_the_model() {
         ("scorecard-support-policy-py", false),
         ("scorecard-support-policy-js", false),
         ("assertion-no-false-confirmation-js", false),
+        // The simulator world has no model import at all.
+        ("simulator-subscriptions", false),
+        ("simulator-subscriptions-py", false),
+        ("simulator-subscriptions-js", false),
     ] {
         let p = load(name, Limits::default());
         let imports = &p.inspection().imports;

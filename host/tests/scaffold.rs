@@ -1,8 +1,9 @@
-//! `ratchet plugin new`: all nine templates (Rust, Python, JavaScript × scorecard,
-//! assertion, adapter) are generated with their files and pass their own sample test
-//! natively; one template per language (and per world) is built into a component and
-//! run in the sandbox with `ratchet plugin run`, giving the sample's expected bytes;
-//! bad requests are refused with a clear message and exit code 2.
+//! `ratchet plugin new`: all twelve templates (Rust, Python, JavaScript × scorecard,
+//! assertion, adapter, simulator) are generated with their files and pass their own
+//! sample test natively; one template per language and per world — and the simulator
+//! in every language — is built into a component and run in the sandbox with `ratchet
+//! plugin run`, giving the sample's expected bytes; bad requests are refused with a
+//! clear message and exit code 2.
 //!
 //! The three languages' templates of a kind share their samples, so passing the
 //! sample test means giving the same bytes as the other two languages.
@@ -17,7 +18,7 @@ use common::*;
 use serde_json::Value;
 
 const LANGS: [&str; 3] = ["rust", "python", "js"];
-const KINDS: [&str; 3] = ["scorecard", "assertion", "adapter"];
+const KINDS: [&str; 4] = ["scorecard", "assertion", "adapter", "simulator"];
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..").canonicalize().unwrap()
@@ -62,7 +63,7 @@ fn run_ok(mut cmd: Command, what: &str) {
 }
 
 #[test]
-fn all_nine_templates_are_generated_and_pass_their_sample_tests_natively() {
+fn all_twelve_templates_are_generated_and_pass_their_sample_tests_natively() {
     let tmp = tempfile::tempdir().unwrap();
     let t = Instant::now();
     for lang in LANGS {
@@ -78,7 +79,9 @@ fn all_nine_templates_are_generated_and_pass_their_sample_tests_natively() {
             let invalid = match kind {
                 "scorecard" => vec!["samples/invalid/bad-params.error.txt", "samples/invalid/bad-params.json", "samples/invalid/bad-params.options.json"],
                 "assertion" => vec!["samples/invalid/missing-phrase.error.txt", "samples/invalid/missing-phrase.json"],
-                _ => vec!["samples/invalid/unknown-sender.error.txt", "samples/invalid/unknown-sender.json"],
+                "adapter" => vec!["samples/invalid/unknown-sender.error.txt", "samples/invalid/unknown-sender.json"],
+                // A simulator has two kinds of input: a call in a world, and observations to seed from.
+                _ => vec!["samples/invalid/no-orders.error.txt", "samples/invalid/no-orders.json", "samples/seed.expected.json", "samples/seed.json"],
             };
             expected.extend(["samples/example.expected.json", "samples/example.json"]);
             expected.extend(invalid);
@@ -110,14 +113,15 @@ fn all_nine_templates_are_generated_and_pass_their_sample_tests_natively() {
             }
         }
     }
-    eprintln!("9 templates generated and their sample tests run in {:.1} s", t.elapsed().as_secs_f64());
+    eprintln!("12 templates generated and their sample tests run in {:.1} s", t.elapsed().as_secs_f64());
 }
 
 #[test]
 fn one_template_per_language_builds_into_a_component_that_gives_the_expected_bytes() {
     let tmp = tempfile::tempdir().unwrap();
-    // One per language and one per world.
-    for (lang, kind) in [("rust", "scorecard"), ("python", "assertion"), ("js", "adapter")] {
+    // One per language and one per world, and the simulator (the newest world) in each language.
+    for (lang, kind) in [("rust", "scorecard"), ("python", "assertion"), ("js", "adapter"), ("rust", "simulator"), ("python", "simulator"), ("js", "simulator")]
+    {
         let name = format!("new-{lang}-{kind}");
         let dir = scaffold(tmp.path(), lang, kind, &name);
         if lang == "rust" {

@@ -20,7 +20,7 @@ pub enum PluginCommand {
     Inspect(InspectArgs),
     /// Run one plugin call and print its output, fuel, peak memory and time.
     Run(RunArgs),
-    /// Create a new plugin (scorecard, assertion or adapter) in Rust, Python or JavaScript
+    /// Create a new plugin (scorecard, assertion, adapter or tool simulator) in Rust, Python or JavaScript
     /// that builds and passes its own sample test out of the box.
     New(NewArgs),
 }
@@ -37,6 +37,7 @@ pub enum KindArg {
     Scorecard,
     Assertion,
     Adapter,
+    Simulator,
 }
 
 #[derive(Args)]
@@ -83,10 +84,12 @@ pub struct RunArgs {
     plugin: String,
     /// Input file (`-` for stdin): a conversation JSON for scorecards; a conversation,
     /// or `{"transcript": ..., "params": ...}`, for assertions; the raw export for adapters;
-    /// for agents, a conversation so far (the agent's next action is printed).
+    /// for agents, a conversation so far (the agent's next action is printed); for simulators,
+    /// `{"world": {...}, "request": {"tool", "version", "arguments"}}` (one call) or
+    /// `{"observed": [...]}` (seed a world).
     #[arg(long, short)]
     input: PathBuf,
-    /// Parameters (a JSON object) for the scorecard, assertion or adapter.
+    /// Parameters (a JSON object) for the scorecard, assertion, adapter or simulator.
     #[arg(long)]
     params: Option<String>,
     /// Run the call N times on fresh instances and check every output is identical.
@@ -141,6 +144,7 @@ fn new(cwd: &Path, a: NewArgs) -> CliResult {
         KindArg::Scorecard => Kind::Scorecard,
         KindArg::Assertion => Kind::Assertion,
         KindArg::Adapter => Kind::Adapter,
+        KindArg::Simulator => Kind::Simulator,
     };
     scaffold::validate_name(&a.name).map_err(CliError::usage)?;
     let dir = a.dir.unwrap_or_else(|| PathBuf::from(&a.name));

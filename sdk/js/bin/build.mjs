@@ -8,13 +8,16 @@
 //   { "name": "my-scorecard", "version": "0.1.0", "type": "module",
 //     "ratchet": { "world": "scorecard", "entry": "app.js" } }
 //
+// (world: scorecard, assertion, adapter or simulator.)
+//
 // Two steps: esbuild bundles the entry (and what it imports: the plugin's modules,
 // this SDK) into one ES module, leaving the WIT imports (`ratchet:plugin/...`)
 // external; then componentize-js 0.23 (called as a library: its `jco componentize`
 // CLI fails on relative WIT paths) turns the bundle into a component for the world.
 // WASI `http`/`fetch-event` are disabled (no network); clocks and random stay and
 // are deterministic in ratchet's sandbox. The WIT package is the checkout's
-// wit/since_v0.1.1 (`--wit` or RATCHET_WIT_DIR override it); `ratchet:plugin/...`
+// wit/since_v0.1.2 (`--wit` or RATCHET_WIT_DIR override it; the simulator world needs
+// 0.1.2 or later, a plugin that asks a model 0.1.1 or later); `ratchet:plugin/...`
 // import specifiers are rewritten to its version. Needs `npm ci` in sdk/js.
 //
 // The model import. componentize-js gives a component every import of its world,
@@ -30,10 +33,14 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const WORLDS = ['scorecard', 'assertion', 'adapter'];
-const EXPORTS = { scorecard: 'scorer', assertion: 'asserter', adapter: 'converter' };
+/** The worlds a JavaScript plugin can implement (`"ratchet".world`). */
+export const WORLDS = ['scorecard', 'assertion', 'adapter', 'simulator'];
+/** The interface each world exports (the name `app.js` exports it under). */
+export const EXPORTS = { scorecard: 'scorer', assertion: 'asserter', adapter: 'converter', simulator: 'simulation' };
 // Worlds that may import ratchet:plugin/model (since WIT 0.1.1).
 const MODEL_WORLDS = ['scorecard', 'assertion'];
+/** The WIT version the build targets by default (`wit/since_v<this>`). */
+export const DEFAULT_WIT_VERSION = '0.1.2';
 const SDK_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
 class BuildError extends Error {}
@@ -42,6 +49,7 @@ function usage() {
   return 'usage: node sdk/js/bin/build.mjs PLUGIN_DIR [-o OUT.wasm] [--wit WIT_DIR] [-q]';
 }
 
+/** `{name, version, world, entry, samples, model}` from `pluginDir`'s package.json (`model`: a boolean when set, else `null`); a `BuildError` naming the field otherwise. */
 export function readManifest(pluginDir) {
   const path = join(pluginDir, 'package.json');
   let pkg;
@@ -62,13 +70,22 @@ export function readManifest(pluginDir) {
   return { name: pkg.name, version: pkg.version ?? '0.0.0', world: r.world, entry, samples: r.samples ?? 'samples', model };
 }
 
-/** `{version, hasModel}` of the ratchet:plugin package in `wit`. */
-export function witPackage(wit) {
-  const text = readdirSync(wit)
+function witText(wit) {
+  return readdirSync(wit)
     .filter((f) => f.endsWith('.wit'))
     .sort()
     .map((f) => readFileSync(join(wit, f), 'utf8'))
     .join('\n');
+}
+
+/** The names of the worlds the package in `wit` defines (`simulator` since 0.1.2). */
+export function witWorlds(wit) {
+  return [...witText(wit).matchAll(/^world ([a-z][a-z0-9-]*)\b/gm)].map((m) => m[1]);
+}
+
+/** `{version, hasModel}` of the ratchet:plugin package in `wit`. */
+export function witPackage(wit) {
+  const text = witText(wit);
   const m = /^package ratchet:plugin@([0-9A-Za-z.+-]+);/m.exec(text);
   if (!m) throw new BuildError(`${wit}: no \`package ratchet:plugin@X.Y.Z;\` in its .wit files`);
   return { version: m[1], hasModel: /^interface model\b/m.test(text) };
@@ -95,7 +112,7 @@ async function load(name) {
   }
 }
 
-// esbuild options shared by the probe and the build: `ratchet:plugin/host@0.1.1` in
+// esbuild options shared by the probe and the build: `ratchet:plugin/host@0.1.2` in
 // the SDK's source becomes the version of the WIT built against; WIT imports stay external.
 function bundleOptions(entry, version) {
   const witVersion = {
@@ -121,12 +138,15 @@ export async function usesJudge(entry) {
   );
 }
 
+/** Builds `pluginDir` into the component `out` against the WIT directory `wit`; the manifest plus `witVersion`, `seconds` and `bytes`. */
 export async function build(pluginDir, out, wit, quiet = false) {
   pluginDir = resolve(pluginDir);
   wit = resolve(wit);
   const m = readManifest(pluginDir);
-  if (!existsSync(join(wit, 'types.wit'))) throw new BuildError(`${wit}: no types.wit here (pass --wit DIR or set RATCHET_WIT_DIR to the ratchet checkout's wit/since_v0.1.1)`);
+  if (!existsSync(join(wit, 'types.wit'))) throw new BuildError(`${wit}: no types.wit here (pass --wit DIR or set RATCHET_WIT_DIR to the ratchet checkout's wit/since_v${DEFAULT_WIT_VERSION})`);
   const { version, hasModel } = witPackage(wit);
+  if (!witWorlds(wit).includes(m.world))
+    throw new BuildError(`${pluginDir}: "ratchet.world" is ${JSON.stringify(m.world)}, but ${wit} is ratchet:plugin@${version}, which has no ${m.world} world (the simulator world is new in 0.1.2): build against wit/since_v${DEFAULT_WIT_VERSION}`);
   const esbuild = await load('esbuild');
   const { componentize } = await load('@bytecodealliance/componentize-js');
   const started = Date.now();
@@ -174,7 +194,7 @@ export async function build(pluginDir, out, wit, quiet = false) {
 async function main(argv) {
   let dir;
   let out;
-  let wit = process.env.RATCHET_WIT_DIR || join(SDK_DIR, '..', '..', 'wit', 'since_v0.1.1');
+  let wit = process.env.RATCHET_WIT_DIR || join(SDK_DIR, '..', '..', 'wit', `since_v${DEFAULT_WIT_VERSION}`);
   let quiet = false;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];

@@ -7,25 +7,36 @@
 //   import { MyScorecard } from './plugin.js';
 //   export const scorer = scorecard(new MyScorecard());
 //
-// The export's name must be the WIT interface's: `scorer`, `asserter`, `converter`.
+// The export's name must be the WIT interface's: `scorer`, `asserter`, `converter`,
+// `simulation`.
 // Each call converts the WIT records (camelCase, enums as strings, u64 as BigInt)
 // into the SDK's model (JSON-valued fields parsed, errors naming the field), calls
 // the plugin, converts the result back (JSON written canonically), turns a thrown
 // PluginError into the WIT result's error string, and reports any other exception
 // to the host (`abort-reason`: name, message, where) before the call traps.
 
-import { abortReason, log as hostLog } from 'ratchet:plugin/host@0.1.1';
+import { abortReason, log as hostLog } from 'ratchet:plugin/host@0.1.2';
 
 import { canonicalJson, parseJson, parseJsonExact, ParseError } from './canonical.js';
 import { PluginError } from './errors.js';
 import { setLogBackend } from './log.js';
 import { AgentState, Conversation, SCHEMA_VERSION, ToolCall, ToolResult, Turn, rememberExactJson } from './model.js';
+import { Observed, Simulated, ToolRequest } from './simulator.js';
 
 setLogBackend((level, message) => hostLog(level, message));
 
 function parse(what, text) {
   try {
     return parseJson(text, what);
+  } catch (e) {
+    throw e instanceof ParseError ? new PluginError(e.message) : e;
+  }
+}
+
+// World, tool arguments and results, read so that floats stay floats (see simulator.js).
+function parseExact(what, text) {
+  try {
+    return parseJsonExact(text, what);
   } catch (e) {
     throw e instanceof ParseError ? new PluginError(e.message) : e;
   }
@@ -179,5 +190,36 @@ export function adapter(plugin) {
   return {
     info: () => guard(() => infoToWit(plugin.info())),
     convert: (input, options) => guard(() => plugin.convert(input, parse('options', options)).map((x) => ({ conversation: conversationToWit(x.conversation), missing: [...x.missing] }))),
+  };
+}
+
+const requestFromWit = (r, where) => new ToolRequest(r.tool, parseExact(`${where}.arguments`, r.arguments), r.version);
+
+/**
+ * The `simulation` export for a simulator object (`info()`, `seed(observed, params)`,
+ * `call(world, request, params)`; since WIT 0.1.2). `seed` returns the world (the host
+ * requires an object), `call` a `Simulated` or `null`/`undefined` (the tool is not
+ * modelled); anything else is a bug in the plugin, reported to the host before the
+ * call traps. World, arguments and results are read with `parseJsonExact`.
+ */
+export function simulator(plugin) {
+  return {
+    info: () => guard(() => infoToWit(plugin.info())),
+    seed: (observed, params) =>
+      guard(() => {
+        const p = parse('params', params);
+        const items = observed.map((o, i) => new Observed(requestFromWit(o.request, `observed[${i}].request`), parseExact(`observed[${i}].result`, o.result), o.isError));
+        return canonicalJson(plugin.seed(items, p));
+      }),
+    call: (world, request, params) =>
+      guard(() => {
+        const w = parseExact('world', world);
+        const p = parse('params', params);
+        const a = plugin.call(w, requestFromWit(request, 'request'), p);
+        if (a === null || a === undefined) return undefined;
+        if (!(a instanceof Simulated)) throw new TypeError(`call must return a Simulated or null, got ${a?.constructor?.name ?? typeof a}`);
+        if (typeof a.isError !== 'boolean') throw new TypeError(`answer.isError must be a boolean, got ${typeof a.isError}`);
+        return { result: canonicalJson(a.result), isError: a.isError, world: canonicalJson(a.world) };
+      }),
   };
 }

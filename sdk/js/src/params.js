@@ -1,14 +1,14 @@
 // Typed access to a plugin's JSON parameters with defaults and the Rust SDK's
 // error messages (a misconfigured plugin says the same thing in every language).
 
-import { canonicalJson, compareCodePoints } from './canonical.js';
+import { F64, canonicalJson, compareCodePoints } from './canonical.js';
 import { PluginError } from './errors.js';
 
-/** The JSON type name of `v`, for error messages (`a string`, `an array`...). */
+/** The JSON type name of `v`, for error messages (`a string`, `an array`...; an `F64` or a `BigInt` is `a number`). */
 export function kindOf(v) {
   if (v === null || v === undefined) return 'null';
   if (typeof v === 'boolean') return 'a boolean';
-  if (typeof v === 'number') return 'a number';
+  if (typeof v === 'number' || typeof v === 'bigint' || v instanceof F64) return 'a number';
   if (typeof v === 'string') return 'a string';
   if (Array.isArray(v)) return 'an array';
   return 'an object';

@@ -11,16 +11,47 @@
 //
 // Every input is run twice (same bytes both times). RATCHET_UPDATE_GOLDEN=1 rewrites
 // the expected files instead (review the diff).
+//
+// A `run` may throw a `SampleError` (the input is not a valid sample: the host would
+// refuse it before calling the plugin) or a `MalformedOutput` (the plugin returned
+// something the host would refuse, e.g. a simulator's world that is not an object);
+// both are reported as failures naming the file, in invalid/ too: an invalid sample
+// must be refused by the plugin itself.
 
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { canonicalJsonPretty, parseJson } from './canonical.js';
+import { canonicalJson, canonicalJsonPretty, parseJson, parseJsonExact, ParseError } from './canonical.js';
 import { PluginError } from './errors.js';
-import { Conversation } from './model.js';
+import { Conversation, ModelError } from './model.js';
+import { kindOf } from './params.js';
+import { Observed, Simulated, ToolRequest, isJsonObject } from './simulator.js';
 
 /** Environment variable that switches golden tests to rewriting the expected files. */
 export const UPDATE_ENV = 'RATCHET_UPDATE_GOLDEN';
+
+/** An input file that is not a valid sample for its kind of plugin (`ratchet plugin run` would refuse it too); the message names the field. */
+export class SampleError extends Error {
+  constructor(message) {
+    super(message);
+    this.name = 'SampleError';
+  }
+}
+
+/** The plugin returned something the host refuses as malformed (not the plugin's own error: in a component the call fails as a contract breach). */
+export class MalformedOutput extends Error {
+  constructor(message) {
+    super(message);
+    this.name = 'MalformedOutput';
+  }
+}
+
+// How a sample that is not one, or an output the host would refuse, is reported.
+function misfit(e) {
+  if (e instanceof SampleError) return `not a valid sample: ${e.message}`;
+  if (e instanceof MalformedOutput) return `malformed output (the host would refuse it): ${e.message}`;
+  return null;
+}
 
 function inputs(dir) {
   return readdirSync(dir)
@@ -67,6 +98,10 @@ export function checkGoldenSamples(dir, min, update, run) {
       actual = canonicalJsonPretty(run(data, opts));
       again = canonicalJsonPretty(run(data, opts));
     } catch (e) {
+      if (misfit(e)) {
+        failures.push(`${name}: ${misfit(e)}`);
+        continue;
+      }
       if (!(e instanceof PluginError)) throw e;
       failures.push(`${name}: run failed: ${e.message}`);
       continue;
@@ -103,11 +138,16 @@ export function checkGoldenSamples(dir, min, update, run) {
         try {
           return { out: run(data, opts) };
         } catch (e) {
+          if (misfit(e)) return { misfit: misfit(e) };
           if (!(e instanceof PluginError)) throw e;
           return { err: e.message };
         }
       };
       const first = attempt();
+      if (first.misfit !== undefined) {
+        failures.push(`${name}: ${first.misfit}`);
+        continue;
+      }
       if (first.err === undefined) {
         failures.push(`${name}: should fail but succeeded with\n${canonicalJsonPretty(first.out)}`);
         continue;
@@ -157,3 +197,75 @@ export const assertionRunner = (plugin) => (data) => {
 
 /** `run` for an adapter: the raw input bytes and the options. */
 export const adapterRunner = (plugin) => (data, opts) => plugin.convert(new Uint8Array(data), opts);
+
+// `value` as the host receives it: written canonically, read back.
+function asHostReads(value, what) {
+  let text;
+  try {
+    text = canonicalJson(value);
+  } catch (e) {
+    throw new MalformedOutput(`${what} is not JSON data: ${e.message}`);
+  }
+  return parseJsonExact(text, what);
+}
+
+const SHAPES = 'a simulator sample is {"world": {...}, "request": {"tool", "version", "arguments"}} (answer one call) or {"observed": [...]} (seed a world)';
+
+/**
+ * One simulator sample, in the format `ratchet plugin run` takes (the Rust SDK's
+ * `testing::run_simulator`): `{"world": {...}, "request": {"tool", "version",
+ * "arguments"}}` answers one call (the output is the `Simulated` as JSON, or `null`
+ * when the tool is not modelled) and `{"observed": [{"request", "result",
+ * "is_error"}...]}` seeds a world (the output is the world).
+ *
+ * The sample is read as the host reads it, with `parseJsonExact` as the component
+ * glue reads the world (unknown, missing or mistyped fields are a `SampleError`
+ * naming the field); `params` `null` becomes `{}`; the output is checked as the host
+ * checks it (`call` returns a `Simulated` or nothing, `isError` is a boolean, the
+ * world after a call or seeded is a JSON object, everything is JSON data; else a
+ * `MalformedOutput`) and is what the host would read back.
+ */
+export function runSimulator(plugin, data, params) {
+  let doc;
+  try {
+    doc = parseJsonExact(data, 'sample');
+  } catch (e) {
+    if (e instanceof ParseError) throw new SampleError(e.message);
+    throw e;
+  }
+  if (!isJsonObject(doc)) throw new SampleError(SHAPES);
+  for (const k of Object.keys(doc)) if (!['world', 'request', 'observed'].includes(k)) throw new SampleError(`unknown field \`${k}\`: ${SHAPES}`);
+  // As the host reads them, `null` counts as absent.
+  const world = doc.world ?? null;
+  const request = doc.request ?? null;
+  const observed = doc.observed ?? null;
+  const p = params ?? {};
+  let req;
+  let items;
+  try {
+    if (world !== null && request !== null && observed === null) req = ToolRequest.fromJSONValue(request, 'request');
+    else if (world === null && request === null && observed !== null) {
+      if (!Array.isArray(observed)) throw new ModelError(`observed: expected an array, got ${kindOf(observed)}`);
+      items = observed.map((o, i) => Observed.fromJSONValue(o, `observed[${i}]`));
+    } else throw new SampleError(SHAPES);
+  } catch (e) {
+    if (e instanceof ModelError) throw new SampleError(e.message);
+    throw e;
+  }
+
+  if (observed === null) {
+    const a = plugin.call(world, req, p);
+    if (a === null || a === undefined) return null;
+    if (!(a instanceof Simulated)) throw new MalformedOutput(`call must return a Simulated or null, got ${a?.constructor?.name ?? typeof a}`);
+    if (typeof a.isError !== 'boolean') throw new MalformedOutput(`answer.isError must be a boolean, got ${typeof a.isError}`);
+    const after = asHostReads(a.world, 'answer.world');
+    if (!isJsonObject(after)) throw new MalformedOutput('answer.world must be a JSON object (the whole world after the call)');
+    return { result: asHostReads(a.result, 'answer.result'), is_error: a.isError, world: after };
+  }
+  const seeded = asHostReads(plugin.seed(items, p), 'the seeded world');
+  if (!isJsonObject(seeded)) throw new MalformedOutput('seed returned a world that is not a JSON object');
+  return seeded;
+}
+
+/** `run` for a simulator: `runSimulator` on each sample, the options as params. */
+export const simulatorRunner = (plugin) => (data, opts) => runSimulator(plugin, data, opts);

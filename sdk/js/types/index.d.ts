@@ -208,6 +208,68 @@ export interface Adapter {
   convert(data: Uint8Array, options: Json): Converted[];
 }
 
+/**
+ * A JSON value as a simulator gets it (`parseJsonExact`): a number written with a
+ * fraction or an exponent is an `F64`, an integer beyond 2^53 a `bigint`.
+ */
+export type ExactJson = null | boolean | number | bigint | F64 | string | ExactJson[] | { [key: string]: ExactJson };
+
+/** One tool call as the agent made it. */
+export class ToolRequest {
+  constructor(tool: string, args?: ExactJson, version?: string);
+  /** Tool name as the agent calls it. */
+  tool: string;
+  /** Arguments, a JSON object. */
+  arguments: ExactJson;
+  /** The tool's version (from the call, else the scenario's registry; may be empty). */
+  version: string;
+  /** The string argument `key`, or `null` when it is missing or not a string. */
+  argStr(key: string): string | null;
+  static fromJSONValue(v: ExactJson, where?: string): ToolRequest;
+  toJSONValue(): ExactJson;
+}
+
+/** A call the recorded conversation made, with what it returned. */
+export class Observed {
+  constructor(request: ToolRequest, result: ExactJson, isError?: boolean);
+  request: ToolRequest;
+  /** The recorded result, any JSON value. */
+  result: ExactJson;
+  /** True when the tool reported an error. */
+  isError: boolean;
+  static fromJSONValue(v: ExactJson, where?: string): Observed;
+  toJSONValue(): ExactJson;
+}
+
+/** A simulator's answer to one call: the tool's result and the whole world after it. */
+export class Simulated {
+  constructor(result: ExactJson, isError: boolean, world: ExactJson);
+  result: ExactJson;
+  /** True when the tool reports an error (a rejected call should change nothing). */
+  isError: boolean;
+  /** The whole world after the call: an object (unchanged for reads). */
+  world: ExactJson;
+  /** A successful result; `world` is the world after the call. */
+  static ok(result: ExactJson, world: ExactJson): Simulated;
+  /** An error result; the world is unchanged (pass it back as it came). */
+  static error(result: ExactJson, world: ExactJson): Simulated;
+  toJSONValue(): ExactJson;
+}
+
+/** A tool simulator (world `simulator`, since WIT 0.1.2): answers tool calls from a world state. */
+export interface Simulator {
+  info(): PluginInfo;
+  /** The world before the conversation (an object), from every call it made and every result it got, in order. */
+  seed(observed: Observed[], params: Json): ExactJson;
+  /** `request` answered in `world`, with the world after it; `null` when the tool is not modelled. */
+  call(world: ExactJson, request: ToolRequest, params: Json): Simulated | null;
+}
+
+/** A deep copy of a JSON value that keeps `F64` and `bigint` numbers: change the copy of a world, never the world given. */
+export function cloneJson<T extends ExactJson>(v: T): T;
+/** True when `v` is a JSON object (not an array, `null` or an `F64`). */
+export function isJsonObject(v: unknown): v is { [key: string]: ExactJson };
+
 export class Params {
   constructor(params: Json | undefined);
   denyUnknown(known: string[]): void;

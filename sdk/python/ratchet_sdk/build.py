@@ -10,13 +10,14 @@
     version = "0.1.0"
 
     [tool.ratchet]
-    world = "scorecard"        # scorecard | assertion | adapter
-    app = "app"                # the module that binds Scorer / Asserter / Converter (default "app")
+    world = "scorecard"        # scorecard | assertion | adapter | simulator
+    app = "app"                # the module that binds Scorer / Asserter / Converter / Simulation (default "app")
     # model = true             # import ratchet:plugin/model (default: when the app imports ratchet_sdk.judge)
 
 and runs ``componentize-py -d WIT -w WORLD componentize APP -p PLUGIN_DIR -p SDK -o OUT``.
-The WIT package is ``wit/since_v0.1.1`` of the ratchet checkout this SDK lives in
-(``--wit`` or ``RATCHET_WIT_DIR`` override it). Requires ``componentize-py`` 0.25.1
+The WIT package is ``wit/since_v0.1.2`` of the ratchet checkout this SDK lives in
+(``--wit`` or ``RATCHET_WIT_DIR`` override it; the ``simulator`` world needs 0.1.2 or
+later, and a plugin that asks a model 0.1.1 or later). Requires ``componentize-py`` 0.25.1
 (``pip install componentize-py==0.25.1``; ``scripts/setup`` installs it).
 
 The model import. componentize-py gives a component *every* import of its world,
@@ -25,8 +26,8 @@ used or not, and since 0.1.1 the ``scorecard`` and ``assertion`` worlds import
 it (as with the Rust SDK, where the linker drops what is not called), a scorecard
 or assertion whose app does not import ``ratchet_sdk.judge`` (found by following
 its imports with ``modulefinder``) is built for a copy of its world without that
-import: ``world scorecard { import ratchet:plugin/host@0.1.1; export
-ratchet:plugin/scorer@0.1.1; }`` in a scratch package ``ratchet-sdk:build`` next to
+import: ``world scorecard { import ratchet:plugin/host@0.1.2; export
+ratchet:plugin/scorer@0.1.2; }`` in a scratch package ``ratchet-sdk:build`` next to
 the untouched WIT. ``[tool.ratchet] model = true|false`` overrides the detection.
 """
 
@@ -42,13 +43,19 @@ import tempfile
 import time
 from pathlib import Path
 
-WORLDS = ("scorecard", "assertion", "adapter")
+#: The worlds a Python plugin can implement (``[tool.ratchet] world``).
+WORLDS = ("scorecard", "assertion", "adapter", "simulator")
 #: The interface each world exports.
-EXPORTS = {"scorecard": "scorer", "assertion": "asserter", "adapter": "converter"}
+EXPORTS = {"scorecard": "scorer", "assertion": "asserter", "adapter": "converter", "simulator": "simulation"}
 #: Worlds that may import ratchet:plugin/model (since WIT 0.1.1).
 MODEL_WORLDS = ("scorecard", "assertion")
+#: The module whose import gives a plugin the model import.
 JUDGE_MODULE = "ratchet_sdk.judge"
+#: The componentize-py release the build is tested with.
 COMPONENTIZE_PY_VERSION = "0.25.1"
+#: The WIT version the build targets by default (``wit/since_v<this>``).
+DEFAULT_WIT_VERSION = "0.1.2"
+#: ``sdk/python``: what componentize-py gets on its path besides the plugin.
 SDK_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -57,10 +64,11 @@ class BuildError(Exception):
 
 
 def default_wit_dir() -> Path:
+    """``$RATCHET_WIT_DIR``, else ``wit/since_v0.1.2`` of the checkout this SDK lives in."""
     env = os.environ.get("RATCHET_WIT_DIR")
     if env:
         return Path(env)
-    return SDK_DIR.parent.parent / "wit" / "since_v0.1.1"
+    return SDK_DIR.parent.parent / "wit" / f"since_v{DEFAULT_WIT_VERSION}"
 
 
 def read_manifest(plugin_dir: Path) -> dict:
@@ -116,13 +124,22 @@ def uses_judge(plugin_dir: Path, app: str) -> bool:
         return any(pattern.search(p.read_text(encoding="utf-8", errors="replace")) for p in plugin_dir.rglob("*.py") if "build" not in p.parts)
 
 
+def _wit_text(wit: Path) -> str:
+    return "\n".join(p.read_text(encoding="utf-8") for p in sorted(wit.glob("*.wit")))
+
+
 def wit_package(wit: Path) -> tuple:
     """``(version, has_model)`` of the ``ratchet:plugin`` package in ``wit``."""
-    text = "\n".join(p.read_text(encoding="utf-8") for p in sorted(wit.glob("*.wit")))
+    text = _wit_text(wit)
     m = re.search(r"^package ratchet:plugin@([0-9A-Za-z.+-]+);", text, re.M)
     if not m:
         raise BuildError(f"{wit}: no `package ratchet:plugin@X.Y.Z;` in its .wit files")
     return m.group(1), re.search(r"^interface model\b", text, re.M) is not None
+
+
+def wit_worlds(wit: Path) -> list:
+    """The names of the worlds the package in ``wit`` defines (``simulator`` since 0.1.2)."""
+    return re.findall(r"^world ([a-z][a-z0-9-]*)\b", _wit_text(wit), re.M)
 
 
 def world_without_model(wit: Path, scratch: Path, world: str, version: str) -> Path:
@@ -142,6 +159,7 @@ def world_without_model(wit: Path, scratch: Path, world: str, version: str) -> P
 
 
 def componentize_py() -> str:
+    """The ``componentize-py`` executable on ``PATH`` (``BuildError`` saying how to install it)."""
     exe = shutil.which("componentize-py")
     if exe is None:
         raise BuildError(f"componentize-py not found on PATH: pip install componentize-py=={COMPONENTIZE_PY_VERSION} (scripts/setup does)")
@@ -154,8 +172,11 @@ def build(plugin_dir: Path, out: Path, wit: Path, quiet: bool = False) -> dict:
     wit = Path(wit).resolve()
     m = read_manifest(plugin_dir)
     if not (wit / "types.wit").is_file():
-        raise BuildError(f"{wit}: no types.wit here (pass --wit DIR or set RATCHET_WIT_DIR to the ratchet checkout's wit/since_v0.1.1)")
+        raise BuildError(f"{wit}: no types.wit here (pass --wit DIR or set RATCHET_WIT_DIR to the ratchet checkout's wit/since_v{DEFAULT_WIT_VERSION})")
     version, has_model = wit_package(wit)
+    if m["world"] not in wit_worlds(wit):
+        raise BuildError(f"{plugin_dir}: [tool.ratchet] world = {m['world']!r}, but {wit} is ratchet:plugin@{version}, which has no {m['world']} world "
+                         f"(the simulator world is new in 0.1.2): build against wit/since_v{DEFAULT_WIT_VERSION}")
     model = m["model"]
     if model is None:
         model = m["world"] in MODEL_WORLDS and uses_judge(plugin_dir, m["app"])
@@ -190,10 +211,11 @@ def build(plugin_dir: Path, out: Path, wit: Path, quiet: bool = False) -> dict:
 
 
 def main(argv: list | None = None) -> int:
+    """The command line (``python3 -m ratchet_sdk.build``); the exit code."""
     p = argparse.ArgumentParser(prog="python3 -m ratchet_sdk.build", description="Build a Python ratchet plugin into a WebAssembly component.")
     p.add_argument("plugin_dir", type=Path, help="directory with pyproject.toml ([tool.ratchet] world = ...)")
     p.add_argument("-o", "--out", type=Path, help="output component (default: PLUGIN_DIR/build/NAME.wasm)")
-    p.add_argument("--wit", type=Path, default=None, help="the ratchet:plugin WIT directory (default: the checkout's wit/since_v0.1.1)")
+    p.add_argument("--wit", type=Path, default=None, help=f"the ratchet:plugin WIT directory (default: the checkout's wit/since_v{DEFAULT_WIT_VERSION})")
     p.add_argument("-q", "--quiet", action="store_true", help="only errors")
     a = p.parse_args(argv)
     try:

@@ -9,9 +9,10 @@ logic and its unit tests never do, so they run on plain CPython without Wasm::
 
     Scorer = scorecard(MyScorecard())
 
-``scorecard``, ``assertion`` and ``adapter`` return a subclass of the generated
-``wit_world.exports.Scorer`` / ``Asserter`` / ``Converter`` protocol; the name the
-app module binds it to must be exactly that (componentize-py looks it up by name).
+``scorecard``, ``assertion``, ``adapter`` and ``simulator`` return a subclass of the
+generated ``wit_world.exports.Scorer`` / ``Asserter`` / ``Converter`` / ``Simulation``
+protocol; the name the app module binds it to must be exactly that (componentize-py
+looks it up by name).
 
 What the glue does on every call: converts the WIT records into the SDK's model
 (JSON-valued fields parsed, errors naming the field), calls the plugin, converts
@@ -31,8 +32,9 @@ from . import canonical, _log as _logging, _runtime
 from .errors import PluginError
 from .model import (AgentState, Conversation, Impact, MemoryEntry, Outcome, RoutingContext, ToolCall, ToolRef, ToolResult, Turn,
                     SCHEMA_VERSION)
+from .simulator import Observed, Simulated, ToolRequest
 
-__all__ = ["scorecard", "assertion", "adapter"]
+__all__ = ["scorecard", "assertion", "adapter", "simulator"]
 
 
 def _parse(what: str, text: str) -> Any:
@@ -166,7 +168,7 @@ def conversation_to_wit(c: Conversation) -> Any:
     )
 
 
-# ---- the three worlds -------------------------------------------------------------
+# ---- the worlds -------------------------------------------------------------------
 
 def scorecard(plugin: Any) -> type:
     """The ``Scorer`` export class for a scorecard object (``info()``, ``score(conversation, params)``)."""
@@ -232,3 +234,52 @@ def adapter(plugin: Any) -> type:
             return _guard(lambda: converted_to_wit(plugin.convert(bytes(input), _parse("options", options))))
 
     return Converter
+
+
+def _request_from_wit(r: Any, where: str) -> ToolRequest:
+    return ToolRequest(tool=r.tool, version=r.version, arguments=_parse(f"{where}.arguments", r.arguments))
+
+
+def simulator(plugin: Any) -> type:
+    """The ``Simulation`` export class for a simulator object (``info()``,
+    ``seed(observed, params)``, ``call(world, request, params)``; since WIT 0.1.2).
+
+    ``seed`` must return the world (JSON data; the host requires an object) and
+    ``call`` a ``Simulated`` or ``None`` (the tool is not modelled); anything else
+    is a bug in the plugin, reported to the host before the call traps."""
+    from wit_world import exports
+    from wit_world.exports import simulation
+
+    _install_logger()
+
+    def answer_to_wit(a: Any) -> Any:
+        if a is None:
+            return None
+        if not isinstance(a, Simulated):
+            raise TypeError(f"call must return a Simulated or None, got {type(a).__name__}")
+        if not isinstance(a.is_error, bool):
+            raise TypeError(f"answer.is_error must be a bool, got {type(a.is_error).__name__}")
+        return simulation.Answer(result=canonical.dumps(a.result), is_error=a.is_error, world=canonical.dumps(a.world))
+
+    def seed(observed: Any, params: str) -> str:
+        params = _parse("params", params)
+        items = [Observed(request=_request_from_wit(o.request, f"observed[{i}].request"), result=_parse(f"observed[{i}].result", o.result),
+                          is_error=o.is_error) for i, o in enumerate(observed)]
+        return canonical.dumps(plugin.seed(items, params))
+
+    def call(world: str, request: Any, params: str) -> Any:
+        world = _parse("world", world)
+        params = _parse("params", params)
+        return answer_to_wit(plugin.call(world, _request_from_wit(request, "request"), params))
+
+    class Simulation(exports.Simulation):
+        def info(self):
+            return _guard(lambda: _info_to_wit(plugin.info()))
+
+        def seed(self, observed, params):
+            return _guard(lambda: seed(observed, params))
+
+        def call(self, world, request, params):
+            return _guard(lambda: call(world, request, params))
+
+    return Simulation

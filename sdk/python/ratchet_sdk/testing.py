@@ -16,6 +16,12 @@ file                           meaning
 
 Every input is run twice (the output must be the same bytes). With
 ``RATCHET_UPDATE_GOLDEN=1`` the expected files are rewritten instead (review the diff).
+
+A ``run`` may raise ``SampleError`` (the input is not a valid sample: the host would
+refuse it before calling the plugin) or ``MalformedOutput`` (the plugin returned
+something the host would refuse, e.g. a simulator's world that is not an object);
+both are reported as failures naming the file, in ``invalid/`` too: an invalid
+sample must be refused by the plugin itself.
 """
 
 from __future__ import annotations
@@ -27,12 +33,24 @@ from typing import Any, Callable
 
 from . import canonical
 from .errors import PluginError
-from .model import Conversation
+from .model import Conversation, ModelError, _kind
+from .simulator import Observed, Simulated, ToolRequest
 
-__all__ = ["UPDATE_ENV", "GoldenSummary", "golden_samples", "check_golden_samples", "scorecard_runner", "assertion_runner", "adapter_runner"]
+__all__ = ["UPDATE_ENV", "GoldenSummary", "SampleError", "MalformedOutput", "golden_samples", "check_golden_samples", "scorecard_runner",
+           "assertion_runner", "adapter_runner", "simulator_runner", "run_simulator"]
 
 #: Environment variable that switches golden tests to rewriting the expected files.
 UPDATE_ENV = "RATCHET_UPDATE_GOLDEN"
+
+
+class SampleError(ValueError):
+    """An input file that is not a valid sample for its kind of plugin (``ratchet
+    plugin run`` would refuse it too); the message names the field."""
+
+
+class MalformedOutput(AssertionError):
+    """The plugin returned something the host refuses as malformed (not the
+    plugin's own error: in a component the call fails as a contract breach)."""
 
 
 @dataclass
@@ -105,6 +123,12 @@ def check_golden_samples(d: Path, minimum: int, update: bool, run: Callable[[byt
         except PluginError as e:
             failures.append(f"{name}: run failed: {e}")
             continue
+        except SampleError as e:
+            failures.append(f"{name}: not a valid sample: {e}")
+            continue
+        except MalformedOutput as e:
+            failures.append(f"{name}: malformed output (the host would refuse it): {e}")
+            continue
         if again != actual:
             failures.append(f"{name}: not deterministic (two runs gave different output)\n{_diff(actual, again)}")
             continue
@@ -138,6 +162,12 @@ def check_golden_samples(d: Path, minimum: int, update: bool, run: Callable[[byt
                 continue
             except PluginError as e:
                 err = str(e)
+            except SampleError as e:
+                failures.append(f"{name}: not a valid sample: {e}")
+                continue
+            except MalformedOutput as e:
+                failures.append(f"{name}: malformed output (the host would refuse it): {e}")
+                continue
             try:
                 run(data, options)
                 failures.append(f"{name}: not deterministic (two runs gave different results)")
@@ -191,4 +221,75 @@ def adapter_runner(plugin) -> Callable[[bytes, Any], Any]:
     """``run`` for an adapter: the raw input bytes and the options."""
     def run(data: bytes, options: Any):
         return plugin.convert(data, options)
+    return run
+
+
+def _json_data(value: Any, what: str) -> Any:
+    """``value`` as the host receives it (written canonically, read back)."""
+    try:
+        return canonical.loads(canonical.dumps(value), what)
+    except (TypeError, canonical.ParseError) as e:
+        raise MalformedOutput(f"{what} is not JSON data: {e}") from None
+
+
+def run_simulator(plugin, data: bytes, params: Any) -> Any:
+    """One simulator sample, in the format ``ratchet plugin run`` takes (the Rust
+    SDK's ``testing::run_simulator``): ``{"world": {...}, "request": {"tool",
+    "version", "arguments"}}`` answers one call (the output is the ``Simulated`` as
+    JSON, or ``None`` when the tool is not modelled) and ``{"observed": [{"request",
+    "result", "is_error"}...]}`` seeds a world (the output is the world).
+
+    The sample is read as the host reads it (unknown fields, missing or mistyped
+    fields are a ``SampleError`` naming the field), ``params`` ``None`` becomes
+    ``{}``, and the output is checked as the host checks it: ``call`` returns a
+    ``Simulated`` or ``None``, ``is_error`` is a bool, the world (after a call, or
+    seeded) is a JSON object and everything is JSON data (else ``MalformedOutput``).
+    The output is what the host would read back."""
+    try:
+        doc = canonical.loads(data, "sample")
+    except canonical.ParseError as e:
+        raise SampleError(str(e)) from None
+    shapes = 'a simulator sample is {"world": {...}, "request": {"tool", "version", "arguments"}} (answer one call) or {"observed": [...]} (seed a world)'
+    if not isinstance(doc, dict):
+        raise SampleError(shapes)
+    for k in doc:
+        if k not in ("world", "request", "observed"):
+            raise SampleError(f"unknown field `{k}`: {shapes}")
+    # As the host reads them, `null` counts as absent.
+    world, request, observed = doc.get("world"), doc.get("request"), doc.get("observed")
+    params = {} if params is None else params
+    try:
+        if world is not None and request is not None and observed is None:
+            req = ToolRequest.from_json_value(request, "request")
+        elif world is None and request is None and observed is not None:
+            if not isinstance(observed, list):
+                raise ModelError(f"observed: expected an array, got {_kind(observed)}")
+            items = [Observed.from_json_value(o, f"observed[{i}]") for i, o in enumerate(observed)]
+        else:
+            raise SampleError(shapes)
+    except ModelError as e:
+        raise SampleError(str(e)) from None
+
+    if observed is None:
+        answer = plugin.call(world, req, params)
+        if answer is None:
+            return None
+        if not isinstance(answer, Simulated):
+            raise MalformedOutput(f"call must return a Simulated or None, got {type(answer).__name__}")
+        if not isinstance(answer.is_error, bool):
+            raise MalformedOutput(f"answer.is_error must be a bool, got {type(answer.is_error).__name__}")
+        after = _json_data(answer.world, "answer.world")
+        if not isinstance(after, dict):
+            raise MalformedOutput("answer.world must be a JSON object (the whole world after the call)")
+        return {"result": _json_data(answer.result, "answer.result"), "is_error": answer.is_error, "world": after}
+    seeded = _json_data(plugin.seed(items, params), "the seeded world")
+    if not isinstance(seeded, dict):
+        raise MalformedOutput("seed returned a world that is not a JSON object")
+    return seeded
+
+
+def simulator_runner(plugin) -> Callable[[bytes, Any], Any]:
+    """``run`` for a simulator: ``run_simulator`` on each sample, the options as params."""
+    def run(data: bytes, options: Any):
+        return run_simulator(plugin, data, options)
     return run

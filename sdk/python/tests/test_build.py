@@ -15,9 +15,28 @@ REPO = Path(__file__).resolve().parents[3]
 
 class Build(unittest.TestCase):
     def test_the_wit_packages(self):
-        self.assertEqual(build.default_wit_dir().name, "since_v0.1.1")
+        self.assertEqual(build.default_wit_dir().name, "since_v0.1.2")
+        self.assertEqual(build.wit_package(REPO / "wit" / "since_v0.1.2"), ("0.1.2", True))
         self.assertEqual(build.wit_package(REPO / "wit" / "since_v0.1.1"), ("0.1.1", True))
         self.assertEqual(build.wit_package(REPO / "wit" / "since_v0.1.0"), ("0.1.0", False))
+        # Every world a Python plugin may implement is in the default WIT; the simulator is new in 0.1.2.
+        self.assertTrue(set(build.WORLDS) <= set(build.wit_worlds(build.default_wit_dir())))
+        self.assertEqual(build.EXPORTS["simulator"], "simulation")
+        self.assertNotIn("simulator", build.wit_worlds(REPO / "wit" / "since_v0.1.1"))
+
+    @unittest.skipIf(sys.version_info < (3, 11), "tomllib")
+    def test_a_simulator_needs_the_0_1_2_wit(self):
+        with tempfile.TemporaryDirectory() as d:
+            d = Path(d)
+            (d / "app.py").write_text("")
+            (d / "pyproject.toml").write_text('[project]\nname = "sim"\n[tool.ratchet]\nworld = "simulator"\n')
+            self.assertEqual(build.read_manifest(d)["world"], "simulator")
+            # Refused before componentize-py runs, naming the world and the version to use.
+            with self.assertRaisesRegex(build.BuildError, r"ratchet:plugin@0\.1\.1, which has no simulator world .*wit/since_v0\.1\.2"):
+                build.build(d, d / "out.wasm", REPO / "wit" / "since_v0.1.1")
+            with self.assertRaisesRegex(build.BuildError, "cannot import ratchet:plugin/model"):
+                (d / "pyproject.toml").write_text('[project]\nname = "sim"\n[tool.ratchet]\nworld = "simulator"\nmodel = true\n')
+                build.read_manifest(d)
 
     def test_only_apps_that_import_the_judge_ask_for_the_model(self):
         plugins = REPO / "plugins"
@@ -36,11 +55,11 @@ class Build(unittest.TestCase):
 
     def test_the_world_without_the_model_import(self):
         with tempfile.TemporaryDirectory() as d:
-            out = build.world_without_model(REPO / "wit" / "since_v0.1.1", Path(d), "assertion", "0.1.1")
+            out = build.world_without_model(REPO / "wit" / "since_v0.1.2", Path(d), "assertion", "0.1.2")
             world = (out / "world.wit").read_text()
-            self.assertIn("world assertion {\n    import ratchet:plugin/host@0.1.1;\n    export ratchet:plugin/asserter@0.1.1;\n}", world)
+            self.assertIn("world assertion {\n    import ratchet:plugin/host@0.1.2;\n    export ratchet:plugin/asserter@0.1.2;\n}", world)
             self.assertNotIn("import ratchet:plugin/model", world)
-            self.assertEqual((out / "deps" / "ratchet-plugin" / "types.wit").read_bytes(), (REPO / "wit" / "since_v0.1.1" / "types.wit").read_bytes())
+            self.assertEqual((out / "deps" / "ratchet-plugin" / "types.wit").read_bytes(), (REPO / "wit" / "since_v0.1.2" / "types.wit").read_bytes())
 
     @unittest.skipIf(sys.version_info < (3, 11), "tomllib")
     def test_the_model_key(self):
