@@ -43,7 +43,12 @@ fn find<'a>(world: &'a Value, arguments: &Value) -> Option<(&'a str, &'a Value)>
         return accounts.get_key_value(id).map(|(k, v)| (k.as_str(), v));
     }
     let email = arguments.get("email").and_then(Value::as_str)?;
-    accounts.iter().find(|(_, a)| a["emails"].as_array().is_some_and(|e| e.iter().any(|x| x.as_str() == Some(email)))).map(|(k, v)| (k.as_str(), v))
+    // The first account by id: the same answer whatever order the map keeps its keys
+    // in (serde_json's `preserve_order` may be on in a workspace, never in the component).
+    let mut matching: Vec<(&String, &Value)> =
+        accounts.iter().filter(|(_, a)| a["emails"].as_array().is_some_and(|e| e.iter().any(|x| x.as_str() == Some(email)))).collect();
+    matching.sort_by(|x, y| x.0.cmp(y.0));
+    matching.first().map(|(k, v)| (k.as_str(), *v))
 }
 
 impl Simulator for Subscriptions {
@@ -153,6 +158,14 @@ mod tests {
         assert_eq!(refunded.world["refunds"], json!([{"account_id": "A-1", "amount": 9.99}]));
         assert!(call(&world, REFUND, json!({"account_id": "A-9"})).is_error);
         assert!(Subscriptions::call(&world, &ToolRequest::new("send_email", json!({})), &json!({})).unwrap().is_none());
+    }
+
+    #[test]
+    fn an_email_shared_by_two_accounts_finds_the_first_by_id_whatever_the_map_order() {
+        let world = json!({"accounts": {
+            "A-9": {"record": {"account_id": "A-9"}, "emails": ["e@x"]},
+            "A-1": {"record": {"account_id": "A-1"}, "emails": ["e@x"]}}, "refunds": []});
+        assert_eq!(call(&world, LOOKUP, json!({"email": "e@x"})).result["account_id"], "A-1");
     }
 
     #[test]
