@@ -484,7 +484,15 @@ def truth(task, backend, turns, replies, start):
     return [f for f in FAILURES if f in found]
 
 
-def simulate(task, run, version, seed, date, second):
+def captured_world(start, email):
+    """The order system as the platform captures it when the conversation starts (the
+    shape plugins/simulator-orders keeps its world in): every order of the customer,
+    in full, and the customer's order list."""
+    orders = {oid: dict(json.loads(json.dumps(o)), seen="detail") for oid, o in sorted(start.items())}
+    return {"orders": orders, "customers": {email: {"order_ids": sorted(orders), "listed": True}}, "handoffs": []}
+
+
+def simulate(task, run, version, seed, date, second, capture=False):
     """Conversation `run` of `task` under `version`: (labels, conversation)."""
     who = random.Random("shop/%s/%s/%d/who" % (seed, task.id, run))
     how = random.Random("shop/%s/%s/%s/%d/how" % (seed, version, task.id, run))
@@ -578,12 +586,14 @@ def simulate(task, run, version, seed, date, second):
                         "extra": {"entry_point": "ivr" if voice else who.choice(["web-widget", "mobile-app"])}},
         },
     }
+    if capture:
+        conversation["world"] = captured_world(start, customer["email"])
     labels = {"task": task.id, "version": version, "run": run, "failure": failures[0] if failures else None,
               "failures": failures, "expected": task.expected}
     return labels, conversation
 
 
-def day(seed, runs, version, selected):
+def day(seed, runs, version, selected, capture=False):
     """(labels, conversation) for every task × run under `version`, in start-time order."""
     date = DAYS[version]
     rng = random.Random("shop/%s/schedule" % seed)  # the same schedule for both versions
@@ -594,7 +604,7 @@ def day(seed, runs, version, selected):
     out = []
     for slot, j in enumerate(order_):
         task, run = jobs[j]
-        labels, conv = simulate(task, run, version, seed, date, seconds[slot])
+        labels, conv = simulate(task, run, version, seed, date, seconds[slot], capture)
         prefix = "call" if conv["channel"] == "voice" else "chat"
         h = hashlib.sha256(("%s/%s/%s/%d" % (seed, version, task.id, run)).encode()).hexdigest()[:8]
         conv["id"] = "%s-%s-%s-%s" % (prefix, date, conv["state"]["routing"]["time_of_day"].replace(":", ""), h)
@@ -615,6 +625,9 @@ def main(argv=None):
     p.add_argument("--labels", metavar="FILE", help="also write the ground truth, one JSON line per conversation")
     p.add_argument("--list-tasks", action="store_true", help="print the tasks, then exit")
     p.add_argument("--quiet", "-q", action="store_true", help="no summary on stderr")
+    p.add_argument("--capture-world", action="store_true",
+                   help="give each conversation the order system's state at its start (`world`), as a platform with "
+                        "state capture exports it: ratchet regenerate then uses it instead of reconstructing one")
     a = p.parse_args(argv)
     all_tasks = tasks()
     if a.list_tasks:
@@ -637,7 +650,7 @@ def main(argv=None):
     dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
     convs, labels = [], []
     for v in versions:
-        for lab, conv in day(a.seed, a.runs, v, selected):
+        for lab, conv in day(a.seed, a.runs, v, selected, a.capture_world):
             convs.append(dumps(conv))
             labels.append(dumps(lab))
     write(a.out, convs)

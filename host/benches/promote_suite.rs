@@ -109,6 +109,7 @@ fn scenario(rng: &mut Rng, i: usize, modes: usize) -> Scenario {
         impact: Default::default(),
         state: Default::default(),
         turns,
+        script: None,
         fixtures,
         world: None,
         criteria,
@@ -160,6 +161,7 @@ fn main() {
                 dry_run: true,
                 lock_timeout: Duration::from_secs(5),
                 only_archived: false,
+                rules: Default::default(),
             };
             let (_, cold) = time(|| promote::promote(tmp.path(), &batch, &opts(true)).unwrap());
             let (_, naive) = time(|| promote::promote(tmp.path(), &batch, &opts(false)).unwrap());

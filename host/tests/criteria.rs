@@ -43,6 +43,7 @@ fn tuesday() -> Conversation {
         outcome: Default::default(),
         impact: Default::default(),
         state: AgentState { memory_snapshot: vec![MemoryEntry { key: "account.subscription_status".into(), value: json!("none") }], ..Default::default() },
+        world: None,
     }
 }
 

@@ -598,3 +598,40 @@ fn promote_is_idempotent_and_the_same_in_any_order_batching_or_concurrency() {
     assert_eq!(hits as usize, cands.len());
     assert_eq!(seen.len(), cands.len());
 }
+
+#[test]
+fn a_captured_world_becomes_the_scenarios_world_scrubbed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let events = tuesday_events(tmp.path());
+    let first = std::fs::read_to_string(&events).unwrap().lines().next().unwrap().to_string();
+    let mut event: Value = serde_json::from_str(&first).unwrap();
+    let email = event["conversation"]["state"]["memory_snapshot"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["key"] == "customer.email")
+        .map(|e| e["value"].as_str().unwrap().to_string())
+        .expect("the Tuesday customer's e-mail is in memory");
+    // The platform captured the billing system at the start: keyed by e-mail, with a
+    // `null` TOML could not hold.
+    event["conversation"]["world"] = serde_json::json!({
+        "accounts": {"A-55812": {"record": {"account_id": "A-55812", "subscription_status": "none", "plan": null}, "emails": [email]}},
+        "by_email": {email.clone(): "A-55812"},
+        "refunds": []
+    });
+    let one = tmp.path().join("one.json");
+    std::fs::write(&one, event.to_string()).unwrap();
+    let out = tmp.path().join("out");
+    let (code, _, err) = run(&["regenerate", one.to_str().unwrap(), "--out-dir", out.to_str().unwrap(), "--now", NOW]);
+    assert_eq!(code, 0, "{err}");
+    let file = walk(&out).pop().unwrap();
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(!text.contains(&email), "the e-mail is scrubbed everywhere, keys included");
+    let s = ratchet::schema::Scenario::parse(&text, "s").unwrap();
+    let world = s.world.expect("a [world]").state_value().unwrap();
+    assert_eq!(world["accounts"]["A-55812"]["record"]["subscription_status"], "none", "the captured world, not one seeded from the calls");
+    let key = world["by_email"].as_object().unwrap().keys().next().unwrap().clone();
+    assert!(key.starts_with("[EMAIL_"), "{key}");
+    assert_eq!(world["accounts"]["A-55812"]["emails"][0], serde_json::json!(key), "the same placeholder as the key");
+    assert!(!s.recording.unwrap().conversation_json.contains("\"world\""), "the recording does not repeat the world");
+}

@@ -195,6 +195,7 @@ pub fn replay(scenario: &Scenario, session: &mut dyn Session, how: &Replayer) ->
             outcome: Outcome::default(),
             impact: scenario.impact.clone(),
             state: scenario.state.clone(),
+            world: None,
         },
         notes: Vec::new(),
         world,

@@ -545,6 +545,8 @@ fn conversation_from_wit(c: wit::Conversation) -> Result<schema::Conversation, S
                 extra: c.state.routing.extra.into_iter().map(|kv| (kv.key, kv.value)).collect(),
             },
         },
+        // WIT 0.1 has no world: a captured world comes with canonical JSON only.
+        world: None,
     })
 }
 

@@ -296,7 +296,10 @@ pub fn promote(dir: &Path, candidates: &[(PathBuf, Scenario, String)], opts: &Op
         if held.is_none() {
             if let Some(e) = entries.iter().find(|e| e.fingerprint.id == cand.id) {
                 let (_, existing) = current(dir, &pending, &e.file)?;
-                fn content(s: &Scenario) -> (&Vec<crate::schema::ScriptedTurn>, &Vec<crate::schema::Fixture>, &Vec<crate::schema::Criterion>, &Option<crate::schema::World>) {
+                fn content(
+                    s: &Scenario,
+                ) -> (&Vec<crate::schema::ScriptedTurn>, &Vec<crate::schema::Fixture>, &Vec<crate::schema::Criterion>, &Option<crate::schema::World>)
+                {
                     (&s.turns, &s.fixtures, &s.criteria, &s.world)
                 }
                 if content(&existing) == content(cand) {

@@ -282,7 +282,13 @@ pub fn regenerate(event: &FailureEvent, opts: &Options) -> Result<Regenerated, R
         let fail = |message: String| RegenerateError::Simulator { event: event.event_id.clone(), simulator: sim.name.to_string(), message };
         let observed = observed_calls(&recorded);
         let list: Vec<Observed> = observed.iter().map(|(_, o)| o.clone()).collect();
-        let initial = sim.plugin.seed(&list, sim.params).map_err(|e| fail(e.to_string()))?.output;
+        // The world the platform captured (scrubbed with the rest), else the one the
+        // simulator reconstructs from what the conversation observed.
+        let initial = match &recorded.world {
+            Some(w) if w.is_object() => w.clone(),
+            Some(_) => return Err(fail("the conversation's `world` is not a JSON object".into())),
+            None => sim.plugin.seed(&list, sim.params).map_err(|e| fail(e.to_string()))?.output,
+        };
         if !initial.is_object() {
             return Err(fail("seed returned a world that is not a JSON object".into()));
         }
@@ -354,7 +360,10 @@ pub fn regenerate(event: &FailureEvent, opts: &Options) -> Result<Regenerated, R
             action: "created".into(),
             detail: format!("regenerated from failure event {} (conversation {})", event.event_id, recorded.id),
         }],
-        recording: Some(crate::schema::Recording { conversation_json: serde_json::to_string_pretty(&recorded).expect("a conversation is JSON") + "\n" }),
+        // The run without its captured world (that is the [world] section already).
+        recording: Some(crate::schema::Recording {
+            conversation_json: serde_json::to_string_pretty(&Conversation { world: None, ..recorded.clone() }).expect("a conversation is JSON") + "\n",
+        }),
     };
     scenario.id = content_id(&scenario);
     Ok(Regenerated { scenario, origins, recorded, scrubbed: scrubber.report().clone(), warnings })

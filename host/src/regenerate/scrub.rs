@@ -940,6 +940,27 @@ impl Scrubber {
         self.walk(v, place, None, None)
     }
 
+    /// Scrub a captured world: values like [`Scrubber::value`], and object keys too
+    /// (a world keyed by e-mail address), consistently with the rest.
+    pub fn world(&mut self, v: &Value) -> Value {
+        match v {
+            Value::Object(o) => Value::Object(
+                o.iter()
+                    .map(|(k, x)| {
+                        let key = self.text(k, Place::State);
+                        let val = match x {
+                            Value::Object(_) | Value::Array(_) => self.world(x),
+                            _ => self.walk(x, Place::State, None, Some(k)),
+                        };
+                        (key, val)
+                    })
+                    .collect(),
+            ),
+            Value::Array(a) => Value::Array(a.iter().map(|x| self.world(x)).collect()),
+            other => self.walk(other, Place::State, None, None),
+        }
+    }
+
     fn walk(&mut self, v: &Value, place: Place, parent: Option<&str>, key: Option<&str>) -> Value {
         match v {
             Value::String(s) => {
@@ -982,6 +1003,9 @@ impl Scrubber {
         for (k, v) in extra {
             let s = self.text(&v, Place::State);
             c.state.routing.extra.insert(k, s);
+        }
+        if let Some(w) = c.world.take() {
+            c.world = Some(self.world(&w));
         }
         for t in &mut c.turns {
             let place = match t.role {

@@ -34,6 +34,12 @@ pub struct Conversation {
     /// The agent state at call time: what replay must reproduce.
     #[serde(default)]
     pub state: AgentState,
+    /// The state of the systems behind the agent's tools when the conversation
+    /// started, as the platform captured it (a JSON object, in the shape of the
+    /// project's tool simulator): `ratchet regenerate` makes it the scenario's
+    /// `[world]` instead of reconstructing one from what the conversation observed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub world: Option<Value>,
 }
 
 /// Where the conversation happened.
