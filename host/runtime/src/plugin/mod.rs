@@ -30,7 +30,8 @@ pub use error::{Failure, PluginError, PluginId};
 pub use inspect::{Inspection, Series, World, WorldKind, MODEL_IMPORT};
 pub use sandbox::{LogLevel, LogLine, ModelGrant, StoreState};
 
-use crate::config::{EngineSettings, Limits};
+use crate::limits::{EngineSettings, Limits};
+use crate::model::ModelAccess;
 use crate::schema;
 
 /// One engine, its linkers and its cache: create once per process, load many plugins.
@@ -42,7 +43,7 @@ pub struct Runtime {
     wasi_linker: Linker<StoreState>,
     cache: Option<ComponentCache>,
     max_memory_mib: u32,
-    model: Option<std::sync::Arc<crate::llm::ModelBroker>>,
+    model: Option<std::sync::Arc<dyn ModelAccess>>,
 }
 
 impl Runtime {
@@ -63,14 +64,15 @@ impl Runtime {
         Ok(Runtime { engine, linker, wasi_linker, cache, max_memory_mib: settings.max_memory_mib, model: None })
     }
 
-    /// Attach the broker that plugins granted `grant_model` will ask (see [`Plugin::grant_model`]).
-    pub fn with_model_broker(mut self, broker: std::sync::Arc<crate::llm::ModelBroker>) -> Runtime {
-        self.model = Some(broker);
+    /// Attach the model access that plugins granted `grant_model` will ask (see
+    /// [`Plugin::grant_model`]): ratchet's recording broker, or an embedder's own.
+    pub fn with_model_access(mut self, access: std::sync::Arc<dyn ModelAccess>) -> Runtime {
+        self.model = Some(access);
         self
     }
 
-    /// The model broker, when one is attached.
-    pub fn model_broker(&self) -> Option<&std::sync::Arc<crate::llm::ModelBroker>> {
+    /// The model access, when one is attached.
+    pub fn model_access(&self) -> Option<&std::sync::Arc<dyn ModelAccess>> {
         self.model.as_ref()
     }
 
@@ -254,7 +256,7 @@ pub struct Call<T> {
     /// Log lines past `max_log_lines`, counted not stored.
     pub logs_dropped: u64,
     /// The model calls the plugin made (LLM-judged plugins), with cost and latency.
-    pub model_calls: Vec<crate::llm::ModelCall>,
+    pub model_calls: Vec<crate::model::ModelCall>,
 }
 
 /// What a call left behind besides its output: costs, log lines, model calls.
@@ -262,7 +264,7 @@ struct Record {
     stats: CallStats,
     logs: Vec<LogLine>,
     logs_dropped: u64,
-    model_calls: Vec<crate::llm::ModelCall>,
+    model_calls: Vec<crate::model::ModelCall>,
 }
 
 /// A loaded, pre-linked plugin. Each call gets a fresh instance: nothing leaks
@@ -329,10 +331,10 @@ impl Plugin {
         Ok(self)
     }
 
-    /// Let the plugin ask a model through `broker` (the `ratchet:plugin/model`
+    /// Let the plugin ask a model through `access` (the `ratchet:plugin/model`
     /// import). Without this grant every model call is answered `denied`.
-    pub fn grant_model(mut self, broker: std::sync::Arc<crate::llm::ModelBroker>) -> Plugin {
-        self.model = Some(ModelGrant { broker, plugin: self.id.name.clone() });
+    pub fn grant_model(mut self, access: std::sync::Arc<dyn ModelAccess>) -> Plugin {
+        self.model = Some(ModelGrant { access, plugin: self.id.name.clone() });
         self
     }
 

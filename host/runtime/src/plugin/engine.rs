@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use wasmtime::{Config, Engine, EngineWeak, InstanceAllocationStrategy, OptLevel, PoolingAllocationConfig, WasmBacktraceDetails};
 
-use crate::config::{Allocator, EngineSettings};
+use crate::limits::{Allocator, EngineSettings};
 
 /// How often the wall-clock backstop advances. A call's timeout is rounded up to it.
 pub const EPOCH_TICK: Duration = Duration::from_millis(5);

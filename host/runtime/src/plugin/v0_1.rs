@@ -28,13 +28,13 @@ mod borrowed;
 mod bindings {
     pub mod scorecard {
         wasmtime::component::bindgen!({
-            path: "../wit/since_v0.1.2",
+            path: "wit/since_v0.1.2",
             world: "scorecard",
         });
     }
     pub mod assertion {
         wasmtime::component::bindgen!({
-            path: "../wit/since_v0.1.2",
+            path: "wit/since_v0.1.2",
             world: "assertion",
             with: {
                 "ratchet:plugin/types": super::scorecard::ratchet::plugin::types,
@@ -45,7 +45,7 @@ mod bindings {
     }
     pub mod agent {
         wasmtime::component::bindgen!({
-            path: "../wit/since_v0.1.2",
+            path: "wit/since_v0.1.2",
             world: "agent",
             with: {
                 "ratchet:plugin/types": super::scorecard::ratchet::plugin::types,
@@ -55,7 +55,7 @@ mod bindings {
     }
     pub mod adapter {
         wasmtime::component::bindgen!({
-            path: "../wit/since_v0.1.2",
+            path: "wit/since_v0.1.2",
             world: "adapter",
             with: {
                 "ratchet:plugin/types": super::scorecard::ratchet::plugin::types,
@@ -65,7 +65,7 @@ mod bindings {
     }
     pub mod simulator {
         wasmtime::component::bindgen!({
-            path: "../wit/since_v0.1.2",
+            path: "wit/since_v0.1.2",
             world: "simulator",
             with: {
                 "ratchet:plugin/types": super::scorecard::ratchet::plugin::types,
@@ -315,7 +315,7 @@ impl GuestFunc {
 
 impl wit_model::Host for StoreState {
     fn complete(&mut self, request: wit_model::ChatRequest) -> Result<wit_model::ChatResponse, wit_model::ModelError> {
-        use crate::llm::{ChatRequest, Message, MessageRole, ModelError};
+        use crate::model::{ChatRequest, Message, MessageRole, ModelError};
         let request = ChatRequest {
             model: request.model,
             messages: request

@@ -11,7 +11,7 @@ use wasmtime::ResourceLimiter;
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{FsPerms, HostMonotonicClock, HostWallClock, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
-use crate::config::Limits;
+use crate::limits::Limits;
 
 /// Longest log line kept, in bytes; longer lines are cut.
 const MAX_LOG_LINE: usize = 4096;
@@ -29,7 +29,7 @@ pub struct StoreState {
     /// The model grant, when the plugin has one (`grant_model = true`).
     pub(crate) model: Option<ModelGrant>,
     /// The model calls made during this plugin call, in order.
-    pub(crate) model_calls: Vec<crate::llm::ModelCall>,
+    pub(crate) model_calls: Vec<crate::model::ModelCall>,
     /// Model calls attempted in this plugin call, failed ones included (the cap's count).
     model_attempts: u32,
     /// Wall time spent waiting for model answers and not yet credited back to the
@@ -40,8 +40,8 @@ pub struct StoreState {
 /// A plugin's permission to ask a model, and through whom.
 #[derive(Clone)]
 pub struct ModelGrant {
-    /// The run's broker (records, replays).
-    pub broker: std::sync::Arc<crate::llm::ModelBroker>,
+    /// The model access (ratchet's broker records and replays).
+    pub access: std::sync::Arc<dyn crate::model::ModelAccess>,
     /// The plugin's name, for messages.
     pub plugin: String,
 }
@@ -70,16 +70,16 @@ impl StoreState {
         })
     }
 
-    /// The `ratchet:plugin/model` import: ask the granted broker, count the call,
+    /// The `ratchet:plugin/model` import: ask the granted model access, count the call,
     /// and remember the wait so the deadline can be extended by it.
-    pub fn model_complete(&mut self, request: &crate::llm::ChatRequest) -> Result<crate::llm::broker::Answer, crate::llm::ModelError> {
-        use crate::llm::ModelError;
+    pub fn model_complete(&mut self, request: &crate::model::ChatRequest) -> Result<crate::model::Answer, crate::model::ModelError> {
+        use crate::model::ModelError;
         let Some(grant) = self.model.clone() else {
             return Err(ModelError::Denied(
                 "this plugin may not call a model: add `grant_model = true` to its [plugins.NAME] entry in ratchet.toml (and configure [model])".into(),
             ));
         };
-        let max = grant.broker.max_calls_per_plugin_call();
+        let max = grant.access.max_calls_per_plugin_call();
         // Every attempt counts, failed ones too: a guest retrying a failing request in
         // a loop must not send the endpoint an unbounded number of them.
         if self.model_attempts >= max {
@@ -90,7 +90,7 @@ impl StoreState {
         }
         self.model_attempts += 1;
         let started = std::time::Instant::now();
-        let out = grant.broker.complete(&grant.plugin, request);
+        let out = grant.access.complete(&grant.plugin, request);
         self.model_wait += started.elapsed();
         let (answer, call) = out?;
         self.model_calls.push(call);
@@ -304,8 +304,9 @@ impl LogBuffer {
     }
 }
 
-/// Cut a string to at most `max` bytes on a char boundary, marking the cut.
-pub(crate) fn truncate_utf8(s: &mut String, max: usize) {
+/// Cut a string to at most `max` bytes on a char boundary, marking the cut (for
+/// untrusted text shown in messages: a guest's log line, an agent's bad output).
+pub fn truncate_utf8(s: &mut String, max: usize) {
     if s.len() > max {
         let mut end = max;
         while !s.is_char_boundary(end) {
@@ -321,8 +322,7 @@ mod tests {
     use std::sync::Arc;
 
     use super::*;
-    use crate::config::ModelConfig;
-    use crate::llm::{ChatRequest, Message, MessageRole, Mode, ModelBroker, ModelError};
+    use crate::model::{Answer, ChatRequest, Message, MessageRole, ModelAccess, ModelCall, ModelError};
 
     fn request() -> ChatRequest {
         ChatRequest {
@@ -334,6 +334,18 @@ mod tests {
         }
     }
 
+    /// A model access that has nothing recorded: every call fails, none reaches a network.
+    struct NothingRecorded;
+
+    impl ModelAccess for NothingRecorded {
+        fn complete(&self, plugin: &str, _: &ChatRequest) -> Result<(Answer, ModelCall), ModelError> {
+            Err(ModelError::NotRecorded(format!("{plugin}: nothing recorded")))
+        }
+        fn max_calls_per_plugin_call(&self) -> u32 {
+            3
+        }
+    }
+
     #[test]
     fn no_grant_is_denied() {
         let mut s = StoreState::new(&Limits::default(), false, None, None).unwrap();
@@ -342,11 +354,8 @@ mod tests {
 
     #[test]
     fn the_call_cap_counts_failed_attempts_too() {
-        let dir = tempfile::tempdir().unwrap();
-        let cfg = ModelConfig { max_calls_per_plugin_call: 3, ..ModelConfig::default() };
-        // Replay with nothing recorded: every attempt fails, none reaches a network.
-        let broker = Arc::new(ModelBroker::new(&cfg, dir.path(), Mode::Replay));
-        let mut s = StoreState::new(&Limits::default(), false, None, Some(ModelGrant { broker, plugin: "p".into() })).unwrap();
+        let access: Arc<dyn ModelAccess> = Arc::new(NothingRecorded);
+        let mut s = StoreState::new(&Limits::default(), false, None, Some(ModelGrant { access, plugin: "p".into() })).unwrap();
         for _ in 0..3 {
             assert!(matches!(s.model_complete(&request()), Err(ModelError::NotRecorded(_))));
         }

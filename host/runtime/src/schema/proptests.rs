@@ -8,9 +8,9 @@ use proptest::prelude::*;
 
 use super::*;
 
-const SCENARIO: &str = include_str!("../../../scenarios/refund-without-supervisor-flag.toml");
-const CONVERSATION: &str = include_str!("../../tests/golden/conversation/tuesday-cancellation.json");
-const EVENT: &str = include_str!("../../tests/golden/failure-event/tuesday-cancellation.json");
+const SCENARIO: &str = include_str!("../../../../scenarios/refund-without-supervisor-flag.toml");
+const CONVERSATION: &str = include_str!("../../../tests/golden/conversation/tuesday-cancellation.json");
+const EVENT: &str = include_str!("../../../tests/golden/failure-event/tuesday-cancellation.json");
 
 /// An error of parsing `text` (named `origin`) must be located: the origin, and a
 /// line inside the text or a field.
