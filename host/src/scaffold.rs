@@ -5,7 +5,7 @@
 //! The templates are compiled into the binary (`host/templates/`). Every kind has one
 //! set of samples shared by the three languages: the Rust, Python and JavaScript
 //! templates of a kind implement the same logic and must give the same output bytes
-//! (`host/tests/scaffold.rs` checks it). A scaffold refers to the SDK of a ratchet
+//! (`host/tests/it/scaffold.rs` checks it). A scaffold refers to the SDK of a ratchet
 //! checkout by path (nothing is published to a registry): [`find_sdk`] locates it.
 //!
 //! The directory is written under a temporary name next to the target and renamed

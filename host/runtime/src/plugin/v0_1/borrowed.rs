@@ -8,7 +8,7 @@
 //! The shapes are type-checked against the component's function type when the
 //! function is looked up (`get_typed_func`), exactly like the generated bindings, so a
 //! field out of step with the WIT is an error at the first call, never a bad lowering.
-//! `host/tests/sandbox.rs` has a guest echo back every field it received.
+//! `host/tests/it/sandbox.rs` has a guest echo back every field it received.
 
 use wasmtime::component::{ComponentType, Lower};
 

@@ -4,7 +4,7 @@
 //! independent calculation of the rules says, moves are recorded and undoable, and a
 //! production failure matching an archived scenario resurrects it.
 
-mod common;
+use crate::common::{self, repo};
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -14,10 +14,6 @@ use common::test_cache_dir;
 use serde_json::Value;
 
 const NOW: &str = "2026-11-29T00:00:00Z";
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..").canonicalize().unwrap()
-}
 
 fn ratchet(cwd: &Path, args: &[&str]) -> (i32, String, String) {
     let o = Command::new(env!("CARGO_BIN_EXE_ratchet")).args(args).current_dir(cwd).env("RATCHET_CACHE_DIR", test_cache_dir()).output().unwrap();

@@ -9,18 +9,60 @@ use ratchet::config::{EngineSettings, Limits};
 use ratchet::plugin::{Plugin, Runtime};
 use ratchet::schema::{self, Conversation};
 
-/// Directory holding the components built by `scripts/build-plugins`.
+/// Directory holding the built components: `RATCHET_PLUGIN_DIR` when set (used as
+/// is), else `target/plugins`, which the first call brings up to date.
 pub fn plugin_dir() -> PathBuf {
     match std::env::var_os("RATCHET_PLUGIN_DIR") {
         Some(d) => PathBuf::from(d),
-        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/plugins"),
+        None => {
+            build_plugins_once();
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/plugins")
+        }
     }
 }
 
-/// Path of a built component; fails the test with the fix when it is missing.
+/// The repository root, whose `ratchet.toml` loads the components in
+/// `target/plugins`: brought up to date first, as for [`plugin_dir`].
+pub fn repo() -> PathBuf {
+    if std::env::var_os("RATCHET_PLUGIN_DIR").is_none() {
+        build_plugins_once();
+    }
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..").canonicalize().unwrap()
+}
+
+/// Runs `scripts/build-plugins` once per test process, so `cargo test` works on a
+/// fresh clone by itself and never tests a component older than its source (the
+/// script is incremental: about 20 s when everything is up to date). Skipped when
+/// `RATCHET_PLUGINS_BUILT=1` says the caller (scripts/test) has just run it.
+fn build_plugins_once() {
+    static BUILT: OnceLock<()> = OnceLock::new();
+    BUILT.get_or_init(|| {
+        if std::env::var_os("RATCHET_PLUGINS_BUILT").is_some_and(|v| v == "1") {
+            return;
+        }
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/build-plugins");
+        let out = std::process::Command::new("bash")
+            .arg(&script)
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run {}: {e}", script.display()));
+        if !out.status.success() {
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            let tail: Vec<&str> = stderr.lines().rev().take(30).collect();
+            let tail: Vec<&str> = tail.into_iter().rev().collect();
+            panic!(
+                "building the Wasm components with {} failed ({}); .ci/run installs the toolchains it needs:\n{}",
+                script.display(),
+                out.status,
+                tail.join("\n")
+            );
+        }
+    });
+}
+
+/// Path of a built component; fails the test naming it when the build did not make it.
 pub fn component(name: &str) -> PathBuf {
     let p = plugin_dir().join(format!("{name}.wasm"));
-    assert!(p.is_file(), "{} is missing: run scripts/build-plugins (or scripts/test) first", p.display());
+    assert!(p.is_file(), "{} is missing: scripts/build-plugins did not make it (is it a plugin in the workspace?)", p.display());
     p
 }
 

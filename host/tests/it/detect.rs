@@ -2,17 +2,13 @@
 //! the snapshot on failure, streams, rejects bad lines without stopping, partitions
 //! without overlap or gap, restarts without double-emitting.
 
-mod common;
+use crate::common::{self, repo};
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use common::*;
 use serde_json::Value;
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..").canonicalize().unwrap()
-}
 
 fn ratchet_in(cwd: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_ratchet")).args(args).current_dir(cwd).env("RATCHET_CACHE_DIR", test_cache_dir()).output().unwrap()

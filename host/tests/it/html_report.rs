@@ -5,7 +5,7 @@
 //! criterion and the highlighted turn; the URL-fragment filters hide what they should;
 //! a screenshot lands in `target/ci-artifacts/gate-report.png` (CI uploads it).
 
-mod common;
+use crate::common::{self, repo};
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -17,10 +17,6 @@ use ratchet::gate::html::{scenario_anchor, turn_anchor};
 use ratchet::gate::report::GateReport;
 use ratchet::schema;
 use serde_json::Value;
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..").canonicalize().unwrap()
-}
 
 fn golden_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/html")

@@ -13,7 +13,7 @@
 //!   deserialize (reported; asserted to be a cache hit well under the compile time),
 //!   and the default sandbox limits leave room for them.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -4,7 +4,7 @@
 //! slow answers, malformed JSON and malformed tool arguments — and `ratchet gate` runs
 //! the example scenarios against it through the example prompt and tools files.
 
-mod common;
+use crate::common::{self, repo};
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -14,10 +14,6 @@ use std::time::{Duration, Instant};
 use common::chat_server::{answer, call, Reply, Script, Server};
 
 use serde_json::{json, Value};
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..").canonicalize().unwrap()
-}
 
 /// A value from the "Customer context" system message, as a model would read it.
 fn context_value(body: &Value, key: &str) -> Option<String> {

@@ -14,6 +14,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use crate::common::repo;
+
 fn bin() -> PathBuf {
     std::env::var_os("RATCHET_TEST_BIN").map(PathBuf::from).unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_ratchet")))
 }
@@ -21,10 +23,6 @@ fn bin() -> PathBuf {
 fn ratchet(dir: &Path, args: &[&str]) -> (i32, String, String) {
     let out = Command::new(bin()).current_dir(dir).args(args).env("NO_COLOR", "1").output().expect("run ratchet");
     (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
-}
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..").canonicalize().unwrap()
 }
 
 const NOW: &str = "2026-11-29T00:00:00Z";

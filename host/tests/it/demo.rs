@@ -3,7 +3,7 @@
 //! story (v1 blocked, v2 passes, v3 blocked by a scenario the loop created), the
 //! workspace it leaves, and that two runs leave the same files.
 
-mod common;
+use crate::common::{self, repo};
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -11,10 +11,6 @@ use std::process::Command;
 
 use common::test_cache_dir;
 use serde_json::Value;
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..").canonicalize().unwrap()
-}
 
 fn demo(ws: &Path) -> (i32, String) {
     let o = Command::new(env!("CARGO_BIN_EXE_ratchet"))

@@ -5,7 +5,7 @@
 //! first. Plus: rejection of scenarios that guard nothing, config guards and
 //! templates, determinism, concurrent promotes, all-or-nothing batches, resurrection.
 
-mod common;
+use crate::common::{self, repo};
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -13,10 +13,6 @@ use std::process::{Command, Output};
 
 use common::*;
 use serde_json::Value;
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..").canonicalize().unwrap()
-}
 
 fn data(name: &str) -> PathBuf {
     repo().join("host/tests/regenerate").join(name)

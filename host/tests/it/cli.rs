@@ -1,6 +1,6 @@
 //! The `ratchet` binary end to end: output, exit codes, messages.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::process::{Command, Output};

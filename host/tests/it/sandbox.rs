@@ -1,7 +1,7 @@
 //! The sandbox holds: every hostile guest is contained with a clear, typed error,
 //! the host never panics or hangs, and the same call gives the same bytes.
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 

@@ -1,5 +1,5 @@
 //! Golden tests for the canonical formats: example files in, expected parse /
-//! serialise / error output out. `UPDATE_GOLDEN=1 cargo test --test golden`
+//! serialise / error output out. `UPDATE_GOLDEN=1 cargo test -p ratchet --test it golden`
 //! rewrites the expected files (review the diff before committing).
 
 use std::path::{Path, PathBuf};

@@ -3,17 +3,13 @@
 //! and criterion, the fix passes, the regression is caught; reports parse; bad agents
 //! and bad files are errors, never hangs.
 
-mod common;
+use crate::common::{self, repo};
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use common::*;
 use serde_json::Value;
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..").canonicalize().unwrap()
-}
 
 fn ratchet_in(cwd: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_ratchet"))

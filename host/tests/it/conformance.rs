@@ -2,7 +2,7 @@
 //! the output its native golden test expects: the component and the natively tested
 //! logic are the same thing.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 

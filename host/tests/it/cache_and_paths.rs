@@ -1,7 +1,7 @@
 //! The precompile cache is hit on second load and survives corruption; project
 //! paths cannot escape the project root.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 

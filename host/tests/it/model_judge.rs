@@ -8,7 +8,7 @@
 //! cost and latency are reported, and detect → regenerate → gate carries an
 //! LLM-judged failure into a replayable, LLM-judged scenario criterion.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::Output;

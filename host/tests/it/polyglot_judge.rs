@@ -14,7 +14,7 @@
 //! `ratchet gate`; and a Python or JavaScript plugin that does not judge does not
 //! import `ratchet:plugin/model` at all.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::process::Output;

@@ -2,7 +2,7 @@
 //! process (unparseable records, scorecard failures, several conversations per record,
 //! stdin, stdout), deterministic, and a failing partition leaves nothing behind.
 
-mod common;
+use crate::common::{self, repo};
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -11,10 +11,6 @@ use std::time::{Duration, Instant};
 
 use common::*;
 use serde_json::Value;
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..").canonicalize().unwrap()
-}
 
 fn ratchet(cwd: &Path) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_ratchet"));

@@ -8,7 +8,7 @@
 //! value of its label (give or take surrounding punctuation and spaces) — so a
 //! replacement that also eats the words around a value is a false positive too.
 //!
-//! `cargo test -p ratchet --test scrub_corpus -- --nocapture` prints the table
+//! `cargo test -p ratchet --test it scrub_corpus -- --nocapture` prints the table
 //! docs/regenerate.md quotes.
 
 use std::collections::BTreeMap;

@@ -8,7 +8,7 @@
 //! The three languages' templates of a kind share their samples, so passing the
 //! sample test means giving the same bytes as the other two languages.
 
-mod common;
+use crate::common::{self, repo};
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -19,10 +19,6 @@ use serde_json::Value;
 
 const LANGS: [&str; 3] = ["rust", "python", "js"];
 const KINDS: [&str; 4] = ["scorecard", "assertion", "adapter", "simulator"];
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..").canonicalize().unwrap()
-}
 
 fn ratchet(cwd: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_ratchet")).args(args).current_dir(cwd).env("RATCHET_CACHE_DIR", test_cache_dir()).output().unwrap()
