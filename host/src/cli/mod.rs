@@ -22,6 +22,9 @@ pub mod exit {
     pub const USAGE: i32 = 2;
     /// A plugin failed (trap, out of fuel or memory, timeout, malformed output).
     pub const PLUGIN: i32 = 3;
+    /// `detect`: the stream was processed and everything else written, but records
+    /// were rejected or scorecards failed on conversations (above `--max-reject-rate`).
+    pub const REJECTS: i32 = 4;
     /// A bug in ratchet itself.
     pub const INTERNAL: i32 = 70;
     /// Try again later: another `ratchet promote` holds the suite lock (EX_TEMPFAIL).

@@ -17,6 +17,9 @@ pub struct Record {
     pub origin: String,
     /// The raw bytes (no trailing newline).
     pub bytes: Vec<u8>,
+    /// A line of a JSON Lines stream (not a whole file): it must hold exactly
+    /// one JSON document.
+    pub line: bool,
 }
 
 /// A record that could not even be read (too long, I/O error).
@@ -68,6 +71,12 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
 pub struct Records {
     inputs: std::vec::IntoIter<PathBuf>,
     current: Option<Source>,
+    /// Leave a last line without its newline unread (see [`Records::hold_unterminated`]).
+    hold_unterminated: bool,
+    /// Read `.json` files line by line when their first line is a whole JSON document.
+    json_lines: bool,
+    /// `file:line` of each unterminated last line left unread.
+    pub held: std::rc::Rc<std::cell::RefCell<Vec<String>>>,
 }
 
 enum Source {
@@ -78,16 +87,42 @@ enum Source {
 impl Records {
     /// Records of `inputs` (already expanded).
     pub fn new(inputs: Vec<PathBuf>) -> Records {
-        Records { inputs: inputs.into_iter(), current: None }
+        Records { inputs: inputs.into_iter(), current: None, hold_unterminated: false, json_lines: false, held: Default::default() }
+    }
+
+    /// Leave a last line that has no newline yet unread, neither processed nor
+    /// counted, so a restartable run (`--checkpoint`) over a file still being
+    /// written reads it once it is complete. Its `file:line` goes to [`Records::held`].
+    pub fn hold_unterminated(mut self, yes: bool) -> Records {
+        self.hold_unterminated = yes;
+        self
+    }
+
+    /// Read a `.json` file line by line when its first line is a whole JSON
+    /// document (the OpenTelemetry Collector's file exporter writes JSON Lines
+    /// into `.json` files), as a whole file otherwise.
+    pub fn json_lines(mut self, yes: bool) -> Records {
+        self.json_lines = yes;
+        self
     }
 }
 
-fn open(path: &Path) -> Result<Source, ReadError> {
+/// Whether the first line of `path` is a whole JSON document.
+fn first_line_is_json(path: &Path) -> bool {
+    let Ok(f) = File::open(path) else { return false };
+    let mut buf = Vec::new();
+    if BufReader::new(f).take(MAX_RECORD as u64).read_until(b'\n', &mut buf).is_err() {
+        return false;
+    }
+    serde_json::from_slice::<serde::de::IgnoredAny>(&buf).is_ok()
+}
+
+fn open(path: &Path, json_lines: bool) -> Result<Source, ReadError> {
     if path == Path::new("-") {
         return Ok(Source::Lines { name: "<stdin>".into(), reader: Box::new(BufReader::with_capacity(1 << 16, std::io::stdin())), line: 0 });
     }
     let name = path.display().to_string();
-    if path.extension().is_some_and(|e| e == "json") {
+    if path.extension().is_some_and(|e| e == "json") && !(json_lines && first_line_is_json(path)) {
         return Ok(Source::Whole { name, path: path.to_path_buf() });
     }
     let f = File::open(path).map_err(|e| ReadError { origin: name.clone(), message: e.to_string() })?;
@@ -101,7 +136,7 @@ impl Iterator for Records {
         loop {
             if self.current.is_none() {
                 let path = self.inputs.next()?;
-                match open(&path) {
+                match open(&path, self.json_lines) {
                     Ok(s) => self.current = Some(s),
                     Err(e) => return Some(Err(e)),
                 }
@@ -117,7 +152,7 @@ impl Iterator for Records {
                     });
                     return Some(match read {
                         Ok(b) if b.len() > MAX_RECORD => Err(ReadError { origin: name, message: format!("file larger than {MAX_RECORD} bytes") }),
-                        Ok(bytes) => Ok(Record { origin: name, bytes }),
+                        Ok(bytes) => Ok(Record { origin: name, bytes, line: false }),
                         Err(e) => Err(ReadError { origin: name, message: e.to_string() }),
                     });
                 }
@@ -131,6 +166,14 @@ impl Iterator for Records {
                         Ok(_) => {
                             *line += 1;
                             let origin = format!("{name}:{line}");
+                            if self.hold_unterminated && !buf.ends_with(b"\n") && buf.len() <= MAX_RECORD {
+                                // The writer has not finished this line: leave it for the next run.
+                                if !buf.iter().all(|b| b.is_ascii_whitespace()) {
+                                    self.held.borrow_mut().push(origin);
+                                }
+                                self.current = None;
+                                continue;
+                            }
                             if buf.len() > MAX_RECORD && !buf.ends_with(b"\n") {
                                 // Skip the rest of this overlong line, then report it.
                                 let mut sink = Vec::new();
@@ -143,7 +186,7 @@ impl Iterator for Records {
                             if buf.iter().all(|b| b.is_ascii_whitespace()) {
                                 continue;
                             }
-                            return Some(Ok(Record { origin, bytes: buf }));
+                            return Some(Ok(Record { origin, bytes: buf, line: true }));
                         }
                         Err(e) => {
                             let origin = format!("{name}:{}", *line + 1);

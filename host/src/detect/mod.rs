@@ -14,6 +14,7 @@
 
 pub mod input;
 pub mod merge;
+pub mod otlp;
 pub mod workers;
 
 use std::collections::BTreeMap;
@@ -98,10 +99,17 @@ impl Detector {
 
     /// Turn one input record into canonical conversations (directly, or through the adapter).
     pub fn conversations(&self, record: &input::Record) -> Result<Vec<Conversation>, String> {
+        self.converted(record).map(|v| v.into_iter().map(|(c, _)| c).collect())
+    }
+
+    /// [`Detector::conversations`], each with whether the adapter reported its
+    /// message content missing (`turns.content`: the source recorded model calls
+    /// without their messages, e.g. an instrumentation's content capture was off).
+    pub fn converted(&self, record: &input::Record) -> Result<Vec<(Conversation, bool)>, String> {
         match &self.adapter {
             None => {
                 let text = std::str::from_utf8(&record.bytes).map_err(|e| format!("not UTF-8: {e}"))?;
-                schema::parse_json::<Conversation>(text, &record.origin).map(|c| vec![c]).map_err(|e| match e {
+                schema::parse_json::<Conversation>(text, &record.origin).map(|c| vec![(c, false)]).map_err(|e| match e {
                     // A JSONL record is one line: its own "line 1" is noise next to `file:line`.
                     schema::SchemaError::Invalid(mut loc) if loc.line == Some(1) && record.origin.contains(':') => {
                         loc.line = None;
@@ -112,8 +120,15 @@ impl Detector {
                 })
             }
             Some((adapter, options)) => {
+                // One JSON document per JSONL line: anything after it is an error, never
+                // silently dropped by an adapter that would read only the first.
+                if record.line {
+                    if let Err(e) = check_one_document(&record.bytes) {
+                        return Err(format!("{}: {e}", record.origin));
+                    }
+                }
                 let call = adapter.convert(&record.bytes, options).map_err(|e| format!("{}: {e}", record.origin))?;
-                Ok(call.output.into_iter().map(|c| c.conversation).collect())
+                Ok(call.output.into_iter().map(|c| (c.conversation, c.missing.iter().any(|m| m == "turns.content"))).collect())
             }
         }
     }
@@ -206,6 +221,11 @@ pub struct Stats {
     pub rejected: u64,
     /// Conversations a scorecard failed on (also written to the reject file).
     pub errors: u64,
+    /// Conversations whose source recorded model calls without their messages
+    /// (adapter-reported `turns.content`: content capture was off): examined
+    /// on what is left (tool calls), and counted here so it is never silent.
+    #[serde(default)]
+    pub without_content: u64,
 }
 
 impl Stats {
@@ -213,14 +233,26 @@ impl Stats {
     pub fn line(&self) -> String {
         let reasons: Vec<String> = self.reasons.iter().map(|(k, v)| format!("{k} {v}")).collect();
         let part = if self.other_partitions > 0 { format!(", {} in other partitions", self.other_partitions) } else { String::new() };
+        let content = if self.without_content > 0 { format!(", without message content {}", self.without_content) } else { String::new() };
         format!(
-            "detect: seen {}, flagged {}{}, rejected {}, errors {}{part}",
+            "detect: seen {}, flagged {}{}, rejected {}, errors {}{part}{content}",
             self.seen,
             self.flagged,
             if reasons.is_empty() { String::new() } else { format!(" ({})", reasons.join(", ")) },
             self.rejected,
             self.errors
         )
+    }
+
+    /// The share of units that failed: (rejected + errors) / (rejected + seen),
+    /// 0 when nothing was read.
+    pub fn reject_rate(&self) -> f64 {
+        let units = self.rejected + self.seen;
+        if units == 0 {
+            0.0
+        } else {
+            (self.rejected + self.errors) as f64 / units as f64
+        }
     }
 }
 
@@ -317,8 +349,9 @@ pub fn run_to(
                         reject_lines.push((merge::LineKind::Rejected, at, r));
                     }
                     Outcome::OtherPartition => cp.stats.other_partitions += 1,
-                    Outcome::Examined(origin, result) => {
+                    Outcome::Examined(origin, no_content, result) => {
                         cp.stats.seen += 1;
+                        cp.stats.without_content += u64::from(no_content);
                         match result {
                             Ok(Some(event)) => {
                                 cp.stats.flagged += 1;
@@ -368,7 +401,7 @@ pub fn run_to(
 enum Outcome {
     Rejected(Reject),
     OtherPartition,
-    Examined(String, Result<Option<FailureEvent>, String>),
+    Examined(String, bool, Result<Option<FailureEvent>, String>),
 }
 
 fn reason_kind(r: &FlagReason) -> &'static str {
@@ -385,21 +418,25 @@ fn process(detector: &Detector, record: Result<input::Record, input::ReadError>,
         Err(e) => return vec![Outcome::Rejected(Reject { origin: e.origin, error: e.message, record: String::new() })],
         Ok(r) => r,
     };
-    match detector.conversations(&rec) {
+    match detector.converted(&rec) {
         Err(e) => vec![Outcome::Rejected(Reject { origin: rec.origin.clone(), error: e, record: lossy(&rec.bytes) })],
-        Ok(convs) => {
-            convs
-                .into_iter()
-                .map(|c| {
-                    if partition.is_some_and(|p| !p.owns(&c.id)) {
-                        Outcome::OtherPartition
-                    } else {
-                        Outcome::Examined(rec.origin.clone(), detector.examine(c))
-                    }
-                })
-                .collect()
-        }
+        Ok(convs) => convs
+            .into_iter()
+            .map(|(c, no_content)| {
+                if partition.is_some_and(|p| !p.owns(&c.id)) {
+                    Outcome::OtherPartition
+                } else {
+                    Outcome::Examined(rec.origin.clone(), no_content, detector.examine(c))
+                }
+            })
+            .collect(),
     }
+}
+
+/// Exactly one JSON document (whitespace around it allowed): trailing data
+/// after it, such as a second document on the same line, is an error.
+pub fn check_one_document(bytes: &[u8]) -> Result<(), String> {
+    serde_json::from_slice::<serde::de::IgnoredAny>(bytes).map(|_| ()).map_err(|e| format!("invalid JSON: {e}"))
 }
 
 /// Map `items` on `jobs` threads in contiguous chunks, keeping the input order.

@@ -44,7 +44,7 @@ def _reply(messages):
         found = None
         for m in messages:
             if m.get("role") == "user" and isinstance(m.get("content"), str):
-                hit = re.search(r"[\w.+-]+@[\w-]+\.[\w.]+", m["content"])
+                hit = re.search(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+", m["content"])
                 found = found or (hit.group(0) if hit else None)
         return _call(n, "lookup_account", {"email": found or "unknown"})
     return _text("You're welcome, have a nice day!")

@@ -82,6 +82,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use ratchet_sdk::params::kind_of;
 use ratchet_sdk::{log, Adapter, Channel, Conversation, Converted, LogLevel, Params, PluginInfo, Role, SideCar, ToolRef, Value};
 
+pub mod legacy;
 pub mod messages;
 pub mod otlp;
 pub mod rebuild;
@@ -91,7 +92,11 @@ pub mod time;
 pub struct OtelGenAi;
 
 /// Option keys this adapter understands.
-const OPTION_KEYS: &[&str] = &["state", "tool_versions", "channel"];
+const OPTION_KEYS: &[&str] = &["state", "tool_versions", "channel", "group_attribute"];
+
+/// The attribute that groups spans into conversations when they carry no
+/// `gen_ai.conversation.id`, unless the `group_attribute` option says otherwise.
+pub const DEFAULT_GROUP_ATTRIBUTE: &str = "session.id";
 
 /// The adapter's options, parsed: what the traces cannot tell.
 #[derive(Debug, Clone, Default)]
@@ -102,6 +107,8 @@ pub struct Options {
     pub tool_versions: BTreeMap<String, String>,
     /// A side-car agent state merged into every conversation.
     pub state: Option<SideCar>,
+    /// The attribute grouping spans without `gen_ai.conversation.id` (`None`: trace only).
+    pub group_attribute: Option<String>,
 }
 
 impl Options {
@@ -132,7 +139,14 @@ impl Options {
             Some(v) => return Err(format!("option `tool_versions` must be an object of tool name to version, got {}", kind_of(v))),
         }
         let state = p.get("state").map(SideCar::from_value).transpose()?;
-        Ok(Options { channel, tool_versions, state })
+        let group_attribute = match p.get("group_attribute") {
+            None => Some(DEFAULT_GROUP_ATTRIBUTE.to_string()),
+            Some(Value::Null) => None,
+            Some(Value::String(s)) if s.trim().is_empty() => None,
+            Some(Value::String(s)) => Some(s.trim().to_string()),
+            Some(v) => return Err(format!("option `group_attribute` must be an attribute name (a string) or null, got {}", kind_of(v))),
+        };
+        Ok(Options { channel, tool_versions, state, group_attribute })
     }
 }
 
@@ -143,9 +157,10 @@ impl Adapter for OtelGenAi {
 
     fn convert(input: &[u8], options: &Value) -> Result<Vec<Converted>, String> {
         let opts = Options::from_params(options)?;
-        let spans = otlp::parse_input(input)?;
+        let mut spans = otlp::parse_input(input)?;
+        legacy::normalize(&mut spans)?;
         let shadowed = rebuild::shadowed(&spans);
-        let groups = rebuild::group(&spans)?;
+        let groups = rebuild::group(&spans, opts.group_attribute.as_deref())?;
         if groups.is_empty() {
             log(LogLevel::Warn, &format!("no GenAI conversation in the export: none of its {} span(s) is a chat, agent or tool span", spans.len()));
         }
@@ -169,6 +184,16 @@ fn assemble(id: &str, r: rebuild::Rebuilt, opts: &Options) -> Converted {
     c.state.model = r.model;
     c.state.prompt_version = r.prompt_version;
     let has_turns = !r.turns.is_empty();
+    if r.contentless > 0 {
+        log(
+            LogLevel::Warn,
+            &format!(
+                "conversation \"{id}\": {} model call span(s) carry no message content (the instrumentation's content capture is off; see docs/detect.md): turns are missing",
+                r.contentless
+            ),
+        );
+    }
+    let contentless = r.contentless;
     let all_offsets = r.turns.iter().all(|t| t.offset_ms.is_some());
     let any_agent = r.turns.iter().any(|t| t.role == Role::Agent);
     let any_latency = r.turns.iter().any(|t| t.latency_ms.is_some());
@@ -187,6 +212,8 @@ fn assemble(id: &str, r: rebuild::Rebuilt, opts: &Options) -> Converted {
     };
     note(c.started_at.is_some(), "started_at");
     note(has_turns, "turns");
+    // Some model calls recorded no messages: what they said is not in `turns`.
+    note(contentless == 0, "turns.content");
     note(!has_turns || all_offsets, "turns.offset_ms");
     note(!any_agent || any_latency, "turns.latency_ms");
     note(false, "outcome.escalated");

@@ -64,6 +64,9 @@ pub struct SpanEvent {
     pub time_ns: Option<u64>,
     /// Event attributes, decoded.
     pub attributes: BTreeMap<String, Value>,
+    /// A log record's body, decoded (`None` for span events, which have none):
+    /// the pre-1.37 GenAI events carry their message there.
+    pub body: Option<Value>,
 }
 
 impl Span {
@@ -87,16 +90,100 @@ impl Span {
     }
 }
 
-/// Reads every span of the input: one `ExportTraceServiceRequest` object, a
-/// JSON array of them, or JSONL with one per line (the collector's file
-/// exporter). Spans come back in input order (`seq`).
+/// Reads every span of the input: one OTLP JSON export request object
+/// (`ExportTraceServiceRequest` and/or `ExportLogsServiceRequest`), a JSON
+/// array of them, or JSONL with one per line (the collector's file exporter).
+/// Spans come back in input order (`seq`). Log records become events of the
+/// span they name (`traceId` + `spanId`), in input order after its own
+/// events; records of a span the input lacks make a stand-in span (see
+/// [`attach_logs`]).
 pub fn parse_input(input: &[u8]) -> Result<Vec<Span>, String> {
     let text = std::str::from_utf8(input).map_err(|e| format!("input is not UTF-8 text: {e}"))?;
     let mut spans = Vec::new();
+    let mut logs = Vec::new();
     for (prefix, doc) in split_input(text)? {
-        read_request(&prefix, &doc, &mut spans)?;
+        read_request(&prefix, &doc, &mut spans, &mut logs)?;
     }
+    attach_logs(&mut spans, logs);
     Ok(spans)
+}
+
+/// One OTLP log record (`resourceLogs[].scopeLogs[].logRecords[]`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct LogRecord {
+    /// Where it is in the input, for error messages.
+    pub label: String,
+    /// Trace id (hex), when the record was emitted inside a span.
+    pub trace_id: Option<String>,
+    /// Span id (hex), when the record was emitted inside a span.
+    pub span_id: Option<String>,
+    /// `eventName`, else the `event.name` attribute (older SDKs).
+    pub name: String,
+    /// `timeUnixNano`, else `observedTimeUnixNano`.
+    pub time_ns: Option<u64>,
+    /// Attributes, decoded.
+    pub attributes: BTreeMap<String, Value>,
+    /// Body, decoded.
+    pub body: Value,
+}
+
+/// Hands each log record to the span it was emitted in, as a [`SpanEvent`]
+/// with its body. Records whose span is not in the input are gathered per
+/// (trace, span) into a stand-in span: its name is `chat`, its
+/// `gen_ai.operation.name` the records' own or `chat`, its times the
+/// records' first and last. Records outside any trace share one stand-in
+/// span of trace `logs-without-trace`.
+pub fn attach_logs(spans: &mut Vec<Span>, logs: Vec<LogRecord>) {
+    let mut at: BTreeMap<(String, String), usize> = BTreeMap::new();
+    for (i, s) in spans.iter().enumerate() {
+        at.entry((s.trace_id.clone(), s.span_id.clone())).or_insert(i);
+    }
+    for log in logs {
+        let trace = log.trace_id.clone().unwrap_or_else(|| "logs-without-trace".to_string());
+        let span = log.span_id.clone().unwrap_or_default();
+        let i = match at.get(&(trace.clone(), span.clone())) {
+            Some(&i) => i,
+            None => {
+                let seq = spans.iter().map(|s| s.seq + 1).max().unwrap_or(0);
+                let mut attributes = BTreeMap::new();
+                let op = log.attributes.get("gen_ai.operation.name").cloned().unwrap_or_else(|| Value::String("chat".into()));
+                attributes.insert("gen_ai.operation.name".to_string(), op);
+                for k in ["gen_ai.conversation.id", "gen_ai.request.model", "gen_ai.response.model"] {
+                    if let Some(v) = log.attributes.get(k) {
+                        attributes.insert(k.to_string(), v.clone());
+                    }
+                }
+                spans.push(Span {
+                    label: format!("{} (log records of span \"{span}\", which the input lacks)", log.label),
+                    trace_id: trace.clone(),
+                    span_id: span.clone(),
+                    parent_span_id: None,
+                    name: "chat".into(),
+                    start_ns: log.time_ns,
+                    end_ns: log.time_ns,
+                    attributes,
+                    events: Vec::new(),
+                    error: None,
+                    seq,
+                });
+                at.insert((trace, span), spans.len() - 1);
+                spans.len() - 1
+            }
+        };
+        let s = &mut spans[i];
+        if s.label.contains("which the input lacks") {
+            s.start_ns = min_some(s.start_ns, log.time_ns);
+            s.end_ns = s.end_ns.max(log.time_ns);
+        }
+        s.events.push(SpanEvent { name: log.name, time_ns: log.time_ns, attributes: log.attributes, body: Some(log.body) });
+    }
+}
+
+fn min_some(a: Option<u64>, b: Option<u64>) -> Option<u64> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
 }
 
 /// Splits the input into (error prefix, JSON document) pairs.
@@ -137,19 +224,24 @@ fn array<'a>(v: Option<&'a Value>, at: &str) -> Result<&'a [Value], String> {
     }
 }
 
-fn read_request(prefix: &str, doc: &Value, out: &mut Vec<Span>) -> Result<(), String> {
+fn read_request(prefix: &str, doc: &Value, out: &mut Vec<Span>, logs: &mut Vec<LogRecord>) -> Result<(), String> {
     let Some(o) = doc.as_object() else {
         return Err(format!("{prefix}expected an OTLP JSON ExportTraceServiceRequest object with `resourceSpans`, got {}", kind_of(doc)));
     };
+    let resource_logs = field(o, "resourceLogs", "resource_logs");
+    if resource_logs.is_some() {
+        read_logs(prefix, resource_logs, logs)?;
+    }
     let Some(resource_spans) = field(o, "resourceSpans", "resource_spans") else {
-        let hint = if o.contains_key("resourceLogs") || o.contains_key("resource_logs") {
-            " (this is an OTLP logs export: export the traces, where GenAI spans live)"
-        } else if o.contains_key("resourceMetrics") || o.contains_key("resource_metrics") {
-            " (this is an OTLP metrics export: export the traces, where GenAI spans live)"
+        if resource_logs.is_some() {
+            return Ok(());
+        }
+        let hint = if o.contains_key("resourceMetrics") || o.contains_key("resource_metrics") {
+            " (this is an OTLP metrics export: export the traces and logs, where GenAI spans and events live)"
         } else {
             ""
         };
-        return Err(format!("{prefix}missing `resourceSpans`: expected an OTLP JSON trace export (ExportTraceServiceRequest){hint}"));
+        return Err(format!("{prefix}missing `resourceSpans` and `resourceLogs`: expected an OTLP JSON trace or logs export (ExportTraceServiceRequest, ExportLogsServiceRequest){hint}"));
     };
     for (i, rs) in array(Some(resource_spans), &format!("{prefix}resourceSpans"))?.iter().enumerate() {
         let at = format!("{prefix}resourceSpans[{i}]");
@@ -168,6 +260,54 @@ fn read_request(prefix: &str, doc: &Value, out: &mut Vec<Span>) -> Result<(), St
         }
     }
     Ok(())
+}
+
+fn read_logs(prefix: &str, resource_logs: Option<&Value>, out: &mut Vec<LogRecord>) -> Result<(), String> {
+    for (i, rl) in array(resource_logs, &format!("{prefix}resourceLogs"))?.iter().enumerate() {
+        let at = format!("{prefix}resourceLogs[{i}]");
+        let rl = object(rl, &at, "a ResourceLogs object")?;
+        for (j, sl) in array(field(rl, "scopeLogs", "scope_logs"), &format!("{at}.scopeLogs"))?.iter().enumerate() {
+            let at = format!("{at}.scopeLogs[{j}]");
+            let sl = object(sl, &at, "a ScopeLogs object")?;
+            for (k, rec) in array(field(sl, "logRecords", "log_records"), &format!("{at}.logRecords"))?.iter().enumerate() {
+                out.push(read_log(&format!("{at}.logRecords[{k}]"), rec)?);
+            }
+        }
+    }
+    Ok(())
+}
+
+fn read_log(at: &str, v: &Value) -> Result<LogRecord, String> {
+    let o = object(v, at, "a LogRecord object")?;
+    let id = |camel: &str, snake: &str| -> Result<Option<String>, String> {
+        match field(o, camel, snake) {
+            None => Ok(None),
+            Some(Value::String(s)) if s.is_empty() || s.bytes().all(|b| b == b'0') => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s.clone())),
+            Some(v) => Err(format!("{at}.{camel}: expected a hex string, got {}", kind_of(v))),
+        }
+    };
+    let trace_id = id("traceId", "trace_id")?;
+    let span_id = id("spanId", "span_id")?;
+    let attributes = read_attributes(field(o, "attributes", "attributes"), &format!("{at}.attributes"))?;
+    let name = match field(o, "eventName", "event_name") {
+        Some(Value::String(s)) if !s.is_empty() => s.clone(),
+        Some(Value::String(_)) | None => match attributes.get("event.name") {
+            Some(Value::String(s)) => s.clone(),
+            _ => String::new(),
+        },
+        Some(v) => return Err(format!("{at}.eventName: expected a string, got {}", kind_of(v))),
+    };
+    let label = format!("{at} (log record \"{name}\")");
+    let time_ns = match nanos(field(o, "timeUnixNano", "time_unix_nano"), &format!("{label}.timeUnixNano"))? {
+        Some(t) => Some(t),
+        None => nanos(field(o, "observedTimeUnixNano", "observed_time_unix_nano"), &format!("{label}.observedTimeUnixNano"))?,
+    };
+    let body = match field(o, "body", "body") {
+        None => Value::Null,
+        Some(b) => any_value(b, &format!("{label}.body"))?,
+    };
+    Ok(LogRecord { label, trace_id, span_id, name, time_ns, attributes, body })
 }
 
 fn read_span(at: &str, v: &Value, seq: usize) -> Result<Span, String> {
@@ -205,6 +345,7 @@ fn read_span(at: &str, v: &Value, seq: usize) -> Result<Span, String> {
             name,
             time_ns: nanos(field(eo, "timeUnixNano", "time_unix_nano"), &format!("{at}.timeUnixNano"))?,
             attributes: read_attributes(field(eo, "attributes", "attributes"), &format!("{at}.attributes"))?,
+            body: None,
         });
     }
     let error = match field(o, "status", "status") {
@@ -369,11 +510,11 @@ mod tests {
         let cases: &[(&str, &str)] = &[
             ("", "input is empty: expected an OTLP JSON trace export (an object with `resourceSpans`, an array of them, or JSONL)"),
             ("7", "expected an OTLP JSON ExportTraceServiceRequest object with `resourceSpans`, got a number"),
-            ("{}", "missing `resourceSpans`: expected an OTLP JSON trace export (ExportTraceServiceRequest)"),
             (
-                r#"{"resourceLogs": []}"#,
-                "missing `resourceSpans`: expected an OTLP JSON trace export (ExportTraceServiceRequest) (this is an OTLP logs export: export the traces, where GenAI spans live)",
+                "{}",
+                "missing `resourceSpans` and `resourceLogs`: expected an OTLP JSON trace or logs export (ExportTraceServiceRequest, ExportLogsServiceRequest)",
             ),
+            (r#"{"resourceLogs": {}}"#, "resourceLogs: expected an array, got an object"),
             (r#"{"resourceSpans": {}}"#, "resourceSpans: expected an array, got an object"),
             (r#"{"resourceSpans": [{"scopeSpans": [{"spans": [{"spanId": "a"}]}]}]}"#, "resourceSpans[0].scopeSpans[0].spans[0]: missing `traceId`"),
             (

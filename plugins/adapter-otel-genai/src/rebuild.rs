@@ -60,7 +60,12 @@ const INFERENCE_OPS: &[&str] = &["chat", "generate_content", "text_completion"];
 pub fn content_attr<'a>(span: &'a Span, key: &str) -> Option<&'a Value> {
     match span.attributes.get(key) {
         Some(v) if !v.is_null() => Some(v),
-        _ => span.events.iter().rev().filter(|e| e.name == DETAILS_EVENT).find_map(|e| e.attributes.get(key).filter(|v| !v.is_null())),
+        _ => span
+            .events
+            .iter()
+            .rev()
+            .filter(|e| e.name == DETAILS_EVENT)
+            .find_map(|e| e.attributes.get(key).or_else(|| e.body.as_ref().and_then(|b| b.get(key))).filter(|v| !v.is_null())),
     }
 }
 
@@ -88,45 +93,62 @@ pub struct Group<'a> {
     pub spans: Vec<&'a Span>,
 }
 
-/// Groups spans into conversations (see the module docs), ordered by their
-/// earliest span, then id.
-pub fn group(spans: &[Span]) -> Result<Vec<Group<'_>>, String> {
+/// Groups spans into conversations (see the module docs): by
+/// `gen_ai.conversation.id`, else by `group_attribute` (e.g. `session.id`;
+/// `None` to skip), else by trace; ordered by their earliest span, then id.
+pub fn group<'a>(spans: &'a [Span], group_attribute: Option<&str>) -> Result<Vec<Group<'a>>, String> {
     let mut by_id: BTreeMap<(&str, &str), usize> = BTreeMap::new();
     for (i, s) in spans.iter().enumerate() {
         by_id.entry((s.trace_id.as_str(), s.span_id.as_str())).or_insert(i);
-    }
-    let own: Vec<Option<&str>> = spans.iter().map(|s| s.nonempty_attr("gen_ai.conversation.id")).collect::<Result<_, _>>()?;
-    let mut per_trace: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
-    for (s, c) in spans.iter().zip(&own) {
-        if let Some(c) = c {
-            per_trace.entry(s.trace_id.as_str()).or_default().insert(c);
-        }
     }
     let parent = |i: usize| -> Option<usize> {
         let s = &spans[i];
         s.parent_span_id.as_deref().and_then(|p| by_id.get(&(s.trace_id.as_str(), p)).copied())
     };
-
-    // (0, conversation id) sorts apart from (1, trace id): an id cannot collide.
-    let mut groups: BTreeMap<(u8, String), Vec<&Span>> = BTreeMap::new();
-    for i in 0..spans.len() {
-        let mut conv = None;
-        let mut cur = i;
-        // Bounded walk: a (malformed) parent cycle cannot loop forever.
-        for _ in 0..=spans.len() {
-            if let Some(c) = own[cur] {
-                conv = Some(c);
-                break;
-            }
-            match parent(cur) {
-                Some(p) => cur = p,
-                None => break,
+    // For each grouping attribute in turn: the span's own value, else its
+    // nearest ancestor's, else the one value the rest of its trace carries.
+    let resolve = |key: &str| -> Result<Vec<Option<String>>, String> {
+        let own: Vec<Option<String>> = spans.iter().map(|s| attr_text(s, key)).collect::<Result<_, _>>()?;
+        let mut per_trace: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+        for (s, c) in spans.iter().zip(&own) {
+            if let Some(c) = c {
+                per_trace.entry(s.trace_id.as_str()).or_default().insert(c);
             }
         }
-        let conv = conv.or_else(|| per_trace.get(spans[i].trace_id.as_str()).filter(|ids| ids.len() == 1).and_then(|ids| ids.first().copied()));
-        let key = match conv {
-            Some(c) => (0, c.to_string()),
-            None => (1, spans[i].trace_id.clone()),
+        let mut out = Vec::with_capacity(spans.len());
+        for i in 0..spans.len() {
+            let mut found = None;
+            let mut cur = i;
+            // Bounded walk: a (malformed) parent cycle cannot loop forever.
+            for _ in 0..=spans.len() {
+                if let Some(c) = &own[cur] {
+                    found = Some(c.clone());
+                    break;
+                }
+                match parent(cur) {
+                    Some(p) => cur = p,
+                    None => break,
+                }
+            }
+            let found =
+                found.or_else(|| per_trace.get(spans[i].trace_id.as_str()).filter(|ids| ids.len() == 1).and_then(|ids| ids.first().map(|s| s.to_string())));
+            out.push(found);
+        }
+        Ok(out)
+    };
+    let conv = resolve("gen_ai.conversation.id")?;
+    let attr = match group_attribute {
+        Some(k) if !k.is_empty() => resolve(k)?,
+        _ => vec![None; spans.len()],
+    };
+
+    // (0, conversation id), (1, attribute value), (2, trace id): kinds never collide.
+    let mut groups: BTreeMap<(u8, String), Vec<&Span>> = BTreeMap::new();
+    for i in 0..spans.len() {
+        let key = match (&conv[i], &attr[i]) {
+            (Some(c), _) => (0, c.clone()),
+            (None, Some(a)) => (1, a.clone()),
+            (None, None) => (2, spans[i].trace_id.clone()),
         };
         groups.entry(key).or_default().push(&spans[i]);
     }
@@ -149,6 +171,17 @@ pub fn group(spans: &[Span]) -> Result<Vec<Group<'_>>, String> {
         ka.cmp(&kb).then_with(|| a.id.cmp(&b.id))
     });
     Ok(out)
+}
+
+/// A grouping attribute as text (strings as they are, numbers and booleans
+/// printed); `Err` for arrays and maps.
+fn attr_text(span: &Span, key: &str) -> Result<Option<String>, String> {
+    match span.attributes.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.trim().to_string()).filter(|s| !s.is_empty())),
+        Some(v @ (Value::Number(_) | Value::Bool(_))) => Ok(Some(v.to_string())),
+        Some(v) => Err(format!("{}: attribute `{key}`: expected a string, got {}", span.label, kind_of(v))),
+    }
 }
 
 /// Input positions (`Span::seq`) of spans whose descendants carry messages:
@@ -185,6 +218,9 @@ pub struct Rebuilt {
     pub prompt_version: Option<String>,
     /// Tool names from `gen_ai.tool.definitions` (`None`: no span had any).
     pub tool_definitions: Option<BTreeSet<String>>,
+    /// Model calls (chat, generate_content, text_completion spans) that
+    /// carry no message content in any shape: content capture was off.
+    pub contentless: usize,
 }
 
 /// Rebuilds one conversation (see the module docs). Errors are prefixed
@@ -254,7 +290,8 @@ fn rebuild_inner(group: &Group<'_>, shadowed: &BTreeSet<usize>) -> Result<Rebuil
             tool_definitions.get_or_insert_with(BTreeSet::new).extend(names);
         }
     }
-    Ok(Rebuilt { turns, start_ns, model, prompt_version, tool_definitions })
+    let contentless = inference.iter().filter(|s| !has_messages(s)).count();
+    Ok(Rebuilt { turns, start_ns, model, prompt_version, tool_definitions, contentless })
 }
 
 /// The first non-empty string value of `key` among `spans` (in time order).

@@ -325,7 +325,7 @@ fn content_capture_off_reports_turns_missing() {
     let spans = vec![span("t", "c", "", "chat gpt-4o", 0, 10, json!({"gen_ai.operation.name": "chat", "gen_ai.request.model": "gpt-4o"}))];
     let out = convert(&export(spans)).unwrap();
     assert!(out[0].conversation.turns.is_empty());
-    assert_eq!(&out[0].missing[..2], &["turns".to_string(), "outcome.escalated".to_string()]);
+    assert_eq!(&out[0].missing[..3], &["turns".to_string(), "turns.content".to_string(), "outcome.escalated".to_string()]);
 }
 
 #[test]
@@ -376,7 +376,7 @@ fn side_car_state_overrides_and_is_not_missing() {
 #[test]
 fn bad_options_are_precise() {
     let cases = [
-        (json!({"chanel": "chat"}), "unknown option `chanel`, expected one of `state`, `tool_versions`, `channel`"),
+        (json!({"chanel": "chat"}), "unknown option `chanel`, expected one of `state`, `tool_versions`, `channel`, `group_attribute`"),
         (json!({"channel": "fax"}), "option `channel`: unknown channel \"fax\", expected \"chat\" or \"voice\""),
         (json!({"tool_versions": {"a": 1}}), "option `tool_versions.a` must be a version string, got a number"),
         (json!({"tool_versions": []}), "option `tool_versions` must be an object of tool name to version, got an array"),
@@ -423,7 +423,7 @@ fn malformed_content_names_conversation_span_attribute_and_message() {
             "conversation \"t\": resourceSpans[0].scopeSpans[0].spans[0] (span \"chat m\"): gen_ai.tool.definitions[0]: missing `name` (a string)",
         ),
         (with(json!({"gen_ai.operation.name": 3})), "resourceSpans[0].scopeSpans[0].spans[0] (span \"chat m\"): attribute `gen_ai.operation.name`: expected a string, got a number"),
-        (with(json!({"gen_ai.conversation.id": true})), "resourceSpans[0].scopeSpans[0].spans[0] (span \"chat m\"): attribute `gen_ai.conversation.id`: expected a string, got a boolean"),
+        (with(json!({"gen_ai.conversation.id": [1]})), "resourceSpans[0].scopeSpans[0].spans[0] (span \"chat m\"): attribute `gen_ai.conversation.id`: expected a string, got an array"),
     ];
     for (input, want) in cases {
         assert_eq!(convert(&input).unwrap_err(), want);

@@ -59,7 +59,13 @@ pub(super) fn check_args(a: &DetectArgs) -> Result<(), CliError> {
 }
 
 /// The child side: run this partition, writing into `dir`.
-pub(super) fn worker(detector: &Detector, records: input::Records, opts: &RunOptions, dir: &Path, judge: Option<&ModelBroker>) -> CliResult {
+pub(super) fn worker(
+    detector: &Detector,
+    records: impl Iterator<Item = Result<input::Record, input::ReadError>>,
+    opts: &RunOptions,
+    dir: &Path,
+    judge: Option<&ModelBroker>,
+) -> CliResult {
     let create = |name: &str| {
         let p = dir.join(name);
         std::fs::File::create(&p).map(|f| (std::io::BufWriter::new(f), p.clone())).map_err(|e| io_err(&p, e))
@@ -178,6 +184,8 @@ fn worker_command(exe: &Path, a: &DetectArgs, config: Option<&Path>, partition: 
         c.arg(opt("state", v));
     }
     c.arg(opt("jobs", a.jobs.to_string()));
+    c.arg(opt("framing", format!("{:?}", a.framing).to_lowercase()));
+    c.arg(opt("idle-gap", &a.idle_gap));
     c.arg(opt("batch", a.batch.to_string()));
     c.arg(opt("partition", partition.to_string()));
     c.arg(opt("worker-dir", dir));
