@@ -199,7 +199,7 @@ pub fn detect(a: DetectArgs, config: Option<&Path>) -> CliResult {
             Some(Value::String(s)) if !s.trim().is_empty() => Some(s.trim().to_string()),
             Some(_) => None,
         };
-        let opts = detect::otlp::FramerOptions { group_attribute, idle_gap_ns, hold_open: a.checkpoint.is_some() };
+        let opts = detect::otlp::FramerOptions { group_attribute, idle_gap_ns, hold_open: a.checkpoint.is_some().then(|| held.clone()) };
         Box::new(detect::otlp::Framer::new(records, opts))
     } else {
         Box::new(records)
@@ -231,7 +231,11 @@ pub fn detect(a: DetectArgs, config: Option<&Path>) -> CliResult {
         if let Ok(text) = std::fs::read_to_string(&reject_path) {
             for line in text.lines().take(5) {
                 if let Ok(r) = serde_json::from_str::<detect::Reject>(line) {
-                    eprintln!("reject: {}", r.error);
+                    if r.error.starts_with(&r.origin) {
+                        eprintln!("reject: {}", r.error);
+                    } else {
+                        eprintln!("reject: {}: {}", r.origin, r.error);
+                    }
                 }
             }
         }

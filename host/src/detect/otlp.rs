@@ -22,10 +22,14 @@
 //!   several traces (one per request, the instrumentations' default): it is
 //!   complete when the watermark is the idle gap past the last time it holds.
 //! * At the end of the input, every open conversation is complete — unless
-//!   `hold_open` is set (`--checkpoint`: a growing log), where they are left
-//!   for the next run. A resumed run reads the stream again from its start
-//!   and skips the conversations the checkpoint counts: framing is a pure
-//!   function of the input's prefix, so they come out in the same order.
+//!   the run is restartable (`--checkpoint`) and the last line was left
+//!   unread because it has no newline yet (the writer is still at it): then
+//!   they are left for the next run. A resumed run reads the stream again
+//!   from its start and skips the conversations the checkpoint counts:
+//!   framing is a pure function of the input read, so they come out in the
+//!   same order. (Appending to a file whose previous run ended on a complete
+//!   line can complete a conversation in a different place: resume such a
+//!   stream only from a run that held its last line.)
 //!
 //! Conversations complete in the order they were completed, ties by their
 //! first line then key. Memory holds the open conversations only: at most
@@ -52,8 +56,10 @@ pub struct FramerOptions {
     pub group_attribute: Option<String>,
     /// Idle gap closing a conversation keyed by id or attribute, nanoseconds.
     pub idle_gap_ns: u64,
-    /// Leave conversations still open at the end of input for the next run.
-    pub hold_open: bool,
+    /// Leave conversations still open at the end of input for the next run
+    /// when this says the input's last line was left unread (unterminated: the
+    /// writer is still at it); otherwise the end of input completes them.
+    pub hold_open: Option<std::rc::Rc<std::cell::RefCell<Vec<String>>>>,
 }
 
 /// Counts the summary reports.
@@ -278,7 +284,7 @@ impl<I: Iterator<Item = Result<Record, ReadError>>> Iterator for Framer<I> {
             match self.lines.next() {
                 None => {
                     self.done = true;
-                    if self.opts.hold_open {
+                    if self.opts.hold_open.as_ref().is_some_and(|h| !h.borrow().is_empty()) {
                         self.stats.held = (self.keyed.len() + self.traces.values().filter(|t| t.key.is_none()).count()) as u64;
                     } else {
                         self.complete(true);
@@ -427,7 +433,11 @@ mod tests {
     }
 
     fn opts(hold_open: bool) -> FramerOptions {
-        FramerOptions { group_attribute: Some("session.id".into()), idle_gap_ns: 1_000_000_000_000, hold_open }
+        FramerOptions {
+            group_attribute: Some("session.id".into()),
+            idle_gap_ns: 1_000_000_000_000,
+            hold_open: hold_open.then(|| std::rc::Rc::new(std::cell::RefCell::new(vec!["f:3".to_string()]))),
+        }
     }
 
     fn spans_of(r: &Record) -> Vec<String> {

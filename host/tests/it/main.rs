@@ -18,6 +18,7 @@ mod hostile_files;
 mod html_report;
 mod model_judge;
 mod openai_driver;
+mod otel_ingest;
 mod polyglot;
 mod polyglot_judge;
 mod rank;

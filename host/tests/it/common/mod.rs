@@ -41,10 +41,7 @@ fn build_plugins_once() {
             return;
         }
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/build-plugins");
-        let out = std::process::Command::new("bash")
-            .arg(&script)
-            .output()
-            .unwrap_or_else(|e| panic!("cannot run {}: {e}", script.display()));
+        let out = std::process::Command::new("bash").arg(&script).output().unwrap_or_else(|e| panic!("cannot run {}: {e}", script.display()));
         if !out.status.success() {
             let stderr = String::from_utf8_lossy(&out.stderr);
             let tail: Vec<&str> = stderr.lines().rev().take(30).collect();
