@@ -13,7 +13,11 @@ exporter writes them.
 Each mode runs in a fresh child process (the libraries read their environment
 when they are set up) with the Python of its pinned environment:
 `target/otel-capture/ENV/bin/python` (override the directory with
-RATCHET_CAPTURE_VENVS), made by scripts/setup from requirements-ENV.txt here.
+RATCHET_CAPTURE_VENVS), made from requirements-ENV.txt here:
+
+    for e in v2 v2-events; do python3 -m venv target/otel-capture/$e &&
+      target/otel-capture/$e/bin/pip install -r plugins/adapter-otel-genai/capture/requirements-$e.txt; done
+
 openai-v2 2.4b0 dropped the pre-1.37 log events, so the `true` event mode runs
 2.3b0, the last release that emits them.
 
@@ -196,7 +200,7 @@ def python_for(env):
     root = Path(os.environ.get("RATCHET_CAPTURE_VENVS") or HERE.parents[2] / "target" / "otel-capture")
     python = root / env / "bin" / "python"
     if not python.exists():
-        sys.exit(f"capture: {python} is missing: run scripts/setup (it makes {root}/ENV from {HERE}/requirements-ENV.txt)")
+        sys.exit(f"capture: {python} is missing: make it with python3 -m venv {root / env} && {root / env}/bin/pip install -r {HERE}/requirements-{env}.txt")
     return str(python)
 
 

@@ -7,24 +7,26 @@
 //! vendor-specific export.
 //!
 //! ## Input
-//! OTLP JSON trace exports (`ExportTraceServiceRequest`:
-//! `{"resourceSpans": [{"resource": ..., "scopeSpans": [{"scope": ..., "spans": [...]}]}]}`):
+//! OTLP JSON trace and log exports (`ExportTraceServiceRequest`:
+//! `{"resourceSpans": [{"resource": ..., "scopeSpans": [{"scope": ..., "spans": [...]}]}]}`,
+//! `ExportLogsServiceRequest`: `{"resourceLogs": [... "logRecords": [...]]}`):
 //! one object, a JSON array of them, or JSONL with one per line (what the
-//! OpenTelemetry Collector's `file` exporter writes). All documents of the
-//! input are pooled before grouping, so a conversation may span lines. See
-//! [`otlp`] for the encoding details.
+//! OpenTelemetry file exporters write). All documents of the input are
+//! pooled before grouping, so a conversation may span lines; log records
+//! join the span they were emitted in. See [`otlp`] for the encoding
+//! details and [`legacy`] for the older content shapes (pre-1.37 events,
+//! `gen_ai.content.*`, indexed `gen_ai.prompt.N.*`).
 //!
-//! `ratchet detect` hands a `.jsonl` file to the adapter one line at a time:
-//! a conversation whose spans the collector exported in several batches
-//! would then come out in pieces. Give such an export to `detect` as a
-//! `.json` file (JSONL content is accepted there too) so all batches are
-//! pooled.
+//! `ratchet detect` frames such streams itself (`--framing otlp`, the
+//! default with this adapter): it reads JSON Lines as one stream across
+//! lines and files, regroups spans and log records per conversation the
+//! same way as below, and hands the adapter one conversation at a time.
 //!
 //! ## Mapping
 //!
 //! | source (span attribute unless noted) | canonical field |
 //! |---|---|
-//! | `gen_ai.conversation.id` (own, nearest ancestor's, or the trace's one id) | conversation grouping and `id`; else the `traceId` |
+//! | `gen_ai.conversation.id` (own, nearest ancestor's, or the trace's one id) | conversation grouping and `id`; else the `group_attribute` option's attribute (default `session.id`, same rule); else the `traceId` |
 //! | `gen_ai.system_instructions` | a `system` turn |
 //! | `gen_ai.input.messages` (new messages only; JSON string or structured) | `turns[]` at the span's start time |
 //! | `gen_ai.output.messages` (the first choice) | `agent` turns at the span's end time |
@@ -49,8 +51,11 @@
 //! span repeats is described in [`rebuild`].
 //!
 //! ## Options
-//! `{"state": {...}, "tool_versions": {"lookup_account": "1.4.0"}, "channel": "chat" | "voice"}`,
+//! `{"state": {...}, "tool_versions": {"lookup_account": "1.4.0"}, "channel": "chat" | "voice", "group_attribute": "session.id"}`,
 //! all optional; unknown keys are errors.
+//! * `group_attribute`: the span attribute grouping requests into a
+//!   conversation when they carry no `gen_ai.conversation.id` (default
+//!   `session.id`; `null` or `""`: by trace only).
 //! * `state`: a canonical agent state snapshot captured beside the traces
 //!   (memory, knowledge-base hash, tool versions, routing): each field it sets
 //!   wins over the trace and is not reported missing; `routing.extra` keys are
@@ -65,6 +70,8 @@
 //! `impact`, `state.memory_snapshot`, `state.kb_version_hash` and
 //! `state.routing.*` (GenAI conventions have no such attributes), plus when
 //! absent: `started_at`, `turns` (content capture was off: no messages),
+//! `turns.content` (some model-call span carries no message content in any
+//! shape: capture was off; a warning names the count),
 //! `turns.offset_ms`, `turns.latency_ms`, `state.model`, `state.prompt_version`,
 //! `state.tool_registry` (no tool definitions: the registry lists only the
 //! tools seen called) and `state.tool_registry.version` (a tool without a
