@@ -241,6 +241,19 @@ pub fn detect(a: DetectArgs, config: Option<&Path>) -> CliResult {
         }
         eprintln!("detect: {} record(s) rejected and {} conversation(s) failed a scorecard: see {}", stats.rejected, stats.errors, reject_path.display());
     }
+    // Any reject or scorecard error exits 4 (once everything else is done), unless
+    // --max-reject-rate allows it; said before the summary, which stays the last line.
+    let reject_exit = stats.rejected + stats.errors > 0 && stats.reject_rate() > a.max_reject_rate;
+    if reject_exit {
+        eprintln!(
+            "detect: exit {}: {} rejected record(s) and {} scorecard error(s) are {:.4} of what was read, above --max-reject-rate {} (everything else is written)",
+            exit::REJECTS,
+            stats.rejected,
+            stats.errors,
+            stats.reject_rate(),
+            a.max_reject_rate
+        );
+    }
     match a.format {
         Format::Json => eprintln!("{}", serde_json::to_string(&stats).expect("json")),
         Format::Text => eprintln!("{}", stats.line()),
@@ -261,19 +274,8 @@ pub fn detect(a: DetectArgs, config: Option<&Path>) -> CliResult {
         );
         return Ok(exit::PLUGIN);
     }
-    if stats.rejected + stats.errors > 0 {
-        let rate = stats.reject_rate();
-        if rate > a.max_reject_rate {
-            eprintln!(
-                "detect: exit {}: {} rejected record(s) and {} scorecard error(s) are {:.4} of what was read, above --max-reject-rate {} (everything else was written)",
-                exit::REJECTS,
-                stats.rejected,
-                stats.errors,
-                rate,
-                a.max_reject_rate
-            );
-            return Ok(exit::REJECTS);
-        }
+    if reject_exit {
+        return Ok(exit::REJECTS);
     }
     Ok(exit::OK)
 }

@@ -35,7 +35,7 @@ fn flags_failures_with_the_snapshot_and_rejects_bad_lines() {
     let out = tmp.path().join("events.jsonl");
     let o = ratchet_in(&repo(), &["detect", input.to_str().unwrap(), "--out", out.to_str().unwrap()]);
     let err = String::from_utf8_lossy(&o.stderr);
-    assert_eq!(o.status.code(), Some(0), "{err}");
+    assert_eq!(o.status.code(), Some(4) /* rejected lines in the input: exit 4 */, "{err}");
     assert!(err.contains("seen 3, flagged 2") && err.contains("rejected 1"), "{err}");
     assert!(err.contains("live.jsonl:2"), "the reject names the line: {err}");
     let ev = events(&out);
@@ -81,7 +81,7 @@ fn partitions_split_the_stream_with_no_overlap_and_no_gap() {
     for k in 1..=3 {
         let out = tmp.path().join(format!("p{k}.jsonl"));
         let o = ratchet_in(&repo(), &["detect", input.to_str().unwrap(), "--out", out.to_str().unwrap(), "--partition", &format!("{k}/3")]);
-        assert_eq!(o.status.code(), Some(0));
+        assert_eq!(o.status.code(), Some(4) /* rejected lines in the input: exit 4 */);
         ids.extend(events(&out).iter().map(|e| e["event_id"].as_str().unwrap().to_string()));
     }
     let mut want: Vec<String> = events(&full).iter().map(|e| e["event_id"].as_str().unwrap().to_string()).collect();
@@ -115,13 +115,13 @@ fn a_restart_resumes_without_double_emitting() {
         ]
     };
     let run = |inp: &Path| ratchet_in(&repo(), &args(inp).iter().map(String::as_str).collect::<Vec<_>>());
-    assert_eq!(run(&part).status.code(), Some(0));
+    assert_eq!(run(&part).status.code(), Some(4) /* rejected lines in the input: exit 4 */);
     // A crash mid-write leaves a torn line behind the last checkpoint.
     std::fs::OpenOptions::new().append(true).open(&out).and_then(|mut f| std::io::Write::write_all(&mut f, b"{\"event_id\": \"torn")).unwrap();
     // The stream grows; the restart resumes after the 7 records already done.
     std::fs::write(&part, text.clone()).unwrap();
     let o = run(&part);
-    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(o.status.code(), Some(4) /* rejected lines in the input: exit 4 */, "{}", String::from_utf8_lossy(&o.stderr));
     let resumed = events(&out);
     let fresh = tmp.path().join("fresh.jsonl");
     ratchet_in(&repo(), &["detect", input.to_str().unwrap(), "--out", fresh.to_str().unwrap()]);
@@ -241,7 +241,7 @@ fn the_tuesday_failure_is_flagged_from_every_source_format() {
         ],
     );
     let err = String::from_utf8_lossy(&o.stderr);
-    assert_eq!(o.status.code(), Some(0), "{err}");
+    assert_eq!(o.status.code(), Some(4) /* rejected lines in the input: exit 4 */, "{err}");
     assert!(err.contains("seen 1, flagged 1") && err.contains("rejected 2"), "{err}");
     assert_eq!(std::fs::read_to_string(&rejects).unwrap().lines().count(), 2);
 }
@@ -252,7 +252,7 @@ fn devices_as_outputs_are_written_in_place_not_replaced() {
     let tmp = tempfile::tempdir().unwrap();
     let input = stream(tmp.path(), 0);
     let o = ratchet_in(&repo(), &["detect", input.to_str().unwrap(), "--out", "/dev/null", "--rejects", "/dev/null"]);
-    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(o.status.code(), Some(4) /* rejected lines in the input: exit 4 */, "{}", String::from_utf8_lossy(&o.stderr));
     let meta = std::fs::symlink_metadata("/dev/null").unwrap();
     assert!(!meta.file_type().is_file(), "/dev/null must still be a device");
     assert!(ratchet::fsutil::replaceable(&tmp.path().join("new.json")));

@@ -82,7 +82,7 @@ fn processes_write_the_same_bytes_and_summary_as_one_process() {
         std::fs::create_dir_all(&dir).unwrap();
         let out = dir.join("events.jsonl");
         let o = run_in(proj.path(), &["detect", input.to_str().unwrap(), "--out", out.to_str().unwrap(), "--processes", &n.to_string(), "--format", format]);
-        assert_eq!(o.status.code(), Some(0), "--processes {n}: {}", stderr(&o));
+        assert_eq!(o.status.code(), Some(4) /* rejected lines in the input: exit 4 */, "--processes {n}: {}", stderr(&o));
         assert_eq!(leftovers(&dir), Vec::<String>::new());
         let events = std::fs::read(&out).unwrap();
         let rejects = std::fs::read(dir.join("events.jsonl.rejects.jsonl")).unwrap();
@@ -143,7 +143,7 @@ fn several_conversations_of_one_record_keep_their_order_across_partitions() {
                 &n.to_string(),
             ],
         );
-        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        assert_eq!(o.status.code(), Some(4) /* rejected lines in the input: exit 4 */, "{}", stderr(&o));
         let summary = stderr(&o).replace(&format!("rejects-{n}"), "rejects-N");
         (o.stdout, std::fs::read(&rejects).unwrap(), summary)
     };
@@ -176,7 +176,7 @@ fn stdin_and_stdout_work_split_too() {
         let feeder = std::thread::spawn(move || stdin.write_all(&data));
         let o = child.wait_with_output().unwrap();
         feeder.join().unwrap().unwrap();
-        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        assert_eq!(o.status.code(), Some(4) /* rejected lines in the input: exit 4 */, "{}", stderr(&o));
         let summary = stderr(&o).replace(&format!("rejects-{n}"), "rejects-N");
         (o.stdout, std::fs::read(&rejects).unwrap(), summary)
     };
@@ -300,7 +300,7 @@ fn a_partition_that_fails_passes_its_exit_code_and_stderr_on() {
     let args = ["detect", input.to_str().unwrap(), "--out", out.to_str().unwrap(), "--processes", "2"];
     // Unlimited first: the events are well over the limit below, in each partition.
     let o = run_in(tmp.path(), &args);
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(o.status.code(), Some(4) /* rejected lines in the input: exit 4 */, "{}", stderr(&o));
     assert!(stderr(&o).contains("flagged 102"), "{}", stderr(&o));
     let size = std::fs::metadata(&out).unwrap().len();
     assert!(size > 4 * 16 * 1024, "{size}");

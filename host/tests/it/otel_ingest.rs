@@ -88,7 +88,8 @@ fn every_content_mode_of_the_real_instrumentation_gives_the_same_conversations()
     }
     // The golden: 3 conversations, no history duplicated across the model calls.
     let (_, convs) = first.unwrap();
-    let roles: Vec<Vec<&str>> = convs.as_array().unwrap().iter().map(|c| c["turns"].as_array().unwrap().iter().map(|t| t["role"].as_str().unwrap()).collect()).collect();
+    let roles: Vec<Vec<&str>> =
+        convs.as_array().unwrap().iter().map(|c| c["turns"].as_array().unwrap().iter().map(|t| t["role"].as_str().unwrap()).collect()).collect();
     assert_eq!(roles[0], ["system", "customer", "agent", "tool", "agent", "tool", "agent", "customer", "agent"]);
     assert_eq!(roles[1], ["system", "customer", "agent", "tool", "agent", "tool", "agent"]);
 }
@@ -105,7 +106,13 @@ fn modes_without_content_are_counted_and_warned_never_silent() {
         assert!(stderr.contains("warning: 3 conversation(s) came without message content"), "{mode}: {stderr}");
         // What is left: the tool calls of the execute_tool spans, by call id.
         let convs = conversations(&o.stdout);
-        let calls: Vec<&str> = convs[0]["turns"].as_array().unwrap().iter().flat_map(|t| t["tool_calls"].as_array().unwrap().iter()).map(|c| c["name"].as_str().unwrap()).collect();
+        let calls: Vec<&str> = convs[0]["turns"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|t| t["tool_calls"].as_array().unwrap().iter())
+            .map(|c| c["name"].as_str().unwrap())
+            .collect();
         assert_eq!(calls, ["lookup_account", "cancel_subscription"], "{mode}");
     }
 }
@@ -135,7 +142,9 @@ fn conversation_lines(c: usize, spans: usize, t0: u64) -> [String; 2] {
         "startTimeUnixNano": t0.to_string(), "endTimeUnixNano": end.to_string(),
         "attributes": [{"key": "gen_ai.operation.name", "value": {"stringValue": "invoke_agent"}}, {"key": "gen_ai.conversation.id", "value": {"stringValue": format!("conv-{c}")}}]});
     let half = chat.len() / 2;
-    let doc = |spans: Vec<Value>| json!({"resourceSpans": [{"resource": {"attributes": []}, "scopeSpans": [{"scope": {"name": "gen"}, "spans": spans}]}]}).to_string();
+    let doc = |spans: Vec<Value>| {
+        json!({"resourceSpans": [{"resource": {"attributes": []}, "scopeSpans": [{"scope": {"name": "gen"}, "spans": spans}]}]}).to_string()
+    };
     let mut second = chat.split_off(half);
     second.push(root);
     [doc(chat), doc(second)]
