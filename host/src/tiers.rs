@@ -373,7 +373,7 @@ fn edit(text: &str, to: Tier, at: &str, action: &str, detail: &str) -> Result<St
     let mut doc: toml_edit::DocumentMut = text.parse().map_err(|e| format!("not valid TOML: {e}"))?;
     let root = doc.as_table_mut();
     root.insert("tier", toml_edit::value(tier_name(to)));
-    crate::suite::store::push_history(root, at, action, detail)?;
+    crate::suite::store::push_history(root, at, action, detail).map_err(|e| e.to_string())?;
     Ok(doc.to_string())
 }
 

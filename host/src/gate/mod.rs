@@ -278,7 +278,7 @@ fn attempt(l: &Loaded, fixtures: &Fixtures, driver: &mut dyn Driver, harness: &H
             match criteria::evaluate(c, &replayed.transcript, &ctx) {
                 Ok(o) => outcomes.push(o),
                 Err(e) => {
-                    error = Some(e);
+                    error = Some(e.to_string());
                     break;
                 }
             }

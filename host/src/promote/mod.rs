@@ -516,7 +516,7 @@ fn merge_cluster(base_text: &str, base: &Scenario, absorbed: &Scenario, tier: cr
     history.dedup();
     root.remove("history");
     for h in &history {
-        push_history(root, &h.at, &h.action, &h.detail)?;
+        push_history(root, &h.at, &h.action, &h.detail).map_err(|e| e.to_string())?;
     }
     Ok((doc.to_string(), hits, archived))
 }
