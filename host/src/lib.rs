@@ -6,6 +6,7 @@
 //! * [`schema`] — the canonical, versioned formats (conversation, failure event, scenario);
 //! * [`config`] — `ratchet.toml`;
 //! * [`project`] — confined access to the project's files;
+//! * [`install`] — what is installed with ratchet: shipped plugins by name, digest-checked;
 //! * [`plugin`] — the sandboxed WebAssembly plugin runtime;
 //! * [`detect`], [`rank`], [`regenerate`], [`promote`], [`gate`], [`tiers`] — the phases of the loop.
 
@@ -14,6 +15,7 @@ pub mod config;
 pub mod detect;
 pub mod fsutil;
 pub mod gate;
+pub mod install;
 pub mod llm;
 pub mod plugin;
 pub mod project;

@@ -2,6 +2,7 @@
 
 mod demo_cmd;
 mod detect_cmd;
+mod examples;
 mod gate_cmd;
 mod plugin_cmd;
 mod regenerate_cmd;
@@ -100,7 +101,7 @@ fn load_plugin(project: &ratchet::config::Project, runtime: &ratchet::plugin::Ru
     use anyhow::anyhow;
     let entry = project.config.plugins.get(name);
     let (bytes, limits, path) = match entry {
-        Some(entry) => (ratchet::project::read_in_root(&project.root, &entry.path)?, entry.limits(&project.config.sandbox), entry.path.clone()),
+        Some(entry) => (ratchet::project::read_component(&project.root, &entry.path)?, entry.limits(&project.config.sandbox), entry.path.clone()),
         None => {
             let p = PathBuf::from(name);
             let bytes = ratchet::project::read_in_root(&project.root, &p)
@@ -146,7 +147,7 @@ fn grant(
 #[derive(Parser)]
 #[command(
     name = "ratchet",
-    version,
+    version = env!("RATCHET_LONG_VERSION"),
     about = "Turn every production failure of an AI support agent into a deterministic regression scenario, and gate every agent change on all of them."
 )]
 struct Cli {

@@ -68,7 +68,7 @@ pub enum Format {
 
 #[derive(Args)]
 pub struct InspectArgs {
-    /// A component file, or the name of a plugin in ratchet.toml.
+    /// A component file, the name of a plugin in ratchet.toml, or `builtin:NAME` (a plugin shipped with ratchet).
     plugin: String,
     /// Output format.
     #[arg(long, value_enum, default_value = "text")]
@@ -80,7 +80,7 @@ pub struct InspectArgs {
 
 #[derive(Args)]
 pub struct RunArgs {
-    /// A component file, or the name of a plugin in ratchet.toml.
+    /// A component file, the name of a plugin in ratchet.toml, or `builtin:NAME` (a plugin shipped with ratchet).
     plugin: String,
     /// Input file (`-` for stdin): a conversation JSON for scorecards; a conversation,
     /// or `{"transcript": ..., "params": ...}`, for assertions; the raw export for adapters;
@@ -167,9 +167,14 @@ fn load(project: &Project, runtime: &Runtime, arg: &str, overrides: impl FnOnce(
     let entry = project.config.plugins.get(arg);
     let (name, bytes, mut limits) = match entry {
         Some(entry) => {
-            let bytes = ratchet::project::read_in_root(&project.root, &entry.path)
+            let bytes = ratchet::project::read_component(&project.root, &entry.path)
                 .map_err(|e| CliError::usage(anyhow!("plugin `{arg}` in {}: {e}", config_name(project))))?;
             (arg.to_string(), bytes, entry.limits(&project.config.sandbox))
+        }
+        None if ratchet::install::is_builtin(Path::new(arg)) => {
+            let name = &arg[ratchet::install::BUILTIN_PREFIX.len()..];
+            let (bytes, _) = ratchet::install::read_builtin(name).map_err(CliError::usage)?;
+            (name.to_string(), bytes, project.config.sandbox.clone())
         }
         None => {
             let path = Path::new(arg);
