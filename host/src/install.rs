@@ -63,7 +63,9 @@ pub enum InstallError {
         reason: String,
     },
     /// The component's bytes are not the ones the install recorded.
-    #[error("builtin:{name}: {file}: sha256 {actual} differs from {expected} recorded in the install's manifest (a damaged or modified install: reinstall ratchet)")]
+    #[error(
+        "builtin:{name}: {file}: sha256 {actual} differs from {expected} recorded in the install's manifest (a damaged or modified install: reinstall ratchet)"
+    )]
     Digest {
         /// The name asked for.
         name: String,
@@ -127,7 +129,10 @@ pub fn is_builtin(path: &Path) -> bool {
 }
 
 fn valid_name(name: &str) -> bool {
-    !name.is_empty() && name.len() <= 64 && name.starts_with(|c: char| c.is_ascii_lowercase()) && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+    !name.is_empty()
+        && name.len() <= 64
+        && name.starts_with(|c: char| c.is_ascii_lowercase())
+        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
 }
 
 /// Every component the manifest of `data_dir` lists, sorted by name.
@@ -193,7 +198,8 @@ mod tests {
         let d = tempfile::tempdir().unwrap();
         std::fs::create_dir_all(d.path().join("plugins")).unwrap();
         let sha = "0".repeat(64);
-        std::fs::write(d.path().join("plugins").join(MANIFEST), format!(r#"{{"format":1,"plugins":{{"x":{{"file":"../../etc/passwd","sha256":"{sha}"}}}}}}"#)).unwrap();
+        std::fs::write(d.path().join("plugins").join(MANIFEST), format!(r#"{{"format":1,"plugins":{{"x":{{"file":"../../etc/passwd","sha256":"{sha}"}}}}}}"#))
+            .unwrap();
         let e = shipped(d.path()).unwrap_err().to_string();
         assert!(e.contains("plugins.x") && e.contains("manifest.json"), "{e}");
         std::fs::write(d.path().join("plugins").join(MANIFEST), format!(r#"{{"format":1,"plugins":{{"x":{{"file":"x.wasm","sha256":"{sha}"}}}}}}"#)).unwrap();

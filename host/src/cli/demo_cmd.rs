@@ -162,7 +162,10 @@ pub fn demo(a: DemoArgs, config: Option<&Path>) -> CliResult {
     let cwd_real = std::fs::canonicalize(&cwd).unwrap_or(cwd.clone());
     let ws_real = ws.canonicalize().unwrap_or(ws.clone());
     if ws_real == project_root || project_root.starts_with(&ws_real) || cwd_real.starts_with(&ws_real) {
-        return Err(CliError::usage(anyhow!("--workspace {} would hold the project or the working directory (it is emptied first); pick a new directory", ws.display())));
+        return Err(CliError::usage(anyhow!(
+            "--workspace {} would hold the project or the working directory (it is emptied first); pick a new directory",
+            ws.display()
+        )));
     }
     if ws.exists() {
         std::fs::remove_dir_all(&ws).map_err(|e| CliError::usage(anyhow!("{}: cannot empty the workspace: {e}", ws.display())))?;
@@ -173,14 +176,19 @@ pub fn demo(a: DemoArgs, config: Option<&Path>) -> CliResult {
     let (root, project) = if checkout {
         (project_root, project)
     } else {
-        super::examples::write(&ws, super::examples::DEMO_PROJECT).map_err(|e| CliError::usage(anyhow!("{}: cannot write the example project: {e}", ws.display())))?;
+        super::examples::write(&ws, super::examples::DEMO_PROJECT)
+            .map_err(|e| CliError::usage(anyhow!("{}: cannot write the example project: {e}", ws.display())))?;
         let root = std::fs::canonicalize(&ws).map_err(CliError::usage)?;
         let project = Project::discover(&root, Some(&root.join("ratchet.toml"))).map_err(|e| CliError { code: exit::INTERNAL, error: e.into() })?;
         (root, project)
     };
     for entry in project.config.plugins.values() {
         if let Err(e) = ratchet::project::read_component(&root, &entry.path) {
-            let hint = if checkout { "build the plugins first with scripts/build-plugins (or run scripts/demo)" } else { "ratchet's shipped plugins are needed (see docs/install.md)" };
+            let hint = if checkout {
+                "build the plugins first with scripts/build-plugins (or run scripts/demo)"
+            } else {
+                "ratchet's shipped plugins are needed (see docs/install.md)"
+            };
             return Err(CliError::usage(anyhow!("{e}: {hint}")));
         }
     }

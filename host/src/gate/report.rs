@@ -133,9 +133,16 @@ impl GateReport {
         let mut it = reports.into_iter();
         let (first, mut merged) = it.next().ok_or("nothing to merge")?;
         let mut origin_of: std::collections::BTreeMap<String, String> = merged.scenarios.iter().map(|s| (s.id.clone(), first.clone())).collect();
+        // An empty shard (more shards than scenarios) started no agent, so its report
+        // names the agent config, not the identity the agent announces: it takes the
+        // agent of the shards that ran, and is not compared with them.
+        let mut agent_from = first.clone();
         for (origin, r) in it {
-            if r.agent != merged.agent {
-                return Err(format!("{origin}: a report of agent `{}`, not `{}` like {first}", r.agent, merged.agent));
+            if merged.scenarios.is_empty() && !r.scenarios.is_empty() {
+                merged.agent = r.agent.clone();
+                agent_from = origin.clone();
+            } else if r.agent != merged.agent && !r.scenarios.is_empty() {
+                return Err(format!("{origin}: a report of agent `{}`, not `{}` like {agent_from}", r.agent, merged.agent));
             }
             if r.selection != merged.selection || r.repeat != merged.repeat {
                 return Err(format!(
