@@ -5,6 +5,7 @@ mod detect_cmd;
 mod examples;
 mod gate_cmd;
 mod init_cmd;
+mod plugin_build;
 mod plugin_cmd;
 mod regenerate_cmd;
 mod schema_cmd;
