@@ -2,28 +2,29 @@
 //! ratchet: every production failure of an AI customer-service agent becomes a
 //! deterministic regression scenario, and every agent change is gated on all of them.
 //!
-//! This library is the `ratchet` binary's engine room:
-//! * [`schema`] — the canonical, versioned formats (conversation, failure event, scenario);
-//! * [`config`] — `ratchet.toml`;
-//! * [`project`] — confined access to the project's files;
+//! This library is the `ratchet` binary's engine room, above the plugin runtime
+//! crate (`ratchet-runtime`, re-exported here: [`schema`], [`plugin`], [`project`],
+//! [`fsutil`], [`time`]):
+//! * [`config`] — `ratchet.toml`, one file per section;
+//! * [`suite`] — the suite on disk (files, the store);
+//! * [`llm`] — the model broker: recorded, replayed answers for plugins that judge;
+//! * [`agent`] — drivers for the agent under test;
 //! * [`install`] — what is installed with ratchet: shipped plugins by name, digest-checked;
-//! * [`plugin`] — the sandboxed WebAssembly plugin runtime;
 //! * [`detect`], [`rank`], [`regenerate`], [`promote`], [`gate`], [`tiers`] — the phases of the loop.
+//!
+//! Layers only point down (`scripts/check-layers`, docs/architecture.md).
+
+pub use ratchet_runtime::{fsutil, plugin, project, schema, time};
 
 pub mod agent;
 pub mod config;
 pub mod detect;
-pub mod fsutil;
 pub mod gate;
 pub mod install;
 pub mod llm;
-pub mod plugin;
-pub mod project;
 pub mod promote;
 pub mod rank;
 pub mod regenerate;
 pub mod scaffold;
-pub mod schema;
 pub mod suite;
 pub mod tiers;
-pub mod time;

@@ -5,7 +5,7 @@
 //! The templates are compiled into the binary (`host/templates/`). Every kind has one
 //! set of samples shared by the three languages: the Rust, Python and JavaScript
 //! templates of a kind implement the same logic and must give the same output bytes
-//! (`host/tests/scaffold.rs` checks it). A scaffold depends on the SDK **packages** by
+//! (`host/tests/it/scaffold.rs` checks it). A scaffold depends on the SDK **packages** by
 //! name and version ([`Sdk::Packages`]: the `ratchet-sdk` crate, the `ratchet-sdk`
 //! Python distribution, the `@ratchet-dev/sdk` npm package, all at this ratchet's
 //! version; `scripts/dist` builds them), so a plugin committed to another repository

@@ -137,7 +137,7 @@ pub fn detect(a: DetectArgs, config: Option<&Path>) -> CliResult {
     });
     let records = input::Records::new(inputs.clone());
 
-    let broker = runtime.as_ref().and_then(|r| r.model_broker().cloned());
+    let broker = runtime.as_ref().and_then(super::broker_of);
     let (stats, judge) = if let Some(dir) = &a.worker_dir {
         return split::worker(&detector, records, &opts, dir, broker.as_deref());
     } else if a.processes > 1 {

@@ -347,7 +347,7 @@ pub fn prepare_with_usage(
     let needs_runtime = agent.driver == DriverKind::Wasm || needs_plugins(scenarios);
     let runtime = super::runtime_if(project, needs_runtime, mode)?;
     let harness = harness(project, runtime.as_ref(), scenarios)?;
-    let broker = runtime.as_ref().and_then(|r| r.model_broker().cloned());
+    let broker = runtime.as_ref().and_then(super::broker_of);
     let wasm_agent = match agent.driver {
         DriverKind::Wasm => {
             let runtime = runtime.as_ref().expect("runtime");
@@ -415,7 +415,7 @@ pub fn harness(project: &Project, runtime: Option<&Runtime>, scenarios: &[&ratch
     harness.assertions = assertion_plugins(project, runtime, scenarios)?;
     if scenarios.iter().any(|s| s.script.as_ref().is_some_and(|p| p.when_done == ratchet::schema::WhenDone::Simulate)) {
         let broker = runtime
-            .and_then(|r| r.model_broker().cloned())
+            .and_then(super::broker_of)
             .ok_or_else(|| CliError { code: exit::INTERNAL, error: anyhow!("no model broker for the simulated customer") })?;
         harness.customer = Some(ratchet::gate::customer::SimulatedCustomer::new(broker));
     }

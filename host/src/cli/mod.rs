@@ -65,7 +65,7 @@ fn runtime_if(project: &ratchet::config::Project, needed: bool, mode: ratchet::l
         return Ok(None);
     }
     let runtime = ratchet::plugin::Runtime::new(&project.config.engine, true).map_err(|e| CliError { code: exit::INTERNAL, error: e.into() })?;
-    Ok(Some(runtime.with_model_broker(std::sync::Arc::new(ratchet::llm::ModelBroker::new(&project.config.model, &project.root, mode)))))
+    Ok(Some(runtime.with_model_access(std::sync::Arc::new(ratchet::llm::ModelBroker::new(&project.config.model, &project.root, mode)))))
 }
 
 /// `--record` / `--record-missing`: where the answers of LLM-judged plugins come from.
@@ -127,6 +127,13 @@ fn load_plugin(project: &ratchet::config::Project, runtime: &ratchet::plugin::Ru
     }
 }
 
+/// The runtime's model broker (the CLI always attaches ratchet's own), for its
+/// counts and for the simulated customer.
+fn broker_of(runtime: &ratchet::plugin::Runtime) -> Option<std::sync::Arc<ratchet::llm::ModelBroker>> {
+    let any: std::sync::Arc<dyn std::any::Any + Send + Sync> = runtime.model_access()?.clone();
+    any.downcast::<ratchet::llm::ModelBroker>().ok()
+}
+
 /// The `[regenerate] simulator`, loaded and checked to be a simulator.
 fn regenerate_simulator(project: &ratchet::config::Project, runtime: Option<&ratchet::plugin::Runtime>) -> Result<Option<ratchet::plugin::Plugin>, CliError> {
     let Some(name) = &project.config.regenerate.simulator else { return Ok(None) };
@@ -149,8 +156,8 @@ fn grant(
         plugin = plugin.grant_dir(&project.root, dir)?;
     }
     if entry.grant_model {
-        let broker = runtime.model_broker().ok_or_else(|| anyhow::anyhow!("plugin `{}`: no model broker in this runtime", plugin.id().name))?;
-        plugin = plugin.grant_model(broker.clone());
+        let access = runtime.model_access().ok_or_else(|| anyhow::anyhow!("plugin `{}`: no model broker in this runtime", plugin.id().name))?;
+        plugin = plugin.grant_model(access.clone());
     }
     Ok(plugin)
 }

@@ -228,7 +228,7 @@ fn plugin_error(e: PluginError) -> CliError {
 
 fn runtime(project: &Project, no_cache: bool, mode: ratchet::llm::Mode) -> Result<Runtime, CliError> {
     let runtime = Runtime::new(&project.config.engine, !no_cache).map_err(|e| CliError { code: exit::INTERNAL, error: e.into() })?;
-    Ok(runtime.with_model_broker(std::sync::Arc::new(ratchet::llm::ModelBroker::new(&project.config.model, &project.root, mode))))
+    Ok(runtime.with_model_access(std::sync::Arc::new(ratchet::llm::ModelBroker::new(&project.config.model, &project.root, mode))))
 }
 
 fn inspect(project: &Project, a: InspectArgs) -> CliResult {

@@ -24,9 +24,10 @@ use crate::schema::{self, SchemaError};
 
 pub use conversation::ConversationConfig;
 pub use detect::{DetectConfig, RankWeights, ScorecardEntry};
-pub use engine::{Allocator, EngineSettings, Limits, PluginEntry};
+pub use engine::PluginEntry;
 pub use model::ModelConfig;
 pub use promote::{PromoteConfig, SimilarityWeights};
+pub use ratchet_runtime::limits::{Allocator, EngineSettings, Limits};
 pub use regenerate::{CriteriaTemplate, RegenerateConfig, ScrubConfig, ScrubPattern};
 pub use tiers::{TierPolicy, ValueWeights};
 

@@ -20,6 +20,8 @@ use super::endpoint::{cost_usd, is_loopback, url_host, CallError, ChatEndpoint, 
 use super::recording::{key_of, path_for, ChatRequest, RecordedResponse, Recording, Tokens, RECORDING_FORMAT};
 use crate::config::ModelConfig;
 
+pub use ratchet_runtime::model::{Answer, ModelAccess, ModelCall, ModelError};
+
 /// Default base URL when the base-URL variable is unset.
 pub const DEFAULT_BASE_URL: &str = "https://api.openai.com/v1";
 
@@ -33,54 +35,6 @@ pub enum Mode {
     RecordMissing,
     /// A live call for every request, re-recorded (`--record`).
     Refresh,
-}
-
-/// Why a model call gave no answer (mirrors the WIT `model-error`).
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-pub enum ModelError {
-    /// The plugin has no `grant_model = true`.
-    #[error("denied: {0}")]
-    Denied(String),
-    /// Replay and no recording.
-    #[error("not recorded: {0}")]
-    NotRecorded(String),
-    /// The endpoint failed or is not configured.
-    #[error("model unavailable: {0}")]
-    Unavailable(String),
-    /// The request is unusable.
-    #[error("invalid model request: {0}")]
-    Invalid(String),
-}
-
-/// The answer a plugin gets.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Answer {
-    /// The assistant message text.
-    pub content: String,
-    /// The model that answered.
-    pub model: String,
-    /// The recording key.
-    pub key: String,
-}
-
-/// What one model call cost: reported per plugin call and summed per run.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct ModelCall {
-    /// Recording key.
-    pub key: String,
-    /// The model that answered.
-    pub model: String,
-    /// Served from a recording (no network, no cost now).
-    pub replayed: bool,
-    /// Latency of the live call (for a replay: of the call that was recorded), ms.
-    pub latency_ms: u64,
-    /// Prompt tokens.
-    pub prompt_tokens: u64,
-    /// Completion tokens.
-    pub completion_tokens: u64,
-    /// Cost in USD of the live call, when prices are configured (a replay costs nothing).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub cost_usd: Option<f64>,
 }
 
 /// Counts over a whole run.
@@ -307,4 +261,15 @@ fn read_completion(v: &Value, endpoint: &str, body: &Value) -> Result<(String, S
     let model = v.get("model").and_then(Value::as_str).or_else(|| body.get("model").and_then(Value::as_str)).unwrap_or_default().to_string();
     let n = |k: &str| v.pointer(&format!("/usage/{k}")).and_then(Value::as_u64).unwrap_or(0);
     Ok((content, model, Tokens { prompt_tokens: n("prompt_tokens"), completion_tokens: n("completion_tokens") }))
+}
+
+/// The runtime asks ratchet's broker through the [`ModelAccess`] trait: recorded
+/// answers, replayed offline.
+impl ModelAccess for ModelBroker {
+    fn complete(&self, plugin: &str, request: &ChatRequest) -> Result<(Answer, ModelCall), ModelError> {
+        ModelBroker::complete(self, plugin, request)
+    }
+    fn max_calls_per_plugin_call(&self) -> u32 {
+        ModelBroker::max_calls_per_plugin_call(self)
+    }
 }

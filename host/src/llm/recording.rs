@@ -11,83 +11,15 @@
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use crate::schema::canonical_json;
 
 /// The `format` field of a recording file.
 pub const RECORDING_FORMAT: &str = "ratchet.model-recording/1";
-/// Largest canonical request accepted, bytes (a judge prompt, not a corpus).
-pub const MAX_REQUEST_BYTES: usize = 1 << 20;
 
-/// Who says a message.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum MessageRole {
-    /// Instructions.
-    System,
-    /// The question.
-    User,
-    /// A previous model answer (few-shot examples).
-    Assistant,
-}
-
-/// One chat message.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Message {
-    /// Who says it.
-    pub role: MessageRole,
-    /// What is said.
-    pub content: String,
-}
-
-/// A plugin's request, host-side (converted from the WIT record).
-#[derive(Debug, Clone, PartialEq)]
-pub struct ChatRequest {
-    /// Model id; empty means the configured judge model.
-    pub model: String,
-    /// The conversation with the model.
-    pub messages: Vec<Message>,
-    /// Sampling temperature.
-    pub temperature: f64,
-    /// Most completion tokens.
-    pub max_tokens: Option<u32>,
-    /// JSON Schema text for a structured answer.
-    pub json_schema: Option<String>,
-}
-
-impl ChatRequest {
-    /// The chat completions body this request becomes, with `default_model` filled
-    /// in; an error says what is wrong with the request.
-    pub fn body(&self, default_model: &str) -> Result<Value, String> {
-        if self.messages.is_empty() {
-            return Err("the request has no messages".into());
-        }
-        if !self.temperature.is_finite() || !(0.0..=2.0).contains(&self.temperature) {
-            return Err(format!("temperature {} is outside 0..=2", self.temperature));
-        }
-        if self.max_tokens == Some(0) {
-            return Err("max-tokens must be at least 1".into());
-        }
-        let model = if self.model.trim().is_empty() { default_model } else { self.model.trim() };
-        let mut body = json!({"model": model, "messages": self.messages, "temperature": self.temperature});
-        if let Some(m) = self.max_tokens {
-            body["max_tokens"] = json!(m);
-        }
-        if let Some(schema) = &self.json_schema {
-            let schema: Value = serde_json::from_str(schema).map_err(|e| format!("json-schema is not JSON: {e}"))?;
-            if !schema.is_object() {
-                return Err("json-schema must be a JSON object (a JSON Schema)".into());
-            }
-            body["response_format"] = json!({"type": "json_schema", "json_schema": {"name": "answer", "strict": true, "schema": schema}});
-        }
-        if canonical_json(&body).len() > MAX_REQUEST_BYTES {
-            return Err(format!("the request is larger than {} KiB", MAX_REQUEST_BYTES >> 10));
-        }
-        Ok(body)
-    }
-}
+pub use ratchet_runtime::model::{ChatRequest, Message, MessageRole, MAX_REQUEST_BYTES};
 
 /// `sha256:<hex>` of a body's canonical JSON: the recording's key.
 pub fn key_of(body: &Value) -> String {

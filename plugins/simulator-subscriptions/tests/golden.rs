@@ -1,6 +1,6 @@
 //! Golden tests: every `samples/<name>.json` is a simulator input as `ratchet
 //! plugin run` takes it (`{"world", "request"}` or `{"observed"}`); the output must
-//! equal `samples/<name>.expected.json`. host/tests/conformance.rs runs the same
+//! equal `samples/<name>.expected.json`. host/tests/it/conformance.rs runs the same
 //! samples through the built component. `RATCHET_UPDATE_GOLDEN=1` rewrites them.
 
 use std::path::Path;

@@ -10,7 +10,7 @@
 //!
 //! With params `"echo"` it answers the conversation it received, as canonical JSON,
 //! in the criterion's reason: the host's tests compare it with what they sent, field
-//! by field, to prove the lowering of every field (`host/tests/sandbox.rs`).
+//! by field, to prove the lowering of every field (`host/tests/it/sandbox.rs`).
 
 use std::sync::atomic::{AtomicU32, Ordering};
 

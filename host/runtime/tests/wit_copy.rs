@@ -1,0 +1,43 @@
+//! The runtime carries its own copy of the WIT it binds (`host/runtime/wit/`), so the crate
+//! packages and builds outside the ratchet checkout. The released WIT lives in the
+//! repository's `wit/`: this test keeps the copy byte-identical to it (run
+//! `scripts/sync-wit` after adding a version). Skipped when the crate is built on
+//! its own, away from the checkout.
+
+use std::path::Path;
+
+fn files(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let p = entry.unwrap().path();
+        if p.is_dir() {
+            for (name, bytes) in files(&p) {
+                out.push((format!("{}/{name}", p.file_name().unwrap().to_string_lossy()), bytes));
+            }
+        } else {
+            out.push((p.file_name().unwrap().to_string_lossy().into_owned(), std::fs::read(&p).unwrap()));
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn the_runtime_wit_is_the_released_wit() {
+    let sdk = Path::new(env!("CARGO_MANIFEST_DIR")).join("wit");
+    let released = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../wit");
+    if !released.is_dir() {
+        eprintln!("no ratchet checkout around the crate: nothing to compare");
+        return;
+    }
+    let copy = files(&sdk);
+    assert!(!copy.is_empty(), "host/runtime/wit is empty");
+    for (name, bytes) in copy {
+        let original =
+            std::fs::read(released.join(&name)).unwrap_or_else(|e| panic!("wit/{name}: {e}: the runtime binds a WIT version the repository does not have"));
+        assert!(
+            original == bytes,
+            "host/runtime/wit/{name} differs from wit/{name}: run scripts/sync-wit (released WIT is never edited; add a new since_vX.Y.Z instead)"
+        );
+    }
+}
