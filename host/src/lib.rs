@@ -4,7 +4,7 @@
 //!
 //! This library is the `ratchet` binary's engine room, above the plugin runtime
 //! crate (`ratchet-runtime`, re-exported here: [`schema`], [`plugin`], [`project`],
-//! [`fsutil`], [`time`]):
+//! [`install`], [`fsutil`], [`time`]):
 //! * [`config`] — `ratchet.toml`, one file per section;
 //! * [`suite`] — the suite on disk (files, the store);
 //! * [`llm`] — the model broker: recorded, replayed answers for plugins that judge;
@@ -13,7 +13,7 @@
 //!
 //! Layers only point down (`scripts/check-layers`, docs/architecture.md).
 
-pub use ratchet_runtime::{fsutil, plugin, project, schema, time};
+pub use ratchet_runtime::{fsutil, install, plugin, project, schema, time};
 
 pub mod agent;
 pub mod config;

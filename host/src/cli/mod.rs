@@ -2,7 +2,10 @@
 
 mod demo_cmd;
 mod detect_cmd;
+mod examples;
 mod gate_cmd;
+mod init_cmd;
+mod plugin_build;
 mod plugin_cmd;
 mod regenerate_cmd;
 mod schema_cmd;
@@ -44,6 +47,15 @@ impl CliError {
 }
 
 pub type CliResult = Result<i32, CliError>;
+
+/// `--format` of commands that report: for people, or one JSON document for tools.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum OutputFormat {
+    /// Human-readable text.
+    Text,
+    /// One JSON document on stdout.
+    Json,
+}
 
 /// The plugin runtime (one wasmtime engine, precompile cache on), created only when
 /// something will load a plugin: an engine reserves its pooling address space.
@@ -100,7 +112,7 @@ fn load_plugin(project: &ratchet::config::Project, runtime: &ratchet::plugin::Ru
     use anyhow::anyhow;
     let entry = project.config.plugins.get(name);
     let (bytes, limits, path) = match entry {
-        Some(entry) => (ratchet::project::read_in_root(&project.root, &entry.path)?, entry.limits(&project.config.sandbox), entry.path.clone()),
+        Some(entry) => (ratchet::project::read_component(&project.root, &entry.path)?, entry.limits(&project.config.sandbox), entry.path.clone()),
         None => {
             let p = PathBuf::from(name);
             let bytes = ratchet::project::read_in_root(&project.root, &p)
@@ -153,7 +165,7 @@ fn grant(
 #[derive(Parser)]
 #[command(
     name = "ratchet",
-    version,
+    version = env!("RATCHET_LONG_VERSION"),
     about = "Turn every production failure of an AI support agent into a deterministic regression scenario, and gate every agent change on all of them."
 )]
 struct Cli {
@@ -166,6 +178,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Start a ratchet project here: ratchet.toml, scenarios/, agent.toml, .gitignore and a CI workflow.
+    Init(init_cmd::InitArgs),
     /// Run the whole loop on the bundled example (traffic → detect → regenerate → promote → gate).
     Demo(demo_cmd::DemoArgs),
     /// Print the JSON Schema of a ratchet format (conversation, failure-event, scenario...).
@@ -215,6 +229,7 @@ pub fn run() -> i32 {
         Command::Tiers(a) => tiers_cmd::tiers(a, cli.config.as_deref()),
         Command::Status(a) => tiers_cmd::status(a, cli.config.as_deref()),
         Command::Demo(a) => demo_cmd::demo(a, cli.config.as_deref()),
+        Command::Init(a) => init_cmd::init(a),
         Command::Regenerate(a) => regenerate_cmd::regenerate(a, cli.config.as_deref()),
         Command::Promote(a) => regenerate_cmd::promote(a, cli.config.as_deref()),
     };

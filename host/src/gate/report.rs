@@ -133,9 +133,16 @@ impl GateReport {
         let mut it = reports.into_iter();
         let (first, mut merged) = it.next().ok_or(MergeError::Nothing)?;
         let mut origin_of: std::collections::BTreeMap<String, String> = merged.scenarios.iter().map(|s| (s.id.clone(), first.clone())).collect();
+        // An empty shard (more shards than scenarios) started no agent, so its report
+        // names the agent config, not the identity the agent announces: it takes the
+        // agent of the shards that ran, and is not compared with them.
+        let mut agent_from = first.clone();
         for (origin, r) in it {
-            if r.agent != merged.agent {
-                return Err(MergeError::OtherAgent { origin, agent: r.agent, expected: merged.agent, first });
+            if merged.scenarios.is_empty() && !r.scenarios.is_empty() {
+                merged.agent = r.agent.clone();
+                agent_from = origin.clone();
+            } else if r.agent != merged.agent && !r.scenarios.is_empty() {
+                return Err(MergeError::OtherAgent { origin, agent: r.agent, expected: merged.agent, first: agent_from });
             }
             if r.selection != merged.selection || r.repeat != merged.repeat {
                 return Err(MergeError::OtherRun {
@@ -392,9 +399,9 @@ pub enum MergeError {
         origin: String,
         /// Its agent.
         agent: String,
-        /// The first report's agent.
+        /// The agent of the reports that ran scenarios so far.
         expected: String,
-        /// The first report's origin.
+        /// The report that agent was taken from (the first that ran scenarios).
         first: String,
     },
     /// A report of another selection or repeat count.
