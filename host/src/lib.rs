@@ -8,6 +8,7 @@
 //! * [`config`] — `ratchet.toml`, one file per section;
 //! * [`suite`] — the suite on disk (files, the store);
 //! * [`llm`] — the model broker: recorded, replayed answers for plugins that judge;
+//! * [`loader`] — the plugins `ratchet.toml` names: loaded with their limits and grants;
 //! * [`agent`] — drivers for the agent under test;
 //! * [`detect`], [`rank`], [`regenerate`], [`promote`], [`gate`], [`tiers`] — the phases of the loop.
 //!
@@ -20,6 +21,7 @@ pub mod config;
 pub mod detect;
 pub mod gate;
 pub mod llm;
+pub mod loader;
 pub mod promote;
 pub mod rank;
 pub mod regenerate;

@@ -185,8 +185,8 @@ pub fn build(a: BuildArgs) -> CliResult {
     let bytes = std::fs::metadata(&out).map(|m| m.len()).unwrap_or(0);
     let secs = started.elapsed().as_secs_f64();
     match a.format {
-        OutputFormat::Json => println!("{}", json!({"component": out, "name": name, "lang": lang, "bytes": bytes, "seconds": secs})),
-        OutputFormat::Text => println!("built {} ({lang}, {bytes} bytes) in {secs:.1} s", out.display()),
+        OutputFormat::Json => outln!("{}", json!({"component": out, "name": name, "lang": lang, "bytes": bytes, "seconds": secs})),
+        OutputFormat::Text => outln!("built {} ({lang}, {bytes} bytes) in {secs:.1} s", out.display()),
     }
     Ok(exit::OK)
 }

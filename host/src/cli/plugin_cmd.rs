@@ -63,11 +63,8 @@ pub struct NewArgs {
     sdk: Option<PathBuf>,
 }
 
-#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Format {
-    Text,
-    Json,
-}
+/// `--format` (one enum for every command: [`super::OutputFormat`]).
+pub use super::OutputFormat as Format;
 
 #[derive(Args)]
 pub struct InspectArgs {
@@ -163,13 +160,13 @@ fn new(cwd: &Path, a: NewArgs) -> CliResult {
         (Sdk::Packages, Lang::Python) => format!("ratchet-sdk=={}", scaffold::SDK_VERSION),
         (Sdk::Packages, Lang::Js) => format!("{}@{}", scaffold::JS_PACKAGE, scaffold::SDK_VERSION),
     };
-    println!("created {} {} plugin `{}` in {} (SDK: {shown})", lang.name(), kind.name(), a.name, dir.display());
+    outln!("created {} {} plugin `{}` in {} (SDK: {shown})", lang.name(), kind.name(), a.name, dir.display());
     for f in &created.files {
-        println!("  {}", f.display());
+        outln!("  {}", f.display());
     }
-    println!("next:");
+    outln!("next:");
     for step in &created.next_steps {
-        println!("  {step}");
+        outln!("  {step}");
     }
     Ok(exit::OK)
 }
@@ -207,7 +204,7 @@ fn load(project: &Project, runtime: &Runtime, arg: &str, overrides: impl FnOnce(
     overrides(&mut limits);
     let plugin = runtime.load(&name, &bytes, limits).map_err(plugin_error)?;
     match entry {
-        Some(entry) => super::grant(project, runtime, entry, plugin).map_err(CliError::usage),
+        Some(entry) => ratchet::loader::grant(project, runtime, entry, plugin).map_err(CliError::usage),
         None => Ok(plugin),
     }
 }
@@ -255,21 +252,21 @@ fn inspect(project: &Project, a: InspectArgs) -> CliResult {
                 "imports": ins.imports,
                 "exports": ins.exports,
             });
-            println!("{}", serde_json::to_string_pretty(&v).expect("json"));
+            outln!("{}", serde_json::to_string_pretty(&v).expect("json"));
         }
         Format::Text => {
-            println!("plugin    {}", plugin.id().name);
-            println!("digest    {}", plugin.id().digest);
-            println!("size      {}", human_bytes(load.size));
-            println!("world     ratchet:plugin/{}@{}", plugin.world().kind.name(), plugin.world().version);
-            println!("info      {} {} — {}", info.output.name, info.output.version, info.output.description);
-            println!("wasi      {}", if plugin.uses_wasi() { "yes (deterministic: fixed clock, seeded random, no files/network/env)" } else { "no" });
-            println!("model     {model}");
+            outln!("plugin    {}", plugin.id().name);
+            outln!("digest    {}", plugin.id().digest);
+            outln!("size      {}", human_bytes(load.size));
+            outln!("world     ratchet:plugin/{}@{}", plugin.world().kind.name(), plugin.world().version);
+            outln!("info      {} {} — {}", info.output.name, info.output.version, info.output.description);
+            outln!("wasi      {}", if plugin.uses_wasi() { "yes (deterministic: fixed clock, seeded random, no files/network/env)" } else { "no" });
+            outln!("model     {model}");
             for i in &ins.imports {
-                println!("import    {i}");
+                outln!("import    {i}");
             }
             for e in &ins.exports {
-                println!("export    {e}");
+                outln!("export    {e}");
             }
         }
     }
@@ -429,10 +426,10 @@ fn run_once(project: &Project, a: RunArgs) -> CliResult {
                 "logs_dropped": call.logs_dropped,
                 "model_calls": call.model_calls,
             });
-            println!("{}", serde_json::to_string_pretty(&v).expect("json"));
+            outln!("{}", serde_json::to_string_pretty(&v).expect("json"));
         }
         Format::Text => {
-            println!("{}", serde_json::to_string_pretty(&call.output).expect("json"));
+            outln!("{}", serde_json::to_string_pretty(&call.output).expect("json"));
             for l in &call.logs {
                 eprintln!("log       [{:?}] {}", l.level, l.message);
             }
