@@ -92,6 +92,7 @@ pub fn detect(a: DetectArgs, config: Option<&Path>) -> CliResult {
     let runtime = super::runtime_if(&project, needs_runtime, a.model.mode(ratchet::llm::Mode::RecordMissing))?;
     let mut scorecards = Vec::new();
     for entry in &project.config.detect.scorecards {
+        super::warn_if_stale(&project, &entry.plugin);
         let p = ratchet::loader::load(&project, runtime.as_ref().expect("runtime"), &entry.plugin).map_err(CliError::usage)?;
         if p.world().kind != WorldKind::Scorecard {
             return Err(CliError::usage(anyhow!(
@@ -106,6 +107,7 @@ pub fn detect(a: DetectArgs, config: Option<&Path>) -> CliResult {
     let adapter = match &a.adapter {
         None => None,
         Some(name) => {
+            super::warn_if_stale(&project, name);
             let p = ratchet::loader::load(&project, runtime.as_ref().expect("runtime"), name).map_err(CliError::usage)?;
             if p.world().kind != WorldKind::Adapter {
                 return Err(CliError::usage(anyhow!("--adapter `{name}` implements `{}`, not `adapter`", p.world().kind.name())));

@@ -95,6 +95,21 @@ fn runtime_if(project: &ratchet::config::Project, needed: bool, mode: ratchet::l
     ratchet::loader::runtime(project, mode).map(Some).map_err(|e| CliError { code: exit::INTERNAL, error: e.into() })
 }
 
+/// Warn on stderr when the component `name` resolves to (a `[plugins]` entry's path,
+/// or a file) is older than the source `ratchet plugin build` recorded for it.
+fn warn_if_stale(project: &ratchet::config::Project, name: &str) {
+    let path = project.config.plugins.get(name).map(|e| e.path.clone()).unwrap_or_else(|| PathBuf::from(name));
+    if ratchet::install::is_builtin(&path) {
+        return;
+    }
+    let full = project.root.join(path);
+    if let Ok(bytes) = std::fs::read(&full) {
+        if let Some(w) = ratchet::built::stale(&full, &bytes) {
+            eprintln!("warning: {w}");
+        }
+    }
+}
+
 /// `--record` / `--record-missing`: where the answers of LLM-judged plugins come from.
 #[derive(clap::Args, Clone, Copy, Default)]
 pub struct ModelModeArgs {

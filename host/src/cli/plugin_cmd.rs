@@ -179,6 +179,7 @@ fn load(project: &Project, runtime: &Runtime, arg: &str, overrides: impl FnOnce(
         Some(entry) => {
             let bytes = ratchet::project::read_component(&project.root, &entry.path)
                 .map_err(|e| CliError::usage(anyhow!("plugin `{arg}` in {}: {e}", config_name(project))))?;
+            super::warn_if_stale(project, arg);
             (arg.to_string(), bytes, entry.limits(&project.config.sandbox))
         }
         None if ratchet::install::is_builtin(Path::new(arg)) => {
@@ -197,6 +198,9 @@ fn load(project: &Project, runtime: &Runtime, arg: &str, overrides: impl FnOnce(
                 };
                 CliError::usage(anyhow!("{arg}: {e}{hint}"))
             })?;
+            if let Some(w) = ratchet::built::stale(path, &bytes) {
+                eprintln!("warning: {w}");
+            }
             let name = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| arg.to_string());
             (name, bytes, project.config.sandbox.clone())
         }
