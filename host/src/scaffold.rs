@@ -5,8 +5,12 @@
 //! The templates are compiled into the binary (`host/templates/`). Every kind has one
 //! set of samples shared by the three languages: the Rust, Python and JavaScript
 //! templates of a kind implement the same logic and must give the same output bytes
-//! (`host/tests/it/scaffold.rs` checks it). A scaffold refers to the SDK of a ratchet
-//! checkout by path (nothing is published to a registry): [`find_sdk`] locates it.
+//! (`host/tests/it/scaffold.rs` checks it). A scaffold depends on the SDK **packages** by
+//! name and version ([`Sdk::Packages`]: the `ratchet-sdk` crate, the `ratchet-sdk`
+//! Python distribution, the `@ratchet-dev/sdk` npm package, all at this ratchet's
+//! version; `scripts/dist` builds them), so a plugin committed to another repository
+//! builds in its CI. Only for developing the SDKs themselves does it point at a
+//! checkout's `sdk/` by path ([`Sdk::Path`], `--sdk-path`).
 //!
 //! The directory is written under a temporary name next to the target and renamed
 //! into place, so a failure leaves nothing half-written; an existing non-empty
@@ -116,9 +120,9 @@ pub enum ScaffoldError {
     /// The target exists and is a file or a non-empty directory.
     #[error("{0}: already exists and is not an empty directory; refusing to overwrite it (choose another --dir)")]
     Exists(PathBuf),
-    /// No ratchet checkout's `sdk/` directory was found.
+    /// `--sdk-path` does not name a ratchet checkout's `sdk/` directory.
     #[error(
-        "cannot find the ratchet SDKs (the sdk/ directory of a ratchet checkout, with rust/, python/ and js/); looked in: {}. Pass --sdk PATH/TO/ratchet/sdk or set RATCHET_SDK_DIR",
+        "cannot find the ratchet SDKs (the sdk/ directory of a ratchet checkout, with rust/, python/ and js/) at: {}. Pass --sdk-path PATH/TO/ratchet/sdk (or leave it out: the plugin then depends on the SDK packages)",
         .searched.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
     )]
     SdkNotFound {
@@ -240,30 +244,6 @@ pub fn is_sdk_dir(dir: &Path) -> bool {
     dir.join("rust/Cargo.toml").is_file() && dir.join("python/ratchet_sdk/__init__.py").is_file() && dir.join("js/src/index.js").is_file()
 }
 
-/// Where to look for the SDKs, in order: `explicit` (`--sdk`) alone if given; else
-/// `$RATCHET_SDK_DIR`, `sdk/` in `target` and its ancestors, in `cwd` and its
-/// ancestors, and last the checkout this binary was built from.
-pub fn sdk_candidates(explicit: Option<&Path>, target: &Path, cwd: &Path) -> Vec<PathBuf> {
-    if let Some(p) = explicit {
-        return vec![p.to_path_buf()];
-    }
-    let mut out = Vec::new();
-    if let Some(env) = std::env::var_os("RATCHET_SDK_DIR") {
-        out.push(PathBuf::from(env));
-    }
-    let target = absolute(cwd, target);
-    for start in [target.as_path(), cwd] {
-        for a in start.ancestors() {
-            let c = a.join("sdk");
-            if !out.contains(&c) {
-                out.push(c);
-            }
-        }
-    }
-    out.push(Path::new(env!("CARGO_MANIFEST_DIR")).join("../sdk"));
-    out
-}
-
 /// The first of `candidates` that [`is_sdk_dir`], canonicalized.
 pub fn find_sdk(candidates: &[PathBuf]) -> Result<PathBuf, ScaffoldError> {
     candidates
@@ -284,9 +264,25 @@ pub struct Request {
     pub name: String,
     /// The directory to create.
     pub dir: PathBuf,
-    /// The ratchet checkout's `sdk/` directory (see [`find_sdk`]).
-    pub sdk: PathBuf,
+    /// Which SDK the plugin builds against.
+    pub sdk: Sdk,
 }
+
+/// Which SDK a scaffold depends on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Sdk {
+    /// The SDK packages, by name and this ratchet's version (the default).
+    Packages,
+    /// A ratchet checkout's `sdk/` directory, by relative path (SDK development;
+    /// see [`find_sdk`]).
+    Path(PathBuf),
+}
+
+/// The SDK packages' version: the version of this ratchet (they are released together).
+pub const SDK_VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// The npm package of the JavaScript SDK.
+pub const JS_PACKAGE: &str = "@ratchet-dev/sdk";
 
 /// One file of a scaffold.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -429,12 +425,38 @@ fn fill(file: &str, text: &str, vars: &[(&str, String)]) -> Result<String, Scaff
     Ok(out)
 }
 
-/// The commands that test and build the plugin, from inside its directory.
-fn commands(lang: Lang, name: &str, sdk: &str, root: &str) -> (String, String) {
-    match lang {
-        Lang::Rust => ("cargo test".into(), format!("{root}/scripts/build-plugins --path . -o build/{name}.wasm")),
-        Lang::Python => ("python3 -m unittest".into(), format!("PYTHONPATH={sdk}/python python3 -m ratchet_sdk.build . -o build/{name}.wasm")),
-        Lang::Js => ("node --test".into(), format!("node {sdk}/js/bin/build.mjs . -o build/{name}.wasm")),
+/// The commands that set up, test and build the plugin, from inside its directory:
+/// `(setup, test, build)`; `sdk` is the relative path to the checkout's `sdk/` in
+/// [`Sdk::Path`] mode, `None` for the packages.
+fn commands(lang: Lang, name: &str, sdk: Option<&str>) -> (String, String, String) {
+    let v = SDK_VERSION;
+    match (lang, sdk) {
+        (Lang::Rust, None) => (
+            "# cargo fetches ratchet-sdk; the build needs a wasm32 Rust target and wasm-tools (docs/plugins.md)".into(),
+            "cargo test".into(),
+            "ratchet plugin build".into(),
+        ),
+        (Lang::Rust, Some(sdk)) => {
+            ("# ratchet-sdk by path from the checkout".into(), "cargo test".into(), format!("{sdk}/../scripts/build-plugins --path . -o build/{name}.wasm"))
+        }
+        (Lang::Python, None) => (
+            format!("pip install \"ratchet-sdk[build]=={v}\"   # or the wheel of ratchet's release archive (docs/install.md)"),
+            "python3 -m unittest".into(),
+            "ratchet plugin build".into(),
+        ),
+        (Lang::Python, Some(sdk)) => (
+            "# the SDK from the checkout, on PYTHONPATH".into(),
+            format!("PYTHONPATH={sdk}/python python3 -m unittest"),
+            format!("PYTHONPATH={sdk}/python python3 -m ratchet_sdk.build . -o build/{name}.wasm"),
+        ),
+        (Lang::Js, None) => (
+            format!("npm install                 # {JS_PACKAGE}@{v}, or the tarball of ratchet's release archive (docs/install.md)"),
+            "node --test".into(),
+            "ratchet plugin build".into(),
+        ),
+        (Lang::Js, Some(sdk)) => {
+            ("# the SDK from the checkout, by relative imports".into(), "node --test".into(), format!("node {sdk}/js/bin/build.mjs . -o build/{name}.wasm"))
+        }
     }
 }
 
@@ -443,11 +465,12 @@ fn commands(lang: Lang, name: &str, sdk: &str, root: &str) -> (String, String) {
 pub fn render(req: &Request, cwd: &Path) -> Result<Vec<File>, ScaffoldError> {
     validate_name(&req.name)?;
     let dir = absolute(cwd, &req.dir);
-    let sdk = absolute(cwd, &req.sdk);
+    let sdk_rel = match &req.sdk {
+        Sdk::Packages => None,
+        Sdk::Path(p) => Some(relative(&dir, &absolute(cwd, p))),
+    };
     let (name, kind, lang) = (req.name.as_str(), req.kind, req.lang);
-    let sdk_rel = relative(&dir, &sdk);
-    let root_rel = relative(&dir, sdk.parent().unwrap_or(&sdk));
-    let (test_cmd, build_cmd) = commands(lang, name, &sdk_rel, &root_rel);
+    let (setup_cmd, test_cmd, build_cmd) = commands(lang, name, sdk_rel.as_deref());
     let k = kind.name();
 
     let mut files: Vec<(String, String)> = match lang {
@@ -473,7 +496,7 @@ pub fn render(req: &Request, cwd: &Path) -> Result<Vec<File>, ScaffoldError> {
         ],
     };
     let what = |f: &str| match f {
-        "Cargo.toml" => "the crate (`ratchet-sdk` by path; a standalone workspace)",
+        "Cargo.toml" => "the crate (depends on `ratchet-sdk`; a standalone workspace)",
         "src/lib.rs" | "plugin.py" | "plugin.js" => "the logic: plain code, unit-testable natively",
         "tests/golden.rs" | "test_plugin.py" | "plugin.test.js" => "the sample test (no Wasm)",
         "pyproject.toml" => "the project; `[tool.ratchet] world` tells the build which world",
@@ -519,9 +542,35 @@ pub fn render(req: &Request, cwd: &Path) -> Result<Vec<File>, ScaffoldError> {
         ("TYPE", camel(name)),
         ("KIND", k.to_string()),
         ("LANG_NAME", lang.title().to_string()),
-        ("SDK_RUST", format!("{sdk_rel}/rust")),
-        ("SDK_PYTHON", format!("{sdk_rel}/python")),
-        ("SDK_JS", format!("{sdk_rel}/js")),
+        ("RUST_SDK_DEP", match &sdk_rel {
+            None => format!("ratchet-sdk = \"{SDK_VERSION}\""),
+            Some(p) => format!("ratchet-sdk = {{ path = \"{p}/rust\" }}"),
+        }),
+        ("PY_DEPENDENCIES", match &sdk_rel {
+            None => format!("dependencies = [\"ratchet-sdk=={SDK_VERSION}\"]"),
+            Some(_) => "# The SDK comes from a ratchet checkout (PYTHONPATH); a released plugin depends on\n# \"ratchet-sdk==VERSION\" instead.\ndependencies = []".to_string(),
+        }),
+        ("PY_TEST_IMPORTS", match &sdk_rel {
+            None => "import unittest\nfrom pathlib import Path\n\nHERE = Path(__file__).resolve().parent\n".to_string(),
+            Some(p) => format!("import sys\nimport unittest\nfrom pathlib import Path\n\nHERE = Path(__file__).resolve().parent\ntry:\n    import ratchet_sdk  # noqa: F401  (installed, or on PYTHONPATH)\nexcept ImportError:  # else the SDK of the ratchet checkout this plugin was made from\n    sys.path.insert(0, str((HERE / \"{p}/python\").resolve()))\n"),
+        }),
+        ("JS_INDEX", match &sdk_rel { None => JS_PACKAGE.to_string(), Some(p) => format!("{p}/js/src/index.js") }),
+        ("JS_COMPONENT", match &sdk_rel { None => format!("{JS_PACKAGE}/component"), Some(p) => format!("{p}/js/src/component.js") }),
+        ("JS_TESTING", match &sdk_rel { None => format!("{JS_PACKAGE}/testing"), Some(p) => format!("{p}/js/src/testing.js") }),
+        ("JS_BUILD", match &sdk_rel { None => format!("ratchet-build-js . -o build/{name}.wasm"), Some(p) => format!("node {p}/js/bin/build.mjs . -o build/{name}.wasm") }),
+        ("JS_DEPENDENCIES", match &sdk_rel {
+            None => format!("\n  \"dependencies\": {{\n    \"{JS_PACKAGE}\": \"{SDK_VERSION}\"\n  }},"),
+            Some(_) => String::new(),
+        }),
+        ("SETUP_CMD", setup_cmd),
+        ("SDK_NOTE", match &sdk_rel {
+            None => format!("It depends on the SDK package by name and version ({}), never on a ratchet checkout: commit it anywhere.", match lang {
+                Lang::Rust => format!("`ratchet-sdk = \"{SDK_VERSION}\"`; until the crate is on crates.io, point `[patch.crates-io]` at the release archive's `share/ratchet/sdk/rust/ratchet-sdk`"),
+                Lang::Python => format!("`ratchet-sdk=={SDK_VERSION}`"),
+                Lang::Js => format!("`{JS_PACKAGE}@{SDK_VERSION}`"),
+            }),
+            Some(p) => format!("It builds against the ratchet checkout's SDK at `{p}` (`--sdk-path`: for SDK development)."),
+        }),
         ("PY_EXPORT", kind.interface()[..1].to_ascii_uppercase() + &kind.interface()[1..]),
         ("JS_EXPORT", kind.interface().to_string()),
         ("JS_RUNNER", format!("{k}Runner")),
@@ -565,14 +614,18 @@ pub fn create(req: &Request, cwd: &Path) -> Result<Created, ScaffoldError> {
         let _ = std::fs::remove_dir_all(&staging);
         return Err(e);
     }
-    let sdk = absolute(cwd, &req.sdk);
     let shown = req.dir.display().to_string();
-    let (test_cmd, build_cmd) = commands(req.lang, &req.name, &relative(&dir, &sdk), &relative(&dir, sdk.parent().unwrap_or(&sdk)));
-    Ok(Created {
-        dir,
-        files: files.into_iter().map(|f| f.path).collect(),
-        next_steps: vec![format!("cd {shown}"), test_cmd, build_cmd, format!("ratchet plugin run build/{}.wasm --input samples/example.json", req.name)],
-    })
+    let sdk_rel = match &req.sdk {
+        Sdk::Packages => None,
+        Sdk::Path(p) => Some(relative(&dir, &absolute(cwd, p))),
+    };
+    let (setup_cmd, test_cmd, build_cmd) = commands(req.lang, &req.name, sdk_rel.as_deref());
+    let mut next_steps = vec![format!("cd {shown}")];
+    if !setup_cmd.starts_with('#') {
+        next_steps.push(setup_cmd.split("  ").next().unwrap_or(&setup_cmd).trim().to_string());
+    }
+    next_steps.extend([test_cmd, build_cmd, format!("ratchet plugin run build/{}.wasm --input samples/example.json", req.name)]);
+    Ok(Created { dir, files: files.into_iter().map(|f| f.path).collect(), next_steps })
 }
 
 #[cfg(test)]
@@ -633,17 +686,22 @@ mod tests {
 
     #[test]
     fn every_combination_renders_completely() {
-        let sdk = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../sdk"));
+        let checkout_sdk = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../sdk"));
         for lang in Lang::ALL {
             for kind in Kind::ALL {
-                let req = Request { lang, kind, name: "my-plugin".into(), dir: "plugins/my-plugin".into(), sdk: sdk.clone() };
-                let files = render(&req, Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))).unwrap();
-                for f in &files {
-                    assert!(!f.contents.contains("%%"), "{lang:?}/{kind:?} {}: a placeholder is left", f.path.display());
+                for sdk in [Sdk::Packages, Sdk::Path(checkout_sdk.clone())] {
+                    let packages = sdk == Sdk::Packages;
+                    let req = Request { lang, kind, name: "my-plugin".into(), dir: "plugins/my-plugin".into(), sdk };
+                    let files = render(&req, Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))).unwrap();
+                    for f in &files {
+                        assert!(!f.contents.contains("%%"), "{lang:?}/{kind:?} {}: a placeholder is left", f.path.display());
+                        // By package, nothing names a checkout path.
+                        assert!(!packages || !f.contents.contains("../sdk"), "{lang:?}/{kind:?} {}: a checkout path", f.path.display());
+                    }
+                    let paths: Vec<String> = files.iter().map(|f| f.path.display().to_string()).collect();
+                    assert!(paths.contains(&"samples/example.json".to_string()) && paths.contains(&"samples/example.expected.json".to_string()), "{paths:?}");
+                    assert!(paths.iter().any(|p| p.starts_with("samples/invalid/") && p.ends_with(".error.txt")), "{paths:?}");
                 }
-                let paths: Vec<String> = files.iter().map(|f| f.path.display().to_string()).collect();
-                assert!(paths.contains(&"samples/example.json".to_string()) && paths.contains(&"samples/example.expected.json".to_string()), "{paths:?}");
-                assert!(paths.iter().any(|p| p.starts_with("samples/invalid/") && p.ends_with(".error.txt")), "{paths:?}");
             }
         }
     }

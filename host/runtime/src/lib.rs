@@ -13,12 +13,15 @@
 //! * [`limits`] — engine settings and per-call limits;
 //! * [`model`] — what a plugin's model import asks, and the [`model::ModelAccess`]
 //!   trait an embedder implements to answer it (ratchet's own records and replays);
-//! * [`project`], [`fsutil`], [`time`] — confined reads and writes, RFC 3339.
+//! * [`project`], [`fsutil`], [`time`] — confined reads and writes, RFC 3339;
+//! * [`install`] — what is installed with ratchet: shipped plugins by name
+//!   (`builtin:NAME`), digest-checked against the install's manifest.
 //!
-//! Layers only point down: `time`; `schema`, `fsutil`; `project`, `limits`, `model`;
+//! Layers only point down: `time`; `schema`, `fsutil`, `install`; `project`, `limits`, `model`;
 //! `plugin` (`scripts/check-layers` checks this crate and the host).
 
 pub mod fsutil;
+pub mod install;
 pub mod limits;
 pub mod model;
 pub mod plugin;

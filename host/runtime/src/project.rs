@@ -1,6 +1,8 @@
 //! Files a project names — plugin components, directories granted to plugins — are
 //! opened *inside* the project root with cap-std: `../` escapes, absolute paths
-//! and symlinks pointing out of the root are refused, not followed.
+//! and symlinks pointing out of the root are refused, not followed. A plugin path
+//! `builtin:NAME` is not a project path: it names a component shipped with ratchet,
+//! read from the install and checked against its digest ([`crate::install`]).
 
 use std::io::Read;
 use std::path::Path;
@@ -27,6 +29,9 @@ pub enum PathError {
         /// The root.
         root: String,
     },
+    /// A `builtin:NAME` component could not be resolved, read or verified.
+    #[error(transparent)]
+    Builtin(#[from] crate::install::InstallError),
     /// The file is missing or unreadable.
     #[error("{path}: {source}")]
     Io {
@@ -48,6 +53,15 @@ pub fn read_in_root(root: &Path, relative: &Path) -> Result<Vec<u8>, PathError> 
     let mut bytes = Vec::new();
     file.read_to_end(&mut bytes).map_err(|source| PathError::Io { path: shown, source })?;
     Ok(bytes)
+}
+
+/// Read a plugin component named by a `[plugins]` path: `builtin:NAME` from the
+/// install (digest-checked), anything else inside `root` ([`read_in_root`]).
+pub fn read_component(root: &Path, path: &Path) -> Result<Vec<u8>, PathError> {
+    match path.to_str().and_then(|s| s.strip_prefix(crate::install::BUILTIN_PREFIX)) {
+        Some(name) => Ok(crate::install::read_builtin(name)?.0),
+        None => read_in_root(root, path),
+    }
 }
 
 /// Check that `relative` names a directory inside `root`, returning it opened.

@@ -36,12 +36,26 @@ pub struct ExecDriver {
     identity: String,
 }
 
+/// Why an exec agent's program cannot be started (found before any scenario runs).
+#[derive(Debug, thiserror::Error)]
+pub enum ProgramError {
+    /// `command = []`.
+    #[error("the command is empty")]
+    EmptyCommand,
+    /// A path (`./agent`, `bin/agent`, `/usr/bin/agent`) that is not an executable file.
+    #[error("`{}`: no such executable file", .0.display())]
+    NoSuchFile(PathBuf),
+    /// A bare name found in no directory of `PATH`.
+    #[error("`{0}`: not found on PATH")]
+    NotOnPath(String),
+}
+
 /// The program an agent config starts, resolved as the driver will: a relative path
 /// with a folder in it (`./agent`, `bin/agent`) from the project root, a bare name
 /// on `PATH` (the agent's `env.PATH` when it sets one). An error says what is
 /// missing, so `gate` can refuse the agent (exit 2) before running anything.
-pub fn resolve_program(cfg: &AgentConfig, root: &std::path::Path) -> Result<PathBuf, String> {
-    let first = cfg.command.first().ok_or("the command is empty")?;
+pub fn resolve_program(cfg: &AgentConfig, root: &std::path::Path) -> Result<PathBuf, ProgramError> {
+    let first = cfg.command.first().ok_or(ProgramError::EmptyCommand)?;
     let program = std::path::Path::new(first);
     let runnable = |p: &std::path::Path| {
         #[cfg(unix)]
@@ -54,14 +68,14 @@ pub fn resolve_program(cfg: &AgentConfig, root: &std::path::Path) -> Result<Path
     };
     if program.components().count() > 1 || program.is_absolute() {
         let path = if program.is_relative() { root.join(program) } else { program.to_path_buf() };
-        return if runnable(&path) { Ok(path) } else { Err(format!("`{}`: no such executable file", path.display())) };
+        return if runnable(&path) { Ok(path) } else { Err(ProgramError::NoSuchFile(path)) };
     }
     let search = cfg.env.get("PATH").map(std::ffi::OsString::from).or_else(|| std::env::var_os("PATH")).unwrap_or_default();
     std::env::split_paths(&search)
         .map(|d| d.join(program))
         .find(|p| runnable(p))
         .map(|_| program.to_path_buf())
-        .ok_or_else(|| format!("`{first}`: not found on PATH"))
+        .ok_or_else(|| ProgramError::NotOnPath(first.clone()))
 }
 
 impl ExecDriver {

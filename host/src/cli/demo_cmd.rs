@@ -21,7 +21,7 @@ use anyhow::{anyhow, Context};
 use clap::Args;
 use serde_json::Value;
 
-use super::{exit, CliError, CliResult};
+use super::{exit, CliError, CliResult, OutputFormat};
 use ratchet::config::Project;
 
 #[derive(Args)]
@@ -38,6 +38,10 @@ pub struct DemoArgs {
     /// Scenarios replayed at once by the gate.
     #[arg(long, short, default_value_t = 2)]
     jobs: usize,
+    /// `json`: also print the summary's figures as one JSON document on stdout (the
+    /// phases still show on stderr).
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    format: OutputFormat,
 }
 
 /// The day the traffic happens, and "now" for everything after it (fixed, so the
@@ -48,6 +52,8 @@ const NOW: &str = "2026-11-25T08:00:00Z";
 struct Demo {
     exe: PathBuf,
     root: PathBuf,
+    /// Where the user started the demo: paths are shown relative to it.
+    cwd: PathBuf,
     ws: PathBuf,
     color: bool,
 }
@@ -102,6 +108,15 @@ impl Demo {
     fn path(&self, p: &str) -> String {
         self.rel(&self.ws.join(p))
     }
+
+    /// A workspace path as the user reaches it from where they started the demo.
+    fn shown(&self, p: &str) -> String {
+        let full = self.ws.join(p);
+        let cwd = self.cwd.canonicalize().unwrap_or(self.cwd.clone());
+        let ws = self.ws.canonicalize().unwrap_or(self.ws.clone());
+        let full = ws.join(full.strip_prefix(&self.ws).unwrap_or(&full));
+        full.strip_prefix(&cwd).unwrap_or(&full).display().to_string()
+    }
 }
 
 fn indent(text: &str, limit: usize) -> String {
@@ -141,26 +156,20 @@ fn gate_outcome(code: i32, report: &Value, costliest: &str) -> GateOutcome {
 pub fn demo(a: DemoArgs, config: Option<&Path>) -> CliResult {
     let cwd = std::env::current_dir().map_err(CliError::usage)?;
     let project = Project::discover(&cwd, config).map_err(CliError::usage)?;
-    let root = std::fs::canonicalize(&project.root).map_err(CliError::usage)?;
+    let project_root = std::fs::canonicalize(&project.root).map_err(CliError::usage)?;
     let exe = std::env::current_exe().map_err(|e| CliError { code: exit::INTERNAL, error: e.into() })?;
-    let generator = root.join("examples/traffic/generate.py");
-    if !generator.is_file() {
-        return Err(CliError::usage(anyhow!(
-            "{} not found: run `ratchet demo` from a ratchet checkout (it uses the example agent, traffic generator and plugins)",
-            generator.display()
-        )));
-    }
-    for entry in project.config.plugins.values() {
-        if !root.join(&entry.path).is_file() {
-            return Err(CliError::usage(anyhow!(
-                "{} is missing: build the plugins first with scripts/build-plugins (or run scripts/demo)",
-                entry.path.display()
-            )));
-        }
-    }
     let ws = if a.workspace.is_absolute() { a.workspace.clone() } else { cwd.join(&a.workspace) };
-    if ws == root || root.starts_with(&ws) {
-        return Err(CliError::usage(anyhow!("--workspace {} would hold the project itself; pick a new directory", ws.display())));
+    // From a ratchet checkout, the loop runs on its examples and ratchet.toml; anywhere
+    // else on the example project compiled into this binary, written into the
+    // workspace, with the plugins shipped with ratchet (`builtin:`).
+    let checkout = project_root.join("examples/traffic/generate.py").is_file();
+    let cwd_real = std::fs::canonicalize(&cwd).unwrap_or(cwd.clone());
+    let ws_real = ws.canonicalize().unwrap_or(ws.clone());
+    if ws_real == project_root || project_root.starts_with(&ws_real) || cwd_real.starts_with(&ws_real) {
+        return Err(CliError::usage(anyhow!(
+            "--workspace {} would hold the project or the working directory (it is emptied first); pick a new directory",
+            ws.display()
+        )));
     }
     if ws.exists() {
         std::fs::remove_dir_all(&ws).map_err(|e| CliError::usage(anyhow!("{}: cannot empty the workspace: {e}", ws.display())))?;
@@ -168,11 +177,30 @@ pub fn demo(a: DemoArgs, config: Option<&Path>) -> CliResult {
     for d in ["production", "candidates", "scenarios", "reports"] {
         std::fs::create_dir_all(ws.join(d)).map_err(|e| CliError::usage(anyhow!("{}: {e}", ws.display())))?;
     }
+    let (root, project) = if checkout {
+        (project_root, project)
+    } else {
+        super::examples::write(&ws, super::examples::DEMO_PROJECT)
+            .map_err(|e| CliError::usage(anyhow!("{}: cannot write the example project: {e}", ws.display())))?;
+        let root = std::fs::canonicalize(&ws).map_err(CliError::usage)?;
+        let project = Project::discover(&root, Some(&root.join("ratchet.toml"))).map_err(|e| CliError { code: exit::INTERNAL, error: e.into() })?;
+        (root, project)
+    };
+    for entry in project.config.plugins.values() {
+        if let Err(e) = ratchet::project::read_component(&root, &entry.path) {
+            let hint = if checkout {
+                "build the plugins first with scripts/build-plugins (or run scripts/demo)"
+            } else {
+                "ratchet's shipped plugins are needed (see docs/install.md)"
+            };
+            return Err(CliError::usage(anyhow!("{e}: {hint}")));
+        }
+    }
     let color = std::io::IsTerminal::is_terminal(&std::io::stderr()) && std::env::var_os("NO_COLOR").is_none();
-    let d = Demo { exe, root, ws: ws.clone(), color };
+    let d = Demo { exe, root, cwd: cwd.clone(), ws: ws.clone(), color };
     let started = Instant::now();
     let result = run_phases(&d, &a).map_err(|e| CliError { code: exit::GATE_FAILED, error: e });
-    eprintln!("\n(workspace: {}; {:.1} s)", d.rel(&ws), started.elapsed().as_secs_f64());
+    eprintln!("\n(workspace: {}; {:.1} s)", d.shown(""), started.elapsed().as_secs_f64());
     result
 }
 
@@ -332,7 +360,36 @@ fn run_phases(d: &Demo, a: &DemoArgs) -> anyhow::Result<i32> {
         eprintln!("\n── summary: {title} ─────────────────────────────────────────────");
     }
     eprint!("{}", summary.lines().filter(|l| l.starts_with("- ")).map(|l| format!("  {l}\n")).collect::<String>());
-    eprintln!("  reports: {} (HTML, JUnit, Markdown, JSON); summary: {}", d.path("reports/"), d.path("SUMMARY.md"));
+    eprintln!("  reports: {} (HTML, JUnit, Markdown, JSON); summary: {}", d.shown("reports/"), d.shown("SUMMARY.md"));
+    if a.format == OutputFormat::Json {
+        let gates: Vec<Value> = outcomes_by_version
+            .iter()
+            .map(|(version, expect_pass, g)| {
+                serde_json::json!({
+                    "agent": version,
+                    "exit_code": g.code,
+                    "verdict": if g.code == 0 { "passed" } else { "blocked" },
+                    "expected": if *expect_pass { "passed" } else { "blocked" },
+                    "passed": g.passed,
+                    "total": g.total,
+                    "first_failure": g.first_failure.as_ref().map(|(id, c, why)| serde_json::json!({"scenario": id, "criterion": c, "reason": why})),
+                })
+            })
+            .collect();
+        let doc = serde_json::json!({
+            "traffic": {"conversations": a.count, "day": DAY, "seed": a.seed},
+            "failures_detected": flagged,
+            "costliest_failure_mode": costliest,
+            "scenarios_regenerated": written.len(),
+            "events_rejected": rejected.len(),
+            "suite": {"added": added, "merged": merged},
+            "gates": gates,
+            "story_holds": story_holds,
+            "workspace": d.shown(""),
+            "summary": d.shown("SUMMARY.md"),
+        });
+        outln!("{}", serde_json::to_string_pretty(&doc).expect("json"));
+    }
     if !story_holds {
         return Err(anyhow!("the demo's expected outcome (v1 blocked, v2 passed, v3 blocked) did not happen"));
     }

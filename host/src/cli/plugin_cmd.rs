@@ -23,6 +23,9 @@ pub enum PluginCommand {
     /// Create a new plugin (scorecard, assertion, adapter or tool simulator) in Rust, Python or JavaScript
     /// that builds and passes its own sample test out of the box.
     New(NewArgs),
+    /// Build a plugin directory into a component with its language's toolchain and the SDK
+    /// packages (Rust: cargo + wasm-tools; Python: ratchet-sdk; JavaScript: @ratchet-dev/sdk).
+    Build(super::plugin_build::BuildArgs),
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -53,22 +56,19 @@ pub struct NewArgs {
     /// The directory to create (default: ./NAME). An existing directory must be empty.
     #[arg(long)]
     dir: Option<PathBuf>,
-    /// The ratchet checkout's `sdk/` directory the plugin builds against (default: `sdk/` in
-    /// DIR's or the working directory's ancestors, $RATCHET_SDK_DIR, or the checkout this
-    /// ratchet was built from).
-    #[arg(long)]
+    /// Build against a ratchet checkout's `sdk/` directory by relative path (for developing
+    /// the SDKs themselves). Without it the plugin depends on the SDK packages by name and
+    /// version (`ratchet-sdk`, `@ratchet-dev/sdk`), never on a checkout.
+    #[arg(long = "sdk-path", alias = "sdk", env = "RATCHET_SDK_DIR")]
     sdk: Option<PathBuf>,
 }
 
-#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Format {
-    Text,
-    Json,
-}
+/// `--format` (one enum for every command: [`super::OutputFormat`]).
+pub use super::OutputFormat as Format;
 
 #[derive(Args)]
 pub struct InspectArgs {
-    /// A component file, or the name of a plugin in ratchet.toml.
+    /// A component file, the name of a plugin in ratchet.toml, or `builtin:NAME` (a plugin shipped with ratchet).
     plugin: String,
     /// Output format.
     #[arg(long, value_enum, default_value = "text")]
@@ -80,7 +80,7 @@ pub struct InspectArgs {
 
 #[derive(Args)]
 pub struct RunArgs {
-    /// A component file, or the name of a plugin in ratchet.toml.
+    /// A component file, the name of a plugin in ratchet.toml, or `builtin:NAME` (a plugin shipped with ratchet).
     plugin: String,
     /// Input file (`-` for stdin): a conversation JSON for scorecards; a conversation,
     /// or `{"transcript": ..., "params": ...}`, for assertions; the raw export for adapters;
@@ -123,18 +123,19 @@ pub fn run(cmd: PluginCommand, config: Option<&Path>) -> CliResult {
     // A new plugin needs no project.
     let cmd = match cmd {
         PluginCommand::New(a) => return new(&cwd, a),
+        PluginCommand::Build(a) => return super::plugin_build::build(a),
         other => other,
     };
     let project = Project::discover(&cwd, config).map_err(CliError::usage)?;
     match cmd {
         PluginCommand::Inspect(a) => inspect(&project, a),
         PluginCommand::Run(a) => run_once(&project, a),
-        PluginCommand::New(_) => unreachable!("handled above"),
+        PluginCommand::New(_) | PluginCommand::Build(_) => unreachable!("handled above"),
     }
 }
 
 fn new(cwd: &Path, a: NewArgs) -> CliResult {
-    use ratchet::scaffold::{self, Kind, Lang, Request};
+    use ratchet::scaffold::{self, Kind, Lang, Request, Sdk};
     let lang = match a.lang {
         LangArg::Rust => Lang::Rust,
         LangArg::Python => Lang::Python,
@@ -148,15 +149,24 @@ fn new(cwd: &Path, a: NewArgs) -> CliResult {
     };
     scaffold::validate_name(&a.name).map_err(CliError::usage)?;
     let dir = a.dir.unwrap_or_else(|| PathBuf::from(&a.name));
-    let sdk = scaffold::find_sdk(&scaffold::sdk_candidates(a.sdk.as_deref(), &dir, cwd)).map_err(CliError::usage)?;
+    let sdk = match &a.sdk {
+        Some(p) => Sdk::Path(scaffold::find_sdk(&[cwd.join(p)]).map_err(CliError::usage)?),
+        None => Sdk::Packages,
+    };
     let created = scaffold::create(&Request { lang, kind, name: a.name.clone(), dir: dir.clone(), sdk: sdk.clone() }, cwd).map_err(CliError::usage)?;
-    println!("created {} {} plugin `{}` in {} (SDK: {})", lang.name(), kind.name(), a.name, dir.display(), sdk.display());
+    let shown = match (&sdk, lang) {
+        (Sdk::Path(p), _) => format!("the checkout's SDK at {}", p.display()),
+        (Sdk::Packages, Lang::Rust) => format!("ratchet-sdk {}", scaffold::SDK_VERSION),
+        (Sdk::Packages, Lang::Python) => format!("ratchet-sdk=={}", scaffold::SDK_VERSION),
+        (Sdk::Packages, Lang::Js) => format!("{}@{}", scaffold::JS_PACKAGE, scaffold::SDK_VERSION),
+    };
+    outln!("created {} {} plugin `{}` in {} (SDK: {shown})", lang.name(), kind.name(), a.name, dir.display());
     for f in &created.files {
-        println!("  {}", f.display());
+        outln!("  {}", f.display());
     }
-    println!("next:");
+    outln!("next:");
     for step in &created.next_steps {
-        println!("  {step}");
+        outln!("  {step}");
     }
     Ok(exit::OK)
 }
@@ -167,9 +177,15 @@ fn load(project: &Project, runtime: &Runtime, arg: &str, overrides: impl FnOnce(
     let entry = project.config.plugins.get(arg);
     let (name, bytes, mut limits) = match entry {
         Some(entry) => {
-            let bytes = ratchet::project::read_in_root(&project.root, &entry.path)
+            let bytes = ratchet::project::read_component(&project.root, &entry.path)
                 .map_err(|e| CliError::usage(anyhow!("plugin `{arg}` in {}: {e}", config_name(project))))?;
+            super::warn_if_stale(project, arg);
             (arg.to_string(), bytes, entry.limits(&project.config.sandbox))
+        }
+        None if ratchet::install::is_builtin(Path::new(arg)) => {
+            let name = &arg[ratchet::install::BUILTIN_PREFIX.len()..];
+            let (bytes, _) = ratchet::install::read_builtin(name).map_err(CliError::usage)?;
+            (name.to_string(), bytes, project.config.sandbox.clone())
         }
         None => {
             let path = Path::new(arg);
@@ -182,6 +198,9 @@ fn load(project: &Project, runtime: &Runtime, arg: &str, overrides: impl FnOnce(
                 };
                 CliError::usage(anyhow!("{arg}: {e}{hint}"))
             })?;
+            if let Some(w) = ratchet::built::stale(path, &bytes) {
+                eprintln!("warning: {w}");
+            }
             let name = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| arg.to_string());
             (name, bytes, project.config.sandbox.clone())
         }
@@ -189,7 +208,7 @@ fn load(project: &Project, runtime: &Runtime, arg: &str, overrides: impl FnOnce(
     overrides(&mut limits);
     let plugin = runtime.load(&name, &bytes, limits).map_err(plugin_error)?;
     match entry {
-        Some(entry) => super::grant(project, runtime, entry, plugin).map_err(CliError::usage),
+        Some(entry) => ratchet::loader::grant(project, runtime, entry, plugin).map_err(CliError::usage),
         None => Ok(plugin),
     }
 }
@@ -237,21 +256,21 @@ fn inspect(project: &Project, a: InspectArgs) -> CliResult {
                 "imports": ins.imports,
                 "exports": ins.exports,
             });
-            println!("{}", serde_json::to_string_pretty(&v).expect("json"));
+            outln!("{}", serde_json::to_string_pretty(&v).expect("json"));
         }
         Format::Text => {
-            println!("plugin    {}", plugin.id().name);
-            println!("digest    {}", plugin.id().digest);
-            println!("size      {}", human_bytes(load.size));
-            println!("world     ratchet:plugin/{}@{}", plugin.world().kind.name(), plugin.world().version);
-            println!("info      {} {} — {}", info.output.name, info.output.version, info.output.description);
-            println!("wasi      {}", if plugin.uses_wasi() { "yes (deterministic: fixed clock, seeded random, no files/network/env)" } else { "no" });
-            println!("model     {model}");
+            outln!("plugin    {}", plugin.id().name);
+            outln!("digest    {}", plugin.id().digest);
+            outln!("size      {}", human_bytes(load.size));
+            outln!("world     ratchet:plugin/{}@{}", plugin.world().kind.name(), plugin.world().version);
+            outln!("info      {} {} — {}", info.output.name, info.output.version, info.output.description);
+            outln!("wasi      {}", if plugin.uses_wasi() { "yes (deterministic: fixed clock, seeded random, no files/network/env)" } else { "no" });
+            outln!("model     {model}");
             for i in &ins.imports {
-                println!("import    {i}");
+                outln!("import    {i}");
             }
             for e in &ins.exports {
-                println!("export    {e}");
+                outln!("export    {e}");
             }
         }
     }
@@ -411,10 +430,10 @@ fn run_once(project: &Project, a: RunArgs) -> CliResult {
                 "logs_dropped": call.logs_dropped,
                 "model_calls": call.model_calls,
             });
-            println!("{}", serde_json::to_string_pretty(&v).expect("json"));
+            outln!("{}", serde_json::to_string_pretty(&v).expect("json"));
         }
         Format::Text => {
-            println!("{}", serde_json::to_string_pretty(&call.output).expect("json"));
+            outln!("{}", serde_json::to_string_pretty(&call.output).expect("json"));
             for l in &call.logs {
                 eprintln!("log       [{:?}] {}", l.level, l.message);
             }

@@ -226,10 +226,48 @@ pub fn forbidden_calls(check: &Check, t: &Conversation, rules: &ConversationConf
     (out, rejected)
 }
 
+/// Why a criterion could not be evaluated. Any of these makes the scenario's
+/// verdict `error` (the criterion says nothing about the agent), never `fail`.
+#[derive(Debug, thiserror::Error)]
+pub enum CriterionError {
+    /// The criterion's `pattern` is not a valid regular expression (validation
+    /// catches this for scenario files; a criterion built in code can still have one).
+    #[error("criterion `{id}`: bad pattern: {message}")]
+    BadPattern {
+        /// The criterion's id.
+        id: String,
+        /// What the regex compiler said.
+        message: String,
+    },
+    /// A `world-state` criterion in a scenario replayed without a world.
+    #[error("criterion `{id}`: a world-state criterion needs the replay's world (the scenario's [world])")]
+    NoWorld {
+        /// The criterion's id.
+        id: String,
+    },
+    /// A `plugin` criterion naming an assertion plugin that is not loaded.
+    #[error("criterion `{id}`: assertion plugin `{plugin}` is not loaded")]
+    PluginNotLoaded {
+        /// The criterion's id.
+        id: String,
+        /// The plugin it names.
+        plugin: String,
+    },
+    /// The assertion plugin failed (trap, fuel, memory, malformed output, ...).
+    #[error("criterion `{id}`: {source}")]
+    Plugin {
+        /// The criterion's id.
+        id: String,
+        /// The sandbox's typed failure.
+        source: crate::plugin::PluginError,
+    },
+}
+
 /// Evaluate one criterion. `Err` is an evaluation error (a plugin failed, a
 /// world-state criterion without a world): the scenario's verdict becomes
 /// `error`, not `fail`.
-pub fn evaluate(c: &Criterion, t: &Conversation, ctx: &Context) -> Result<CriterionOutcome, String> {
+pub fn evaluate(c: &Criterion, t: &Conversation, ctx: &Context) -> Result<CriterionOutcome, CriterionError> {
+    let bad_pattern = |message: String| CriterionError::BadPattern { id: c.id.clone(), message };
     let out = |passed: bool, reason: String, turn: Option<usize>| CriterionOutcome {
         id: c.id.clone(),
         kind: kind_name(&c.check).into(),
@@ -273,7 +311,7 @@ pub fn evaluate(c: &Criterion, t: &Conversation, ctx: &Context) -> Result<Criter
             verdict
         }
         Check::MustSay { pattern, within_turns, when_called } => {
-            let re = compile(pattern)?;
+            let re = compile(pattern).map_err(bad_pattern)?;
             let mut until = deadline(t, *within_turns);
             if let Some(tool) = when_called {
                 let Some((at, _)) = calls(t).into_iter().find(|(_, c)| &c.name == tool) else {
@@ -292,7 +330,7 @@ pub fn evaluate(c: &Criterion, t: &Conversation, ctx: &Context) -> Result<Criter
             }
         }
         Check::MustNotSay { pattern } => {
-            let re = compile(pattern)?;
+            let re = compile(pattern).map_err(bad_pattern)?;
             match replies(t).into_iter().find(|&i| re.is_match(&t.turns[i].text)) {
                 Some(i) => out(false, format!("turn {i} matched /{pattern}/: \"{}\"", excerpt(&t.turns[i].text)), Some(i)),
                 None => out(true, format!("no agent reply matched /{pattern}/"), None),
@@ -327,7 +365,7 @@ pub fn evaluate(c: &Criterion, t: &Conversation, ctx: &Context) -> Result<Criter
             None => out(true, "the agent did not escalate".into(), None),
         },
         Check::WorldState { path, equals, not_equals, unchanged, absent } => {
-            let w = ctx.world.ok_or_else(|| format!("criterion `{}`: a world-state criterion needs the replay's world (the scenario's [world])", c.id))?;
+            let w = ctx.world.ok_or_else(|| CriterionError::NoWorld { id: c.id.clone() })?;
             let now = w.last.pointer(path).filter(|v| !v.is_null());
             let before = w.initial.pointer(path).filter(|v| !v.is_null());
             let shown = |v: Option<&Value>| v.map(|v| excerpt(&v.to_string())).unwrap_or_else(|| "absent".into());
@@ -373,8 +411,8 @@ pub fn evaluate(c: &Criterion, t: &Conversation, ctx: &Context) -> Result<Criter
             }
         }
         Check::Plugin { plugin, params } => {
-            let p = ctx.plugins.get(plugin).ok_or_else(|| format!("criterion `{}`: assertion plugin `{plugin}` is not loaded", c.id))?;
-            let v = p.check(t, params).map_err(|e| format!("criterion `{}`: {e}", c.id))?.output;
+            let p = ctx.plugins.get(plugin).ok_or_else(|| CriterionError::PluginNotLoaded { id: c.id.clone(), plugin: plugin.clone() })?;
+            let v = p.check(t, params).map_err(|source| CriterionError::Plugin { id: c.id.clone(), source })?.output;
             out(v.passed, format!("{}: {}", p.id().name, v.reason), v.turn.map(|x| x as usize))
         }
     })

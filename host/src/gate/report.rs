@@ -10,7 +10,7 @@ use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 use serde::{Deserialize, Serialize};
 
 use super::markdown as md;
-use super::{ScenarioResult, Verdict};
+use super::{ScenarioResult, ScenarioVerdict};
 use crate::llm::broker::BrokerStats;
 use crate::llm::ModelUsage;
 use crate::schema::{Role, SchemaVersion};
@@ -57,7 +57,7 @@ pub struct Ticket {
     /// Failure-mode cluster (a label for the tracker).
     pub failure_mode: String,
     /// fail, flaky or error.
-    pub verdict: Verdict,
+    pub verdict: ScenarioVerdict,
     /// One line: the failing criterion and its reason.
     pub summary: String,
     /// The scenario file, relative to the suite.
@@ -86,14 +86,14 @@ pub struct Summary {
 impl Summary {
     /// Count `results`.
     pub fn of(results: &[ScenarioResult]) -> Summary {
-        let n = |v: Verdict| results.iter().filter(|r| r.verdict == v).count();
+        let n = |v: ScenarioVerdict| results.iter().filter(|r| r.verdict == v).count();
         Summary {
             total: results.len(),
-            passed: n(Verdict::Pass),
-            failed: n(Verdict::Fail),
-            flaky: n(Verdict::Flaky),
-            error: n(Verdict::Error),
-            not_run: n(Verdict::NotRun),
+            passed: n(ScenarioVerdict::Pass),
+            failed: n(ScenarioVerdict::Fail),
+            flaky: n(ScenarioVerdict::Flaky),
+            error: n(ScenarioVerdict::Error),
+            not_run: n(ScenarioVerdict::NotRun),
         }
     }
 
@@ -128,24 +128,33 @@ impl GateReport {
     /// missing), overlapping (a shard or a scenario twice) or mixes splits (`1/2`
     /// with `1/4`); a whole run (no shard) with anything else; and shards that do not
     /// add up to the selection they were split from.
-    pub fn merge(reports: Vec<(String, GateReport)>) -> Result<GateReport, String> {
+    pub fn merge(reports: Vec<(String, GateReport)>) -> Result<GateReport, MergeError> {
         check_shards(&reports)?;
         let mut it = reports.into_iter();
-        let (first, mut merged) = it.next().ok_or("nothing to merge")?;
+        let (first, mut merged) = it.next().ok_or(MergeError::Nothing)?;
         let mut origin_of: std::collections::BTreeMap<String, String> = merged.scenarios.iter().map(|s| (s.id.clone(), first.clone())).collect();
+        // An empty shard (more shards than scenarios) started no agent, so its report
+        // names the agent config, not the identity the agent announces: it takes the
+        // agent of the shards that ran, and is not compared with them.
+        let mut agent_from = first.clone();
         for (origin, r) in it {
-            if r.agent != merged.agent {
-                return Err(format!("{origin}: a report of agent `{}`, not `{}` like {first}", r.agent, merged.agent));
+            if merged.scenarios.is_empty() && !r.scenarios.is_empty() {
+                merged.agent = r.agent.clone();
+                agent_from = origin.clone();
+            } else if r.agent != merged.agent && !r.scenarios.is_empty() {
+                return Err(MergeError::OtherAgent { origin, agent: r.agent, expected: merged.agent, first: agent_from });
             }
             if r.selection != merged.selection || r.repeat != merged.repeat {
-                return Err(format!(
-                    "{origin}: a run of `{}` (repeat {}), not `{}` (repeat {}) like {first}: not shards of one run",
-                    r.selection, r.repeat, merged.selection, merged.repeat
-                ));
+                return Err(MergeError::OtherRun {
+                    origin,
+                    run: format!("`{}` (repeat {})", r.selection, r.repeat),
+                    expected: format!("`{}` (repeat {})", merged.selection, merged.repeat),
+                    first,
+                });
             }
             for s in r.scenarios {
                 if let Some(other) = origin_of.get(&s.id) {
-                    return Err(format!("{origin}: scenario `{}` is also in {other} (overlapping shards)", s.id));
+                    return Err(MergeError::ScenarioTwice { origin, id: s.id, other: other.clone() });
                 }
                 origin_of.insert(s.id.clone(), origin.clone());
                 merged.scenarios.push(s);
@@ -161,11 +170,7 @@ impl GateReport {
         merged.scenarios.sort_by(|a, b| a.id.cmp(&b.id));
         merged.shards.sort_by_key(|s| s.index);
         if let Some(n) = merged.selection_size.filter(|n| *n != merged.scenarios.len()) {
-            return Err(format!(
-                "the shards hold {} scenario(s) but the selection they were split from had {n}: they were balanced on different ledgers \
-                 (a shard that started after another appended its durations). Run every shard from the same ledger, e.g. with --no-ledger",
-                merged.scenarios.len()
-            ));
+            return Err(MergeError::DifferentLedgers { held: merged.scenarios.len(), selected: n });
         }
         merged.summary = Summary::of(&merged.scenarios);
         Ok(merged)
@@ -182,14 +187,14 @@ impl GateReport {
             let mut suite = TestSuite::new(format!("ratchet.{tier}"));
             for s in in_tier {
                 let status = match s.verdict {
-                    Verdict::Pass => TestCaseStatus::success(),
-                    Verdict::NotRun => {
+                    ScenarioVerdict::Pass => TestCaseStatus::success(),
+                    ScenarioVerdict::NotRun => {
                         let mut st = TestCaseStatus::skipped();
                         st.set_message("not run: the time budget ran out");
                         st
                     }
                     v => {
-                        let kind = if v == Verdict::Error { NonSuccessKind::Error } else { NonSuccessKind::Failure };
+                        let kind = if v == ScenarioVerdict::Error { NonSuccessKind::Error } else { NonSuccessKind::Failure };
                         let mut st = TestCaseStatus::non_success(kind);
                         st.set_message(headline(s));
                         st.set_type(v.label());
@@ -225,7 +230,7 @@ impl GateReport {
             s.error,
             s.not_run
         );
-        let bad: Vec<&ScenarioResult> = self.scenarios.iter().filter(|r| r.verdict != Verdict::Pass).collect();
+        let bad: Vec<&ScenarioResult> = self.scenarios.iter().filter(|r| r.verdict != ScenarioVerdict::Pass).collect();
         if !bad.is_empty() {
             let _ = writeln!(out, "| verdict | scenario | failure mode | criterion | turn | reason |\n|---|---|---|---|---|---|");
             for r in &bad {
@@ -261,14 +266,14 @@ impl GateReport {
     pub fn tickets(&self) -> Vec<Ticket> {
         self.scenarios
             .iter()
-            .filter(|r| matches!(r.verdict, Verdict::Fail | Verdict::Flaky | Verdict::Error))
+            .filter(|r| matches!(r.verdict, ScenarioVerdict::Fail | ScenarioVerdict::Flaky | ScenarioVerdict::Error))
             .map(|r| {
                 let title = format!("[ratchet] {} {}: {}", r.verdict.label(), r.id, r.failure_mode);
                 let mut body = String::new();
                 let _ = writeln!(body, "# [ratchet] {} {}: {}\n", r.verdict.label(), md::text(&r.id), md::text(&r.failure_mode));
                 let what = match r.verdict {
-                    Verdict::Fail => "failed",
-                    Verdict::Flaky => "was flaky (repeats disagreed)",
+                    ScenarioVerdict::Fail => "failed",
+                    ScenarioVerdict::Flaky => "was flaky (repeats disagreed)",
                     _ => "could not be run",
                 };
                 let _ = writeln!(
@@ -305,7 +310,7 @@ impl GateReport {
     /// The terminal summary lines.
     pub fn terminal(&self) -> String {
         let mut out = String::new();
-        for r in self.scenarios.iter().filter(|r| r.verdict != Verdict::Pass) {
+        for r in self.scenarios.iter().filter(|r| r.verdict != ScenarioVerdict::Pass) {
             let _ = writeln!(out, "{:<7} {} ({})", r.verdict.label().to_uppercase(), r.id, r.failure_mode);
             let _ = write!(out, "{}", indent(&details(r), "        "));
         }
@@ -328,11 +333,117 @@ impl GateReport {
 /// The shards of `reports` must be exactly `1/n..n/n` of one `n`, each once (a
 /// report without shards is a whole run and must be alone); every report must give
 /// the same selection size.
-fn check_shards(reports: &[(String, GateReport)]) -> Result<(), String> {
-    let Some((first, head)) = reports.first() else { return Err("nothing to merge".into()) };
+/// Why shard reports do not combine into one run's report (`ratchet gate --merge`).
+/// Each names the report (its origin, e.g. the file) that does not fit.
+#[derive(Debug, thiserror::Error)]
+pub enum MergeError {
+    /// No report was given.
+    #[error("nothing to merge")]
+    Nothing,
+    /// A whole run (no `--shard`) given with other reports: it overlaps all of them.
+    #[error("{origin}: a whole run (no --shard), it overlaps every other report given")]
+    WholeRunWithOthers {
+        /// The whole run's origin.
+        origin: String,
+    },
+    /// Shards split from selections of different sizes.
+    #[error("{origin}: split from a selection of {size} scenario(s), {first} from {expected}: not shards of one run")]
+    OtherSelection {
+        /// The report that differs.
+        origin: String,
+        /// Its selection's size.
+        size: String,
+        /// The first report's selection size.
+        expected: String,
+        /// The first report's origin.
+        first: String,
+    },
+    /// Shards of different splits (`1/2` with `1/4`).
+    #[error("{origin}: shard {index}/{count} of a split in {count}, but {first} is of a split in {expected}")]
+    OtherSplit {
+        /// The report that differs.
+        origin: String,
+        /// Its shard index.
+        index: u32,
+        /// Its shard count.
+        count: u32,
+        /// The first report's origin.
+        first: String,
+        /// The first report's shard count.
+        expected: u32,
+    },
+    /// One shard given twice.
+    #[error("{origin}: shard {index}/{count} is also in {other} (overlapping shards)")]
+    ShardTwice {
+        /// The second report holding it.
+        origin: String,
+        /// The shard's index.
+        index: u32,
+        /// The shard count.
+        count: u32,
+        /// The first report holding it.
+        other: String,
+    },
+    /// Shards missing: a merge of some shards is not the gate's verdict.
+    #[error("incomplete: shard(s) {missing} missing (given: {given}); a merge of some shards is not the gate's verdict")]
+    Incomplete {
+        /// The missing shards (`2/4, 3/4`).
+        missing: String,
+        /// The shards given, with their origins.
+        given: String,
+    },
+    /// A report of another agent.
+    #[error("{origin}: a report of agent `{agent}`, not `{expected}` like {first}")]
+    OtherAgent {
+        /// The report that differs.
+        origin: String,
+        /// Its agent.
+        agent: String,
+        /// The agent of the reports that ran scenarios so far.
+        expected: String,
+        /// The report that agent was taken from (the first that ran scenarios).
+        first: String,
+    },
+    /// A report of another selection or repeat count.
+    #[error("{origin}: a run of {run}, not {expected} like {first}: not shards of one run")]
+    OtherRun {
+        /// The report that differs.
+        origin: String,
+        /// Its selection and repeat count.
+        run: String,
+        /// The first report's selection and repeat count.
+        expected: String,
+        /// The first report's origin.
+        first: String,
+    },
+    /// One scenario in two shards.
+    #[error("{origin}: scenario `{id}` is also in {other} (overlapping shards)")]
+    ScenarioTwice {
+        /// The second report holding it.
+        origin: String,
+        /// The scenario's id.
+        id: String,
+        /// The first report holding it.
+        other: String,
+    },
+    /// The shards do not add up to the selection they were split from.
+    #[error(
+        "the shards hold {held} scenario(s) but the selection they were split from had {selected}: they were balanced on different ledgers \
+         (a shard that started after another appended its durations). Run every shard from the same ledger, e.g. with --no-ledger"
+    )]
+    DifferentLedgers {
+        /// Scenarios in the shards.
+        held: usize,
+        /// Scenarios in the selection.
+        selected: usize,
+    },
+}
+
+fn check_shards(reports: &[(String, GateReport)]) -> Result<(), MergeError> {
+    let Some((first, head)) = reports.first() else { return Err(MergeError::Nothing) };
     if let Some((whole, _)) = reports.iter().find(|(_, r)| r.shards.is_empty()) {
         if reports.len() > 1 {
-            return Err(format!("{whole}: a whole run (no --shard), it overlaps every other report given"));
+            return Err(MergeError::WholeRunWithOthers { origin: whole.clone() });
         }
         return Ok(());
     }
@@ -340,27 +451,28 @@ fn check_shards(reports: &[(String, GateReport)]) -> Result<(), String> {
     let mut seen: std::collections::BTreeMap<u32, &str> = std::collections::BTreeMap::new();
     for (origin, r) in reports {
         if r.selection_size != head.selection_size {
-            return Err(format!(
-                "{origin}: split from a selection of {:?} scenario(s), {first} from {:?}: not shards of one run",
-                r.selection_size, head.selection_size
-            ));
+            return Err(MergeError::OtherSelection {
+                origin: origin.clone(),
+                size: format!("{:?}", r.selection_size),
+                expected: format!("{:?}", head.selection_size),
+                first: first.clone(),
+            });
         }
         for sh in &r.shards {
             if sh.count != count {
-                return Err(format!("{origin}: shard {}/{} of a split in {}, but {first} is of a split in {count}", sh.index, sh.count, sh.count));
+                return Err(MergeError::OtherSplit { origin: origin.clone(), index: sh.index, count: sh.count, first: first.clone(), expected: count });
             }
             if let Some(other) = seen.insert(sh.index, origin) {
-                return Err(format!("{origin}: shard {}/{count} is also in {other} (overlapping shards)", sh.index));
+                return Err(MergeError::ShardTwice { origin: origin.clone(), index: sh.index, count, other: other.to_string() });
             }
         }
     }
     let missing: Vec<String> = (1..=count).filter(|i| !seen.contains_key(i)).map(|i| format!("{i}/{count}")).collect();
     if !missing.is_empty() {
-        return Err(format!(
-            "incomplete: shard(s) {} missing (given: {}); a merge of some shards is not the gate's verdict",
-            missing.join(", "),
-            seen.iter().map(|(i, o)| format!("{i}/{count} in {o}")).collect::<Vec<_>>().join(", ")
-        ));
+        return Err(MergeError::Incomplete {
+            missing: missing.join(", "),
+            given: seen.iter().map(|(i, o)| format!("{i}/{count} in {o}")).collect::<Vec<_>>().join(", "),
+        });
     }
     Ok(())
 }
@@ -385,7 +497,7 @@ fn indent(s: &str, pad: &str) -> String {
 
 /// One line: the first failing criterion (or the error).
 pub fn headline(r: &ScenarioResult) -> String {
-    if r.verdict == Verdict::Flaky {
+    if r.verdict == ScenarioVerdict::Flaky {
         let v: Vec<&str> = r.attempts.iter().map(|a| a.verdict.label()).collect();
         return format!("flaky: repeats disagreed ({})", v.join(", "));
     }
@@ -398,8 +510,8 @@ pub fn headline(r: &ScenarioResult) -> String {
 /// Failing criteria, replay notes, and the transcript excerpt around the failing turn.
 pub fn details(r: &ScenarioResult) -> String {
     let mut out = String::new();
-    let Some(a) = r.attempts.iter().find(|a| a.verdict != Verdict::Pass) else { return out };
-    if r.verdict == Verdict::Flaky {
+    let Some(a) = r.attempts.iter().find(|a| a.verdict != ScenarioVerdict::Pass) else { return out };
+    if r.verdict == ScenarioVerdict::Flaky {
         let _ = writeln!(out, "{}", headline(r));
     }
     if let Some(e) = &a.error {

@@ -275,13 +275,19 @@ pub fn commit(dir: &Path, pending: &BTreeMap<PathBuf, Pending>) -> Result<(), St
     Ok(())
 }
 
+/// A scenario document whose `history` is not an array of tables, so no entry can be
+/// appended to it.
+#[derive(Debug, thiserror::Error)]
+#[error("`history` is not an array of tables ([[history]])")]
+pub struct HistoryNotATable;
+
 /// Append a `[[history]]` entry to a scenario document being edited in place (what
 /// promote merges and tier moves record).
-pub fn push_history(root: &mut Table, at: &str, action: &str, detail: &str) -> Result<(), String> {
+pub fn push_history(root: &mut Table, at: &str, action: &str, detail: &str) -> Result<(), HistoryNotATable> {
     if !root.contains_key("history") {
         root.insert("history", Item::ArrayOfTables(ArrayOfTables::new()));
     }
-    let history = root.get_mut("history").and_then(Item::as_array_of_tables_mut).ok_or("`history` is not an array of tables ([[history]])")?;
+    let history = root.get_mut("history").and_then(Item::as_array_of_tables_mut).ok_or(HistoryNotATable)?;
     let mut t = Table::new();
     t.insert("at", value(at));
     t.insert("action", value(action));

@@ -7,7 +7,7 @@
 // `channel` defaults to the `default_channel` option (`chat`). What the format does
 // not carry is listed in `missing`, never invented.
 
-import { Conversation, Converted, Params, PluginError, PluginInfo, Turn, canonicalJson } from '%%SDK_JS%%/src/index.js';
+import { Conversation, Converted, Params, PluginError, PluginInfo, Turn, canonicalJson } from '%%JS_INDEX%%';
 
 /** Canonical fields this format never has. */
 export const MISSING = ['state.kb_version_hash', 'state.model', 'state.prompt_version', 'state.tool_registry'];

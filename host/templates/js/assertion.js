@@ -8,7 +8,7 @@
 //   plugin = "%%NAME%%"            # its [plugins.%%NAME%%] entry in ratchet.toml
 //   params = { phrase = "refund policy", within_turns = 2 }
 
-import { Params, PluginError, PluginInfo, Verdict, containsAnyCi } from '%%SDK_JS%%/src/index.js';
+import { Params, PluginError, PluginInfo, Verdict, containsAnyCi } from '%%JS_INDEX%%';
 
 export class %%TYPE%% {
   info() {

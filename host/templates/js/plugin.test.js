@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
-import { %%JS_RUNNER%%, goldenSamples } from '%%SDK_JS%%/src/testing.js';
+import { %%JS_RUNNER%%, goldenSamples } from '%%JS_TESTING%%';
 import { %%TYPE%% } from './plugin.js';
 
 test('samples match the expected output', () => {

@@ -5,7 +5,7 @@
 // Score = the mean of the two; the failure mode is the first failing criterion.
 // Params: `greetings` (list of phrases, default hello / hi / welcome / good morning).
 
-import { CriterionResult, Params, PluginInfo, ScorecardResult, findAnyWordCi } from '%%SDK_JS%%/src/index.js';
+import { CriterionResult, Params, PluginInfo, ScorecardResult, findAnyWordCi } from '%%JS_INDEX%%';
 
 export class %%TYPE%% {
   info() {

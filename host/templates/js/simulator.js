@@ -15,7 +15,7 @@
 // `cloneJson` copy, never the world passed in). Numbers written with a fraction
 // (`49.0`) arrive as `F64` so they go back out as `49.0`: compare them with `Number(x)`.
 
-import { PluginError, PluginInfo, Simulated, cloneJson, isJsonObject } from '%%SDK_JS%%/src/index.js';
+import { PluginError, PluginInfo, Simulated, cloneJson, isJsonObject } from '%%JS_INDEX%%';
 
 const has = (o, k) => isJsonObject(o) && Object.prototype.hasOwnProperty.call(o, k);
 const own = (o, k) => (has(o, k) ? o[k] : null);

@@ -2,16 +2,7 @@
 its .expected.json byte for byte, every input in samples/invalid/ its .error.txt
 (``RATCHET_UPDATE_GOLDEN=1 python3 -m unittest`` rewrites them; review the diff)."""
 
-import sys
-import unittest
-from pathlib import Path
-
-HERE = Path(__file__).resolve().parent
-try:
-    import ratchet_sdk  # noqa: F401  (installed, or on PYTHONPATH)
-except ImportError:  # else the SDK of the ratchet checkout this plugin was made from
-    sys.path.insert(0, str((HERE / "%%SDK_PYTHON%%").resolve()))
-
+%%PY_TEST_IMPORTS%%
 from ratchet_sdk.testing import %%KIND%%_runner, golden_samples  # noqa: E402
 from plugin import %%TYPE%%  # noqa: E402
 

@@ -172,8 +172,61 @@ fn shards_merge_into_the_full_report() {
     strip_timings(&mut full);
     assert_eq!(merged["scenarios"], full["scenarios"]);
     assert_eq!(merged["summary"], full["summary"]);
+    // `--format json` prints the merged report for tools, the same one `--json` wrote.
+    let o = ratchet_in(&repo(), &["report", "merge", parts[0].to_str().unwrap(), parts[1].to_str().unwrap(), "--format", "json"]);
+    assert_eq!(o.status.code(), Some(1));
+    let mut printed: Value = serde_json::from_slice(&o.stdout).unwrap();
+    strip_timings(&mut printed);
+    assert_eq!(printed["scenarios"], merged["scenarios"]);
     // Merging a shard with itself is refused (overlap).
     let o = ratchet_in(&repo(), &["report", "merge", parts[0].to_str().unwrap(), parts[0].to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+}
+
+#[test]
+fn more_shards_than_scenarios_leaves_empty_shards_that_merge() {
+    // 2 selected scenarios over 3 shards (a CI matrix sized for a bigger suite): the
+    // empty shard exits 0 with an empty report, and the merge of all three is the run.
+    let tmp = tempfile::tempdir().unwrap();
+    let mut parts = Vec::new();
+    let mut empty = 0;
+    for i in 1..=3 {
+        let p = tmp.path().join(format!("shard{i}.json"));
+        let o = ratchet_in(
+            &repo(),
+            &[
+                "gate",
+                "--agent",
+                "examples/agents/support-v2.toml",
+                "--id",
+                "happy-path-cancel-active",
+                "--id",
+                "escalate-when-asked-for-human",
+                "--shard",
+                &format!("{i}/3"),
+                "--json",
+                p.to_str().unwrap(),
+                "--no-ledger",
+                "-q",
+            ],
+        );
+        assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+        if String::from_utf8_lossy(&o.stderr).contains("has none of the 2 selected scenario(s)") {
+            empty += 1;
+        }
+        parts.push(p.to_str().unwrap().to_string());
+    }
+    assert_eq!(empty, 1);
+    let merged = tmp.path().join("merged.json");
+    let mut args = vec!["report", "merge"];
+    args.extend(parts.iter().map(|s| s.as_str()));
+    args.extend(["--json", merged.to_str().unwrap()]);
+    let o = ratchet_in(&repo(), &args);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let merged: Value = serde_json::from_str(&std::fs::read_to_string(&merged).unwrap()).unwrap();
+    assert_eq!(merged["summary"]["passed"], 2);
+    // A selection that matches nothing is still an error, sharded or not.
+    let o = ratchet_in(&repo(), &["gate", "--agent", "examples/agents/support-v2.toml", "--id", "no-such-scenario", "--shard", "1/3", "--no-ledger", "-q"]);
     assert_eq!(o.status.code(), Some(2));
 }
 

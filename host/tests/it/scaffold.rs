@@ -206,10 +206,26 @@ fn bad_requests_are_refused_clearly() {
     assert!(text(&o).contains("cannot find the ratchet SDKs") && text(&o).contains("--sdk"), "{}", text(&o));
     assert!(!tmp.path().join("no-sdk").exists());
 
-    // Without --sdk, the SDK is found from the target directory upwards (here: the checkout).
+    // Without --sdk-path, even inside a checkout, a scaffold depends on the SDK packages by
+    // name and version, never on the checkout (tests/outside builds such scaffolds).
     let inside = tempfile::tempdir_in(repo().join("target")).unwrap();
-    let o = ratchet(inside.path(), &["plugin", "new", "--lang", "js", "--kind", "scorecard", "found-sdk"]);
-    assert!(o.status.success(), "{}", text(&o));
-    let plugin = std::fs::read_to_string(inside.path().join("found-sdk/plugin.js")).unwrap();
-    assert!(plugin.contains("from '../../../sdk/js/src/index.js'"), "the SDK is imported by a relative path: {plugin}");
+    let version = env!("CARGO_PKG_VERSION");
+    for lang in LANGS {
+        let o = ratchet(inside.path(), &["plugin", "new", "--lang", lang, "--kind", "scorecard", &format!("pkg-{lang}")]);
+        assert!(o.status.success(), "{}", text(&o));
+        let d = inside.path().join(format!("pkg-{lang}"));
+        match lang {
+            "rust" => assert!(std::fs::read_to_string(d.join("Cargo.toml")).unwrap().contains(&format!("ratchet-sdk = \"{version}\"")), "{lang}"),
+            "python" => assert!(std::fs::read_to_string(d.join("pyproject.toml")).unwrap().contains(&format!("\"ratchet-sdk=={version}\"")), "{lang}"),
+            _ => {
+                let pkg: Value = serde_json::from_str(&std::fs::read_to_string(d.join("package.json")).unwrap()).unwrap();
+                assert_eq!(pkg["dependencies"]["@ratchet-dev/sdk"], version);
+                assert!(std::fs::read_to_string(d.join("plugin.js")).unwrap().contains("from '@ratchet-dev/sdk'"));
+            }
+        }
+        for f in files_under(&d) {
+            let body = std::fs::read_to_string(d.join(&f)).unwrap();
+            assert!(!body.contains("../sdk") && !body.contains("scripts/build-plugins"), "{lang} {f}: names the checkout");
+        }
+    }
 }

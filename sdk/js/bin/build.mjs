@@ -15,8 +15,10 @@
 // external; then componentize-js 0.23 (called as a library: its `jco componentize`
 // CLI fails on relative WIT paths) turns the bundle into a component for the world.
 // WASI `http`/`fetch-event` are disabled (no network); clocks and random stay and
-// are deterministic in ratchet's sandbox. The WIT package is the checkout's
-// wit/since_v0.1.2 (`--wit` or RATCHET_WIT_DIR override it; the simulator world needs
+// are deterministic in ratchet's sandbox. The WIT package is the copy of
+// wit/since_v0.1.2 this package carries (sdk/js/wit, kept identical to the released
+// WIT by scripts/sync-wit, so the npm package builds anywhere; `--wit` or
+// RATCHET_WIT_DIR override it; the simulator world needs
 // 0.1.2 or later, a plugin that asks a model 0.1.1 or later); `ratchet:plugin/...`
 // import specifiers are rewritten to its version. Needs `npm ci` in sdk/js.
 //
@@ -108,7 +110,7 @@ async function load(name) {
   try {
     return await import(name);
   } catch (e) {
-    throw new BuildError(`cannot load ${name} (${e.code ?? e.message}): run \`npm ci\` in ${SDK_DIR} (scripts/setup does)`);
+    throw new BuildError(`cannot load ${name} (${e.code ?? e.message}): install the SDK's dependencies (\`npm install\` where the SDK package is installed; in a ratchet checkout \`npm ci\` in sdk/js, which scripts/setup does)`);
   }
 }
 
@@ -143,7 +145,7 @@ export async function build(pluginDir, out, wit, quiet = false) {
   pluginDir = resolve(pluginDir);
   wit = resolve(wit);
   const m = readManifest(pluginDir);
-  if (!existsSync(join(wit, 'types.wit'))) throw new BuildError(`${wit}: no types.wit here (pass --wit DIR or set RATCHET_WIT_DIR to the ratchet checkout's wit/since_v${DEFAULT_WIT_VERSION})`);
+  if (!existsSync(join(wit, 'types.wit'))) throw new BuildError(`${wit}: no types.wit here (pass --wit DIR or set RATCHET_WIT_DIR to a ratchet wit/since_v${DEFAULT_WIT_VERSION})`);
   const { version, hasModel } = witPackage(wit);
   if (!witWorlds(wit).includes(m.world))
     throw new BuildError(`${pluginDir}: "ratchet.world" is ${JSON.stringify(m.world)}, but ${wit} is ratchet:plugin@${version}, which has no ${m.world} world (the simulator world is new in 0.1.2): build against wit/since_v${DEFAULT_WIT_VERSION}`);
@@ -194,7 +196,7 @@ export async function build(pluginDir, out, wit, quiet = false) {
 async function main(argv) {
   let dir;
   let out;
-  let wit = process.env.RATCHET_WIT_DIR || join(SDK_DIR, '..', '..', 'wit', `since_v${DEFAULT_WIT_VERSION}`);
+  let wit = process.env.RATCHET_WIT_DIR || join(SDK_DIR, 'wit', `since_v${DEFAULT_WIT_VERSION}`);
   let quiet = false;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];

@@ -185,18 +185,120 @@ export function goldenSamples(dir, min, run) {
   return { samples: r.samples, invalid: r.invalid };
 }
 
-/** `run` for a scorecard: the input is a conversation, the options are the params. */
-export const scorecardRunner = (plugin) => (data, opts) => plugin.score(Conversation.fromJson(data), opts);
+/** The host's default limit on one call's output (`[sandbox] max_output_bytes`, 4 MiB). */
+export const MAX_OUTPUT_BYTES = 4 << 20;
 
-/** `run` for an assertion: the input is `{"transcript": ..., "params": ...}`. */
+// A number as the host (Rust) writes it in its messages.
+const floatText = (v) => (Number.isNaN(v) ? 'NaN' : v === Infinity ? 'inf' : v === -Infinity ? '-inf' : Number.isInteger(v) ? v.toFixed(1) : String(v));
+const typeName = (v) => (v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v === 'object' ? (v.constructor?.name ?? 'object') : typeof v);
+
+function expectType(what, v, type) {
+  if (typeof v !== type) throw new MalformedOutput(`${what} must be a ${type}, got ${typeName(v)}`);
+}
+
+function unit(what, v) {
+  // The glue passes Number(v) to the host, which requires a finite number in [0, 1].
+  if (typeof v !== 'number' && !(v && typeof v === 'object' && typeof v.valueOf() === 'number')) throw new MalformedOutput(`${what} must be a number, got ${typeName(v)}`);
+  const n = Number(v);
+  if (!(Number.isFinite(n) && n >= 0 && n <= 1)) throw new MalformedOutput(`${what} is ${floatText(n)}, outside [0, 1]`);
+}
+
+function turnIn(what, t, turns) {
+  if (t === null || t === undefined) return;
+  if (!Number.isInteger(t) || t < 0 || t >= 2 ** 32) throw new MalformedOutput(`${what}.turn is ${typeName(t) === 'number' ? t : typeName(t)}, not a turn index (an integer 0 to 2^32-1, or null)`);
+  if (t >= turns) throw new MalformedOutput(`${what} points at turn ${t}, but the conversation has ${turns} turns`);
+}
+
+function stringList(what, v) {
+  if (!Array.isArray(v)) throw new MalformedOutput(`${what} must be an array, got ${typeName(v)}`);
+  v.forEach((x, i) => expectType(`${what}[${i}]`, x, 'string'));
+}
+
+function size(value) {
+  let n;
+  try {
+    n = Buffer.byteLength(canonicalJson(value), 'utf8');
+  } catch (e) {
+    throw new MalformedOutput(`the result is not JSON data: ${e.message}`);
+  }
+  if (n > MAX_OUTPUT_BYTES) throw new MalformedOutput(`the result is ${n} bytes, over the host's limit of ${MAX_OUTPUT_BYTES} (max_output_bytes)`);
+}
+
+/** Checks a scorecard's result as the component glue and the host do (shape, scores finite and in [0, 1], turns inside a conversation of `turns` turns, suggested params objects, size); throws `MalformedOutput` with the host's words. */
+export function checkScorecardResult(r, turns) {
+  if (r === null || typeof r !== 'object') throw new MalformedOutput(`score must return a ScorecardResult, got ${typeName(r)}`);
+  unit('score', r.score);
+  if (!Array.isArray(r.criteria)) throw new MalformedOutput(`criteria must be an array, got ${typeName(r.criteria)}`);
+  r.criteria.forEach((c, i) => {
+    if (c === null || typeof c !== 'object') throw new MalformedOutput(`criteria[${i}] must be a CriterionResult, got ${typeName(c)}`);
+    expectType(`criteria[${i}].name`, c.name, 'string');
+    const w = `criteria[${i}] (\`${c.name}\`)`;
+    unit(`${w}.score`, c.score);
+    expectType(`${w}.passed`, c.passed, 'boolean');
+    expectType(`${w}.reason`, c.reason, 'string');
+    turnIn(w, c.turn, turns);
+  });
+  stringList('flags', r.flags);
+  if (r.failureMode !== null && r.failureMode !== undefined) expectType('failureMode', r.failureMode, 'string');
+  if (!Array.isArray(r.suggestedCriteria)) throw new MalformedOutput(`suggestedCriteria must be an array, got ${typeName(r.suggestedCriteria)}`);
+  r.suggestedCriteria.forEach((sc, i) => {
+    expectType(`suggestedCriteria[${i}].kind`, sc?.kind, 'string');
+    expectType(`suggestedCriteria[${i}].reason`, sc.reason, 'string');
+    if (!isJsonObject(asHostReads(sc.params, `suggestedCriteria[${i}].params`))) throw new MalformedOutput(`suggested_criteria[${i}].params must be a JSON object`);
+  });
+  size(typeof r.toJSONValue === 'function' ? r.toJSONValue() : r);
+}
+
+/** Checks an assertion's verdict as the glue and the host do; throws `MalformedOutput`. */
+export function checkVerdict(v, turns) {
+  if (v === null || typeof v !== 'object') throw new MalformedOutput(`check must return a Verdict, got ${typeName(v)}`);
+  expectType('verdict.passed', v.passed, 'boolean');
+  expectType('verdict.reason', v.reason, 'string');
+  turnIn('verdict', v.turn, turns);
+  size(typeof v.toJSONValue === 'function' ? v.toJSONValue() : v);
+}
+
+/** Checks an adapter's output as the glue and the host do (an array of `Converted`, each conversation a `Conversation` with an id and finite impact amounts); throws `MalformedOutput`. */
+export function checkConverted(items) {
+  if (!Array.isArray(items)) throw new MalformedOutput(`convert's result must be an array of Converted, got ${typeName(items)}`);
+  items.forEach((x, i) => {
+    if (x === null || typeof x !== 'object') throw new MalformedOutput(`conversations[${i}] must be a Converted, got ${typeName(x)}`);
+    if (!(x.conversation instanceof Conversation)) throw new MalformedOutput(`conversations[${i}].conversation must be a Conversation, got ${typeName(x.conversation)}`);
+    stringList(`conversations[${i}].missing`, x.missing);
+    const c = x.conversation;
+    if (!c.id) throw new MalformedOutput(`conversations[${i}]: id is empty`);
+    for (const [what, key] of [['revenue_at_risk', 'revenueAtRisk'], ['refund_amount', 'refundAmount'], ['compliance_exposure', 'complianceExposure'], ['escalation_cost', 'escalationCost']]) {
+      const n = Number(c.impact?.[key] ?? 0);
+      if (!Number.isFinite(n)) throw new MalformedOutput(`conversations[${i}]: impact.${what} is ${floatText(n)}`);
+    }
+  });
+  size(items.map((x) => (typeof x.toJSONValue === 'function' ? x.toJSONValue() : x)));
+}
+
+/** `run` for a scorecard: the input is a conversation, the options are the params; the result is checked as the host checks it (`checkScorecardResult`). */
+export const scorecardRunner = (plugin) => (data, opts) => {
+  const c = Conversation.fromJson(data);
+  const r = plugin.score(c, opts);
+  checkScorecardResult(r, c.turns.length);
+  return r;
+};
+
+/** `run` for an assertion: the input is `{"transcript": ..., "params": ...}`; the verdict is checked as the host checks it (`checkVerdict`). */
 export const assertionRunner = (plugin) => (data) => {
   const v = parseJson(data, 'sample');
   if (v === null || typeof v !== 'object' || !('transcript' in v)) throw new PluginError('an assertion sample is {"transcript": <conversation>, "params": {...}}');
-  return plugin.check(Conversation.fromJSONValue(v.transcript, 'transcript'), v.params ?? null);
+  const c = Conversation.fromJSONValue(v.transcript, 'transcript');
+  const verdict = plugin.check(c, v.params ?? null);
+  checkVerdict(verdict, c.turns.length);
+  return verdict;
 };
 
-/** `run` for an adapter: the raw input bytes and the options. */
-export const adapterRunner = (plugin) => (data, opts) => plugin.convert(new Uint8Array(data), opts);
+/** `run` for an adapter: the raw input bytes and the options; the output is checked as the host checks it (`checkConverted`). */
+export const adapterRunner = (plugin) => (data, opts) => {
+  const items = plugin.convert(new Uint8Array(data), opts);
+  checkConverted(items);
+  return items;
+};
 
 // `value` as the host receives it: written canonically, read back.
 function asHostReads(value, what) {

@@ -18,6 +18,14 @@ export function checkGoldenSamples(dir: string, min: number, update: boolean, ru
 /** Checks the golden files in `dir` (rewrites them with RATCHET_UPDATE_GOLDEN set); throws an Error with a report of every problem. */
 export function goldenSamples(dir: string, min: number, run: Run): { samples: number; invalid: number };
 
+/** The host's default limit on one call's output (4 MiB). */
+export const MAX_OUTPUT_BYTES: number;
+/** Checks a scorecard's result as the component glue and the host do; throws MalformedOutput. */
+export function checkScorecardResult(result: unknown, turns: number): void;
+/** Checks an assertion's verdict as the glue and the host do; throws MalformedOutput. */
+export function checkVerdict(verdict: unknown, turns: number): void;
+/** Checks an adapter's output as the glue and the host do; throws MalformedOutput. */
+export function checkConverted(items: unknown): void;
 export function scorecardRunner(plugin: Scorecard): Run;
 /** The input is `{"transcript": ..., "params": ...}`. */
 export function assertionRunner(plugin: Assertion): Run;

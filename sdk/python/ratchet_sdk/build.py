@@ -15,8 +15,9 @@
     # model = true             # import ratchet:plugin/model (default: when the app imports ratchet_sdk.judge)
 
 and runs ``componentize-py -d WIT -w WORLD componentize APP -p PLUGIN_DIR -p SDK -o OUT``.
-The WIT package is ``wit/since_v0.1.2`` of the ratchet checkout this SDK lives in
-(``--wit`` or ``RATCHET_WIT_DIR`` override it; the ``simulator`` world needs 0.1.2 or
+The WIT package is the copy of ``wit/since_v0.1.2`` this package carries
+(``ratchet_sdk/wit/``, kept identical to the released WIT by ``scripts/sync-wit``; so
+the installed wheel builds anywhere; ``--wit`` or ``RATCHET_WIT_DIR`` override it; the ``simulator`` world needs 0.1.2 or
 later, and a plugin that asks a model 0.1.1 or later). Requires ``componentize-py`` 0.25.1
 (``pip install componentize-py==0.25.1``; ``scripts/setup`` installs it).
 
@@ -64,11 +65,11 @@ class BuildError(Exception):
 
 
 def default_wit_dir() -> Path:
-    """``$RATCHET_WIT_DIR``, else ``wit/since_v0.1.2`` of the checkout this SDK lives in."""
+    """``$RATCHET_WIT_DIR``, else the ``wit/since_v0.1.2`` this package carries."""
     env = os.environ.get("RATCHET_WIT_DIR")
     if env:
         return Path(env)
-    return SDK_DIR.parent.parent / "wit" / f"since_v{DEFAULT_WIT_VERSION}"
+    return Path(__file__).resolve().parent / "wit" / f"since_v{DEFAULT_WIT_VERSION}"
 
 
 def read_manifest(plugin_dir: Path) -> dict:
@@ -172,7 +173,7 @@ def build(plugin_dir: Path, out: Path, wit: Path, quiet: bool = False) -> dict:
     wit = Path(wit).resolve()
     m = read_manifest(plugin_dir)
     if not (wit / "types.wit").is_file():
-        raise BuildError(f"{wit}: no types.wit here (pass --wit DIR or set RATCHET_WIT_DIR to the ratchet checkout's wit/since_v{DEFAULT_WIT_VERSION})")
+        raise BuildError(f"{wit}: no types.wit here (pass --wit DIR or set RATCHET_WIT_DIR to a ratchet wit/since_v{DEFAULT_WIT_VERSION})")
     version, has_model = wit_package(wit)
     if m["world"] not in wit_worlds(wit):
         raise BuildError(f"{plugin_dir}: [tool.ratchet] world = {m['world']!r}, but {wit} is ratchet:plugin@{version}, which has no {m['world']} world "

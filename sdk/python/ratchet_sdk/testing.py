@@ -20,12 +20,17 @@ Every input is run twice (the output must be the same bytes). With
 A ``run`` may raise ``SampleError`` (the input is not a valid sample: the host would
 refuse it before calling the plugin) or ``MalformedOutput`` (the plugin returned
 something the host would refuse, e.g. a simulator's world that is not an object);
+the runners below check every result as the component glue and the host do — its
+type, scores finite and in [0, 1], turns inside the conversation, JSON-object params,
+field types, the output size limit — so a sample test that passes natively does not
+trap or get refused in the sandbox;
 both are reported as failures naming the file, in ``invalid/`` too: an invalid
 sample must be refused by the plugin itself.
 """
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,10 +39,15 @@ from typing import Any, Callable
 from . import canonical
 from .errors import PluginError
 from .model import Conversation, ModelError, _kind
+from .results import Converted, CriterionResult, ScorecardResult, SuggestedCriterion, Verdict
 from .simulator import Observed, Simulated, ToolRequest
 
 __all__ = ["UPDATE_ENV", "GoldenSummary", "SampleError", "MalformedOutput", "golden_samples", "check_golden_samples", "scorecard_runner",
-           "assertion_runner", "adapter_runner", "simulator_runner", "run_simulator"]
+           "assertion_runner", "adapter_runner", "simulator_runner", "run_simulator", "check_scorecard_result", "check_verdict", "check_converted",
+           "MAX_OUTPUT_BYTES"]
+
+#: The host's default limit on one call's output (``[sandbox] max_output_bytes``, 4 MiB).
+MAX_OUTPUT_BYTES = 4 << 20
 
 #: Environment variable that switches golden tests to rewriting the expected files.
 UPDATE_ENV = "RATCHET_UPDATE_GOLDEN"
@@ -197,30 +207,150 @@ def check_golden_samples(d: Path, minimum: int, update: bool, run: Callable[[byt
     return True, GoldenSummary(samples=len(samples), invalid=invalid)
 
 
+# ---- what the host checks, natively ---------------------------------------------
+
+def _float_text(v: float) -> str:
+    # As the host (Rust) writes the value in its message.
+    if math.isnan(v):
+        return "NaN"
+    if math.isinf(v):
+        return "inf" if v > 0 else "-inf"
+    return repr(float(v))
+
+
+def _of_type(what: str, v: Any, types, name: str) -> None:
+    if isinstance(v, bool) and bool not in (types if isinstance(types, tuple) else (types,)):
+        raise MalformedOutput(f"{what} must be {name}, got bool")
+    if not isinstance(v, types):
+        raise MalformedOutput(f"{what} must be {name}, got {type(v).__name__}")
+
+
+def _unit(what: str, v: Any) -> None:
+    _of_type(what, v, (int, float), "a number")
+    if not (math.isfinite(v) and 0.0 <= v <= 1.0):
+        raise MalformedOutput(f"{what} is {_float_text(v)}, outside [0, 1]")
+
+
+def _turn(what: str, t: Any, turns: int) -> None:
+    if t is None:
+        return
+    _of_type(f"{what}.turn", t, int, "an int or None")
+    if not 0 <= t < 1 << 32:
+        raise MalformedOutput(f"{what}.turn is {t}, not a turn index (0 to 2^32-1)")
+    if t >= turns:
+        raise MalformedOutput(f"{what} points at turn {t}, but the conversation has {turns} turns")
+
+
+def _str_list(what: str, v: Any) -> None:
+    _of_type(what, v, list, "a list")
+    for i, x in enumerate(v):
+        _of_type(f"{what}[{i}]", x, str, "a str")
+
+
+def _size(value: Any) -> None:
+    try:
+        n = len(canonical.dumps(value).encode("utf-8"))
+    except (TypeError, ValueError) as e:
+        raise MalformedOutput(f"the result is not JSON data: {e}") from None
+    if n > MAX_OUTPUT_BYTES:
+        raise MalformedOutput(f"the result is {n} bytes, over the host's limit of {MAX_OUTPUT_BYTES} (max_output_bytes)")
+
+
+def check_scorecard_result(r: Any, turns: int) -> None:
+    """Checks a scorecard's result as the component glue and the host do (type, scores,
+    turns against a conversation of ``turns`` turns, suggested params, size); raises
+    ``MalformedOutput`` with the host's words."""
+    if not isinstance(r, ScorecardResult):
+        raise MalformedOutput(f"score must return a ScorecardResult, got {type(r).__name__}")
+    _unit("score", r.score)
+    _of_type("criteria", r.criteria, list, "a list")
+    for i, c in enumerate(r.criteria):
+        if not isinstance(c, CriterionResult):
+            raise MalformedOutput(f"criteria[{i}] must be a CriterionResult, got {type(c).__name__}")
+        _of_type(f"criteria[{i}].name", c.name, str, "a str")
+        _unit(f"criteria[{i}] (`{c.name}`).score", c.score)
+        _of_type(f"criteria[{i}] (`{c.name}`).passed", c.passed, bool, "a bool")
+        _of_type(f"criteria[{i}] (`{c.name}`).reason", c.reason, str, "a str")
+        _turn(f"criteria[{i}] (`{c.name}`)", c.turn, turns)
+    _str_list("flags", r.flags)
+    if r.failure_mode is not None:
+        _of_type("failure_mode", r.failure_mode, str, "a str or None")
+    _of_type("suggested_criteria", r.suggested_criteria, list, "a list")
+    for i, sc in enumerate(r.suggested_criteria):
+        if not isinstance(sc, SuggestedCriterion):
+            raise MalformedOutput(f"suggested_criteria[{i}] must be a SuggestedCriterion, got {type(sc).__name__}")
+        _of_type(f"suggested_criteria[{i}].kind", sc.kind, str, "a str")
+        _of_type(f"suggested_criteria[{i}].reason", sc.reason, str, "a str")
+        if not isinstance(_json_data(sc.params, f"suggested_criteria[{i}].params"), dict):
+            raise MalformedOutput(f"suggested_criteria[{i}].params must be a JSON object")
+    _size(r)
+
+
+def check_verdict(v: Any, turns: int) -> None:
+    """Checks an assertion's verdict as the glue and the host do; raises ``MalformedOutput``."""
+    if not isinstance(v, Verdict):
+        raise MalformedOutput(f"check must return a Verdict, got {type(v).__name__}")
+    _of_type("verdict.passed", v.passed, bool, "a bool")
+    _of_type("verdict.reason", v.reason, str, "a str")
+    _turn("verdict", v.turn, turns)
+    _size(v)
+
+
+def check_converted(items: Any) -> None:
+    """Checks an adapter's output as the glue and the host do (a list of ``Converted``,
+    each conversation with an id and finite impact amounts); raises ``MalformedOutput``."""
+    _of_type("convert's result", items, list, "a list of Converted")
+    for i, x in enumerate(items):
+        if not isinstance(x, Converted):
+            raise MalformedOutput(f"conversations[{i}] must be a Converted, got {type(x).__name__}")
+        if not isinstance(x.conversation, Conversation):
+            raise MalformedOutput(f"conversations[{i}].conversation must be a Conversation, got {type(x.conversation).__name__}")
+        _str_list(f"conversations[{i}].missing", x.missing)
+        c = x.conversation
+        if not c.id:
+            raise MalformedOutput(f"conversations[{i}]: id is empty")
+        for what in ("revenue_at_risk", "refund_amount", "compliance_exposure", "escalation_cost"):
+            amount = getattr(c.impact, what)
+            if not math.isfinite(float(amount)):
+                raise MalformedOutput(f"conversations[{i}]: impact.{what} is {_float_text(float(amount))}")
+    _size(items)
+
+
 # ---- the usual ``run`` functions, one per world ------------------------------------
 
 def scorecard_runner(plugin) -> Callable[[bytes, Any], Any]:
-    """``run`` for a scorecard: the input is a conversation, the options are the params."""
+    """``run`` for a scorecard: the input is a conversation, the options are the params;
+    the result is checked as the host checks it (``check_scorecard_result``)."""
     def run(data: bytes, options: Any):
-        return plugin.score(Conversation.from_json(data), options)
+        c = Conversation.from_json(data)
+        r = plugin.score(c, options)
+        check_scorecard_result(r, len(c.turns))
+        return r
     return run
 
 
 def assertion_runner(plugin) -> Callable[[bytes, Any], Any]:
     """``run`` for an assertion: the input is ``{"transcript": ..., "params": ...}``
-    (as ``ratchet plugin run`` and the Rust assertion samples take it)."""
+    (as ``ratchet plugin run`` and the Rust assertion samples take it); the verdict is
+    checked as the host checks it (``check_verdict``)."""
     def run(data: bytes, _options: Any):
         v = canonical.loads(data, "sample")
         if not isinstance(v, dict) or "transcript" not in v:
             raise PluginError('an assertion sample is {"transcript": <conversation>, "params": {...}}')
-        return plugin.check(Conversation.from_json_value(v["transcript"], "transcript"), v.get("params"))
+        c = Conversation.from_json_value(v["transcript"], "transcript")
+        verdict = plugin.check(c, v.get("params"))
+        check_verdict(verdict, len(c.turns))
+        return verdict
     return run
 
 
 def adapter_runner(plugin) -> Callable[[bytes, Any], Any]:
-    """``run`` for an adapter: the raw input bytes and the options."""
+    """``run`` for an adapter: the raw input bytes and the options; the output is
+    checked as the host checks it (``check_converted``)."""
     def run(data: bytes, options: Any):
-        return plugin.convert(data, options)
+        items = plugin.convert(data, options)
+        check_converted(items)
+        return items
     return run
 
 
