@@ -91,12 +91,8 @@ pub fn source_digest(dir: &Path) -> std::io::Result<String> {
 /// Write the record of `component` (just built from `source`), atomically.
 pub fn write(component: &Path, source: &Path) -> std::io::Result<BuildRecord> {
     let bytes = std::fs::read(component)?;
-    let record = BuildRecord {
-        format: 1,
-        source: source.to_path_buf(),
-        source_sha256: source_digest(source)?,
-        component_sha256: hex::encode(Sha256::digest(&bytes)),
-    };
+    let record =
+        BuildRecord { format: 1, source: source.to_path_buf(), source_sha256: source_digest(source)?, component_sha256: hex::encode(Sha256::digest(&bytes)) };
     let text = serde_json::to_string_pretty(&record).expect("a record serialises") + "\n";
     crate::fsutil::write_atomic(&record_path(component), text.as_bytes()).map_err(std::io::Error::other)?;
     Ok(record)

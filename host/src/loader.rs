@@ -11,9 +11,9 @@ use std::sync::Arc;
 use thiserror::Error;
 
 use crate::config::{PluginEntry, Project};
-use crate::project::PathError;
 use crate::llm::{Mode, ModelBroker};
 use crate::plugin::{Failure, Plugin, PluginError, Runtime, WorldKind};
+use crate::project::PathError;
 
 /// Why a plugin the project names could not be loaded.
 #[derive(Debug, Error)]
@@ -69,8 +69,7 @@ pub fn load(project: &Project, runtime: &Runtime, name: &str) -> Result<Plugin, 
         Some(entry) => (crate::project::read_component(&project.root, &entry.path)?, entry.limits(&project.config.sandbox), entry.path.clone()),
         None => {
             let p = PathBuf::from(name);
-            let bytes =
-                crate::project::read_in_root(&project.root, &p).map_err(|source| LoadError::Unknown { name: name.to_string(), source })?;
+            let bytes = crate::project::read_in_root(&project.root, &p).map_err(|source| LoadError::Unknown { name: name.to_string(), source })?;
             (bytes, project.config.sandbox.clone(), p)
         }
     };

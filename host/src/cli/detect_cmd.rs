@@ -546,7 +546,14 @@ pub fn rank(a: RankArgs, config: Option<&Path>) -> CliResult {
             } else {
                 outln!(
                     "{:<4} {:<44} {:>6} {:>12} {:>10} {:>10} {:>10} {:>10}  example",
-                    "rank", "failure mode", "events", "cost", "revenue", "compliance", "refunds", "escalation"
+                    "rank",
+                    "failure mode",
+                    "events",
+                    "cost",
+                    "revenue",
+                    "compliance",
+                    "refunds",
+                    "escalation"
                 );
             }
             for (i, m) in ranking.modes.iter().enumerate() {

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use anyhow::anyhow;
 use clap::{Args, CommandFactory};
 
-use super::{exit, CliError, CliResult, Cli};
+use super::{exit, Cli, CliError, CliResult};
 
 #[derive(Args)]
 pub struct CompletionsArgs {
@@ -47,7 +47,10 @@ pub fn man(a: ManArgs) -> CliResult {
     collect(&cmd, "ratchet", &mut pages);
     for (name, page) in pages {
         let mut buf = Vec::new();
-        clap_mangen::Man::new(page.display_name(name.clone()).bin_name(name.replacen("-", " ", 2))).title(name.clone()).render(&mut buf).map_err(|e| CliError { code: exit::INTERNAL, error: e.into() })?;
+        clap_mangen::Man::new(page.display_name(name.clone()).bin_name(name.replacen("-", " ", 2)))
+            .title(name.clone())
+            .render(&mut buf)
+            .map_err(|e| CliError { code: exit::INTERNAL, error: e.into() })?;
         let path = dir.join(format!("{name}.1"));
         ratchet::fsutil::write_atomic(&path, &buf).map_err(|e| CliError::usage(anyhow!("{}: cannot write: {e}", path.display())))?;
         written += 1;

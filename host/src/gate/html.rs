@@ -102,7 +102,13 @@ pub fn render(report: &GateReport) -> String {
     meta.push(format!("{} total replay time", duration(report.scenarios.iter().map(|r| r.duration_ms()).sum())));
     let _ = writeln!(out, "<p class=\"meta\">{}</p>", meta.join(" · "));
     let _ = writeln!(out, "<ul class=\"counts\">\n<li><b>{}</b> scenario{}</li>", s.total, plural(s.total));
-    for (v, n) in [(ScenarioVerdict::Pass, s.passed), (ScenarioVerdict::Fail, s.failed), (ScenarioVerdict::Flaky, s.flaky), (ScenarioVerdict::Error, s.error), (ScenarioVerdict::NotRun, s.not_run)] {
+    for (v, n) in [
+        (ScenarioVerdict::Pass, s.passed),
+        (ScenarioVerdict::Fail, s.failed),
+        (ScenarioVerdict::Flaky, s.flaky),
+        (ScenarioVerdict::Error, s.error),
+        (ScenarioVerdict::NotRun, s.not_run),
+    ] {
         let word = match v {
             ScenarioVerdict::Pass => "passed",
             ScenarioVerdict::Fail => "failed",

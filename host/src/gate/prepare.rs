@@ -150,8 +150,7 @@ pub fn needs_plugins(scenarios: &[&Scenario]) -> bool {
 /// (`agent`, read from `agent_file`); model answers come in `mode`.
 pub fn prepare(project: &Project, agent: &AgentConfig, agent_file: &Path, scenarios: &[&Scenario], mode: Mode) -> Result<Prepared, PrepareError> {
     if agent.driver == DriverKind::Exec {
-        crate::agent::exec::resolve_program(agent, &project.root)
-            .map_err(|source| PrepareError::AgentProgram { file: agent_file.to_path_buf(), source })?;
+        crate::agent::exec::resolve_program(agent, &project.root).map_err(|source| PrepareError::AgentProgram { file: agent_file.to_path_buf(), source })?;
     }
     let needs_runtime = agent.driver == DriverKind::Wasm || needs_plugins(scenarios);
     let runtime = if needs_runtime { Some(loader::runtime(project, mode).map_err(PrepareError::Runtime)?) } else { None };
@@ -229,8 +228,8 @@ fn assertion_plugins(project: &Project, runtime: Option<&Runtime>, scenarios: &[
                 continue;
             }
             let runtime = runtime.ok_or_else(|| PrepareError::NoRuntime(plugin.clone()))?;
-            let p = loader::load(project, runtime, plugin)
-                .map_err(|source| PrepareError::Assertion { scenario: s.id.clone(), criterion: c.id.clone(), source })?;
+            let p =
+                loader::load(project, runtime, plugin).map_err(|source| PrepareError::Assertion { scenario: s.id.clone(), criterion: c.id.clone(), source })?;
             if p.world().kind != WorldKind::Assertion {
                 return Err(PrepareError::WrongWorld {
                     scenario: s.id.clone(),

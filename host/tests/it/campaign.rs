@@ -505,8 +505,9 @@ fn run_case(k: &Kind, class: Class) -> Result<(), String> {
                 // A directory of inputs is read file by file (here: one that is not JSON).
                 return if code == 0 { Ok(()) } else { fail("a directory of inputs is read, exit 0") };
             }
-            if code != 0 {
-                return fail("detect exits 0 on malformed records");
+            // Rejected, the rest written, and a distinct exit code (4) so a pipeline notices.
+            if code != 4 {
+                return fail("detect exits 4 on malformed records");
             }
             let rejects = std::fs::read_to_string(p.join("ev.jsonl.rejects.jsonl")).unwrap_or_default();
             let want = line.map(|l| format!("{shown}:{l}")).unwrap_or_else(|| format!("{shown}:"));

@@ -90,7 +90,8 @@ fn validate_reads_stdin_and_reports_json() {
     let scenario = std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/escalate-when-asked-for-human.toml")).unwrap();
     let o = run(&["validate", "-"], &scenario);
     assert_eq!(o.status.code(), Some(0), "a scenario (TOML) on stdin: {}", stderr(&o));
-    let o = run(&["validate", "-", "--format", "json"], b"{\"schema_version\": 1, \"id\": \"a\", \"channel\": \"chat\", \"turns\": []}\n{\"schema_version\": 9}\n");
+    let o =
+        run(&["validate", "-", "--format", "json"], b"{\"schema_version\": 1, \"id\": \"a\", \"channel\": \"chat\", \"turns\": []}\n{\"schema_version\": 9}\n");
     assert_eq!(o.status.code(), Some(2));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["valid"], 1);

@@ -105,7 +105,7 @@ fn a_checkpoint_whose_output_was_removed_or_cut_is_refused_never_nul_filled() {
     let p = detect_project(tmp.path(), 60);
     let args = ["detect", "in.jsonl", "--out", "ev.jsonl", "--checkpoint", "ev.ckpt", "--batch", "10"];
     let (code, _, err) = ratchet(&p, &args);
-    assert_eq!(code, 0, "{err}");
+    assert_eq!(code, 4, "{err}"); // the input holds rejected lines: exit 4
     let full = std::fs::read(p.join("ev.jsonl")).unwrap();
     let rejects = std::fs::read(p.join("ev.jsonl.rejects.jsonl")).unwrap();
     assert!(!full.is_empty() && !rejects.is_empty());
@@ -129,7 +129,7 @@ fn a_checkpoint_whose_output_was_removed_or_cut_is_refused_never_nul_filled() {
     std::fs::remove_file(p.join("ev.ckpt")).unwrap();
     std::fs::remove_file(p.join("ev.jsonl")).unwrap();
     let (code, _, err) = ratchet(&p, &args);
-    assert_eq!(code, 0, "{err}");
+    assert_eq!(code, 4, "{err}"); // the input holds rejected lines: exit 4
     assert_eq!(std::fs::read(p.join("ev.jsonl")).unwrap(), full);
 }
 
@@ -551,7 +551,7 @@ fn temporary_files_of_killed_runs_are_removed_by_the_next_run() {
     let (code, _, err) = ratchet(&p, &["tiers", "--suite", "suite", "--apply", "--now", NOW]);
     assert_eq!(code, 0, "{err}");
     let (code, _, err) = ratchet(&p, &["detect", "in.jsonl", "--out", "ev.jsonl"]);
-    assert_eq!(code, 0, "{err}");
+    assert_eq!(code, 4, "{err}"); // the input holds rejected lines: exit 4
     for f in stale {
         assert!(!p.join(f).exists(), "{f} survived the next run");
     }

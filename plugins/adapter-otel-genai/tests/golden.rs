@@ -24,15 +24,3 @@ fn samples_match_expected_output() {
     });
     assert!(checked.invalid >= 1, "expected at least 1 invalid sample");
 }
-
-/// Dumps the conversion of every captured mode (debug aid).
-#[test]
-#[ignore]
-fn dump_captured() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/captured");
-    for mode in ["v2-default", "v2-events", "v2-latest-span", "v2-latest-event", "v2-latest-both", "v2-latest-off"] {
-        let input = std::fs::read(dir.join(format!("{mode}.jsonl"))).unwrap();
-        let out = OtelGenAi::convert(&input, &serde_json::json!({})).unwrap();
-        std::fs::write(format!("/tmp/dump-{mode}.json"), serde_json::to_string_pretty(&out).unwrap()).unwrap();
-    }
-}
