@@ -68,7 +68,7 @@ def text_of(content):
 def tool_output(text):
     """(content, is_error) of a tool message: JSON, else a Python literal (frameworks
     send str(dict)), else the text. A framework's error text is an error."""
-    if text.startswith("An error occurred") or text.startswith("ERROR"):
+    if text.startswith(("An error occurred", "ERROR", "Error:")):  # openai-agents, the openai driver, LangGraph
         return text, True
     for parse in (json.loads, ast.literal_eval):
         try:

@@ -117,5 +117,9 @@ class OpenAIAgents(FrameworkTest, unittest.TestCase):
     NAME, DIR = "openai-agents", "openai_agents"
 
 
+class LangGraph(FrameworkTest, unittest.TestCase):
+    NAME, DIR = "langgraph", "langgraph"
+
+
 if __name__ == "__main__":
     unittest.main()
