@@ -16,7 +16,7 @@ use ratchet::agent::{AgentConfig, AgentError, AgentEvent, Driver, DriverKind, Se
 use ratchet::config::{EngineSettings, Limits};
 use ratchet::gate::replay::MissingFixturePolicy;
 use ratchet::gate::Harness;
-use ratchet::gate::{run, GateOptions, Verdict};
+use ratchet::gate::{run, GateOptions, ScenarioVerdict};
 use ratchet::plugin::Runtime;
 use ratchet::schema::{Check, Scenario};
 use ratchet::suite::{self, Loaded};
@@ -102,7 +102,7 @@ fn measure(scenarios: &[Loaded], jobs: usize, make: &(dyn Fn() -> Box<dyn Driver
     let t = Instant::now();
     let (results, _) = run(scenarios, &timed, &Harness::default(), &opts, &|_| {});
     let wall = t.elapsed();
-    assert!(results.iter().all(|r| r.verdict != Verdict::Error), "agent errors during the benchmark");
+    assert!(results.iter().all(|r| r.verdict != ScenarioVerdict::Error), "agent errors during the benchmark");
     let busy = Duration::from_millis(results.iter().map(|r| r.duration_ms()).sum());
     Figures { wall, agent: Duration::from_nanos(agent_ns.load(Ordering::Relaxed)), busy }
 }

@@ -7,7 +7,9 @@
 //! [`install`], [`fsutil`], [`time`]):
 //! * [`config`] — `ratchet.toml`, one file per section;
 //! * [`suite`] — the suite on disk (files, the store);
+//! * [`built`] — what `plugin build` records beside a component, to say when it is stale;
 //! * [`llm`] — the model broker: recorded, replayed answers for plugins that judge;
+//! * [`loader`] — the plugins `ratchet.toml` names: loaded with their limits and grants;
 //! * [`agent`] — drivers for the agent under test;
 //! * [`detect`], [`rank`], [`regenerate`], [`promote`], [`gate`], [`tiers`] — the phases of the loop.
 //!
@@ -16,10 +18,12 @@
 pub use ratchet_runtime::{fsutil, install, plugin, project, schema, time};
 
 pub mod agent;
+pub mod built;
 pub mod config;
 pub mod detect;
 pub mod gate;
 pub mod llm;
+pub mod loader;
 pub mod promote;
 pub mod rank;
 pub mod regenerate;

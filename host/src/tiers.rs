@@ -23,8 +23,8 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::config::{RankWeights, TierPolicy};
-use crate::gate::ledger::Entry;
-use crate::gate::Verdict;
+use crate::gate::ledger::LedgerEntry;
+use crate::gate::ScenarioVerdict;
 use crate::schema::{Scenario, Tier};
 use crate::suite::store::{commit, lock, Pending, StoreError};
 use crate::suite::Loaded;
@@ -70,7 +70,7 @@ fn created_at(s: &Scenario) -> Option<i64> {
 }
 
 /// Gather the facts of every scenario of the suite.
-pub fn facts(suite: &[Loaded], ledger: &[Entry], weights: &RankWeights, policy: &TierPolicy, now: i64) -> Vec<Facts> {
+pub fn facts(suite: &[Loaded], ledger: &[LedgerEntry], weights: &RankWeights, policy: &TierPolicy, now: i64) -> Vec<Facts> {
     let recent_from = now - i64::from(policy.demote_after_days) * 86_400;
     let mut last_failure: BTreeMap<&str, i64> = BTreeMap::new();
     let mut recent: BTreeMap<&str, u32> = BTreeMap::new();
@@ -80,14 +80,14 @@ pub fn facts(suite: &[Loaded], ledger: &[Entry], weights: &RankWeights, policy: 
         if at > now {
             continue;
         }
-        if matches!(e.verdict, Verdict::Fail | Verdict::Flaky) {
+        if matches!(e.verdict, ScenarioVerdict::Fail | ScenarioVerdict::Flaky) {
             let t = last_failure.entry(e.scenario.as_str()).or_insert(at);
             *t = (*t).max(at);
             if at >= recent_from {
                 *recent.entry(e.scenario.as_str()).or_default() += 1;
             }
         }
-        if e.verdict != Verdict::Error {
+        if e.verdict != ScenarioVerdict::Error {
             let d = durations.entry(e.scenario.as_str()).or_insert((at, e.duration_ms));
             if at >= d.0 {
                 *d = (at, e.duration_ms);

@@ -64,6 +64,15 @@ class ScaffoldBase:
                 expected = json.loads((d / "samples/example.expected.json").read_text())
                 self.assertEqual(out["output"], expected, f"{name}: the component disagrees with its sample")
                 self.assertEqual(out["plugin"]["world"]["kind"], kind)
+                # The build is recorded beside the component: a source edit without a
+                # rebuild is named on the next run (a forgotten rebuild is not silent).
+                self.assertNotIn("older than its source", r.stderr)
+                extra = {"rust": "src/extra.rs", "python": "extra.py", "js": "extra.js"}[self.lang]
+                (d / extra).write_text("// an edit after the build\n" if self.lang != "python" else "# an edit after the build\n")
+                r = self.ratchet(["plugin", "run", str(wasm), "--input", "samples/example.json", "--no-cache"], d)
+                self.assertIn(f"{wasm} is older than its source", r.stderr)
+                self.assertIn(f"ratchet plugin build {d.resolve()}", r.stderr)
+                (d / extra).unlink()
 
 
 class RustScaffoldTest(ScaffoldBase, unittest.TestCase):

@@ -21,7 +21,7 @@ use anyhow::{anyhow, Context};
 use clap::Args;
 use serde_json::Value;
 
-use super::{exit, CliError, CliResult};
+use super::{exit, CliError, CliResult, OutputFormat};
 use ratchet::config::Project;
 
 #[derive(Args)]
@@ -38,6 +38,10 @@ pub struct DemoArgs {
     /// Scenarios replayed at once by the gate.
     #[arg(long, short, default_value_t = 2)]
     jobs: usize,
+    /// `json`: also print the summary's figures as one JSON document on stdout (the
+    /// phases still show on stderr).
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    format: OutputFormat,
 }
 
 /// The day the traffic happens, and "now" for everything after it (fixed, so the
@@ -357,6 +361,35 @@ fn run_phases(d: &Demo, a: &DemoArgs) -> anyhow::Result<i32> {
     }
     eprint!("{}", summary.lines().filter(|l| l.starts_with("- ")).map(|l| format!("  {l}\n")).collect::<String>());
     eprintln!("  reports: {} (HTML, JUnit, Markdown, JSON); summary: {}", d.shown("reports/"), d.shown("SUMMARY.md"));
+    if a.format == OutputFormat::Json {
+        let gates: Vec<Value> = outcomes_by_version
+            .iter()
+            .map(|(version, expect_pass, g)| {
+                serde_json::json!({
+                    "agent": version,
+                    "exit_code": g.code,
+                    "verdict": if g.code == 0 { "passed" } else { "blocked" },
+                    "expected": if *expect_pass { "passed" } else { "blocked" },
+                    "passed": g.passed,
+                    "total": g.total,
+                    "first_failure": g.first_failure.as_ref().map(|(id, c, why)| serde_json::json!({"scenario": id, "criterion": c, "reason": why})),
+                })
+            })
+            .collect();
+        let doc = serde_json::json!({
+            "traffic": {"conversations": a.count, "day": DAY, "seed": a.seed},
+            "failures_detected": flagged,
+            "costliest_failure_mode": costliest,
+            "scenarios_regenerated": written.len(),
+            "events_rejected": rejected.len(),
+            "suite": {"added": added, "merged": merged},
+            "gates": gates,
+            "story_holds": story_holds,
+            "workspace": d.shown(""),
+            "summary": d.shown("SUMMARY.md"),
+        });
+        outln!("{}", serde_json::to_string_pretty(&doc).expect("json"));
+    }
     if !story_holds {
         return Err(anyhow!("the demo's expected outcome (v1 blocked, v2 passed, v3 blocked) did not happen"));
     }

@@ -92,7 +92,8 @@ pub fn detect(a: DetectArgs, config: Option<&Path>) -> CliResult {
     let runtime = super::runtime_if(&project, needs_runtime, a.model.mode(ratchet::llm::Mode::RecordMissing))?;
     let mut scorecards = Vec::new();
     for entry in &project.config.detect.scorecards {
-        let p = super::load_plugin(&project, runtime.as_ref().expect("runtime"), &entry.plugin).map_err(CliError::usage)?;
+        super::warn_if_stale(&project, &entry.plugin);
+        let p = ratchet::loader::load(&project, runtime.as_ref().expect("runtime"), &entry.plugin).map_err(CliError::usage)?;
         if p.world().kind != WorldKind::Scorecard {
             return Err(CliError::usage(anyhow!(
                 "detect.scorecards `{}`: plugin `{}` implements `{}`, not `scorecard`",
@@ -106,7 +107,8 @@ pub fn detect(a: DetectArgs, config: Option<&Path>) -> CliResult {
     let adapter = match &a.adapter {
         None => None,
         Some(name) => {
-            let p = super::load_plugin(&project, runtime.as_ref().expect("runtime"), name).map_err(CliError::usage)?;
+            super::warn_if_stale(&project, name);
+            let p = ratchet::loader::load(&project, runtime.as_ref().expect("runtime"), name).map_err(CliError::usage)?;
             if p.world().kind != WorldKind::Adapter {
                 return Err(CliError::usage(anyhow!("--adapter `{name}` implements `{}`, not `adapter`", p.world().kind.name())));
             }
@@ -137,7 +139,7 @@ pub fn detect(a: DetectArgs, config: Option<&Path>) -> CliResult {
     });
     let records = input::Records::new(inputs.clone());
 
-    let broker = runtime.as_ref().and_then(super::broker_of);
+    let broker = runtime.as_ref().and_then(ratchet::loader::broker);
     let (stats, judge) = if let Some(dir) = &a.worker_dir {
         return split::worker(&detector, records, &opts, dir, broker.as_deref());
     } else if a.processes > 1 {
@@ -419,7 +421,7 @@ pub fn rank(a: RankArgs, config: Option<&Path>) -> CliResult {
     }
     let by_count = ranking.ranked_by == ratchet::rank::RankedBy::Count;
     match a.format {
-        Format::Json => println!(
+        Format::Json => outln!(
             "{}",
             serde_json::to_string_pretty(&serde_json::json!({
                 "since": a.since,
@@ -437,9 +439,9 @@ pub fn rank(a: RankArgs, config: Option<&Path>) -> CliResult {
         ),
         Format::Text => {
             if by_count {
-                println!("{:<4} {:<44} {:>6}  example", "rank", "failure mode", "events");
+                outln!("{:<4} {:<44} {:>6}  example", "rank", "failure mode", "events");
             } else {
-                println!(
+                outln!(
                     "{:<4} {:<44} {:>6} {:>12} {:>10} {:>10} {:>10} {:>10}  example",
                     "rank", "failure mode", "events", "cost", "revenue", "compliance", "refunds", "escalation"
                 );
@@ -447,9 +449,9 @@ pub fn rank(a: RankArgs, config: Option<&Path>) -> CliResult {
             for (i, m) in ranking.modes.iter().enumerate() {
                 let mixed = if m.currencies.len() > 1 { format!("  (mixed currencies: {})", m.currencies.join(",")) } else { String::new() };
                 if by_count {
-                    println!("{:<4} {:<44} {:>6}  {}", i + 1, m.failure_mode, m.count, m.example_conversation);
+                    outln!("{:<4} {:<44} {:>6}  {}", i + 1, m.failure_mode, m.count, m.example_conversation);
                 } else {
-                    println!(
+                    outln!(
                         "{:<4} {:<44} {:>6} {:>12} {:>10} {:>10} {:>10} {:>10}  {}{mixed}",
                         i + 1,
                         m.failure_mode,
@@ -464,10 +466,10 @@ pub fn rank(a: RankArgs, config: Option<&Path>) -> CliResult {
                 }
             }
             if ranking.modes.is_empty() {
-                println!("(no failure events in the last {})", a.since);
+                outln!("(no failure events in the last {})", a.since);
             }
             for n in &notes {
-                println!("note: {n}");
+                outln!("note: {n}");
             }
             if bad > 0 {
                 eprintln!("rank: {bad} unreadable record(s) skipped");

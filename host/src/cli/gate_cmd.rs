@@ -3,25 +3,22 @@
 use std::collections::BTreeSet;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::anyhow;
 use clap::{Args, Subcommand};
 
 use super::{exit, CliError, CliResult};
-use ratchet::agent::exec::ExecDriver;
-use ratchet::agent::openai::{OpenAiAgent, OpenAiDriver};
-use ratchet::agent::wasm::WasmDriver;
-use ratchet::agent::{AgentConfig, Driver, DriverKind};
+use ratchet::agent::AgentConfig;
 use ratchet::config::Project;
 use ratchet::fsutil::{write_atomic, FsError};
 use ratchet::gate::replay::MissingFixturePolicy;
 use ratchet::gate::report::GateReport;
-use ratchet::gate::{ledger, GateOptions, Harness, Progress, Verdict};
-use ratchet::llm::{Mode, ModelBroker};
-use ratchet::plugin::{Runtime, WorldKind};
-use ratchet::schema::Check;
+use ratchet::gate::prepare::{DriverFactory, PrepareError, Prepared};
+use ratchet::gate::{ledger, GateOptions, Harness, Progress, ScenarioVerdict};
+use ratchet::llm::Mode;
+use ratchet::plugin::Runtime;
+use ratchet::schema::Scenario;
 use ratchet::suite::{self, Filter, Shard, TierSelection};
 
 #[derive(Args)]
@@ -112,6 +109,9 @@ pub struct MergeArgs {
     inputs: Vec<PathBuf>,
     #[command(flatten)]
     outputs: ReportOutputs,
+    /// `json`: print the merged result on stdout (as `gate --format json`); `text`: the summary on stderr.
+    #[arg(long, value_enum, default_value_t = super::plugin_cmd::Format::Text)]
+    format: super::plugin_cmd::Format,
 }
 
 /// The report files `gate` and `report merge` can write.
@@ -186,8 +186,8 @@ pub fn gate(a: GateArgs, config: Option<&Path>) -> CliResult {
             let label = p.result.verdict.label().to_uppercase();
             let label = if color {
                 let code = match p.result.verdict {
-                    Verdict::Pass => "32",
-                    Verdict::Fail | Verdict::Error => "31",
+                    ScenarioVerdict::Pass => "32",
+                    ScenarioVerdict::Fail | ScenarioVerdict::Error => "31",
                     _ => "33",
                 };
                 format!("\x1b[{code}m{label:<7}\x1b[0m")
@@ -230,7 +230,7 @@ pub fn gate(a: GateArgs, config: Option<&Path>) -> CliResult {
         })?;
     }
     match a.format {
-        super::plugin_cmd::Format::Json => println!("{}", serde_json::to_string_pretty(&report).expect("json")),
+        super::plugin_cmd::Format::Json => outln!("{}", serde_json::to_string_pretty(&report).expect("json")),
         super::plugin_cmd::Format::Text => eprint!("{}", report.terminal()),
     }
     if let Some(u) = &report.model_usage {
@@ -305,146 +305,27 @@ fn write_reports(report: &GateReport, out: &ReportOutputs) -> Result<(), CliErro
     Ok(())
 }
 
-/// A factory of drivers for the agent under test (one per worker).
-pub type DriverFactory = Box<dyn Fn() -> Box<dyn Driver> + Sync>;
+pub use ratchet::gate::prepare::needs_plugins;
+
+/// A project's mistake is a usage error; ratchet's own (no runtime) an internal one.
+fn prepare_error(e: PrepareError) -> CliError {
+    let code = if e.is_internal() { exit::INTERNAL } else { exit::USAGE };
+    CliError { code, error: e.into() }
+}
 
 /// Load the plugins `scenarios` use (the harness) and prepare the agent's driver.
-pub fn prepare(
-    project: &Project,
-    agent: &AgentConfig,
-    agent_file: &Path,
-    scenarios: &[&ratchet::schema::Scenario],
-    mode: Mode,
-) -> Result<(Harness, DriverFactory), CliError> {
+pub fn prepare(project: &Project, agent: &AgentConfig, agent_file: &Path, scenarios: &[&Scenario], mode: Mode) -> Result<(Harness, DriverFactory), CliError> {
     prepare_with_usage(project, agent, agent_file, scenarios, mode).map(|p| (p.harness, p.factory))
 }
 
-/// What replaying needs, plus what reports its usage afterwards.
-pub struct Prepared {
-    /// The plugins the scenarios name and `[conversation]`.
-    pub harness: Harness,
-    /// One driver per worker.
-    pub factory: DriverFactory,
-    /// The shared openai agent (its usage counters), when the driver is `openai`.
-    pub openai: Option<Arc<OpenAiAgent>>,
-    /// The model broker of LLM-judged criteria (its counts), when plugins were loaded.
-    pub judge: Option<Arc<ModelBroker>>,
+/// [`prepare`], also returning the shared openai agent and the judge broker.
+pub fn prepare_with_usage(project: &Project, agent: &AgentConfig, agent_file: &Path, scenarios: &[&Scenario], mode: Mode) -> Result<Prepared, CliError> {
+    ratchet::gate::prepare::prepare(project, agent, agent_file, scenarios, mode).map_err(prepare_error)
 }
 
-/// [`prepare`], also returning the shared openai agent and the judge broker (see [`Prepared`]).
-pub fn prepare_with_usage(
-    project: &Project,
-    agent: &AgentConfig,
-    agent_file: &Path,
-    scenarios: &[&ratchet::schema::Scenario],
-    mode: Mode,
-) -> Result<Prepared, CliError> {
-    if agent.driver == DriverKind::Exec {
-        // A missing program is a configuration error, not one `error` verdict per scenario.
-        ratchet::agent::exec::resolve_program(agent, &project.root)
-            .map_err(|e| CliError::usage(anyhow!("{}: field `agent.command`: cannot start the agent: {e}", agent_file.display())))?;
-    }
-    let needs_runtime = agent.driver == DriverKind::Wasm || needs_plugins(scenarios);
-    let runtime = super::runtime_if(project, needs_runtime, mode)?;
-    let harness = harness(project, runtime.as_ref(), scenarios)?;
-    let broker = runtime.as_ref().and_then(super::broker_of);
-    let wasm_agent = match agent.driver {
-        DriverKind::Wasm => {
-            let runtime = runtime.as_ref().expect("runtime");
-            let rel = agent.component.clone().expect("validated");
-            let bytes =
-                ratchet::project::read_in_root(&project.root, &rel).map_err(|e| CliError::usage(anyhow!("{}: agent.component: {e}", agent_file.display())))?;
-            let name = rel.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| agent.name.clone());
-            let p = runtime.load(&name, &bytes, project.config.sandbox.clone()).map_err(|e| CliError::usage(anyhow!("{}: {e}", agent_file.display())))?;
-            if p.world().kind != WorldKind::Agent {
-                return Err(CliError::usage(anyhow!("{}: {} implements `{}`, not `agent`", agent_file.display(), rel.display(), p.world().kind.name())));
-            }
-            Some(Arc::new(p))
-        }
-        DriverKind::Exec | DriverKind::Openai => None,
-    };
-    let openai = match agent.driver {
-        DriverKind::Openai => Some(Arc::new(OpenAiAgent::load(agent, &project.root).map_err(|e| CliError::usage(anyhow!("{}: {e}", agent_file.display())))?)),
-        _ => None,
-    };
-    let root = project.root.clone();
-    let agent = agent.clone();
-    let shared = openai.clone();
-    let factory: DriverFactory = Box::new(move || -> Box<dyn Driver> {
-        match (&wasm_agent, &shared) {
-            (Some(p), _) => Box::new(WasmDriver::new(p.clone(), agent.config.clone())),
-            (None, Some(o)) => Box::new(OpenAiDriver::new(o.clone())),
-            (None, None) => Box::new(ExecDriver::new(agent.clone(), root.clone())),
-        }
-    });
-    Ok(Prepared { harness, factory, openai, judge: broker })
-}
-
-/// Whether replaying `scenarios` needs the plugin runtime: an assertion criterion, a
-/// simulator, or a simulated customer (its model broker lives with the runtime).
-pub fn needs_plugins(scenarios: &[&ratchet::schema::Scenario]) -> bool {
-    scenarios.iter().any(|s| {
-        s.world.is_some()
-            || s.script.as_ref().is_some_and(|p| p.when_done == ratchet::schema::WhenDone::Simulate)
-            || s.criteria.iter().any(|c| matches!(c.check, Check::Plugin { .. }))
-    })
-}
-
-/// The harness of `scenarios`: the assertion plugins their `kind = "plugin"`
-/// criteria name and the simulators their `[world]`s name, loaded once each, and
-/// the project's `[conversation]`.
-pub fn harness(project: &Project, runtime: Option<&Runtime>, scenarios: &[&ratchet::schema::Scenario]) -> Result<Harness, CliError> {
-    let mut harness = Harness::with_rules(project.config.conversation.clone());
-    for s in scenarios {
-        let Some(w) = &s.world else { continue };
-        if harness.simulators.contains_key(&w.simulator) {
-            continue;
-        }
-        let runtime = runtime.ok_or_else(|| CliError { code: exit::INTERNAL, error: anyhow!("no plugin runtime for `{}`", w.simulator) })?;
-        let p = super::load_plugin(project, runtime, &w.simulator).map_err(|e| CliError::usage(anyhow!("scenario `{}`, [world] simulator: {e}", s.id)))?;
-        if p.world().kind != WorldKind::Simulator {
-            return Err(CliError::usage(anyhow!(
-                "scenario `{}`: [world] simulator `{}` implements `{}`, not `simulator`",
-                s.id,
-                w.simulator,
-                p.world().kind.name()
-            )));
-        }
-        harness.simulators.insert(w.simulator.clone(), Arc::new(p));
-    }
-    harness.assertions = assertion_plugins(project, runtime, scenarios)?;
-    if scenarios.iter().any(|s| s.script.as_ref().is_some_and(|p| p.when_done == ratchet::schema::WhenDone::Simulate)) {
-        let broker = runtime
-            .and_then(super::broker_of)
-            .ok_or_else(|| CliError { code: exit::INTERNAL, error: anyhow!("no model broker for the simulated customer") })?;
-        harness.customer = Some(ratchet::gate::customer::SimulatedCustomer::new(broker));
-    }
-    Ok(harness)
-}
-
-/// The assertion plugins named by `scenarios`' `kind = "plugin"` criteria, loaded once each.
-fn assertion_plugins(
-    project: &Project,
-    runtime: Option<&Runtime>,
-    scenarios: &[&ratchet::schema::Scenario],
-) -> Result<ratchet::gate::criteria::AssertionPlugins, CliError> {
-    let mut plugins = ratchet::gate::criteria::AssertionPlugins::new();
-    for s in scenarios {
-        for c in &s.criteria {
-            if let Check::Plugin { plugin, .. } = &c.check {
-                if plugins.contains_key(plugin) {
-                    continue;
-                }
-                let runtime = runtime.ok_or_else(|| CliError { code: exit::INTERNAL, error: anyhow!("no plugin runtime for `{plugin}`") })?;
-                let p = super::load_plugin(project, runtime, plugin).map_err(|e| CliError::usage(anyhow!("scenario `{}`, criterion `{}`: {e}", s.id, c.id)))?;
-                if p.world().kind != WorldKind::Assertion {
-                    return Err(CliError::usage(anyhow!("scenario `{}`: plugin `{plugin}` implements `{}`, not `assertion`", s.id, p.world().kind.name())));
-                }
-                plugins.insert(plugin.clone(), Arc::new(p));
-            }
-        }
-    }
-    Ok(plugins)
+/// The harness of `scenarios` (their plugins, loaded once each, and `[conversation]`).
+pub fn harness(project: &Project, runtime: Option<&Runtime>, scenarios: &[&Scenario]) -> Result<Harness, CliError> {
+    ratchet::gate::prepare::harness(project, runtime, scenarios).map_err(prepare_error)
 }
 
 pub fn report(cmd: ReportCommand) -> CliResult {
@@ -456,7 +337,10 @@ pub fn report(cmd: ReportCommand) -> CliResult {
             }
             let merged = GateReport::merge(reports).map_err(|e| CliError::usage(anyhow!(e)))?;
             write_reports(&merged, &a.outputs)?;
-            eprint!("{}", merged.terminal());
+            match a.format {
+                super::plugin_cmd::Format::Json => outln!("{}", serde_json::to_string_pretty(&merged).expect("json")),
+                super::plugin_cmd::Format::Text => eprint!("{}", merged.terminal()),
+            }
             Ok(if merged.summary.gate_passes() { exit::OK } else { exit::GATE_FAILED })
         }
         ReportCommand::Html(a) => {

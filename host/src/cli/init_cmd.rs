@@ -114,17 +114,17 @@ pub fn init(a: InitArgs) -> CliResult {
     match a.format {
         OutputFormat::Json => {
             let v = json!({"dir": dir, "files": written, "gitignore": gitignore_action, "workflow": WORKFLOW, "next": next});
-            println!("{}", serde_json::to_string_pretty(&v).expect("json"));
+            outln!("{}", serde_json::to_string_pretty(&v).expect("json"));
         }
         OutputFormat::Text => {
-            println!("created a ratchet project in {}", shown.as_deref().unwrap_or("."));
+            outln!("created a ratchet project in {}", shown.as_deref().unwrap_or("."));
             for f in &written {
-                println!("  {f}");
+                outln!("  {f}");
             }
-            println!("  .gitignore ({gitignore_action})");
-            println!("next:");
+            outln!("  .gitignore ({gitignore_action})");
+            outln!("next:");
             for n in &next {
-                println!("  {n}");
+                outln!("  {n}");
             }
         }
     }

@@ -1,5 +1,16 @@
 //! Command-line parsing and dispatch.
 
+/// `println!` for a command's output on stdout, without its panic when the reader
+/// has gone (`ratchet schema scenario | head`): see [`stdout_closed`].
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        if let Err(e) = writeln!(std::io::stdout().lock(), $($arg)*) {
+            $crate::cli::stdout_closed(e);
+        }
+    }};
+}
+
 mod demo_cmd;
 mod detect_cmd;
 mod examples;
@@ -9,6 +20,7 @@ mod plugin_build;
 mod plugin_cmd;
 mod regenerate_cmd;
 mod schema_cmd;
+mod shell_cmd;
 mod tiers_cmd;
 
 use std::path::PathBuf;
@@ -29,6 +41,22 @@ pub mod exit {
     pub const INTERNAL: i32 = 70;
     /// Try again later: another `ratchet promote` holds the suite lock (EX_TEMPFAIL).
     pub const BUSY: i32 = 75;
+    /// The reader of stdout went away (`| head`): the shell's status for SIGPIPE.
+    pub const CLOSED_PIPE: i32 = 141;
+}
+
+/// stdout failed: the reader closed the pipe (`| head`), or the disk is full. Rust
+/// ignores SIGPIPE (and must: a crashed exec agent's closed stdin is an `error`
+/// verdict, not ratchet's death), so a closed pipe ends the command here, quietly,
+/// with the shell's status for a process killed by SIGPIPE (128 + 13), never a zero
+/// that would hide a failing gate under `set -o pipefail`; any other write error is
+/// reported.
+pub fn stdout_closed(e: std::io::Error) -> ! {
+    if e.kind() == std::io::ErrorKind::BrokenPipe {
+        std::process::exit(exit::CLOSED_PIPE);
+    }
+    eprintln!("error: cannot write to stdout: {e}");
+    std::process::exit(exit::INTERNAL);
 }
 
 /// An error at the CLI edge, carrying its exit code.
@@ -64,8 +92,22 @@ fn runtime_if(project: &ratchet::config::Project, needed: bool, mode: ratchet::l
     if !needed {
         return Ok(None);
     }
-    let runtime = ratchet::plugin::Runtime::new(&project.config.engine, true).map_err(|e| CliError { code: exit::INTERNAL, error: e.into() })?;
-    Ok(Some(runtime.with_model_access(std::sync::Arc::new(ratchet::llm::ModelBroker::new(&project.config.model, &project.root, mode)))))
+    ratchet::loader::runtime(project, mode).map(Some).map_err(|e| CliError { code: exit::INTERNAL, error: e.into() })
+}
+
+/// Warn on stderr when the component `name` resolves to (a `[plugins]` entry's path,
+/// or a file) is older than the source `ratchet plugin build` recorded for it.
+fn warn_if_stale(project: &ratchet::config::Project, name: &str) {
+    let path = project.config.plugins.get(name).map(|e| e.path.clone()).unwrap_or_else(|| PathBuf::from(name));
+    if ratchet::install::is_builtin(&path) {
+        return;
+    }
+    let full = project.root.join(path);
+    if let Ok(bytes) = std::fs::read(&full) {
+        if let Some(w) = ratchet::built::stale(&full, &bytes) {
+            eprintln!("warning: {w}");
+        }
+    }
 }
 
 /// `--record` / `--record-missing`: where the answers of LLM-judged plugins come from.
@@ -106,60 +148,15 @@ impl ModelModeArgs {
     }
 }
 
-/// Load a plugin by its `[plugins]` name (limits, directory and model grants from its
-/// entry) or, for a name that is not configured, as a component file inside the project.
-fn load_plugin(project: &ratchet::config::Project, runtime: &ratchet::plugin::Runtime, name: &str) -> anyhow::Result<ratchet::plugin::Plugin> {
-    use anyhow::anyhow;
-    let entry = project.config.plugins.get(name);
-    let (bytes, limits, path) = match entry {
-        Some(entry) => (ratchet::project::read_component(&project.root, &entry.path)?, entry.limits(&project.config.sandbox), entry.path.clone()),
-        None => {
-            let p = PathBuf::from(name);
-            let bytes = ratchet::project::read_in_root(&project.root, &p)
-                .map_err(|e| anyhow!("`{name}` is neither a plugin in ratchet.toml nor a component inside the project ({e})"))?;
-            (bytes, project.config.sandbox.clone(), p)
-        }
-    };
-    let plugin = runtime.load(name, &bytes, limits).map_err(|e| anyhow!("{}: {e}", path.display()))?;
-    match entry {
-        Some(entry) => grant(project, runtime, entry, plugin),
-        None => Ok(plugin),
-    }
-}
-
-/// The runtime's model broker (the CLI always attaches ratchet's own), for its
-/// counts and for the simulated customer.
-fn broker_of(runtime: &ratchet::plugin::Runtime) -> Option<std::sync::Arc<ratchet::llm::ModelBroker>> {
-    let any: std::sync::Arc<dyn std::any::Any + Send + Sync> = runtime.model_access()?.clone();
-    any.downcast::<ratchet::llm::ModelBroker>().ok()
-}
-
 /// The `[regenerate] simulator`, loaded and checked to be a simulator.
 fn regenerate_simulator(project: &ratchet::config::Project, runtime: Option<&ratchet::plugin::Runtime>) -> Result<Option<ratchet::plugin::Plugin>, CliError> {
     let Some(name) = &project.config.regenerate.simulator else { return Ok(None) };
     let runtime = runtime.ok_or_else(|| CliError { code: exit::INTERNAL, error: anyhow::anyhow!("no plugin runtime for `{name}`") })?;
-    let p = load_plugin(project, runtime, name).map_err(|e| CliError::usage(anyhow::anyhow!("[regenerate] simulator: {e}")))?;
-    if p.world().kind != ratchet::plugin::WorldKind::Simulator {
-        return Err(CliError::usage(anyhow::anyhow!("[regenerate] simulator `{name}` implements `{}`, not `simulator`", p.world().kind.name())));
+    match ratchet::loader::load_kind(project, runtime, name, ratchet::plugin::WorldKind::Simulator) {
+        Ok(Ok(p)) => Ok(Some(p)),
+        Ok(Err(kind)) => Err(CliError::usage(anyhow::anyhow!("[regenerate] simulator `{name}` implements `{}`, not `simulator`", kind.name()))),
+        Err(e) => Err(CliError::usage(anyhow::anyhow!("[regenerate] simulator: {e}"))),
     }
-    Ok(Some(p))
-}
-
-/// Apply a `[plugins]` entry's grants (`grant_dir`, `grant_model`) to a loaded plugin.
-fn grant(
-    project: &ratchet::config::Project,
-    runtime: &ratchet::plugin::Runtime,
-    entry: &ratchet::config::PluginEntry,
-    mut plugin: ratchet::plugin::Plugin,
-) -> anyhow::Result<ratchet::plugin::Plugin> {
-    if let Some(dir) = &entry.grant_dir {
-        plugin = plugin.grant_dir(&project.root, dir)?;
-    }
-    if entry.grant_model {
-        let access = runtime.model_access().ok_or_else(|| anyhow::anyhow!("plugin `{}`: no model broker in this runtime", plugin.id().name))?;
-        plugin = plugin.grant_model(access.clone());
-    }
-    Ok(plugin)
 }
 
 #[derive(Parser)]
@@ -206,6 +203,10 @@ enum Command {
     /// Work with gate result files.
     #[command(subcommand)]
     Report(gate_cmd::ReportCommand),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions(shell_cmd::CompletionsArgs),
+    /// Print the man page, or write one per command into --out-dir.
+    Man(shell_cmd::ManArgs),
 }
 
 /// Parse arguments, run, print errors; returns the process exit code.
@@ -232,6 +233,8 @@ pub fn run() -> i32 {
         Command::Init(a) => init_cmd::init(a),
         Command::Regenerate(a) => regenerate_cmd::regenerate(a, cli.config.as_deref()),
         Command::Promote(a) => regenerate_cmd::promote(a, cli.config.as_deref()),
+        Command::Completions(a) => shell_cmd::completions(a),
+        Command::Man(a) => shell_cmd::man(a),
     };
     match result {
         Ok(code) => code,

@@ -182,11 +182,16 @@ pub fn build(a: BuildArgs) -> CliResult {
         _ => build_js(&dir, &out),
     }
     .map_err(|e| CliError::usage(anyhow!("{}: {e:#}", dir.display())))?;
+    // Recorded beside the component, so `plugin run` and `detect` can say when the
+    // source has changed since (a forgotten rebuild).
+    if let Err(e) = ratchet::built::write(&out, &dir) {
+        eprintln!("warning: {}: cannot record the build: {e}", ratchet::built::record_path(&out).display());
+    }
     let bytes = std::fs::metadata(&out).map(|m| m.len()).unwrap_or(0);
     let secs = started.elapsed().as_secs_f64();
     match a.format {
-        OutputFormat::Json => println!("{}", json!({"component": out, "name": name, "lang": lang, "bytes": bytes, "seconds": secs})),
-        OutputFormat::Text => println!("built {} ({lang}, {bytes} bytes) in {secs:.1} s", out.display()),
+        OutputFormat::Json => outln!("{}", json!({"component": out, "name": name, "lang": lang, "bytes": bytes, "seconds": secs})),
+        OutputFormat::Text => outln!("built {} ({lang}, {bytes} bytes) in {secs:.1} s", out.display()),
     }
     Ok(exit::OK)
 }

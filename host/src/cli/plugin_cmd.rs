@@ -63,11 +63,8 @@ pub struct NewArgs {
     sdk: Option<PathBuf>,
 }
 
-#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Format {
-    Text,
-    Json,
-}
+/// `--format` (one enum for every command: [`super::OutputFormat`]).
+pub use super::OutputFormat as Format;
 
 #[derive(Args)]
 pub struct InspectArgs {
@@ -163,13 +160,13 @@ fn new(cwd: &Path, a: NewArgs) -> CliResult {
         (Sdk::Packages, Lang::Python) => format!("ratchet-sdk=={}", scaffold::SDK_VERSION),
         (Sdk::Packages, Lang::Js) => format!("{}@{}", scaffold::JS_PACKAGE, scaffold::SDK_VERSION),
     };
-    println!("created {} {} plugin `{}` in {} (SDK: {shown})", lang.name(), kind.name(), a.name, dir.display());
+    outln!("created {} {} plugin `{}` in {} (SDK: {shown})", lang.name(), kind.name(), a.name, dir.display());
     for f in &created.files {
-        println!("  {}", f.display());
+        outln!("  {}", f.display());
     }
-    println!("next:");
+    outln!("next:");
     for step in &created.next_steps {
-        println!("  {step}");
+        outln!("  {step}");
     }
     Ok(exit::OK)
 }
@@ -182,6 +179,7 @@ fn load(project: &Project, runtime: &Runtime, arg: &str, overrides: impl FnOnce(
         Some(entry) => {
             let bytes = ratchet::project::read_component(&project.root, &entry.path)
                 .map_err(|e| CliError::usage(anyhow!("plugin `{arg}` in {}: {e}", config_name(project))))?;
+            super::warn_if_stale(project, arg);
             (arg.to_string(), bytes, entry.limits(&project.config.sandbox))
         }
         None if ratchet::install::is_builtin(Path::new(arg)) => {
@@ -200,6 +198,9 @@ fn load(project: &Project, runtime: &Runtime, arg: &str, overrides: impl FnOnce(
                 };
                 CliError::usage(anyhow!("{arg}: {e}{hint}"))
             })?;
+            if let Some(w) = ratchet::built::stale(path, &bytes) {
+                eprintln!("warning: {w}");
+            }
             let name = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| arg.to_string());
             (name, bytes, project.config.sandbox.clone())
         }
@@ -207,7 +208,7 @@ fn load(project: &Project, runtime: &Runtime, arg: &str, overrides: impl FnOnce(
     overrides(&mut limits);
     let plugin = runtime.load(&name, &bytes, limits).map_err(plugin_error)?;
     match entry {
-        Some(entry) => super::grant(project, runtime, entry, plugin).map_err(CliError::usage),
+        Some(entry) => ratchet::loader::grant(project, runtime, entry, plugin).map_err(CliError::usage),
         None => Ok(plugin),
     }
 }
@@ -255,21 +256,21 @@ fn inspect(project: &Project, a: InspectArgs) -> CliResult {
                 "imports": ins.imports,
                 "exports": ins.exports,
             });
-            println!("{}", serde_json::to_string_pretty(&v).expect("json"));
+            outln!("{}", serde_json::to_string_pretty(&v).expect("json"));
         }
         Format::Text => {
-            println!("plugin    {}", plugin.id().name);
-            println!("digest    {}", plugin.id().digest);
-            println!("size      {}", human_bytes(load.size));
-            println!("world     ratchet:plugin/{}@{}", plugin.world().kind.name(), plugin.world().version);
-            println!("info      {} {} — {}", info.output.name, info.output.version, info.output.description);
-            println!("wasi      {}", if plugin.uses_wasi() { "yes (deterministic: fixed clock, seeded random, no files/network/env)" } else { "no" });
-            println!("model     {model}");
+            outln!("plugin    {}", plugin.id().name);
+            outln!("digest    {}", plugin.id().digest);
+            outln!("size      {}", human_bytes(load.size));
+            outln!("world     ratchet:plugin/{}@{}", plugin.world().kind.name(), plugin.world().version);
+            outln!("info      {} {} — {}", info.output.name, info.output.version, info.output.description);
+            outln!("wasi      {}", if plugin.uses_wasi() { "yes (deterministic: fixed clock, seeded random, no files/network/env)" } else { "no" });
+            outln!("model     {model}");
             for i in &ins.imports {
-                println!("import    {i}");
+                outln!("import    {i}");
             }
             for e in &ins.exports {
-                println!("export    {e}");
+                outln!("export    {e}");
             }
         }
     }
@@ -429,10 +430,10 @@ fn run_once(project: &Project, a: RunArgs) -> CliResult {
                 "logs_dropped": call.logs_dropped,
                 "model_calls": call.model_calls,
             });
-            println!("{}", serde_json::to_string_pretty(&v).expect("json"));
+            outln!("{}", serde_json::to_string_pretty(&v).expect("json"));
         }
         Format::Text => {
-            println!("{}", serde_json::to_string_pretty(&call.output).expect("json"));
+            outln!("{}", serde_json::to_string_pretty(&call.output).expect("json"));
             for l in &call.logs {
                 eprintln!("log       [{:?}] {}", l.level, l.message);
             }

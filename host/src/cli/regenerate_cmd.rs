@@ -1,7 +1,6 @@
 //! `ratchet regenerate` (failure event → checked scenario file) and `ratchet
 //! promote` (scenario → suite, merged into a known failure when it is one).
 
-use std::io::Read as _;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -16,7 +15,7 @@ use ratchet::agent::recorded::RecordedDriver;
 use ratchet::agent::AgentConfig;
 use ratchet::config::Project;
 use ratchet::fsutil::write_atomic;
-use ratchet::gate::{ScenarioResult, Verdict};
+use ratchet::gate::{ScenarioResult, ScenarioVerdict};
 use ratchet::promote::{self, Decision};
 use ratchet::regenerate::render::{describe, to_checked_toml, Notes};
 use ratchet::regenerate::{self, Options};
@@ -81,14 +80,8 @@ pub struct PromoteArgs {
 
 /// Read failure events: one JSON document, or JSON lines (errors name the line).
 fn read_events(path: &Path) -> Result<Vec<FailureEvent>, CliError> {
-    let origin = path.display().to_string();
-    let text = if path == Path::new("-") {
-        let mut bytes = Vec::new();
-        std::io::stdin().read_to_end(&mut bytes).map_err(|e| CliError::usage(anyhow!("stdin: {e}")))?;
-        ratchet::schema::utf8_text(bytes, "<stdin>").map_err(CliError::usage)?
-    } else {
-        ratchet::schema::read_text(path).map_err(CliError::usage)?
-    };
+    let origin = if path == Path::new("-") { ratchet::schema::STDIN.to_string() } else { path.display().to_string() };
+    let text = ratchet::schema::read_input(path).map_err(CliError::usage)?;
     let trimmed = text.trim_start();
     // One pretty-printed event spans lines; JSONL has one per line.
     let single = trimmed.starts_with('{') && serde_json::from_str::<Value>(&text).is_ok();
@@ -224,8 +217,8 @@ pub fn regenerate(a: RegenerateArgs, config: Option<&Path>) -> CliResult {
         let mut rejected = None;
         if let Some(rec) = &recorded {
             match rec.verdict {
-                Verdict::Fail => {}
-                Verdict::Pass => {
+                ScenarioVerdict::Fail => {}
+                ScenarioVerdict::Pass => {
                     rejected = Some(format!(
                         "every derived criterion passes on the failing conversation itself, so the scenario would guard nothing; add a [[regenerate.templates]] entry for failure mode `{}` or a guard in ratchet.toml, or write the criterion by hand (--no-check writes the file anyway)",
                         s.failure_mode
@@ -251,7 +244,7 @@ pub fn regenerate(a: RegenerateArgs, config: Option<&Path>) -> CliResult {
             write_atomic(&path, (text + "\n").as_bytes()).map_err(|e| CliError::usage(anyhow!("{}: cannot write: {e}", path.display())))?;
             file = Some(path);
         } else {
-            let plugin_error = recorded.as_ref().is_some_and(|rec| rec.verdict == Verdict::Error);
+            let plugin_error = recorded.as_ref().is_some_and(|rec| rec.verdict == ScenarioVerdict::Error);
             code = code.max(if plugin_error { exit::PLUGIN } else { exit::GATE_FAILED });
         }
 
@@ -299,7 +292,7 @@ pub fn regenerate(a: RegenerateArgs, config: Option<&Path>) -> CliResult {
         }
     }
     if a.format == Format::Json {
-        println!("{}", serde_json::to_string_pretty(&results).expect("json"));
+        outln!("{}", serde_json::to_string_pretty(&results).expect("json"));
     }
     Ok(code)
 }
@@ -309,8 +302,9 @@ pub fn promote(a: PromoteArgs, config: Option<&Path>) -> CliResult {
     let project = Project::discover(&cwd, config).map_err(CliError::usage)?;
     let mut candidates = Vec::new();
     for p in &a.scenarios {
-        let text = ratchet::schema::read_text(p).map_err(CliError::usage)?;
-        let s = Scenario::parse(&text, &p.display().to_string()).map_err(CliError::usage)?;
+        let text = ratchet::schema::read_input(p).map_err(CliError::usage)?;
+        let origin = if p == Path::new("-") { ratchet::schema::STDIN.to_string() } else { p.display().to_string() };
+        let s = Scenario::parse(&text, &origin).map_err(CliError::usage)?;
         candidates.push((p.clone(), s, text));
     }
     let opts = promote::Options {
@@ -330,7 +324,7 @@ pub fn promote(a: PromoteArgs, config: Option<&Path>) -> CliResult {
         CliError { code, error: e.into() }
     })?;
     match a.format {
-        Format::Json => println!("{}", serde_json::to_string_pretty(&json!({"dry_run": a.dry_run, "outcomes": outcomes})).expect("json")),
+        Format::Json => outln!("{}", serde_json::to_string_pretty(&json!({"dry_run": a.dry_run, "outcomes": outcomes})).expect("json")),
         Format::Text => {
             let suite = a.suite.display();
             let verb = |s: &str| if a.dry_run { format!("would be {s}") } else { s.to_string() };

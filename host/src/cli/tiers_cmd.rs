@@ -155,7 +155,7 @@ pub fn tiers(a: TiersArgs, config: Option<&Path>) -> CliResult {
                 "moves": moves,
                 "decisions": if a.explain { serde_json::to_value(&plan.decisions).unwrap_or_default() } else { serde_json::Value::Null },
             });
-            println!("{}", serde_json::to_string_pretty(&out).expect("json"));
+            outln!("{}", serde_json::to_string_pretty(&out).expect("json"));
         }
         Format::Text => {
             eprintln!(
@@ -258,10 +258,10 @@ pub fn status(a: StatusArgs, config: Option<&Path>) -> CliResult {
                 "pending_moves": pending,
                 "related": related.iter().take(20).collect::<Vec<_>>(),
             });
-            println!("{}", serde_json::to_string_pretty(&out).expect("json"));
+            outln!("{}", serde_json::to_string_pretty(&out).expect("json"));
         }
         Format::Text => {
-            println!(
+            outln!(
                 "{}: {} scenario(s) — fast {}, slow {}, archive {}",
                 a.history.suite.display(),
                 facts.len(),
@@ -270,32 +270,32 @@ pub fn status(a: StatusArgs, config: Option<&Path>) -> CliResult {
                 count(Tier::Archive)
             );
             let over = if current_wall > plan.budget_ms { " — OVER BUDGET: run `ratchet tiers`" } else { "" };
-            println!(
+            outln!(
                 "fast tier: estimated {} at {} job(s) of a {} PR budget ({} duration(s) estimated, not yet recorded){over}",
                 secs(current_wall),
                 policy.jobs,
                 secs(plan.budget_ms),
                 estimated
             );
-            println!("\nfailure mode                                    fast   slow archive");
+            outln!("\nfailure mode                                    fast   slow archive");
             for (m, c) in &modes {
-                println!("{m:<46} {:>5} {:>6} {:>7}", c[0], c[1], c[2]);
+                outln!("{m:<46} {:>5} {:>6} {:>7}", c[0], c[1], c[2]);
             }
-            println!("\nmost hit in production:");
+            outln!("\nmost hit in production:");
             for f in by_hits.iter().take(5) {
-                println!("  {:>5} hits  {} ({})", f.hits, f.id, name(f.tier));
+                outln!("  {:>5} hits  {} ({})", f.hits, f.id, name(f.tier));
             }
             for (title, list) in [("close to demotion (fast → slow)", &near_demotion), ("close to archive", &near_archive)] {
-                println!("\n{title}, within {} days: {}", a.warn_days, list.len());
+                outln!("\n{title}, within {} days: {}", a.warn_days, list.len());
                 for (id, left) in list.iter().take(10) {
-                    println!("  {id}: {left} day(s) left");
+                    outln!("  {id}: {left} day(s) left");
                 }
             }
-            println!("\nrelated (read alike, different failures: their criteria do not catch each other's runs): {}", related.len());
+            outln!("\nrelated (read alike, different failures: their criteria do not catch each other's runs): {}", related.len());
             for r in related.iter().take(10) {
-                println!("  {} ~ {} (similarity {:.2})", r.a, r.b, r.similarity.total);
+                outln!("  {} ~ {} (similarity {:.2})", r.a, r.b, r.similarity.total);
             }
-            println!("\n{pending} move(s) pending: `ratchet tiers` shows them, `--apply` writes them");
+            outln!("\n{pending} move(s) pending: `ratchet tiers` shows them, `--apply` writes them");
         }
     }
     Ok(exit::OK)

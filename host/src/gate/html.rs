@@ -26,7 +26,7 @@ use sha2::{Digest, Sha256};
 
 use super::criteria::CriterionOutcome;
 use super::report::{headline, GateReport};
-use super::{Attempt, ScenarioResult, Verdict};
+use super::{Attempt, ScenarioResult, ScenarioVerdict};
 use crate::schema::{AgentState, Conversation, Role, Tier, Turn};
 
 /// Escape `s` for HTML text and for quoted attribute values.
@@ -102,11 +102,11 @@ pub fn render(report: &GateReport) -> String {
     meta.push(format!("{} total replay time", duration(report.scenarios.iter().map(|r| r.duration_ms()).sum())));
     let _ = writeln!(out, "<p class=\"meta\">{}</p>", meta.join(" · "));
     let _ = writeln!(out, "<ul class=\"counts\">\n<li><b>{}</b> scenario{}</li>", s.total, plural(s.total));
-    for (v, n) in [(Verdict::Pass, s.passed), (Verdict::Fail, s.failed), (Verdict::Flaky, s.flaky), (Verdict::Error, s.error), (Verdict::NotRun, s.not_run)] {
+    for (v, n) in [(ScenarioVerdict::Pass, s.passed), (ScenarioVerdict::Fail, s.failed), (ScenarioVerdict::Flaky, s.flaky), (ScenarioVerdict::Error, s.error), (ScenarioVerdict::NotRun, s.not_run)] {
         let word = match v {
-            Verdict::Pass => "passed",
-            Verdict::Fail => "failed",
-            Verdict::NotRun => "not run",
+            ScenarioVerdict::Pass => "passed",
+            ScenarioVerdict::Fail => "failed",
+            ScenarioVerdict::NotRun => "not run",
             v => v.label(),
         };
         let _ = writeln!(out, "<li class=\"v-{}{}\"><b>{n}</b> {word}</li>", v.label(), if n == 0 { " zero" } else { "" });
@@ -140,13 +140,13 @@ pub fn render(report: &GateReport) -> String {
 }
 
 /// Display order of verdicts: what needs a look first.
-fn rank(v: Verdict) -> u8 {
+fn rank(v: ScenarioVerdict) -> u8 {
     match v {
-        Verdict::Fail => 0,
-        Verdict::Error => 1,
-        Verdict::Flaky => 2,
-        Verdict::NotRun => 3,
-        Verdict::Pass => 4,
+        ScenarioVerdict::Fail => 0,
+        ScenarioVerdict::Error => 1,
+        ScenarioVerdict::Flaky => 2,
+        ScenarioVerdict::NotRun => 3,
+        ScenarioVerdict::Pass => 4,
     }
 }
 
@@ -206,9 +206,9 @@ fn chart(report: &GateReport) -> String {
     let mut clusters: BTreeMap<&str, [usize; 3]> = BTreeMap::new();
     for r in &report.scenarios {
         let slot = match r.verdict {
-            Verdict::Fail => 0,
-            Verdict::Error => 1,
-            Verdict::Flaky => 2,
+            ScenarioVerdict::Fail => 0,
+            ScenarioVerdict::Error => 1,
+            ScenarioVerdict::Flaky => 2,
             _ => continue,
         };
         clusters.entry(r.failure_mode.as_str()).or_default()[slot] += 1;
@@ -291,8 +291,8 @@ fn chart(report: &GateReport) -> String {
 fn filters(out: &mut String, report: &GateReport) {
     let count = |f: &dyn Fn(&ScenarioResult) -> bool| report.scenarios.iter().filter(|r| f(r)).count();
     out.push_str("<div id=\"filters\" role=\"search\" hidden>\n<label>verdict <select id=\"f-verdict\">\n<option value=\"all\">all</option>\n");
-    let _ = writeln!(out, "<option value=\"failing\">not passing ({})</option>", count(&|r| r.verdict != Verdict::Pass));
-    for v in [Verdict::Fail, Verdict::Error, Verdict::Flaky, Verdict::NotRun, Verdict::Pass] {
+    let _ = writeln!(out, "<option value=\"failing\">not passing ({})</option>", count(&|r| r.verdict != ScenarioVerdict::Pass));
+    for v in [ScenarioVerdict::Fail, ScenarioVerdict::Error, ScenarioVerdict::Flaky, ScenarioVerdict::NotRun, ScenarioVerdict::Pass] {
         let n = count(&|r| r.verdict == v);
         if n > 0 {
             let _ = writeln!(out, "<option value=\"{0}\">{0} ({n})</option>", v.label());
@@ -323,7 +323,7 @@ fn scenario(out: &mut String, r: &ScenarioResult) {
         scenario_anchor(&r.id),
         tier_label(r.tier),
         escape(&r.failure_mode),
-        if r.verdict == Verdict::Pass { "" } else { " open" }
+        if r.verdict == ScenarioVerdict::Pass { "" } else { " open" }
     );
     let _ = write!(
         out,
@@ -339,15 +339,15 @@ fn scenario(out: &mut String, r: &ScenarioResult) {
     }
     let _ = writeln!(out, "</span> <span class=\"dur\">{}</span></summary>", duration(r.duration_ms()));
     out.push_str("<div class=\"body\">\n");
-    if r.verdict != Verdict::Pass && r.verdict != Verdict::NotRun {
+    if r.verdict != ScenarioVerdict::Pass && r.verdict != ScenarioVerdict::NotRun {
         let _ = writeln!(out, "<p class=\"headline\">{}</p>", escape(&headline(r)));
     }
     let _ = writeln!(out, "<p class=\"muted\">scenario file <code>{}</code></p>", escape(&r.file));
-    if r.verdict == Verdict::NotRun {
+    if r.verdict == ScenarioVerdict::NotRun {
         out.push_str("<p class=\"muted\">Not run: the time budget ran out before this scenario started. It blocks the gate like a failure.</p>\n");
     }
     let many = r.attempts.len() > 1;
-    let first_bad = r.attempts.iter().position(|a| a.verdict != Verdict::Pass);
+    let first_bad = r.attempts.iter().position(|a| a.verdict != ScenarioVerdict::Pass);
     for (i, a) in r.attempts.iter().enumerate() {
         let n = i + 1;
         if many {
@@ -420,7 +420,7 @@ fn attempt(out: &mut String, r: &ScenarioResult, a: &Attempt, n: usize) {
             state(out, &t.state);
             out.push_str("</div>\n");
         }
-        None if a.verdict != Verdict::Pass => {
+        None if a.verdict != ScenarioVerdict::Pass => {
             out.push_str("<p class=\"muted\">No transcript: the replay did not start, so there is no agent state to show either.</p>\n");
         }
         None => {}

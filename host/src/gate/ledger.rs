@@ -14,13 +14,13 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::{ScenarioResult, Verdict};
+use super::{ScenarioResult, ScenarioVerdict};
 use crate::fsutil::{self, FileLock, FsError};
 use crate::suite::store::LOCK_FILE;
 
 /// One ledger line.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Entry {
+pub struct LedgerEntry {
     /// RFC 3339 time of the run.
     pub at: String,
     /// The agent under test.
@@ -28,7 +28,7 @@ pub struct Entry {
     /// Scenario id.
     pub scenario: String,
     /// Its verdict.
-    pub verdict: Verdict,
+    pub verdict: ScenarioVerdict,
     /// Wall time over attempts, ms.
     pub duration_ms: u64,
     /// Ids of the failing criteria.
@@ -51,8 +51,8 @@ pub fn append(dir: &Path, file: &Path, at: &str, agent: &str, results: &[Scenari
     if !text.is_empty() && !text.ends_with(b"\n") {
         text.push(b'\n');
     }
-    for r in results.iter().filter(|r| r.verdict != Verdict::NotRun) {
-        let e = Entry {
+    for r in results.iter().filter(|r| r.verdict != ScenarioVerdict::NotRun) {
+        let e = LedgerEntry {
             at: at.to_string(),
             agent: agent.to_string(),
             scenario: r.id.clone(),
@@ -71,7 +71,7 @@ pub fn append(dir: &Path, file: &Path, at: &str, agent: &str, results: &[Scenari
 /// a ledger entry — are reported by line number and skipped; a ledger that cannot be
 /// read at all (a directory, no permission) is an error, never taken for an empty
 /// history (tiers would then retire every scenario).
-pub fn read(path: &Path) -> Result<(Vec<Entry>, Vec<String>), crate::schema::SchemaError> {
+pub fn read(path: &Path) -> Result<(Vec<LedgerEntry>, Vec<String>), crate::schema::SchemaError> {
     let bytes = match std::fs::read(path) {
         Ok(b) => b,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((Vec::new(), Vec::new())),
@@ -88,7 +88,7 @@ pub fn read(path: &Path) -> Result<(Vec<Entry>, Vec<String>), crate::schema::Sch
         if line.trim().is_empty() {
             continue;
         }
-        match crate::schema::parse_json::<Entry>(line, &origin) {
+        match crate::schema::parse_json::<LedgerEntry>(line, &origin) {
             Ok(e) => entries.push(e),
             Err(e) => problems.push(e.to_string()),
         }
@@ -97,6 +97,6 @@ pub fn read(path: &Path) -> Result<(Vec<Entry>, Vec<String>), crate::schema::Sch
 }
 
 /// The latest recorded duration of each scenario.
-pub fn durations(entries: &[Entry]) -> BTreeMap<String, u64> {
+pub fn durations(entries: &[LedgerEntry]) -> BTreeMap<String, u64> {
     entries.iter().map(|e| (e.scenario.clone(), e.duration_ms)).collect()
 }

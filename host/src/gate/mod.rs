@@ -2,6 +2,7 @@
 //! decide whether the deploy may proceed.
 //!
 //! * [`replay`] — drive one scenario through an agent session with tool fixtures;
+//! * [`prepare`] — the plugins a selection names and the agent's drivers, ready before it runs;
 //! * [`criteria`] — judge the replayed transcript;
 //! * [`report`] — the JSON result file, JUnit XML, Markdown, merge;
 //! * [`html`] — the self-contained HTML report a person opens after a run;
@@ -14,6 +15,7 @@ pub mod customer;
 pub mod html;
 pub mod ledger;
 pub mod markdown;
+pub mod prepare;
 pub mod replay;
 pub mod report;
 pub mod world;
@@ -34,10 +36,11 @@ use criteria::{AssertionPlugins, CriterionOutcome};
 use replay::{Fixtures, MissingFixturePolicy, ReplayNote};
 use world::WorldTrace;
 
-/// A scenario's verdict.
+/// A scenario's verdict in a gate run, over its repeats. Not the assertion plugin's
+/// pass/fail result ([`crate::schema::Verdict`]), which is one criterion's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
-pub enum Verdict {
+pub enum ScenarioVerdict {
     /// Every criterion passed (on every repeat).
     Pass,
     /// A criterion failed (on every repeat): the bug is back.
@@ -50,15 +53,15 @@ pub enum Verdict {
     NotRun,
 }
 
-impl Verdict {
+impl ScenarioVerdict {
     /// Lowercase label.
     pub fn label(self) -> &'static str {
         match self {
-            Verdict::Pass => "pass",
-            Verdict::Fail => "fail",
-            Verdict::Flaky => "flaky",
-            Verdict::Error => "error",
-            Verdict::NotRun => "not-run",
+            ScenarioVerdict::Pass => "pass",
+            ScenarioVerdict::Fail => "fail",
+            ScenarioVerdict::Flaky => "flaky",
+            ScenarioVerdict::Error => "error",
+            ScenarioVerdict::NotRun => "not-run",
         }
     }
 }
@@ -90,7 +93,7 @@ impl Harness {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Attempt {
     /// This attempt's verdict (pass, fail or error).
-    pub verdict: Verdict,
+    pub verdict: ScenarioVerdict,
     /// Every criterion's outcome.
     pub criteria: Vec<CriterionOutcome>,
     /// Tool calls without fixtures, unknown tools, version mismatches.
@@ -127,7 +130,7 @@ pub struct ScenarioResult {
     /// File, relative to the suite directory.
     pub file: String,
     /// The verdict over all attempts.
-    pub verdict: Verdict,
+    pub verdict: ScenarioVerdict,
     /// Each attempt (`--repeat`).
     #[serde(default)]
     pub attempts: Vec<Attempt>,
@@ -140,7 +143,7 @@ impl ScenarioResult {
     }
     /// The failing criteria of the first attempt that did not pass.
     pub fn failing(&self) -> Vec<&CriterionOutcome> {
-        self.attempts.iter().find(|a| a.verdict != Verdict::Pass).map(|a| a.criteria.iter().filter(|c| !c.passed).collect()).unwrap_or_default()
+        self.attempts.iter().find(|a| a.verdict != ScenarioVerdict::Pass).map(|a| a.criteria.iter().filter(|c| !c.passed).collect()).unwrap_or_default()
     }
 }
 
@@ -209,7 +212,7 @@ pub fn run(
     (results, identity.into_inner().unwrap_or_else(|e| e.into_inner()))
 }
 
-fn header(l: &Loaded, verdict: Verdict, attempts: Vec<Attempt>) -> ScenarioResult {
+fn header(l: &Loaded, verdict: ScenarioVerdict, attempts: Vec<Attempt>) -> ScenarioResult {
     let s = &l.scenario;
     ScenarioResult {
         id: s.id.clone(),
@@ -224,7 +227,7 @@ fn header(l: &Loaded, verdict: Verdict, attempts: Vec<Attempt>) -> ScenarioResul
 }
 
 fn not_run(l: &Loaded) -> ScenarioResult {
-    header(l, Verdict::NotRun, Vec::new())
+    header(l, ScenarioVerdict::NotRun, Vec::new())
 }
 
 /// Replay one scenario `repeat` times and combine the verdicts.
@@ -234,10 +237,10 @@ pub fn run_scenario(l: &Loaded, driver: &mut dyn Driver, harness: &Harness, opts
     let first = attempts[0].verdict;
     let verdict = if attempts.iter().all(|a| a.verdict == first) {
         first
-    } else if attempts.iter().any(|a| a.verdict == Verdict::Error) && attempts.iter().all(|a| a.verdict != Verdict::Pass) {
-        Verdict::Error
+    } else if attempts.iter().any(|a| a.verdict == ScenarioVerdict::Error) && attempts.iter().all(|a| a.verdict != ScenarioVerdict::Pass) {
+        ScenarioVerdict::Error
     } else {
-        Verdict::Flaky
+        ScenarioVerdict::Flaky
     };
     header(l, verdict, attempts)
 }
@@ -245,7 +248,7 @@ pub fn run_scenario(l: &Loaded, driver: &mut dyn Driver, harness: &Harness, opts
 fn attempt(l: &Loaded, fixtures: &Fixtures, driver: &mut dyn Driver, harness: &Harness, opts: &GateOptions) -> Attempt {
     let started = Instant::now();
     let failed = |error: String| Attempt {
-        verdict: Verdict::Error,
+        verdict: ScenarioVerdict::Error,
         criteria: vec![],
         notes: vec![],
         error: Some(error),
@@ -285,13 +288,13 @@ fn attempt(l: &Loaded, fixtures: &Fixtures, driver: &mut dyn Driver, harness: &H
         }
     }
     let verdict = if error.is_some() {
-        Verdict::Error
+        ScenarioVerdict::Error
     } else if outcomes.iter().all(|o| o.passed) {
-        Verdict::Pass
+        ScenarioVerdict::Pass
     } else {
-        Verdict::Fail
+        ScenarioVerdict::Fail
     };
-    let keep = verdict != Verdict::Pass;
+    let keep = verdict != ScenarioVerdict::Pass;
     Attempt {
         verdict,
         criteria: outcomes,

@@ -10,7 +10,7 @@ use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 use serde::{Deserialize, Serialize};
 
 use super::markdown as md;
-use super::{ScenarioResult, Verdict};
+use super::{ScenarioResult, ScenarioVerdict};
 use crate::llm::broker::BrokerStats;
 use crate::llm::ModelUsage;
 use crate::schema::{Role, SchemaVersion};
@@ -57,7 +57,7 @@ pub struct Ticket {
     /// Failure-mode cluster (a label for the tracker).
     pub failure_mode: String,
     /// fail, flaky or error.
-    pub verdict: Verdict,
+    pub verdict: ScenarioVerdict,
     /// One line: the failing criterion and its reason.
     pub summary: String,
     /// The scenario file, relative to the suite.
@@ -86,14 +86,14 @@ pub struct Summary {
 impl Summary {
     /// Count `results`.
     pub fn of(results: &[ScenarioResult]) -> Summary {
-        let n = |v: Verdict| results.iter().filter(|r| r.verdict == v).count();
+        let n = |v: ScenarioVerdict| results.iter().filter(|r| r.verdict == v).count();
         Summary {
             total: results.len(),
-            passed: n(Verdict::Pass),
-            failed: n(Verdict::Fail),
-            flaky: n(Verdict::Flaky),
-            error: n(Verdict::Error),
-            not_run: n(Verdict::NotRun),
+            passed: n(ScenarioVerdict::Pass),
+            failed: n(ScenarioVerdict::Fail),
+            flaky: n(ScenarioVerdict::Flaky),
+            error: n(ScenarioVerdict::Error),
+            not_run: n(ScenarioVerdict::NotRun),
         }
     }
 
@@ -187,14 +187,14 @@ impl GateReport {
             let mut suite = TestSuite::new(format!("ratchet.{tier}"));
             for s in in_tier {
                 let status = match s.verdict {
-                    Verdict::Pass => TestCaseStatus::success(),
-                    Verdict::NotRun => {
+                    ScenarioVerdict::Pass => TestCaseStatus::success(),
+                    ScenarioVerdict::NotRun => {
                         let mut st = TestCaseStatus::skipped();
                         st.set_message("not run: the time budget ran out");
                         st
                     }
                     v => {
-                        let kind = if v == Verdict::Error { NonSuccessKind::Error } else { NonSuccessKind::Failure };
+                        let kind = if v == ScenarioVerdict::Error { NonSuccessKind::Error } else { NonSuccessKind::Failure };
                         let mut st = TestCaseStatus::non_success(kind);
                         st.set_message(headline(s));
                         st.set_type(v.label());
@@ -230,7 +230,7 @@ impl GateReport {
             s.error,
             s.not_run
         );
-        let bad: Vec<&ScenarioResult> = self.scenarios.iter().filter(|r| r.verdict != Verdict::Pass).collect();
+        let bad: Vec<&ScenarioResult> = self.scenarios.iter().filter(|r| r.verdict != ScenarioVerdict::Pass).collect();
         if !bad.is_empty() {
             let _ = writeln!(out, "| verdict | scenario | failure mode | criterion | turn | reason |\n|---|---|---|---|---|---|");
             for r in &bad {
@@ -266,14 +266,14 @@ impl GateReport {
     pub fn tickets(&self) -> Vec<Ticket> {
         self.scenarios
             .iter()
-            .filter(|r| matches!(r.verdict, Verdict::Fail | Verdict::Flaky | Verdict::Error))
+            .filter(|r| matches!(r.verdict, ScenarioVerdict::Fail | ScenarioVerdict::Flaky | ScenarioVerdict::Error))
             .map(|r| {
                 let title = format!("[ratchet] {} {}: {}", r.verdict.label(), r.id, r.failure_mode);
                 let mut body = String::new();
                 let _ = writeln!(body, "# [ratchet] {} {}: {}\n", r.verdict.label(), md::text(&r.id), md::text(&r.failure_mode));
                 let what = match r.verdict {
-                    Verdict::Fail => "failed",
-                    Verdict::Flaky => "was flaky (repeats disagreed)",
+                    ScenarioVerdict::Fail => "failed",
+                    ScenarioVerdict::Flaky => "was flaky (repeats disagreed)",
                     _ => "could not be run",
                 };
                 let _ = writeln!(
@@ -310,7 +310,7 @@ impl GateReport {
     /// The terminal summary lines.
     pub fn terminal(&self) -> String {
         let mut out = String::new();
-        for r in self.scenarios.iter().filter(|r| r.verdict != Verdict::Pass) {
+        for r in self.scenarios.iter().filter(|r| r.verdict != ScenarioVerdict::Pass) {
             let _ = writeln!(out, "{:<7} {} ({})", r.verdict.label().to_uppercase(), r.id, r.failure_mode);
             let _ = write!(out, "{}", indent(&details(r), "        "));
         }
@@ -497,7 +497,7 @@ fn indent(s: &str, pad: &str) -> String {
 
 /// One line: the first failing criterion (or the error).
 pub fn headline(r: &ScenarioResult) -> String {
-    if r.verdict == Verdict::Flaky {
+    if r.verdict == ScenarioVerdict::Flaky {
         let v: Vec<&str> = r.attempts.iter().map(|a| a.verdict.label()).collect();
         return format!("flaky: repeats disagreed ({})", v.join(", "));
     }
@@ -510,8 +510,8 @@ pub fn headline(r: &ScenarioResult) -> String {
 /// Failing criteria, replay notes, and the transcript excerpt around the failing turn.
 pub fn details(r: &ScenarioResult) -> String {
     let mut out = String::new();
-    let Some(a) = r.attempts.iter().find(|a| a.verdict != Verdict::Pass) else { return out };
-    if r.verdict == Verdict::Flaky {
+    let Some(a) = r.attempts.iter().find(|a| a.verdict != ScenarioVerdict::Pass) else { return out };
+    if r.verdict == ScenarioVerdict::Flaky {
         let _ = writeln!(out, "{}", headline(r));
     }
     if let Some(e) = &a.error {

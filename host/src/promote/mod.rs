@@ -79,7 +79,7 @@ fn edit_error(file: &Path, message: String) -> PromoteError {
 
 /// One scenario of the suite, as the index knows it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Entry {
+pub struct IndexEntry {
     /// File, relative to the suite directory.
     pub file: PathBuf,
     /// Size when fingerprinted.
@@ -93,7 +93,7 @@ pub struct Entry {
 #[derive(Serialize, Deserialize)]
 struct IndexFile {
     version: u32,
-    entries: Vec<Entry>,
+    entries: Vec<IndexEntry>,
 }
 
 /// How the suite index was obtained (for `--format json` and the benchmarks).
@@ -113,8 +113,8 @@ fn stat(path: &Path) -> Result<(u64, u128), PromoteError> {
 
 /// Fingerprint every scenario of the suite, reusing cached fingerprints of files
 /// that did not change.
-pub fn load_index(dir: &Path) -> Result<(Vec<Entry>, IndexStats), PromoteError> {
-    let mut cached: BTreeMap<PathBuf, Entry> = BTreeMap::new();
+pub fn load_index(dir: &Path) -> Result<(Vec<IndexEntry>, IndexStats), PromoteError> {
+    let mut cached: BTreeMap<PathBuf, IndexEntry> = BTreeMap::new();
     if let Ok(text) = std::fs::read_to_string(dir.join(INDEX_FILE)) {
         if let Ok(index) = serde_json::from_str::<IndexFile>(&text) {
             if index.version == INDEX_VERSION {
@@ -144,7 +144,7 @@ pub fn load_index(dir: &Path) -> Result<(Vec<Entry>, IndexStats), PromoteError> 
             _ => match Scenario::load(&path) {
                 Ok(s) => {
                     stats.parsed += 1;
-                    entries.push(Entry { file: rel, size, mtime_ns, fingerprint: Fingerprint::of(&s) });
+                    entries.push(IndexEntry { file: rel, size, mtime_ns, fingerprint: Fingerprint::of(&s) });
                 }
                 Err(e) => errors.push(e.to_string()),
             },
@@ -157,7 +157,7 @@ pub fn load_index(dir: &Path) -> Result<(Vec<Entry>, IndexStats), PromoteError> 
 }
 
 /// Write the fingerprint cache (best effort: it is only a cache).
-pub fn save_index(dir: &Path, entries: &[Entry]) {
+pub fn save_index(dir: &Path, entries: &[IndexEntry]) {
     let index = IndexFile { version: INDEX_VERSION, entries: entries.to_vec() };
     if let Ok(text) = serde_json::to_string(&index) {
         let _ = crate::fsutil::write_confined(dir, Path::new(INDEX_FILE), text.as_bytes());
@@ -259,7 +259,7 @@ fn member_order(s: &Scenario) -> (i64, String) {
 
 /// Rank the suite against one fingerprint: (every scenario at or above the near-miss
 /// threshold, best first; how many were compared exactly).
-pub fn search(fp: &Fingerprint, entries: &[Entry], cfg: &PromoteConfig, prefilter: bool) -> (Vec<Match>, usize) {
+pub fn search(fp: &Fingerprint, entries: &[IndexEntry], cfg: &PromoteConfig, prefilter: bool) -> (Vec<Match>, usize) {
     let mut found = Vec::new();
     let mut compared = 0;
     for e in entries {
@@ -343,7 +343,7 @@ pub fn promote(dir: &Path, candidates: &[(PathBuf, Scenario, String)], opts: &Op
                     let rel = PathBuf::from(slug(&cand.failure_mode)).join(format!("{}.toml", cand.id));
                     pending.insert(m.file.clone(), Pending { text: String::new(), original, remove: true });
                     pending.insert(rel.clone(), Pending::write(new_text, None));
-                    entries[idx] = Entry { file: rel, size: 0, mtime_ns: 0, fingerprint: Fingerprint::of(&merged) };
+                    entries[idx] = IndexEntry { file: rel, size: 0, mtime_ns: 0, fingerprint: Fingerprint::of(&merged) };
                     Some(m.file.clone())
                 } else {
                     pending.insert(m.file.clone(), Pending::write(new_text, original));
@@ -367,7 +367,7 @@ pub fn promote(dir: &Path, candidates: &[(PathBuf, Scenario, String)], opts: &Op
                     text.push('\n');
                 }
                 pending.insert(rel.clone(), Pending::write(text, None));
-                entries.push(Entry { file: rel.clone(), size: 0, mtime_ns: 0, fingerprint: fp });
+                entries.push(IndexEntry { file: rel.clone(), size: 0, mtime_ns: 0, fingerprint: fp });
                 Decision::Added { file: rel }
             }
         };
@@ -408,8 +408,8 @@ pub struct Related {
 
 /// The related pairs of a suite's index, most similar first (what `ratchet status`
 /// lists). Only scenarios of one failure mode are compared.
-pub fn related(entries: &[Entry], cfg: &PromoteConfig) -> Vec<Related> {
-    let mut by_mode: BTreeMap<&str, Vec<&Entry>> = BTreeMap::new();
+pub fn related(entries: &[IndexEntry], cfg: &PromoteConfig) -> Vec<Related> {
+    let mut by_mode: BTreeMap<&str, Vec<&IndexEntry>> = BTreeMap::new();
     for e in entries {
         by_mode.entry(e.fingerprint.failure_mode.as_str()).or_default().push(e);
     }

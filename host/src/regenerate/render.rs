@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 use serde_json::Value;
 
 use super::scrub::ScrubReport;
-use crate::gate::{ScenarioResult, Verdict};
+use crate::gate::{ScenarioResult, ScenarioVerdict};
 use crate::schema::{Scenario, SchemaError};
 
 /// What to say in comments next to the data.
@@ -279,8 +279,8 @@ pub fn describe(r: &ScenarioResult) -> String {
     let failing = r.failing().len();
     let total = r.attempts.first().map(|a| a.criteria.len()).unwrap_or(0);
     match r.verdict {
-        Verdict::Fail => format!("fails ({failing} of {total} criteria fail)"),
-        Verdict::Pass => format!("passes (all {total} criteria pass)"),
+        ScenarioVerdict::Fail => format!("fails ({failing} of {total} criteria fail)"),
+        ScenarioVerdict::Pass => format!("passes (all {total} criteria pass)"),
         v => {
             let why = r.attempts.iter().find_map(|a| a.error.clone()).unwrap_or_default();
             format!("{} ({why})", v.label())

@@ -43,6 +43,83 @@ fn schema_prints_json_schema_and_lists_names() {
 }
 
 #[test]
+fn a_closed_stdout_ends_quietly_with_the_sigpipe_status() {
+    // `ratchet schema scenario | head -c0`: the reader is gone before the first write.
+    use std::io::Read;
+    use std::process::Stdio;
+    let tmp = tempfile::tempdir().unwrap();
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ratchet"))
+        .args(["schema", "scenario"])
+        .current_dir(tmp.path())
+        .stdout(Stdio::from(writer))
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut err = String::new();
+    child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(141), "stderr: {err}");
+    assert!(!err.contains("panicked"), "{err}");
+    assert!(err.is_empty(), "nothing to say about a closed pipe: {err}");
+}
+
+#[test]
+fn validate_reads_stdin_and_reports_json() {
+    use std::io::Write;
+    use std::process::Stdio;
+    let tmp = tempfile::tempdir().unwrap();
+    let run = |args: &[&str], input: &[u8]| {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_ratchet"))
+            .args(args)
+            .current_dir(tmp.path())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(input).unwrap();
+        child.wait_with_output().unwrap()
+    };
+    // A conversation on stdin (pretty JSON spanning lines), a scenario (TOML), JSON Lines.
+    let conversation = std::fs::read(golden("conversation/tuesday-cancellation.json")).unwrap();
+    let o = run(&["validate", "-"], &conversation);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(stdout(&o), "ok  <stdin>\n");
+    let scenario = std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/escalate-when-asked-for-human.toml")).unwrap();
+    let o = run(&["validate", "-"], &scenario);
+    assert_eq!(o.status.code(), Some(0), "a scenario (TOML) on stdin: {}", stderr(&o));
+    let o = run(&["validate", "-", "--format", "json"], b"{\"schema_version\": 1, \"id\": \"a\", \"channel\": \"chat\", \"turns\": []}\n{\"schema_version\": 9}\n");
+    assert_eq!(o.status.code(), Some(2));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["valid"], 1);
+    assert_eq!(v["invalid"], 1);
+    assert_eq!(v["documents"][0]["document"], "<stdin>:1");
+    assert_eq!(v["documents"][1]["document"], "<stdin>:2");
+    assert!(v["documents"][1]["error"].as_str().unwrap().starts_with("<stdin>:2"), "{v}");
+    assert!(stderr(&o).contains("1 invalid document(s)"));
+}
+
+#[test]
+fn completions_and_man_pages_come_from_the_parser() {
+    let tmp = tempfile::tempdir().unwrap();
+    for shell in ["bash", "zsh", "fish", "elvish", "powershell"] {
+        let o = ratchet(&["completions", shell], tmp.path());
+        assert_eq!(o.status.code(), Some(0), "{shell}: {}", stderr(&o));
+        assert!(stdout(&o).contains("on-missing-fixture"), "{shell}: the gate's flags are completed");
+    }
+    assert_eq!(ratchet(&["completions", "tcsh"], tmp.path()).status.code(), Some(2));
+    let o = ratchet(&["man"], tmp.path());
+    assert!(stdout(&o).starts_with(".ie") && stdout(&o).contains(".TH ratchet 1"), "{}", stdout(&o));
+    let o = ratchet(&["man", "--out-dir", "man1"], tmp.path());
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let gate = std::fs::read_to_string(tmp.path().join("man1/ratchet-gate.1")).unwrap();
+    assert!(gate.contains("ratchet\\-gate") && gate.contains("\\-\\-agent"), "{gate}");
+    assert!(tmp.path().join("man1/ratchet-plugin-run.1").is_file());
+}
+
+#[test]
 fn validate_exits_2_naming_file_line_and_field() {
     let tmp = tempfile::tempdir().unwrap();
     let o = ratchet(&["validate", &golden("conversation/tuesday-cancellation.json"), &golden("scenario/cancel-never-started.toml")], tmp.path());

@@ -13,14 +13,20 @@ use common::test_cache_dir;
 use serde_json::Value;
 
 fn demo(ws: &Path) -> (i32, String) {
+    let (code, _, err) = demo_with(ws, &[]);
+    (code, err)
+}
+
+fn demo_with(ws: &Path, extra: &[&str]) -> (i32, String, String) {
     let o = Command::new(env!("CARGO_BIN_EXE_ratchet"))
         .args(["demo", "--count", "150", "--workspace", ws.to_str().unwrap()])
+        .args(extra)
         .current_dir(repo())
         .env("RATCHET_CACHE_DIR", test_cache_dir())
         .env("NO_COLOR", "1")
         .output()
         .unwrap();
-    (o.status.code().unwrap_or(-1), String::from_utf8_lossy(&o.stderr).into_owned())
+    (o.status.code().unwrap_or(-1), String::from_utf8_lossy(&o.stdout).into_owned(), String::from_utf8_lossy(&o.stderr).into_owned())
 }
 
 fn files(dir: &Path, out: &mut BTreeMap<PathBuf, Vec<u8>>, base: &Path) {
@@ -76,9 +82,16 @@ fn the_loop_runs_end_to_end_and_catches_the_regression() {
 
     // Same seed, same day: the same workspace, byte for byte (reports carry timings,
     // so compare what the loop produced: traffic, events, candidates, suite).
+    // (The second run also prints its figures as JSON for tools.)
     let ws2 = tmp.path().join("ws2");
-    let (code, err) = demo(&ws2);
+    let (code, out, err) = demo_with(&ws2, &["--format", "json"]);
     assert_eq!(code, 0, "{err}");
+    let figures: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
+    assert_eq!(figures["costliest_failure_mode"], "cancellation-without-active-subscription");
+    assert_eq!(figures["story_holds"], true);
+    let verdicts: Vec<&str> = figures["gates"].as_array().unwrap().iter().map(|g| g["verdict"].as_str().unwrap()).collect();
+    assert_eq!(verdicts, ["blocked", "passed", "blocked"]);
+    assert_eq!(figures["scenarios_regenerated"].as_u64().unwrap() as usize, regenerated);
     for sub in ["production", "candidates", "scenarios"] {
         let (mut a, mut b) = (BTreeMap::new(), BTreeMap::new());
         files(&ws.join(sub), &mut a, &ws.join(sub));

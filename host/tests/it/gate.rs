@@ -172,6 +172,12 @@ fn shards_merge_into_the_full_report() {
     strip_timings(&mut full);
     assert_eq!(merged["scenarios"], full["scenarios"]);
     assert_eq!(merged["summary"], full["summary"]);
+    // `--format json` prints the merged report for tools, the same one `--json` wrote.
+    let o = ratchet_in(&repo(), &["report", "merge", parts[0].to_str().unwrap(), parts[1].to_str().unwrap(), "--format", "json"]);
+    assert_eq!(o.status.code(), Some(1));
+    let mut printed: Value = serde_json::from_slice(&o.stdout).unwrap();
+    strip_timings(&mut printed);
+    assert_eq!(printed["scenarios"], merged["scenarios"]);
     // Merging a shard with itself is refused (overlap).
     let o = ratchet_in(&repo(), &["report", "merge", parts[0].to_str().unwrap(), parts[0].to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(2));

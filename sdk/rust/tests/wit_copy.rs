@@ -34,13 +34,14 @@ fn the_sdk_wit_is_the_released_wit() {
     assert!(!copy.is_empty(), "sdk/rust/wit is empty");
     // The Python and JavaScript SDKs carry the newest version the Rust one binds.
     let newest = copy.iter().map(|(n, _)| n.split('/').next().unwrap().to_string()).max().unwrap();
+    let ours: Vec<String> = copy.iter().map(|(n, _)| n.clone()).filter(|n| n.starts_with(&format!("{newest}/"))).collect();
+    let mut others = Vec::new();
     for other in ["../python/ratchet_sdk/wit", "../js/wit"] {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join(other);
-        let theirs = files(&dir);
-        let ours: Vec<_> = copy.iter().filter(|(n, _)| n.starts_with(&format!("{newest}/"))).cloned().collect();
-        assert_eq!(theirs.iter().map(|(n, _)| n.clone()).collect::<Vec<_>>(), ours.iter().map(|(n, _)| n.clone()).collect::<Vec<_>>(), "sdk/{other}: run scripts/sync-wit");
-        copy.extend(theirs);
+        let theirs = files(&Path::new(env!("CARGO_MANIFEST_DIR")).join(other));
+        assert_eq!(theirs.iter().map(|(n, _)| n.clone()).collect::<Vec<_>>(), ours, "sdk/{other}: run scripts/sync-wit");
+        others.extend(theirs);
     }
+    copy.extend(others);
     for (name, bytes) in copy {
         let original =
             std::fs::read(released.join(&name)).unwrap_or_else(|e| panic!("wit/{name}: {e}: the SDK binds a WIT version the repository does not have"));

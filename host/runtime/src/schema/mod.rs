@@ -155,6 +155,25 @@ pub fn read_text(path: &Path) -> Result<String, SchemaError> {
     utf8_text(bytes, &path.display().to_string())
 }
 
+/// The name a document read from standard input (`-`) goes by in messages.
+pub const STDIN: &str = "<stdin>";
+
+/// [`read_text`], with `-` meaning standard input (named [`STDIN`] in errors): the
+/// command-line convention every ratchet command that reads a document follows.
+pub fn read_input(path: &Path) -> Result<String, SchemaError> {
+    use std::io::Read;
+    if path != Path::new("-") {
+        return read_text(path);
+    }
+    let io = |source| SchemaError::Io { path: PathBuf::from(STDIN), source };
+    let mut bytes = Vec::new();
+    std::io::stdin().lock().take(MAX_DOCUMENT_BYTES + 1).read_to_end(&mut bytes).map_err(io)?;
+    if bytes.len() as u64 > MAX_DOCUMENT_BYTES {
+        return Err(SchemaError::invalid(STDIN, None, None, None, format!("larger than {} MiB: not a ratchet document", MAX_DOCUMENT_BYTES >> 20)));
+    }
+    utf8_text(bytes, STDIN)
+}
+
 /// `bytes` as UTF-8 text, or an error naming `origin` and the line and column of the
 /// first byte that is not UTF-8.
 pub fn utf8_text(bytes: Vec<u8>, origin: &str) -> Result<String, SchemaError> {
