@@ -18,7 +18,9 @@ would, with no randomness, so the gate's verdicts are reproducible offline:
   "Customer context:" lines of the system messages (`- key = <JSON value>`).
 
 Only tools offered in the request's `tools` are called (an unknown tool is a 400, as
-a real API refuses a call it cannot make). Every request can be logged as one JSON
+a real API refuses a call it cannot make); for a tool declared `strict` every property
+of its schema is sent, null when the model has no value for it, as with OpenAI's
+structured outputs. Every request can be logged as one JSON
 line (--log), for tests to check what the framework actually sent.
 
     python3 scripted_model.py --port 0        # prints: listening on http://127.0.0.1:PORT/v1
@@ -123,7 +125,7 @@ def read_request(body):
                                                                "content": content, "is_error": is_error}})
         elif role not in ("system", "developer"):
             raise BadRequest("unknown message role %r" % role)
-    offered = {t.get("function", {}).get("name") for t in body.get("tools") or [] if t.get("type") == "function"}
+    offered = {t["function"].get("name"): t["function"] for t in body.get("tools") or [] if t.get("type") == "function" and isinstance(t.get("function"), dict)}
     return flags, memory, transcript, offered
 
 
@@ -141,6 +143,11 @@ def answer(body):
         call_id, name, arguments = rules.next_call_id(transcript), ESCALATE_TOOL, {"reason": action[1]}
     if name not in offered:
         raise BadRequest("the model would call `%s`, which is not among the request's tools %s" % (name, sorted(offered)))
+    if offered[name].get("strict"):
+        # Strict function calling (structured outputs): the model sends every property
+        # of the schema, null for those it has no value for, as OpenAI's models do.
+        properties = (offered[name].get("parameters") or {}).get("properties") or {}
+        arguments = dict(arguments, **{k: None for k in properties if k not in arguments})
     return {"role": "assistant", "content": None, "tool_calls": [
         {"id": call_id.replace("-", "_"), "type": "function", "function": {"name": name, "arguments": json.dumps(arguments, sort_keys=True)}}]}
 

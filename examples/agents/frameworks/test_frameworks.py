@@ -60,8 +60,10 @@ class ScriptedModel:
 
 
 class FrameworkTest:
-    """One framework: NAME (its venv), DIR (examples/agents/frameworks/DIR)."""
+    """One framework: NAME (its venv), DIR (examples/agents/frameworks/DIR), AGENT (the
+    agent's file there)."""
     NAME = DIR = None
+    AGENT = "support_agent.py"
 
     def setUp(self):
         import tempfile
@@ -71,9 +73,12 @@ class FrameworkTest:
         self.addCleanup(self.model.close)
         # The agent's `python3` is the framework venv's: first on PATH, as for a team
         # whose CI activates its virtualenv before `ratchet gate`.
-        self.env = dict(os.environ, PATH=venv_bin(self.NAME) + os.pathsep + os.environ.get("PATH", ""),
-                        OPENAI_BASE_URL=self.model.base_url, OPENAI_API_KEY="unused-by-the-scripted-model")
-        self.agent = os.path.join(HERE, self.DIR, "support_agent.py")
+        self.env = dict(os.environ, OPENAI_BASE_URL=self.model.base_url, OPENAI_API_KEY="unused-by-the-scripted-model")
+        self.agent = os.path.join(HERE, self.DIR, self.AGENT)
+        self.setUpRuntime()
+
+    def setUpRuntime(self):
+        self.env["PATH"] = venv_bin(self.NAME) + os.pathsep + os.environ.get("PATH", "")
 
     def command(self):
         return [os.path.join(venv_bin(self.NAME), "python3"), self.agent]
@@ -119,6 +124,19 @@ class OpenAIAgents(FrameworkTest, unittest.TestCase):
 
 class LangGraph(FrameworkTest, unittest.TestCase):
     NAME, DIR = "langgraph", "langgraph"
+
+
+class OpenAIAgentsJs(FrameworkTest, unittest.TestCase):
+    """@openai/agents (npm), installed by scripts/setup with `npm ci` beside the agent."""
+    DIR, AGENT = "openai_agents_js", "support_agent.mjs"
+
+    def setUpRuntime(self):
+        installed = os.path.join(HERE, self.DIR, "node_modules", "@openai", "agents", "package.json")
+        if not os.path.isfile(installed):
+            raise AssertionError("%s is missing: run scripts/setup (npm ci in examples/agents/frameworks/%s)" % (installed, self.DIR))
+
+    def command(self):
+        return ["node", self.agent]
 
 
 if __name__ == "__main__":
