@@ -69,14 +69,18 @@ def text_of(content):
 
 def tool_output(text):
     """(content, is_error) of a tool message: JSON, else a Python literal (frameworks
-    send str(dict)), else the text. A framework's error text is an error."""
+    send str(dict)), else the text. A framework's error text, or an object holding
+    only `error`, is an error."""
     if text.startswith(("An error occurred", "ERROR", "Error:")):  # openai-agents, the openai driver, LangGraph
         return text, True
     for parse in (json.loads, ast.literal_eval):
         try:
-            return parse(text), False
+            value = parse(text)
         except (ValueError, SyntaxError):
-            pass
+            continue
+        # {"error": ...} alone is a failed call (the AI SDK's error results, the gate's
+        # missing-fixture answer, most APIs' error bodies).
+        return value, isinstance(value, dict) and list(value) == ["error"]
     return text, False
 
 

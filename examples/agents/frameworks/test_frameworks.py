@@ -1,5 +1,6 @@
 """The example support agent rebuilt on agent frameworks, each on the real package
-(pinned venvs made by scripts/setup: target/agent-frameworks/NAME) against the
+(Python: pinned venvs made by scripts/setup, target/agent-frameworks/NAME; JavaScript:
+`npm ci` from each example's package-lock.json, also by scripts/setup) against the
 scripted OpenAI-compatible model (scripted_model.py, started here on a free loopback
 port): the same actions as the hand-written agent on the shared scripted cases, its
 tools run for real outside the gate, and under the real `ratchet gate` on the example
@@ -128,15 +129,20 @@ class LangGraph(FrameworkTest, unittest.TestCase):
 
 class OpenAIAgentsJs(FrameworkTest, unittest.TestCase):
     """@openai/agents (npm), installed by scripts/setup with `npm ci` beside the agent."""
-    DIR, AGENT = "openai_agents_js", "support_agent.mjs"
+    DIR, AGENT, PACKAGE = "openai_agents_js", "support_agent.mjs", "@openai/agents"
 
     def setUpRuntime(self):
-        installed = os.path.join(HERE, self.DIR, "node_modules", "@openai", "agents", "package.json")
+        installed = os.path.join(HERE, self.DIR, "node_modules", self.PACKAGE, "package.json")
         if not os.path.isfile(installed):
             raise AssertionError("%s is missing: run scripts/setup (npm ci in examples/agents/frameworks/%s)" % (installed, self.DIR))
 
     def command(self):
         return ["node", self.agent]
+
+
+class AiSdk(OpenAIAgentsJs):
+    """The Vercel AI SDK (npm `ai` + `@ai-sdk/openai`), installed like @openai/agents."""
+    DIR, PACKAGE = "ai_sdk", "ai"
 
 
 if __name__ == "__main__":
