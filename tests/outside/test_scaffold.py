@@ -73,6 +73,32 @@ class ScaffoldBase:
                 self.assertIn(f"{wasm} is older than its source", r.stderr)
                 self.assertIn(f"ratchet plugin build {d.resolve()}", r.stderr)
                 (d / extra).unlink()
+                if kind == "scorecard" and self.lang in ("python", "js"):
+                    self.errors_name_the_authors_line(d, wasm)
+
+    def errors_name_the_authors_line(self, d: Path, wasm: Path):
+        """A failing plugin names the author's file and line, not the bundle's; a
+        syntax error fails the build with the plugin's traceback, not the toolchain's."""
+        src = d / ("plugin.py" if self.lang == "python" else "plugin.js")
+        original = src.read_text()
+        lines = original.split("\n")
+        at = next(i for i, l in enumerate(lines) if l.strip().startswith(("def score(", "score(")))
+        indent = " " * (len(lines[at]) - len(lines[at].lstrip()) + 4)
+        boom = f"{indent}None.boom()" if self.lang == "python" else f"{indent}null.boom();"
+        src.write_text("\n".join(lines[: at + 1] + [boom] + lines[at + 1 :]))
+        try:
+            self.ratchet(["plugin", "build"], d)
+            r = self.ratchet(["plugin", "run", str(wasm), "--input", "samples/example.json", "--no-cache"], d, expect=(3,))
+            self.assertIn(f"plugin.{'py' if self.lang == 'python' else 'js'}:{at + 2}", r.stderr, r.stderr)
+            if self.lang == "python":
+                src.write_text("\n".join(lines[: at + 1] + [f"{indent}x = ("] + lines[at + 1 :]))
+                r = self.ratchet(["plugin", "build"], d, expect=(2,))
+                self.assertIn(f'plugin.py", line {at + 2}', r.stderr)
+                self.assertIn("SyntaxError", r.stderr)
+                self.assertNotIn("Stack backtrace", r.stderr)
+                self.assertLess(len(r.stderr.splitlines()), 30, r.stderr)
+        finally:
+            src.write_text(original)
 
 
 class RustScaffoldTest(ScaffoldBase, unittest.TestCase):

@@ -32,7 +32,7 @@
 
 import { copyFileSync, mkdtempSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync, writeFileSync, mkdirSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** The worlds a JavaScript plugin can implement (`"ratchet".world`). */
@@ -140,6 +140,60 @@ export async function usesJudge(entry) {
   );
 }
 
+const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+
+/** Decodes a source map's `mappings` into, per generated line, the first segment's `[source, originalLine]` (0-based) or `null`. */
+export function firstSegments(mappings) {
+  const out = [];
+  let src = 0;
+  let line = 0;
+  for (const genLine of mappings.split(';')) {
+    let first = null;
+    for (const seg of genLine.split(',')) {
+      if (!seg) continue;
+      const fields = [];
+      let value = 0;
+      let shift = 0;
+      for (const ch of seg) {
+        const d = B64.indexOf(ch);
+        value += (d & 31) << shift;
+        if (d & 32) shift += 5;
+        else {
+          fields.push(value & 1 ? -(value >>> 1) : value >>> 1);
+          value = 0;
+          shift = 0;
+        }
+      }
+      if (fields.length >= 4) {
+        // Source index, original line and column are deltas over the whole map.
+        src += fields[1];
+        line += fields[2];
+        if (first === null) first = [src, line];
+      }
+    }
+    out.push(first);
+  }
+  return out;
+}
+
+// Errors in the sandbox name a line of the bundle (`score@plugin.js:2605:5`): append to
+// the bundle, from esbuild's source map, the original file and line of each bundle line,
+// which the component glue (src/component.js) uses to name the author's `plugin.js:16`.
+function appendLineTable(bundle, pluginDir) {
+  const mapPath = `${bundle}.map`;
+  const map = JSON.parse(readFileSync(mapPath, 'utf8'));
+  const sources = map.sources.map((p) => {
+    const abs = resolve(dirname(bundle), p);
+    const rel = relative(pluginDir, abs);
+    return rel.startsWith('..') ? abs : rel;
+  });
+  const lines = firstSegments(map.mappings).flatMap((x) => (x === null ? [-1, -1] : x));
+  const code = readFileSync(bundle, 'utf8').replace(/\n\/\/# sourceMappingURL=.*\n?$/, '\n');
+  const table = JSON.stringify({ file: basename(bundle), sources, lines });
+  writeFileSync(bundle, `${code}globalThis.__ratchetSourceLines = ${table};\n`);
+  rmSync(mapPath, { force: true });
+}
+
 /** Builds `pluginDir` into the component `out` against the WIT directory `wit`; the manifest plus `witVersion`, `seconds` and `bytes`. */
 export async function build(pluginDir, out, wit, quiet = false) {
   pluginDir = resolve(pluginDir);
@@ -163,8 +217,14 @@ export async function build(pluginDir, out, wit, quiet = false) {
     const lines = [];
     if (model) lines.push(`import ${JSON.stringify(join(SDK_DIR, 'src', 'judge-wit.js'))};`);
     lines.push(`export * from ${JSON.stringify(entry)};`);
-    const r = await esbuild.build({ ...bundleOptions({ stdin: { contents: lines.join('\n'), resolveDir: pluginDir, sourcefile: 'ratchet-entry.js', loader: 'js' } }, version), outfile: bundle });
+    const r = await esbuild.build({
+      ...bundleOptions({ stdin: { contents: lines.join('\n'), resolveDir: pluginDir, sourcefile: 'ratchet-entry.js', loader: 'js' } }, version),
+      outfile: bundle,
+      sourcemap: 'external',
+      sourcesContent: false,
+    });
     for (const w of r.warnings) console.error(`esbuild: ${w.text}`);
+    appendLineTable(bundle, pluginDir);
     let witPath = wit;
     if (hasModel && !model && MODEL_WORLDS.includes(m.world)) witPath = worldWithoutModel(wit, join(work, 'wit'), m.world, version);
     // componentize-js maps the working directory into the engine during

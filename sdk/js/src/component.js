@@ -21,6 +21,7 @@ import { canonicalJson, parseJson, parseJsonExact, ParseError } from './canonica
 import { PluginError } from './errors.js';
 import { setLogBackend } from './log.js';
 import { AgentState, Conversation, SCHEMA_VERSION, ToolCall, ToolResult, Turn, rememberExactJson } from './model.js';
+import { sourceLocation } from './location.js';
 import { Observed, Simulated, ToolRequest } from './simulator.js';
 
 setLogBackend((level, message) => hostLog(level, message));
@@ -45,7 +46,7 @@ function parseExact(what, text) {
 function describe(e) {
   if (!(e instanceof Error)) return `uncaught exception: ${String(e)}`;
   const where = (e.stack || '').split('\n').find((l) => l.trim()) || '';
-  return `${e.name}: ${e.message}${where ? ` (at ${where.trim().replace(/^at /, '')})` : ''}`;
+  return `${e.name}: ${e.message}${where ? ` (at ${sourceLocation(where.trim().replace(/^at /, ''))})` : ''}`;
 }
 
 function guard(fn) {

@@ -71,3 +71,17 @@ test('only a bundle that uses judge.js imports the model', { skip: !haveEsbuild 
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('source maps: the bundle line table decodes VLQ mappings, and locations map to the author’s file and line', async () => {
+  const { firstSegments } = await import('../bin/build.mjs');
+  const { sourceLocation } = await import('../src/location.js');
+  // Line 1: source 0 line 0; line 2: source 0 line 1; line 3: nothing; line 4: source 1 line 3 (deltas carry over).
+  assert.deepEqual(firstSegments('AAAA;AACA;;ACEA'), [[0, 0], [0, 1], null, [1, 3]]);
+  const table = { file: 'plugin.js', sources: ['../sdk/src/params.js', 'plugin.js'], lines: [0, 0, 0, 1, -1, -1, 1, 3] };
+  assert.equal(sourceLocation('score@plugin.js:4:5', table), 'score@plugin.js:4');
+  assert.equal(sourceLocation('score@plugin.js:2:9', table), 'score@../sdk/src/params.js:2');
+  // A line the table has no source for, another file, or no table: unchanged.
+  assert.equal(sourceLocation('score@plugin.js:3:1', table), 'score@plugin.js:3:1');
+  assert.equal(sourceLocation('score@other.js:4:5', table), 'score@other.js:4:5');
+  assert.equal(sourceLocation('score@plugin.js:4:5', undefined), 'score@plugin.js:4:5');
+});

@@ -167,6 +167,22 @@ def componentize_py() -> str:
     return exe
 
 
+def readable_failure(output: str, python_path: list) -> str:
+    """componentize-py's failure output as one readable message: the plugin's Python
+    traceback with real file names (componentize-py shows the ``-p`` directories as
+    ``/0/``, ``/1/``...), without componentize-py's own wrapper traceback, the repeated
+    "Caused by" summary or a Rust stack backtrace."""
+    text = output.strip()
+    text = re.split(r"\n\s*Stack backtrace:", text, maxsplit=1)[0]
+    inner = "AssertionError: Traceback (most recent call last):"
+    if inner in text:
+        text = text[text.index(inner) + len("AssertionError: "):]
+        text = re.split(r"\n\s*Caused by:", text, maxsplit=1)[0]
+    for i, d in enumerate(python_path):
+        text = text.replace(f'File "/{i}/', f'File "{d}/')
+    return text.strip()
+
+
 def build(plugin_dir: Path, out: Path, wit: Path, quiet: bool = False) -> dict:
     """Builds ``plugin_dir`` into ``out``; returns the manifest plus ``seconds`` and ``bytes``."""
     plugin_dir = plugin_dir.resolve()
@@ -198,10 +214,13 @@ def build(plugin_dir: Path, out: Path, wit: Path, quiet: bool = False) -> dict:
                "-o", str(tmp)]
         if quiet:
             cmd.insert(1, "-q")
+        # No Rust backtrace of componentize-py's own in the message (anyhow prints one
+        # when RUST_BACKTRACE is set): the author's Python traceback is what matters.
+        env = {**os.environ, "RUST_BACKTRACE": "0", "RUST_LIB_BACKTRACE": "0"}
         try:
-            r = subprocess.run(cmd, cwd=plugin_dir, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+            r = subprocess.run(cmd, cwd=plugin_dir, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
             if r.returncode != 0:
-                raise BuildError(f"{plugin_dir}: componentize-py failed (exit {r.returncode}):\n{r.stdout.strip()}")
+                raise BuildError(f"{plugin_dir}: componentize-py failed (exit {r.returncode}):\n{readable_failure(r.stdout, [plugin_dir, SDK_DIR])}")
             os.replace(tmp, out)
         finally:
             if tmp.exists():

@@ -25,6 +25,7 @@ native test judge to the host's ``ratchet:plugin/model`` import.
 
 from __future__ import annotations
 
+import re
 import traceback
 from typing import Any, Callable
 
@@ -44,12 +45,21 @@ def _parse(what: str, text: str) -> Any:
         raise PluginError(str(e)) from None
 
 
+def _source_name(filename: str) -> str:
+    # componentize-py mounts the build's python path as /0/ (the plugin directory),
+    # /1/ (the SDK)...: name the author's file as it is in their directory.
+    m = re.match(r"^/\d+/(.*)$", filename)
+    return m.group(1) if m else filename
+
+
 def _describe(e: BaseException) -> str:
     msg = f"{type(e).__name__}: {e}"
     tb = traceback.extract_tb(e.__traceback__)
     if tb:
-        last = tb[-1]
-        msg += f" (at {last.filename}:{last.lineno} in {last.name})"
+        # The innermost frame in the plugin's own code, else the innermost frame.
+        own = [f for f in tb if f.filename.startswith("/0/")]
+        last = (own or tb)[-1]
+        msg += f" (at {_source_name(last.filename)}:{last.lineno} in {last.name})"
     return msg
 
 

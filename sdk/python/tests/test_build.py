@@ -79,5 +79,47 @@ class Build(unittest.TestCase):
                 manifest('world = "assertion"\nmodel = "yes"')
 
 
+class Messages(unittest.TestCase):
+    """What an author reads when the build or a call fails: their own file and line."""
+
+    def test_a_build_failure_is_the_plugins_traceback_with_real_paths(self):
+        output = (
+            "Error: Traceback (most recent call last):\n"
+            "  File \"/usr/lib/python3/componentize_py/app.py\", line 9, in <module>\n"
+            "AssertionError: Traceback (most recent call last):\n"
+            "  File \"/0/app.py\", line 5, in <module>\n"
+            "    from plugin import Pyerr\n"
+            "  File \"/0/plugin.py\", line 21\n"
+            "    x = (\n"
+            "        ^\n"
+            "SyntaxError: '(' was never closed\n"
+            "\n"
+            "Caused by:\n"
+            "    0: AssertionError: Traceback ...\n"
+            "\n"
+            "Stack backtrace:\n"
+            "   0: anyhow::error::<impl anyhow::Error>::msg\n"
+        )
+        text = build.readable_failure(output, [Path("/home/me/pyerr"), Path("/sdk")])
+        self.assertTrue(text.startswith("Traceback (most recent call last):"), text)
+        self.assertIn('File "/home/me/pyerr/plugin.py", line 21', text)
+        self.assertTrue(text.endswith("SyntaxError: '(' was never closed"), text)
+        for noise in ("Stack backtrace", "Caused by", "componentize_py", "anyhow"):
+            self.assertNotIn(noise, text)
+
+    def test_a_runtime_error_names_the_authors_file_and_line(self):
+        from ratchet_sdk import component
+
+        try:
+            None.boom()
+        except AttributeError as e:
+            where = component._describe(e)
+        self.assertRegex(where, r"^AttributeError: .*boom.* \(at .*test_build\.py:\d+ in test_a_runtime_error")
+        # componentize-py mounts the plugin directory as /0/: shown as the author's path.
+        self.assertEqual(component._source_name("/0/plugin.py"), "plugin.py")
+        self.assertEqual(component._source_name("/0/pkg/rules.py"), "pkg/rules.py")
+        self.assertEqual(component._source_name("/usr/lib/x.py"), "/usr/lib/x.py")
+
+
 if __name__ == "__main__":
     unittest.main()
