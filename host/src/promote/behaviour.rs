@@ -10,10 +10,14 @@
 //! pattern, the tool order. Whether it applies to the other run is decided by
 //! evaluating it, values included (`must-not-call-tool create_return` with
 //! `order_id = "O-2"` does not fail on a run that returned order `O-7`).
-//! `world-state` criteria are not evaluated here (that needs the simulator): each
-//! counts as failing on its own scenario's run, and is covered only by an
+//! `world-state` criteria are not evaluated here (that needs the simulator). When
+//! a scenario's evaluable criteria say nothing about a run, its outcome checks
+//! stand for the failure: each counts as failing, and is covered only by an
 //! identical criterion of the other scenario (same path, same check, same value) —
-//! repeats of one task share them, different tasks do not. `plugin` criteria are
+//! repeats of one task share them, different tasks do not. Next to an evaluable
+//! criterion that fails they add nothing: their values are what that behaviour did
+//! to this one customer's world (an account id, an amount), and counting them would
+//! keep every instance of one failure apart. `plugin` criteria are
 //! not evaluated either: they never make two failures the same, and a scenario
 //! whose only failing criteria are plugins is never merged.
 
@@ -38,22 +42,26 @@ pub fn signature(c: &Check) -> Option<String> {
 }
 
 /// The criteria of `s` that fail on `run`, by signature (each with the first
-/// criterion id that has it); `world-state` criteria by their whole check (see the
+/// criterion id that has it). When none of the evaluable criteria fails, the
+/// `world-state` criteria stand for the failure, by their whole check (see the
 /// module doc), as if they failed.
 pub fn failing(s: &Scenario, run: &Conversation, rules: &ConversationConfig) -> BTreeMap<String, String> {
     let plugins = AssertionPlugins::new();
     let ctx = Context::new(&plugins, rules);
     let mut out = BTreeMap::new();
     for c in &s.criteria {
-        if let Check::WorldState { .. } = &c.check {
-            let whole = crate::schema::canonical_json(&serde_json::to_value(&c.check).unwrap_or_default());
-            out.entry(format!("world-state:{whole}")).or_insert_with(|| c.id.clone());
-            continue;
-        }
         let Some(sig) = signature(&c.check) else { continue };
         if let Ok(o) = criteria::evaluate(c, run, &ctx) {
             if !o.passed {
                 out.entry(sig).or_insert_with(|| c.id.clone());
+            }
+        }
+    }
+    if out.is_empty() {
+        for c in &s.criteria {
+            if let Check::WorldState { .. } = &c.check {
+                let whole = crate::schema::canonical_json(&serde_json::to_value(&c.check).unwrap_or_default());
+                out.entry(format!("world-state:{whole}")).or_insert_with(|| c.id.clone());
             }
         }
     }
@@ -152,6 +160,24 @@ mod tests {
         let other = scenario(&ws("O-9"), &[("get_order", "O-9")]);
         assert!(same_failure(&a, &again, &rules).is_some(), "the same outcome check: the same task");
         assert!(same_failure(&a, &other, &rules).is_none(), "another order: another task");
+    }
+
+    #[test]
+    fn outcome_values_of_one_customer_do_not_split_a_failure_caught_otherwise() {
+        // The demo's refund-without-supervisor-flag: every instance refunds (caught by
+        // the same must-not-call-tool) and carries an outcome check on its own
+        // account. The accounts differ; the failure is one.
+        let rules = ConversationConfig::default();
+        let with_outcome = |account: &str| {
+            format!(
+                "{NO_REFUND}[world]\nsimulator = \"s\"\nstate = {{ accounts = {{}} }}\n\n[[criteria]]\nid = \"no-refund-recorded\"\nkind = \"world-state\"\npath = \"/accounts/{account}/refunds\"\nunchanged = true\n"
+            )
+        };
+        let a = scenario(&with_outcome("A-1"), &[("refund_order", "O-1")]);
+        let b = scenario(&with_outcome("A-2"), &[("refund_order", "O-5")]);
+        let why = same_failure(&a, &b, &rules).expect("one failure, two customers");
+        assert_eq!(why.existing_catches_candidate, vec!["no-refund"]);
+        // Where nothing evaluable fails the outcome check still decides (previous test).
     }
 
     #[test]
