@@ -291,6 +291,12 @@ fn run_here(
     opts: &RunOptions,
     reject_path: &Path,
 ) -> Result<detect::Stats, CliError> {
+    // On a terminal: conversations examined so far, what was flagged and rejected.
+    let progress = super::progress::Progress::counter("conversation(s)");
+    let show = |cp: &Checkpoint| {
+        let s = &cp.stats;
+        progress.set(s.seen, format!("{} record(s) read, {} flagged, {} rejected", s.records, s.flagged, s.rejected + s.errors));
+    };
     let stats = match (&a.out, &a.checkpoint) {
         // Restartable: write in place; a restart truncates to the checkpoint's sizes.
         (Some(out_path), Some(cp_path)) => {
@@ -303,6 +309,7 @@ fn run_here(
             let out = open_at(out_path, resume.output_bytes).map_err(|e| io_err(out_path, e))?;
             let mut rejects = open_at(reject_path, resume.reject_bytes).map_err(|e| io_err(reject_path, e))?;
             let mut save = |cp: &Checkpoint| {
+                show(cp);
                 out.sync_data()?;
                 ratchet::fsutil::write_atomic(cp_path, serde_json::to_string_pretty(cp).expect("json").as_bytes())
             };
@@ -316,8 +323,11 @@ fn run_here(
                 None => Sink::Stdout(std::io::BufWriter::new(std::io::stdout())),
             };
             let mut rejects = Sink::file(reject_path).map_err(|e| io_err(reject_path, e))?;
-            let stats = detect::run(detector, records, &mut out, &mut rejects, opts, Checkpoint::default(), &mut |_| Ok(()))
-                .map_err(|e| io_err(out_path.as_deref().unwrap_or(Path::new("<stdout>")), e))?;
+            let stats = detect::run(detector, records, &mut out, &mut rejects, opts, Checkpoint::default(), &mut |cp| {
+                show(cp);
+                Ok(())
+            })
+            .map_err(|e| io_err(out_path.as_deref().unwrap_or(Path::new("<stdout>")), e))?;
             if let Some(p) = out_path {
                 out.finish(p, true).map_err(|e| io_err(p, e))?;
             }

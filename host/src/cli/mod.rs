@@ -18,6 +18,7 @@ mod gate_cmd;
 mod init_cmd;
 mod plugin_build;
 mod plugin_cmd;
+mod progress;
 mod regenerate_cmd;
 mod schema_cmd;
 mod shell_cmd;

@@ -10,6 +10,7 @@ use serde_json::{json, Value};
 
 use super::gate_cmd::{harness, needs_plugins, prepare};
 use super::plugin_cmd::Format;
+use super::progress::Progress;
 use super::{exit, CliError, CliResult};
 use ratchet::agent::recorded::RecordedDriver;
 use ratchet::agent::AgentConfig;
@@ -171,6 +172,7 @@ pub fn regenerate(a: RegenerateArgs, config: Option<&Path>) -> CliResult {
     let mut unusable = Vec::new();
     // Where each event is in the input (1-based) and its time, for the JSON output.
     let mut placed: std::collections::BTreeMap<String, (usize, Option<String>)> = std::collections::BTreeMap::new();
+    let progress = Progress::bar(events.len() as u64, "regenerate");
     for (position, e) in &events {
         placed.insert(e.event_id.clone(), (*position, e.time().map(ratchet::time::format_unix)));
         match regenerate::regenerate(e, &opts) {
@@ -178,7 +180,9 @@ pub fn regenerate(a: RegenerateArgs, config: Option<&Path>) -> CliResult {
             Err(err @ regenerate::RegenerateError::Simulator { .. }) => return Err(CliError::plugin(anyhow!(err))),
             Err(err) => unusable.push((e.event_id.clone(), err.to_string())),
         }
+        progress.inc();
     }
+    drop(progress);
     let place = |event: &str| {
         let (position, time) = placed.get(event).cloned().unwrap_or((0, None));
         json!({"position": position, "time": time, "order": order_label})
@@ -206,7 +210,9 @@ pub fn regenerate(a: RegenerateArgs, config: Option<&Path>) -> CliResult {
             Format::Text => eprintln!("event {event}: REJECTED, no scenario written: {why}"),
         }
     }
+    let progress = Progress::bar(regenerated.len() as u64, if a.no_check && against.is_none() { "write" } else { "check" });
     for r in &regenerated {
+        progress.inc();
         let s = &r.scenario;
         let recorded = if a.no_check { None } else { Some(regenerate::reproduce(s, &mut RecordedDriver::new(&r.recorded), &plugins, 64)) };
         let candidate = against.as_ref().map(|(name, agent, p, factory)| {
@@ -262,7 +268,7 @@ pub fn regenerate(a: RegenerateArgs, config: Option<&Path>) -> CliResult {
                 "scrubbed": r.scrubbed,
                 "warnings": r.warnings,
             })),
-            Format::Text => {
+            Format::Text => progress.suspend(|| {
                 match (&file, &rejected) {
                     (Some(p), _) => eprintln!("event {event}: scenario {} → {}", s.id, p.display()),
                     (None, Some(why)) => eprintln!("event {event}: REJECTED, no scenario written: {why}"),
@@ -288,9 +294,10 @@ pub fn regenerate(a: RegenerateArgs, config: Option<&Path>) -> CliResult {
                 for w in &r.warnings {
                     eprintln!("  note: {w}");
                 }
-            }
+            }),
         }
     }
+    drop(progress);
     if a.format == Format::Json {
         outln!("{}", serde_json::to_string_pretty(&results).expect("json"));
     }

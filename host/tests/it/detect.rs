@@ -274,3 +274,52 @@ fn a_scorecard_that_fails_on_every_conversation_exits_3() {
     let o = ratchet_in(tmp.path(), &["detect", input.to_str().unwrap(), "--out", out.to_str().unwrap(), "--processes", "2"]);
     assert_eq!(o.status.code(), Some(3), "{}", String::from_utf8_lossy(&o.stderr));
 }
+
+/// Runs `shell` on a pseudo-terminal (util-linux `script`), as a user at a
+/// terminal would; returns the exit code and everything the terminal showed.
+fn on_a_terminal(shell: &str, no_progress: bool) -> (Option<i32>, String) {
+    let mut c = Command::new("script");
+    c.args(["-q", "-e", "-c", shell, "/dev/null"]).current_dir(repo()).env("RATCHET_CACHE_DIR", test_cache_dir()).env("TERM", "xterm");
+    if no_progress {
+        c.env("RATCHET_NO_PROGRESS", "1");
+    } else {
+        c.env_remove("RATCHET_NO_PROGRESS");
+    }
+    let o = c.output().expect("script (util-linux) runs");
+    (o.status.code(), String::from_utf8_lossy(&o.stdout).into_owned())
+}
+
+/// On a terminal detect draws a progress line (conversations, rate, flagged) and
+/// clears it, leaving the summary; `RATCHET_NO_PROGRESS` turns it off there; on a
+/// pipe nothing is drawn and the output is what it always was.
+#[test]
+fn progress_line_only_on_a_terminal() {
+    let tmp = tempfile::tempdir().unwrap();
+    let input = stream(tmp.path(), 60);
+    let out = tmp.path().join("events.jsonl");
+    // The stream arrives in two parts, a second apart, so the line is drawn between
+    // them whatever the machine's speed.
+    let shell = format!(
+        "(head -n 30 '{i}'; sleep 1; tail -n +31 '{i}') | '{bin}' detect - --batch 1 --out '{o}'",
+        i = input.display(),
+        bin = env!("CARGO_BIN_EXE_ratchet"),
+        o = out.display()
+    );
+    let (code, shown) = on_a_terminal(&shell, false);
+    assert_eq!(code, Some(4) /* the stream holds a malformed line */, "{shown}");
+    assert!(shown.contains("conversation(s) (") && shown.contains("/s, ") && shown.contains("flagged"), "a progress line: {shown}");
+    assert!(shown.contains("detect: seen 63, flagged"), "the summary stays: {shown}");
+    let first = std::fs::read(&out).unwrap();
+
+    let (code, shown) = on_a_terminal(&shell, true);
+    assert_eq!(code, Some(4), "{shown}");
+    assert!(!shown.contains("conversation(s) ("), "RATCHET_NO_PROGRESS: no line: {shown}");
+    assert!(shown.contains("detect: seen 63, flagged"), "{shown}");
+    assert_eq!(std::fs::read(&out).unwrap(), first, "the events do not depend on the terminal");
+
+    let o = ratchet_in(&repo(), &["detect", input.to_str().unwrap(), "--batch", "1", "--out", out.to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(4), "{err}");
+    assert!(!err.contains("conversation(s) (") && !err.contains('\r'), "not a terminal: no line: {err}");
+    assert_eq!(std::fs::read(&out).unwrap(), first);
+}

@@ -631,3 +631,36 @@ fn a_captured_world_becomes_the_scenarios_world_scrubbed() {
     assert_eq!(world["accounts"]["A-55812"]["emails"][0], serde_json::json!(key), "the same placeholder as the key");
     assert!(!s.recording.unwrap().conversation_json.contains("\"world\""), "the recording does not repeat the world");
 }
+
+/// On a terminal regenerate draws its progress bars between the lines it prints,
+/// never through them: every line a pipe gets is on the terminal too, whole, and the
+/// scenario files are the same bytes.
+#[test]
+fn progress_on_a_terminal_keeps_the_printed_lines_whole() {
+    let tmp = tempfile::tempdir().unwrap();
+    let events = tuesday_events(tmp.path());
+    let (piped, tty) = (tmp.path().join("piped"), tmp.path().join("tty"));
+    let (code, _, err) = run(&["regenerate", events.to_str().unwrap(), "--out-dir", piped.to_str().unwrap(), "--now", NOW]);
+    assert_eq!(code, 0, "{err}");
+    assert!(!err.contains('\r'), "not a terminal: no progress line: {err}");
+    let shell = format!("'{bin}' regenerate '{e}' --out-dir '{o}' --now {NOW}", bin = env!("CARGO_BIN_EXE_ratchet"), e = events.display(), o = tty.display());
+    let o = Command::new("script")
+        .args(["-q", "-e", "-c", &shell, "/dev/null"])
+        .current_dir(repo())
+        .env("RATCHET_CACHE_DIR", test_cache_dir())
+        .env("TERM", "xterm")
+        .env_remove("RATCHET_NO_PROGRESS")
+        .output()
+        .expect("script (util-linux) runs");
+    let shown = String::from_utf8_lossy(&o.stdout).replace("\r\n", "\n");
+    assert_eq!(o.status.code(), Some(0), "{shown}");
+    for line in err.lines() {
+        let line = line.replace(piped.to_str().unwrap(), tty.to_str().unwrap());
+        assert!(shown.lines().any(|l| l.ends_with(&line)), "`{line}` whole on the terminal too:\n{shown}");
+    }
+    let files = |d: &Path| -> BTreeMap<String, Vec<u8>> {
+        std::fs::read_dir(d).unwrap().map(|e| e.unwrap()).map(|e| (e.file_name().to_string_lossy().into_owned(), std::fs::read(e.path()).unwrap())).collect()
+    };
+    assert_eq!(files(&tty), files(&piped));
+    assert_eq!(files(&piped).len(), 2);
+}

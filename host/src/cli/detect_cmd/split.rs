@@ -114,7 +114,11 @@ pub(super) fn run(a: &DetectArgs, config: Option<&Path>, inputs: &[PathBuf], rej
     }
     // Every child reads the whole stream (and keeps its partition): stdin is copied to all.
     let feed_stdin = inputs.iter().any(|p| p == Path::new("-"));
+    // On a terminal: that the processes are at work, and for how long (each child's
+    // counts stay in its own partition until the merge).
+    let progress = crate::cli::progress::Progress::spinner(format!("detect: {n} process(es) scoring their partitions"));
     workers::run_all(specs, feed_stdin).map_err(|e| worker_error(e, n))?;
+    drop(progress);
 
     let mut parts = Vec::new();
     let mut judge = BrokerStats::default();
