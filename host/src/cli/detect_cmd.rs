@@ -13,7 +13,7 @@ use serde_json::Value;
 use super::plugin_cmd::Format;
 use super::{exit, CliError, CliResult};
 use ratchet::config::Project;
-use ratchet::detect::{self, input, Checkpoint, Detector, Partition, RunOptions};
+use ratchet::detect::{self, input, Checkpoint, Detector, Partition, RunOptions, RunVerdict};
 use ratchet::plugin::WorldKind;
 use ratchet::schema::{self, AgentState, FailureEvent};
 
@@ -245,8 +245,8 @@ pub fn detect(a: DetectArgs, config: Option<&Path>) -> CliResult {
     }
     // Any reject or scorecard error exits 4 (once everything else is done), unless
     // --max-reject-rate allows it; said before the summary, which stays the last line.
-    let reject_exit = stats.rejected + stats.errors > 0 && stats.reject_rate() > a.max_reject_rate;
-    if reject_exit {
+    let verdict = stats.verdict(a.max_reject_rate);
+    if verdict == RunVerdict::RejectsAboveLimit {
         eprintln!(
             "detect: exit {}: {} rejected record(s) and {} scorecard error(s) are {:.4} of what was read, above --max-reject-rate {} (everything else is written)",
             exit::REJECTS,
@@ -268,18 +268,18 @@ pub fn detect(a: DetectArgs, config: Option<&Path>) -> CliResult {
     }
     // Some conversations failing a scorecard is traffic (they are in the reject file);
     // every one of them failing is a broken plugin or host, and nothing was judged.
-    if stats.seen > 0 && stats.errors == stats.seen {
-        eprintln!(
-            "detect: every conversation ({}) failed a scorecard, so none was judged: the plugin (or its limits, or the host) is broken, not the traffic; see {}",
-            stats.seen,
-            reject_path.display()
-        );
-        return Ok(exit::PLUGIN);
-    }
-    if reject_exit {
-        return Ok(exit::REJECTS);
-    }
-    Ok(exit::OK)
+    Ok(match verdict {
+        RunVerdict::ScorecardsBroken => {
+            eprintln!(
+                "detect: every conversation ({}) failed a scorecard, so none was judged: the plugin (or its limits, or the host) is broken, not the traffic; see {}",
+                stats.seen,
+                reject_path.display()
+            );
+            exit::PLUGIN
+        }
+        RunVerdict::RejectsAboveLimit => exit::REJECTS,
+        RunVerdict::Clean | RunVerdict::RejectsAllowed => exit::OK,
+    })
 }
 
 /// One process: events to `--out` (in place with a checkpoint, else a temporary file

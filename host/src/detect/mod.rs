@@ -63,6 +63,59 @@ impl Partition {
     }
 }
 
+/// Why a [`Detector`] could not be built from the configuration.
+#[derive(Debug, thiserror::Error)]
+pub enum DetectorError {
+    /// `detect.expected_escalation_pattern` is not a regular expression.
+    #[error("detect.expected_escalation_pattern: {0}")]
+    EscalationPattern(#[from] regex::Error),
+}
+
+/// Why one input record gave no conversation: the reason written to the reject
+/// file (its text is the reject's `error`, so it names the record).
+#[derive(Debug, thiserror::Error)]
+pub enum RecordError {
+    /// A canonical record that is not UTF-8.
+    #[error("not UTF-8: {0}")]
+    NotUtf8(#[from] std::str::Utf8Error),
+    /// A canonical record that is not a valid conversation (the message names the
+    /// field, and the line within a multi-line file).
+    #[error("{0}")]
+    Invalid(String),
+    /// A JSON Lines record for an adapter that is not exactly one JSON document.
+    #[error("{origin}: invalid JSON: {source}")]
+    NotOneDocument {
+        /// `file:line`.
+        origin: String,
+        /// What the JSON parser said.
+        source: serde_json::Error,
+    },
+    /// The adapter refused the record, trapped or broke its limits.
+    #[error("{origin}: {source}")]
+    Adapter {
+        /// `file:line` (or the file).
+        origin: String,
+        /// The plugin failure.
+        source: crate::plugin::PluginError,
+    },
+}
+
+/// What a finished run's counts mean for its exit; the CLI maps each to an exit
+/// code ([`Stats::verdict`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunVerdict {
+    /// Nothing rejected, no scorecard error.
+    Clean,
+    /// Rejects or scorecard errors, within the allowed rate.
+    RejectsAllowed,
+    /// Rejects or scorecard errors above the allowed rate: everything else was
+    /// written, but the run must not look clean.
+    RejectsAboveLimit,
+    /// A scorecard failed on every conversation: nothing was judged, the plugin (or
+    /// its limits, or the host) is broken, not the traffic.
+    ScorecardsBroken,
+}
+
 /// Scorecards and rules, ready to examine conversations.
 pub struct Detector {
     scorecards: Vec<(ScorecardEntry, Arc<Plugin>)>,
@@ -78,8 +131,8 @@ pub struct Detector {
 impl Detector {
     /// `scorecards` pairs each `[[detect.scorecards]]` entry with its loaded plugin;
     /// `adapter` converts records that are not canonical conversations.
-    pub fn new(config: DetectConfig, scorecards: Vec<(ScorecardEntry, Arc<Plugin>)>, adapter: Option<(Arc<Plugin>, Value)>) -> Result<Detector, String> {
-        let expected_escalation = Regex::new(&config.expected_escalation_pattern).map_err(|e| format!("detect.expected_escalation_pattern: {e}"))?;
+    pub fn new(config: DetectConfig, scorecards: Vec<(ScorecardEntry, Arc<Plugin>)>, adapter: Option<(Arc<Plugin>, Value)>) -> Result<Detector, DetectorError> {
+        let expected_escalation = Regex::new(&config.expected_escalation_pattern)?;
         // The event id depends on the conversation and on what judged it.
         let mut h = Sha256::new();
         for (e, p) in &scorecards {
@@ -98,36 +151,38 @@ impl Detector {
     }
 
     /// Turn one input record into canonical conversations (directly, or through the adapter).
-    pub fn conversations(&self, record: &input::Record) -> Result<Vec<Conversation>, String> {
+    pub fn conversations(&self, record: &input::Record) -> Result<Vec<Conversation>, RecordError> {
         self.converted(record).map(|v| v.into_iter().map(|(c, _)| c).collect())
     }
 
     /// [`Detector::conversations`], each with whether the adapter reported its
     /// message content missing (`turns.content`: the source recorded model calls
     /// without their messages, e.g. an instrumentation's content capture was off).
-    pub fn converted(&self, record: &input::Record) -> Result<Vec<(Conversation, bool)>, String> {
+    pub fn converted(&self, record: &input::Record) -> Result<Vec<(Conversation, bool)>, RecordError> {
         match &self.adapter {
             None => {
-                let text = std::str::from_utf8(&record.bytes).map_err(|e| format!("not UTF-8: {e}"))?;
-                schema::parse_json::<Conversation>(text, &record.origin).map(|c| vec![(c, false)]).map_err(|e| match e {
-                    // A JSONL record is one line: its own "line 1" is noise next to `file:line`.
-                    schema::SchemaError::Invalid(mut loc) if loc.line == Some(1) && record.origin.contains(':') => {
-                        loc.line = None;
-                        let col = loc.column.take().map(|c| format!(" (column {c})")).unwrap_or_default();
-                        format!("{loc}{col}")
-                    }
-                    other => other.to_string(),
+                let text = std::str::from_utf8(&record.bytes)?;
+                schema::parse_json::<Conversation>(text, &record.origin).map(|c| vec![(c, false)]).map_err(|e| {
+                    RecordError::Invalid(match e {
+                        // A JSONL record is one line: its own "line 1" is noise next to `file:line`.
+                        schema::SchemaError::Invalid(mut loc) if loc.line == Some(1) && record.origin.contains(':') => {
+                            loc.line = None;
+                            let col = loc.column.take().map(|c| format!(" (column {c})")).unwrap_or_default();
+                            format!("{loc}{col}")
+                        }
+                        other => other.to_string(),
+                    })
                 })
             }
             Some((adapter, options)) => {
                 // One JSON document per JSONL line: anything after it is an error, never
                 // silently dropped by an adapter that would read only the first.
                 if record.line {
-                    if let Err(e) = check_one_document(&record.bytes) {
-                        return Err(format!("{}: {e}", record.origin));
+                    if let Err(source) = check_one_document(&record.bytes) {
+                        return Err(RecordError::NotOneDocument { origin: record.origin.clone(), source });
                     }
                 }
-                let call = adapter.convert(&record.bytes, options).map_err(|e| format!("{}: {e}", record.origin))?;
+                let call = adapter.convert(&record.bytes, options).map_err(|source| RecordError::Adapter { origin: record.origin.clone(), source })?;
                 Ok(call.output.into_iter().map(|c| (c.conversation, c.missing.iter().any(|m| m == "turns.content"))).collect())
             }
         }
@@ -242,6 +297,20 @@ impl Stats {
             self.rejected,
             self.errors
         )
+    }
+
+    /// What the counts mean for the run's exit, with `max_reject_rate` the share of
+    /// rejects and scorecard errors allowed (`--max-reject-rate`; 0 allows none).
+    pub fn verdict(&self, max_reject_rate: f64) -> RunVerdict {
+        if self.seen > 0 && self.errors == self.seen {
+            RunVerdict::ScorecardsBroken
+        } else if self.rejected + self.errors == 0 {
+            RunVerdict::Clean
+        } else if self.reject_rate() > max_reject_rate {
+            RunVerdict::RejectsAboveLimit
+        } else {
+            RunVerdict::RejectsAllowed
+        }
     }
 
     /// The share of units that failed: (rejected + errors) / (rejected + seen),
@@ -419,7 +488,7 @@ fn process(detector: &Detector, record: Result<input::Record, input::ReadError>,
         Ok(r) => r,
     };
     match detector.converted(&rec) {
-        Err(e) => vec![Outcome::Rejected(Reject { origin: rec.origin.clone(), error: e, record: lossy(&rec.bytes) })],
+        Err(e) => vec![Outcome::Rejected(Reject { origin: rec.origin.clone(), error: e.to_string(), record: lossy(&rec.bytes) })],
         Ok(convs) => convs
             .into_iter()
             .map(|(c, no_content)| {
@@ -435,8 +504,8 @@ fn process(detector: &Detector, record: Result<input::Record, input::ReadError>,
 
 /// Exactly one JSON document (whitespace around it allowed): trailing data
 /// after it, such as a second document on the same line, is an error.
-pub fn check_one_document(bytes: &[u8]) -> Result<(), String> {
-    serde_json::from_slice::<serde::de::IgnoredAny>(bytes).map(|_| ()).map_err(|e| format!("invalid JSON: {e}"))
+pub fn check_one_document(bytes: &[u8]) -> Result<(), serde_json::Error> {
+    serde_json::from_slice::<serde::de::IgnoredAny>(bytes).map(|_| ())
 }
 
 /// Map `items` on `jobs` threads in contiguous chunks, keeping the input order.
@@ -464,4 +533,34 @@ fn lossy(b: &[u8]) -> String {
         s.push_str("…[cut]");
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stats(seen: u64, rejected: u64, errors: u64) -> Stats {
+        Stats { records: seen + rejected, seen, rejected, errors, ..Stats::default() }
+    }
+
+    #[test]
+    fn the_exit_follows_the_counts_and_the_allowed_rate() {
+        assert_eq!(stats(10, 0, 0).verdict(0.0), RunVerdict::Clean);
+        assert_eq!(stats(0, 0, 0).verdict(0.0), RunVerdict::Clean, "nothing read is not an error of the traffic");
+        assert_eq!(stats(99, 1, 0).verdict(0.0), RunVerdict::RejectsAboveLimit, "any reject by default");
+        assert_eq!(stats(99, 1, 0).verdict(0.01), RunVerdict::RejectsAllowed, "1 of 100 within 1 %");
+        assert_eq!(stats(98, 2, 0).verdict(0.01), RunVerdict::RejectsAboveLimit);
+        assert_eq!(stats(10, 0, 1).verdict(0.0), RunVerdict::RejectsAboveLimit, "a scorecard error counts like a reject");
+        assert_eq!(stats(10, 3, 10).verdict(1.0), RunVerdict::ScorecardsBroken, "whatever the allowed rate");
+    }
+
+    #[test]
+    fn record_errors_say_what_the_reject_file_said() {
+        let e = check_one_document(b"{} {}").unwrap_err();
+        let r = RecordError::NotOneDocument { origin: "a.jsonl:3".into(), source: e };
+        assert!(r.to_string().starts_with("a.jsonl:3: invalid JSON: trailing characters"), "{r}");
+        let bad = DetectConfig { expected_escalation_pattern: "(((".into(), ..DetectConfig::default() };
+        let e = Detector::new(bad, vec![], None).err().expect("a bad pattern");
+        assert!(e.to_string().starts_with("detect.expected_escalation_pattern: regex parse error"), "{e}");
+    }
 }
