@@ -1,11 +1,13 @@
 //! Drivers for the agent under test. A driver starts sessions; a session receives
 //! the scripted customer lines and the replayed tool results, and returns what the
-//! agent does next. Three drivers: `exec` (a subprocess speaking JSON lines, see
-//! docs/agent-protocol.md), `wasm` (an agent compiled to a component) and `openai`
+//! agent does next. Four drivers: `exec` (a subprocess speaking JSON lines, see
+//! docs/agent-protocol.md), `http` (the same messages, one POST each, to an agent
+//! running as a service), `wasm` (an agent compiled to a component) and `openai`
 //! (a system prompt, a model and tool schemas against an OpenAI-compatible chat
 //! completions endpoint, see docs/openai-driver.md).
 
 pub mod exec;
+pub mod http;
 pub mod openai;
 pub mod recorded;
 pub mod wasm;
@@ -32,7 +34,7 @@ pub struct AgentConfig {
     /// A name for reports.
     #[serde(default = "default_name")]
     pub name: String,
-    /// `exec`, `wasm` or `openai`.
+    /// `exec`, `http`, `wasm` or `openai`.
     pub driver: DriverKind,
     /// exec: the command and its arguments (relative paths from the project root).
     #[serde(default)]
@@ -40,6 +42,9 @@ pub struct AgentConfig {
     /// exec: extra environment variables for the agent process.
     #[serde(default)]
     pub env: std::collections::BTreeMap<String, String>,
+    /// http: the URL of the agent service every message is POSTed to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
     /// wasm: the component implementing the `agent` world (inside the project root).
     #[serde(default)]
     pub component: Option<PathBuf>,
@@ -112,6 +117,7 @@ impl Default for AgentConfig {
             driver: DriverKind::Exec,
             command: Vec::new(),
             env: Default::default(),
+            url: None,
             component: None,
             config: empty_object(),
             turn_timeout_ms: default_turn_timeout(),
@@ -158,6 +164,8 @@ fn default_max_tool_calls() -> u32 {
 pub enum DriverKind {
     /// A subprocess speaking JSON lines.
     Exec,
+    /// A service: each protocol message is one HTTP POST, answered in the response.
+    Http,
     /// A Wasm component (world `agent`).
     Wasm,
     /// A system prompt, a model and tool schemas against an OpenAI-compatible endpoint.
@@ -169,6 +177,7 @@ impl DriverKind {
     pub fn name(self) -> &'static str {
         match self {
             DriverKind::Exec => "exec",
+            DriverKind::Http => "http",
             DriverKind::Wasm => "wasm",
             DriverKind::Openai => "openai",
         }
@@ -190,7 +199,18 @@ impl AgentConfig {
                     return bad(field, &msg);
                 }
             }
+            DriverKind::Http => {
+                if let Some(field) = http::foreign_field_set(&a) {
+                    return bad(field, "the http driver does not use this field (the service runs its own model, prompt and tools)");
+                }
+                if let Err((field, msg)) = http::HttpSettings::from_config(&a) {
+                    return bad(field, &msg);
+                }
+            }
             _ => {
+                if a.url.is_some() {
+                    return bad("url", &format!("only the http driver uses this field (this agent's driver is `{}`)", a.driver.name()));
+                }
                 if let Some(field) = openai::openai_only_field_set(&a) {
                     return bad(field, &format!("only the openai driver uses this field (this agent's driver is `{}`)", a.driver.name()));
                 }

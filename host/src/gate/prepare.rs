@@ -14,6 +14,7 @@ use super::criteria::AssertionPlugins;
 use super::customer::SimulatedCustomer;
 use super::Harness;
 use crate::agent::exec::ExecDriver;
+use crate::agent::http::{HttpAgent, HttpDriver};
 use crate::agent::openai::{OpenAiAgent, OpenAiDriver, SetupError};
 use crate::agent::wasm::WasmDriver;
 use crate::agent::{AgentConfig, Driver, DriverKind};
@@ -103,6 +104,16 @@ pub enum PrepareError {
         /// The world it implements.
         found: &'static str,
     },
+    /// The http agent's settings or token are not usable.
+    #[error("{}: agent.{field}: {message}", file.display())]
+    Http {
+        /// The agent config file.
+        file: PathBuf,
+        /// The field at fault.
+        field: &'static str,
+        /// Why.
+        message: String,
+    },
     /// The openai agent's prompt or tool schemas could not be loaded.
     #[error("{}: {source}", file.display())]
     OpenAi {
@@ -174,14 +185,19 @@ pub fn prepare(project: &Project, agent: &AgentConfig, agent_file: &Path, scenar
         DriverKind::Openai => Some(Arc::new(OpenAiAgent::load(agent, &project.root).map_err(|source| PrepareError::OpenAi { file: file(), source })?)),
         _ => None,
     };
+    let http = match agent.driver {
+        DriverKind::Http => Some(Arc::new(HttpAgent::load(agent).map_err(|(field, message)| PrepareError::Http { file: file(), field, message })?)),
+        _ => None,
+    };
     let root = project.root.clone();
     let agent = agent.clone();
     let shared = openai.clone();
     let factory: DriverFactory = Box::new(move || -> Box<dyn Driver> {
-        match (&wasm_agent, &shared) {
-            (Some(p), _) => Box::new(WasmDriver::new(p.clone(), agent.config.clone())),
-            (None, Some(o)) => Box::new(OpenAiDriver::new(o.clone())),
-            (None, None) => Box::new(ExecDriver::new(agent.clone(), root.clone())),
+        match (&wasm_agent, &shared, &http) {
+            (Some(p), _, _) => Box::new(WasmDriver::new(p.clone(), agent.config.clone())),
+            (None, Some(o), _) => Box::new(OpenAiDriver::new(o.clone())),
+            (None, None, Some(h)) => Box::new(HttpDriver::new(h.clone())),
+            (None, None, None) => Box::new(ExecDriver::new(agent.clone(), root.clone())),
         }
     });
     Ok(Prepared { harness, factory, openai, judge })

@@ -209,6 +209,14 @@ impl ChatEndpoint {
         }
     }
 
+    /// An endpoint whose requests go to `url` as given (the http agent driver's
+    /// service), with `s`'s key, cap, retries and timeouts.
+    pub fn at(s: EndpointSettings, url: String) -> ChatEndpoint {
+        let mut e = ChatEndpoint::new(s);
+        e.endpoint = url;
+        e
+    }
+
     /// The URL requests go to.
     pub fn endpoint(&self) -> &str {
         &self.endpoint

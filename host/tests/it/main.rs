@@ -16,6 +16,7 @@ mod gate;
 mod golden;
 mod hostile_files;
 mod html_report;
+mod http_driver;
 mod model_judge;
 mod openai_driver;
 mod otel_ingest;
