@@ -3,8 +3,13 @@
 //! after another; a process that crashes, hangs or talks garbage is killed, the
 //! scenario gets an `error` verdict, and the next session starts a fresh process.
 //! The agent runs in a process group of its own, killed with it ([`group`]).
+//! An agent whose `ready` says `concurrent_sessions: true` may instead serve every
+//! worker's sessions on one process ([`shared`], `gate --concurrent-sessions`).
 
 mod group;
+mod shared;
+
+pub use shared::{SharedDriver, SharedProcess};
 
 use std::collections::VecDeque;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -198,6 +203,8 @@ enum FromAgent {
         agent: Option<String>,
         #[serde(default)]
         version: Option<String>,
+        #[serde(default)]
+        concurrent_sessions: bool,
     },
     #[serde(rename = "tool.call")]
     ToolCall {
@@ -222,6 +229,17 @@ enum FromAgent {
 }
 
 impl FromAgent {
+    /// The session a message belongs to (`ready` belongs to none).
+    fn session(&self) -> Option<&str> {
+        match self {
+            FromAgent::Ready { .. } => None,
+            FromAgent::ToolCall { session, .. }
+            | FromAgent::Message { session, .. }
+            | FromAgent::Escalate { session, .. }
+            | FromAgent::SessionEnded { session } => Some(session),
+        }
+    }
+
     fn kind(&self) -> &'static str {
         match self {
             FromAgent::Ready { .. } => "ready",
@@ -244,6 +262,8 @@ struct AgentProcess {
     stderr: Arc<Mutex<VecDeque<u8>>>,
     agent: Option<String>,
     version: Option<String>,
+    /// What its `ready` said: one process may serve several sessions at once.
+    concurrent_sessions: bool,
 }
 
 impl AgentProcess {
@@ -310,7 +330,7 @@ impl AgentProcess {
             }
         });
 
-        let mut p = AgentProcess { child, group, label, stdin, lines: rx, stderr, agent: None, version: None };
+        let mut p = AgentProcess { child, group, label, stdin, lines: rx, stderr, agent: None, version: None, concurrent_sessions: false };
         let timing = Timing {
             deadline: Instant::now() + Duration::from_millis(cfg.turn_timeout_ms.max(1000)),
             turn: Duration::from_millis(cfg.turn_timeout_ms.max(1000)),
@@ -318,9 +338,10 @@ impl AgentProcess {
         };
         let handshake = p.send(&json!({"type": "hello", "protocol": PROTOCOL_VERSION})).and_then(|()| p.next_message(&timing));
         match handshake {
-            Ok(FromAgent::Ready { protocol, agent, version }) if protocol == PROTOCOL_VERSION => {
+            Ok(FromAgent::Ready { protocol, agent, version, concurrent_sessions }) if protocol == PROTOCOL_VERSION => {
                 p.agent = agent;
                 p.version = version;
+                p.concurrent_sessions = concurrent_sessions;
                 Ok(p)
             }
             Ok(FromAgent::Ready { protocol, .. }) => {

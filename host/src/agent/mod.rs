@@ -42,6 +42,11 @@ pub struct AgentConfig {
     /// exec: extra environment variables for the agent process.
     #[serde(default)]
     pub env: std::collections::BTreeMap<String, String>,
+    /// exec: run every worker's sessions on one agent process, interleaved by
+    /// session id (the agent's `ready` must say `concurrent_sessions: true`);
+    /// `gate --concurrent-sessions` sets it too.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub concurrent_sessions: bool,
     /// http: the URL of the agent service every message is POSTed to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
@@ -117,6 +122,7 @@ impl Default for AgentConfig {
             driver: DriverKind::Exec,
             command: Vec::new(),
             env: Default::default(),
+            concurrent_sessions: false,
             url: None,
             component: None,
             config: empty_object(),
@@ -191,6 +197,9 @@ impl AgentConfig {
         let a = file.agent;
         let origin = path.display().to_string();
         let bad = |field: &str, msg: &str| Err(SchemaError::invalid(origin.clone(), None, None, Some(format!("agent.{field}")), msg.to_string()));
+        if a.concurrent_sessions && a.driver != DriverKind::Exec {
+            return bad("concurrent_sessions", &format!("only the exec driver uses this field (this agent's driver is `{}`)", a.driver.name()));
+        }
         match a.driver {
             DriverKind::Exec if a.command.is_empty() => return bad("command", "the exec driver needs a command, e.g. [\"python3\", \"agent.py\"]"),
             DriverKind::Wasm if a.component.is_none() => return bad("component", "the wasm driver needs a component path"),

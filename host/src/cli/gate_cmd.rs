@@ -77,6 +77,11 @@ pub struct GateArgs {
     /// No progress lines.
     #[arg(long, short)]
     quiet: bool,
+    /// Run every worker's sessions on one exec agent process, interleaved by session
+    /// id (the agent's `ready` must say `concurrent_sessions: true`); the same as
+    /// `concurrent_sessions = true` in the agent file.
+    #[arg(long)]
+    concurrent_sessions: bool,
     /// `json` prints the result file on stdout (for machines) instead of the text summary.
     #[arg(long, value_enum, default_value = "text")]
     format: super::plugin_cmd::Format,
@@ -137,7 +142,17 @@ pub fn gate(a: GateArgs, config: Option<&Path>) -> CliResult {
     if a.repeat == 0 || a.jobs == 0 {
         return Err(CliError::usage(anyhow!("--repeat and --jobs must be at least 1")));
     }
-    let agent = AgentConfig::load(&a.agent).map_err(CliError::usage)?;
+    let mut agent = AgentConfig::load(&a.agent).map_err(CliError::usage)?;
+    if a.concurrent_sessions {
+        if agent.driver != ratchet::agent::DriverKind::Exec {
+            return Err(CliError::usage(anyhow!(
+                "--concurrent-sessions shares one exec agent process between the workers; {} uses the {} driver",
+                a.agent.display(),
+                agent.driver.name()
+            )));
+        }
+        agent.concurrent_sessions = true;
+    }
 
     // Load and validate the whole suite before running anything.
     let all = suite::load(&a.suite).map_err(|errors| {

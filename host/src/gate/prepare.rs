@@ -13,7 +13,7 @@ use thiserror::Error;
 use super::criteria::AssertionPlugins;
 use super::customer::SimulatedCustomer;
 use super::Harness;
-use crate::agent::exec::ExecDriver;
+use crate::agent::exec::{ExecDriver, SharedDriver, SharedProcess};
 use crate::agent::http::{HttpAgent, HttpDriver};
 use crate::agent::openai::{OpenAiAgent, OpenAiDriver, SetupError};
 use crate::agent::wasm::WasmDriver;
@@ -189,6 +189,8 @@ pub fn prepare(project: &Project, agent: &AgentConfig, agent_file: &Path, scenar
         DriverKind::Http => Some(Arc::new(HttpAgent::load(agent).map_err(|(field, message)| PrepareError::Http { file: file(), field, message })?)),
         _ => None,
     };
+    // One agent process for every worker, when asked for (the agent must say it can).
+    let one_process = (agent.driver == DriverKind::Exec && agent.concurrent_sessions).then(|| SharedProcess::new(agent.clone(), project.root.clone()));
     let root = project.root.clone();
     let agent = agent.clone();
     let shared = openai.clone();
@@ -197,7 +199,10 @@ pub fn prepare(project: &Project, agent: &AgentConfig, agent_file: &Path, scenar
             (Some(p), _, _) => Box::new(WasmDriver::new(p.clone(), agent.config.clone())),
             (None, Some(o), _) => Box::new(OpenAiDriver::new(o.clone())),
             (None, None, Some(h)) => Box::new(HttpDriver::new(h.clone())),
-            (None, None, None) => Box::new(ExecDriver::new(agent.clone(), root.clone())),
+            (None, None, None) => match &one_process {
+                Some(p) => Box::new(SharedDriver::new(p.clone())),
+                None => Box::new(ExecDriver::new(agent.clone(), root.clone())),
+            },
         }
     });
     Ok(Prepared { harness, factory, openai, judge })

@@ -7,6 +7,7 @@ mod common;
 mod cache_and_paths;
 mod campaign;
 mod cli;
+mod concurrent_sessions;
 mod conformance;
 mod criteria;
 mod demo;
