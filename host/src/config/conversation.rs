@@ -25,7 +25,7 @@ impl ConversationConfig {
     /// Check the pattern; the error names the field.
     pub fn validate(&self) -> Result<(), (String, String)> {
         if let Some(p) = &self.error_result_pattern {
-            crate::schema::pattern::compile(p).map_err(|e| ("conversation.error_result_pattern".to_string(), e))?;
+            crate::schema::pattern::compile(p).map_err(|e| ("conversation.error_result_pattern".to_string(), e.to_string()))?;
         }
         for (i, t) in self.escalation_tools.iter().enumerate() {
             if t.trim().is_empty() {

@@ -55,7 +55,7 @@ impl RegenerateConfig {
         }
         let patterns = |field: String, c: &Criterion| -> Result<(), (String, String)> {
             match &c.check {
-                Check::MustSay { pattern, .. } | Check::MustNotSay { pattern } => compile(pattern).map(|_| ()).map_err(|e| (field, e)),
+                Check::MustSay { pattern, .. } | Check::MustNotSay { pattern } => compile(pattern).map(|_| ()).map_err(|e| (field, e.to_string())),
                 _ => Ok(()),
             }
         };

@@ -311,7 +311,7 @@ pub fn evaluate(c: &Criterion, t: &Conversation, ctx: &Context) -> Result<Criter
             verdict
         }
         Check::MustSay { pattern, within_turns, when_called } => {
-            let re = compile(pattern).map_err(bad_pattern)?;
+            let re = compile(pattern).map_err(|e| bad_pattern(e.to_string()))?;
             let mut until = deadline(t, *within_turns);
             if let Some(tool) = when_called {
                 let Some((at, _)) = calls(t).into_iter().find(|(_, c)| &c.name == tool) else {
@@ -330,7 +330,7 @@ pub fn evaluate(c: &Criterion, t: &Conversation, ctx: &Context) -> Result<Criter
             }
         }
         Check::MustNotSay { pattern } => {
-            let re = compile(pattern).map_err(bad_pattern)?;
+            let re = compile(pattern).map_err(|e| bad_pattern(e.to_string()))?;
             match replies(t).into_iter().find(|&i| re.is_match(&t.turns[i].text)) {
                 Some(i) => out(false, format!("turn {i} matched /{pattern}/: \"{}\"", excerpt(&t.turns[i].text)), Some(i)),
                 None => out(true, format!("no agent reply matched /{pattern}/"), None),

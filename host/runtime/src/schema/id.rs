@@ -5,23 +5,48 @@
 /// Longest id accepted (file systems allow 255 bytes per name; room for `.toml`).
 pub const MAX_ID_LEN: usize = 128;
 
+/// Why an id is refused; the text completes "id ...", naming the id and what to do.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum IdError {
+    /// The empty string.
+    #[error("must not be empty")]
+    Empty,
+    /// Longer than [`MAX_ID_LEN`].
+    #[error("is {0} characters long; at most {MAX_ID_LEN}")]
+    TooLong(usize),
+    /// A character that is not `A-Z a-z 0-9 . _ -` (a path separator, a space...).
+    #[error("`{}` contains {character:?}: an id is also a file name, so only letters, digits, `.`, `_` and `-` are allowed", .id.escape_debug())]
+    BadCharacter {
+        /// The id.
+        id: String,
+        /// The first character not allowed.
+        character: char,
+    },
+    /// Starts with `.`, `_` or `-` (a hidden file, an option).
+    #[error("`{0}` must start with a letter or a digit")]
+    BadStart(String),
+    /// Holds `..`.
+    #[error("`{0}` contains `..`")]
+    DotDot(String),
+}
+
 /// Check a scenario id: 1 to [`MAX_ID_LEN`] characters from `A-Z a-z 0-9 . _ -`,
-/// starting with a letter or digit, without `..`. The message says what is wrong.
-pub fn check_id(id: &str) -> Result<(), String> {
+/// starting with a letter or digit, without `..`. The error says what is wrong.
+pub fn check_id(id: &str) -> Result<(), IdError> {
     if id.is_empty() {
-        return Err("must not be empty".into());
+        return Err(IdError::Empty);
     }
     if id.len() > MAX_ID_LEN {
-        return Err(format!("is {} characters long; at most {MAX_ID_LEN}", id.len()));
+        return Err(IdError::TooLong(id.len()));
     }
     if let Some(c) = id.chars().find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))) {
-        return Err(format!("`{}` contains {c:?}: an id is also a file name, so only letters, digits, `.`, `_` and `-` are allowed", id.escape_debug()));
+        return Err(IdError::BadCharacter { id: id.to_string(), character: c });
     }
     if !id.starts_with(|c: char| c.is_ascii_alphanumeric()) {
-        return Err(format!("`{id}` must start with a letter or a digit"));
+        return Err(IdError::BadStart(id.to_string()));
     }
     if id.contains("..") {
-        return Err(format!("`{id}` contains `..`"));
+        return Err(IdError::DotDot(id.to_string()));
     }
     Ok(())
 }

@@ -441,9 +441,9 @@ impl Scenario {
             text.lines().enumerate().filter(|(_, l)| l.trim_start().starts_with(&header)).nth(n).map(|(i, _)| i + 1)
         };
         let err = |line: Option<usize>, field: String, message: String| Err(SchemaError::invalid(origin, line, None, Some(field), message));
-        if let Err(message) = super::id::check_id(&self.id) {
+        if let Err(e) = super::id::check_id(&self.id) {
             let line = text.lines().position(|l| l.trim_start().starts_with("id") && l.trim_start()[2..].trim_start().starts_with('=')).map(|i| i + 1);
-            return err(line, "id".into(), message);
+            return err(line, "id".into(), e.to_string());
         }
         let i = &self.impact;
         for (name, v) in [
@@ -512,8 +512,8 @@ impl Scenario {
                 return err(nth_table("criteria", i), format!("criteria[{i}].{field}"), "must be at least 1 (it counts agent replies)".into());
             }
             if let Check::MustSay { pattern, .. } | Check::MustNotSay { pattern } = &c.check {
-                if let Err(message) = super::pattern::compile(pattern) {
-                    return err(nth_table("criteria", i), format!("criteria[{i}].pattern"), message);
+                if let Err(e) = super::pattern::compile(pattern) {
+                    return err(nth_table("criteria", i), format!("criteria[{i}].pattern"), e.to_string());
                 }
             }
             if let Check::WorldState { path, equals, not_equals, unchanged, absent } = &c.check {
