@@ -13,9 +13,10 @@ use serde_json::Value;
 use super::plugin_cmd::Format;
 use super::{exit, CliError, CliResult};
 use ratchet::config::Project;
+use ratchet::detect::sidecar::StateSideCar;
 use ratchet::detect::{self, input, Checkpoint, Detector, Partition, RunOptions, RunVerdict};
 use ratchet::plugin::WorldKind;
-use ratchet::schema::{self, AgentState, FailureEvent};
+use ratchet::schema::{self, FailureEvent};
 
 #[derive(Args)]
 pub struct DetectArgs {
@@ -28,8 +29,10 @@ pub struct DetectArgs {
     /// Options for the adapter (a JSON object).
     #[arg(long)]
     adapter_options: Option<String>,
-    /// A side-car agent state (canonical JSON) for what the source format lacks
-    /// (KB hash, tool registry...): passed to the adapter as `options.state`.
+    /// A side-car agent state for what the source lacks (KB hash, tool registry,
+    /// prompt version, routing): one canonical state object for every conversation,
+    /// or JSON Lines `{"conversation_id": ..., "state": {...}}`, one per conversation.
+    /// Merged into each conversation (its set fields win), with or without an adapter.
     #[arg(long)]
     state: Option<PathBuf>,
     /// Write failure events (JSONL) here instead of stdout.
@@ -145,6 +148,10 @@ pub fn detect(a: DetectArgs, config: Option<&Path>) -> CliResult {
         }
         scorecards.push((entry.clone(), Arc::new(p)));
     }
+    let side_car = match &a.state {
+        Some(path) => Some(StateSideCar::load(path).map_err(|e| CliError::usage(anyhow!("--state {e}")))?),
+        None => None,
+    };
     let adapter = match &a.adapter {
         None => None,
         Some(name) => {
@@ -160,9 +167,10 @@ pub fn detect(a: DetectArgs, config: Option<&Path>) -> CliResult {
             if !options.is_object() {
                 return Err(CliError::usage(anyhow!("--adapter-options must be a JSON object")));
             }
-            if let Some(path) = &a.state {
-                let state: AgentState = schema::load_json(path).map_err(CliError::usage)?;
-                options["state"] = serde_json::to_value(state).expect("json");
+            // A single state also goes to the adapter (as before), which then does
+            // not report the fields it sets as missing.
+            if let Some(StateSideCar::All(state)) = &side_car {
+                options["state"] = Value::Object(state.clone());
             }
             Some((Arc::new(p), options))
         }
@@ -173,13 +181,11 @@ pub fn detect(a: DetectArgs, config: Option<&Path>) -> CliResult {
         Some((p, _)) => Some(p.info().map_err(|e| CliError { code: exit::PLUGIN, error: anyhow!("--adapter: {e}") })?.output.name),
         None => None,
     };
-    if a.state.is_some() && a.adapter.is_none() {
-        return Err(CliError::usage(anyhow!("--state is passed to an adapter: use it with --adapter")));
-    }
     let detector_adapter_name = |_: &Detector| adapter_name.clone();
     let detector = Detector::new(project.config.detect.clone(), scorecards, adapter)
         .map_err(|e| CliError::usage(anyhow!(e)))?
-        .with_rules(project.config.conversation.clone());
+        .with_rules(project.config.conversation.clone())
+        .with_state(side_car.clone());
     let opts = RunOptions { partition: a.partition, jobs: a.jobs, batch: a.batch };
     let reject_path = a.rejects.clone().unwrap_or_else(|| match &a.out {
         Some(o) => PathBuf::from(format!("{}.rejects.jsonl", o.display())),
@@ -222,6 +228,14 @@ pub fn detect(a: DetectArgs, config: Option<&Path>) -> CliResult {
     };
     for origin in held.borrow().iter() {
         eprintln!("detect: {origin}: the last line has no newline yet (still being written?): left unread for the next run");
+    }
+    if let Some(StateSideCar::ById(states)) = &side_car {
+        if !states.is_empty() && stats.seen > 0 && stats.with_side_car_state == 0 {
+            eprintln!(
+                "detect: warning: none of the {} conversation id(s) in the --state side-car matched a conversation read; no state was merged",
+                states.len()
+            );
+        }
     }
     if stats.without_content > 0 {
         eprintln!(

@@ -127,6 +127,8 @@ pub fn merge(parts: &[PartOutput], events: &mut dyn Write, rejects: &mut dyn Wri
         total.seen += p.stats.seen;
         total.flagged += p.stats.flagged;
         total.errors += p.stats.errors;
+        total.without_content += p.stats.without_content;
+        total.with_side_car_state += p.stats.with_side_car_state;
         for (k, v) in &p.stats.reasons {
             *total.reasons.entry(k.clone()).or_default() += v;
         }

@@ -15,6 +15,7 @@
 pub mod input;
 pub mod merge;
 pub mod otlp;
+pub mod sidecar;
 pub mod workers;
 
 use std::collections::BTreeMap;
@@ -126,6 +127,8 @@ pub struct Detector {
     expected_escalation: Regex,
     rules: ConversationConfig,
     digest: String,
+    /// `--state`: merged into each conversation after conversion.
+    side_car: Option<sidecar::StateSideCar>,
 }
 
 impl Detector {
@@ -140,7 +143,7 @@ impl Detector {
         }
         let digest = hex::encode(&h.finalize()[..8]);
         let params_json = scorecards.iter().map(|(e, _)| canonical_json(&e.params)).collect();
-        Ok(Detector { scorecards, params_json, adapter, config, expected_escalation, rules: ConversationConfig::default(), digest })
+        Ok(Detector { scorecards, params_json, adapter, config, expected_escalation, rules: ConversationConfig::default(), digest, side_car: None })
     }
 
     /// Read conversations by `[conversation]`: a call to one of its escalation tools
@@ -148,6 +151,22 @@ impl Detector {
     pub fn with_rules(mut self, rules: ConversationConfig) -> Detector {
         self.rules = rules;
         self
+    }
+
+    /// Merge `side_car` (`--state`) into every conversation read, after conversion:
+    /// with canonical input and with any adapter alike.
+    pub fn with_state(mut self, side_car: Option<sidecar::StateSideCar>) -> Detector {
+        self.side_car = side_car;
+        self
+    }
+
+    /// Whether the side-car has a state for conversation `id`.
+    pub fn has_side_car_state(&self, id: &str) -> bool {
+        match &self.side_car {
+            None => false,
+            Some(sidecar::StateSideCar::All(_)) => true,
+            Some(sidecar::StateSideCar::ById(m)) => m.contains_key(id),
+        }
     }
 
     /// Turn one input record into canonical conversations (directly, or through the adapter).
@@ -159,6 +178,16 @@ impl Detector {
     /// message content missing (`turns.content`: the source recorded model calls
     /// without their messages, e.g. an instrumentation's content capture was off).
     pub fn converted(&self, record: &input::Record) -> Result<Vec<(Conversation, bool)>, RecordError> {
+        let mut out = self.converted_raw(record)?;
+        if let Some(side) = &self.side_car {
+            for (c, _) in &mut out {
+                side.apply(c);
+            }
+        }
+        Ok(out)
+    }
+
+    fn converted_raw(&self, record: &input::Record) -> Result<Vec<(Conversation, bool)>, RecordError> {
         match &self.adapter {
             None => {
                 let text = std::str::from_utf8(&record.bytes)?;
@@ -281,6 +310,9 @@ pub struct Stats {
     /// on what is left (tool calls), and counted here so it is never silent.
     #[serde(default)]
     pub without_content: u64,
+    /// Conversations examined with a `--state` side-car state merged in.
+    #[serde(default)]
+    pub with_side_car_state: u64,
 }
 
 impl Stats {
@@ -288,7 +320,10 @@ impl Stats {
     pub fn line(&self) -> String {
         let reasons: Vec<String> = self.reasons.iter().map(|(k, v)| format!("{k} {v}")).collect();
         let part = if self.other_partitions > 0 { format!(", {} in other partitions", self.other_partitions) } else { String::new() };
-        let content = if self.without_content > 0 { format!(", without message content {}", self.without_content) } else { String::new() };
+        let mut content = if self.without_content > 0 { format!(", without message content {}", self.without_content) } else { String::new() };
+        if self.with_side_car_state > 0 {
+            content.push_str(&format!(", side-car state {}", self.with_side_car_state));
+        }
         format!(
             "detect: seen {}, flagged {}{}, rejected {}, errors {}{part}{content}",
             self.seen,
@@ -418,9 +453,10 @@ pub fn run_to(
                         reject_lines.push((merge::LineKind::Rejected, at, r));
                     }
                     Outcome::OtherPartition => cp.stats.other_partitions += 1,
-                    Outcome::Examined(origin, no_content, result) => {
+                    Outcome::Examined(origin, seen, result) => {
                         cp.stats.seen += 1;
-                        cp.stats.without_content += u64::from(no_content);
+                        cp.stats.without_content += u64::from(seen.without_content);
+                        cp.stats.with_side_car_state += u64::from(seen.side_car_state);
                         match result {
                             Ok(Some(event)) => {
                                 cp.stats.flagged += 1;
@@ -466,11 +502,17 @@ pub fn run_to(
     Ok(cp.stats)
 }
 
+/// What was noted about an examined conversation, for the counts.
+struct Seen {
+    without_content: bool,
+    side_car_state: bool,
+}
+
 /// What became of one input record's conversations.
 enum Outcome {
     Rejected(Reject),
     OtherPartition,
-    Examined(String, bool, Result<Option<FailureEvent>, String>),
+    Examined(String, Seen, Result<Option<FailureEvent>, String>),
 }
 
 fn reason_kind(r: &FlagReason) -> &'static str {
@@ -491,11 +533,12 @@ fn process(detector: &Detector, record: Result<input::Record, input::ReadError>,
         Err(e) => vec![Outcome::Rejected(Reject { origin: rec.origin.clone(), error: e.to_string(), record: lossy(&rec.bytes) })],
         Ok(convs) => convs
             .into_iter()
-            .map(|(c, no_content)| {
+            .map(|(c, without_content)| {
                 if partition.is_some_and(|p| !p.owns(&c.id)) {
                     Outcome::OtherPartition
                 } else {
-                    Outcome::Examined(rec.origin.clone(), no_content, detector.examine(c))
+                    let seen = Seen { without_content, side_car_state: detector.has_side_car_state(&c.id) };
+                    Outcome::Examined(rec.origin.clone(), seen, detector.examine(c))
                 }
             })
             .collect(),

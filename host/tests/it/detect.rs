@@ -323,3 +323,68 @@ fn progress_line_only_on_a_terminal() {
     assert!(!err.contains("conversation(s) (") && !err.contains('\r'), "not a terminal: no line: {err}");
     assert_eq!(std::fs::read(&out).unwrap(), first);
 }
+
+/// `--state`: a side-car keyed by conversation id merges each conversation's own
+/// state (its set fields win, routing merged field by field), with canonical input,
+/// in one process and across `--processes` alike; one state object applies to
+/// every conversation; ids that match nothing are warned about; a bad side-car
+/// names its line and exits 2.
+#[test]
+fn state_side_car_by_conversation_id() {
+    let tmp = tempfile::tempdir().unwrap();
+    let input = stream(tmp.path(), 6);
+    let side = tmp.path().join("state.jsonl");
+    std::fs::write(
+        &side,
+        concat!(
+            r#"{"conversation_id": "extra-0000", "state": {"kb_version_hash": "sha256:side", "routing": {"queue": "side-queue"}}}"#,
+            "\n",
+            r#"{"conversation_id": "extra-0004", "state": {"prompt_version": "support-v9"}}"#,
+            "\n",
+            r#"{"conversation_id": "not-in-the-stream", "state": {"model": "m"}}"#,
+            "\n"
+        ),
+    )
+    .unwrap();
+    let (one, many) = (tmp.path().join("one.jsonl"), tmp.path().join("many.jsonl"));
+    let o = ratchet_in(&repo(), &["detect", input.to_str().unwrap(), "--state", side.to_str().unwrap(), "--out", one.to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(4) /* the stream's malformed line */, "{err}");
+    assert!(err.contains("side-car state 2"), "two conversations got a state: {err}");
+    let by_id = |p: &Path| -> std::collections::BTreeMap<String, Value> {
+        events(p).into_iter().map(|e| (e["conversation"]["id"].as_str().unwrap().to_string(), e["conversation"]["state"].clone())).collect()
+    };
+    let states = by_id(&one);
+    assert_eq!(states["extra-0000"]["kb_version_hash"], "sha256:side", "{}", states["extra-0000"]);
+    assert_eq!(states["extra-0000"]["routing"]["queue"], "side-queue");
+    assert!(states["extra-0000"]["memory_snapshot"].is_array(), "what the side-car does not set stays");
+    assert_eq!(states["extra-0004"]["prompt_version"], "support-v9");
+    assert_ne!(states["extra-0002"]["prompt_version"], "support-v9", "no entry: untouched");
+
+    let o = ratchet_in(&repo(), &["detect", input.to_str().unwrap(), "--state", side.to_str().unwrap(), "--processes", "2", "--out", many.to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("side-car state 2"), "{err}");
+    assert_eq!(std::fs::read(&many).unwrap(), std::fs::read(&one).unwrap(), "the same events from two processes");
+
+    // One state object: every conversation.
+    let all = tmp.path().join("all.json");
+    std::fs::write(&all, r#"{"kb_version_hash": "sha256:everyone"}"#).unwrap();
+    let o = ratchet_in(&repo(), &["detect", input.to_str().unwrap(), "--state", all.to_str().unwrap(), "--out", one.to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("side-car state 9"), "{err}");
+    assert!(by_id(&one).values().all(|s| s["kb_version_hash"] == "sha256:everyone"));
+
+    // Ids that match nothing: a warning, not a silent no-op.
+    let stray = tmp.path().join("stray.jsonl");
+    std::fs::write(&stray, "{\"conversation_id\": \"nobody\", \"state\": {\"model\": \"m\"}}\n").unwrap();
+    let o = ratchet_in(&repo(), &["detect", input.to_str().unwrap(), "--state", stray.to_str().unwrap(), "--out", one.to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("none of the 1 conversation id(s) in the --state side-car matched"), "{err}");
+
+    // A bad side-car: exit 2 before reading anything, naming the file and line.
+    std::fs::write(&stray, "{\"conversation_id\": \"a\", \"state\": {}}\n{\"conversation_id\": \"a\", \"state\": {}}\n").unwrap();
+    let o = ratchet_in(&repo(), &["detect", input.to_str().unwrap(), "--state", stray.to_str().unwrap(), "--out", one.to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("stray.jsonl:2: conversation `a` has a side-car state already"), "{err}");
+}
