@@ -25,6 +25,34 @@ use serde_json::{json, Value};
 use super::{AgentConfig, AgentError, AgentEvent, Driver, Session};
 use crate::schema::Scenario;
 
+/// The host → agent messages of the protocol (docs/agent-protocol.md), built in one
+/// place for the drivers that speak it: exec, its shared process, and http.
+pub(crate) mod to_agent {
+    use serde_json::{json, Value};
+
+    use crate::schema::Scenario;
+
+    /// `session.start`: restore the scenario's agent state.
+    pub fn session_start(session: &str, scenario: &Scenario) -> Value {
+        json!({"type": "session.start", "session": session, "scenario": scenario.id, "channel": scenario.channel, "state": scenario.state})
+    }
+
+    /// `customer.message`: the next scripted customer line.
+    pub fn customer_message(session: &str, text: &str) -> Value {
+        json!({"type": "customer.message", "session": session, "text": text})
+    }
+
+    /// `tool.result`: the replayed answer to a tool call.
+    pub fn tool_result(session: &str, call_id: &str, content: &Value, is_error: bool) -> Value {
+        json!({"type": "tool.result", "session": session, "call_id": call_id, "content": content, "is_error": is_error})
+    }
+
+    /// `session.end`: no more customer lines.
+    pub fn session_end(session: &str) -> Value {
+        json!({"type": "session.end", "session": session})
+    }
+}
+
 /// The protocol version this host speaks.
 pub const PROTOCOL_VERSION: u32 = 1;
 /// Longest line accepted from an agent.
@@ -111,9 +139,7 @@ impl Driver for ExecDriver {
         let deadline = Instant::now() + Duration::from_millis(self.cfg.scenario_timeout_ms);
         let turn_timeout = Duration::from_millis(self.cfg.turn_timeout_ms);
         let scenario_timeout_ms = self.cfg.scenario_timeout_ms;
-        let started = self.ensure_process().and_then(|p| {
-            p.send(&json!({"type": "session.start", "session": session, "scenario": scenario.id, "channel": scenario.channel, "state": scenario.state}))
-        });
+        let started = self.ensure_process().and_then(|p| p.send(&to_agent::session_start(&session, scenario)));
         if let Err(e) = started {
             self.process = None;
             return Err(e);
@@ -169,11 +195,11 @@ struct Timing {
 
 impl Session for ExecSession<'_> {
     fn customer_message(&mut self, text: &str) -> Result<AgentEvent, AgentError> {
-        self.send_and_wait(json!({"type": "customer.message", "session": self.session, "text": text}))
+        self.send_and_wait(to_agent::customer_message(&self.session, text))
     }
 
     fn tool_result(&mut self, call_id: &str, content: &Value, is_error: bool) -> Result<AgentEvent, AgentError> {
-        self.send_and_wait(json!({"type": "tool.result", "session": self.session, "call_id": call_id, "content": content, "is_error": is_error}))
+        self.send_and_wait(to_agent::tool_result(&self.session, call_id, content, is_error))
     }
 
     fn end(&mut self) -> Result<(), AgentError> {
@@ -183,7 +209,7 @@ impl Session for ExecSession<'_> {
         self.ended = true;
         let session = self.session.clone();
         self.with_process(|p, t| {
-            p.send(&json!({"type": "session.end", "session": session}))?;
+            p.send(&to_agent::session_end(&session))?;
             match p.next_message(t)? {
                 FromAgent::SessionEnded { session: s } if s == session => Ok(()),
                 other => Err(p.protocol(format!("expected session.ended for {session}, got {}", other.kind()))),
@@ -237,6 +263,17 @@ impl FromAgent {
             | FromAgent::Message { session, .. }
             | FromAgent::Escalate { session, .. }
             | FromAgent::SessionEnded { session } => Some(session),
+        }
+    }
+
+    /// The agent's answer to a customer line or tool result; when the message is
+    /// not one, its kind.
+    fn into_event(self) -> Result<AgentEvent, &'static str> {
+        match self {
+            FromAgent::ToolCall { call_id, name, version, arguments, .. } => Ok(AgentEvent::ToolCall { call_id, name, version, arguments }),
+            FromAgent::Message { text, .. } => Ok(AgentEvent::Message(text)),
+            FromAgent::Escalate { reason, .. } => Ok(AgentEvent::Escalate(reason)),
+            other => Err(other.kind()),
         }
     }
 
@@ -446,23 +483,10 @@ impl AgentProcess {
 
     fn next_event(&mut self, session: &str, t: &Timing) -> Result<AgentEvent, AgentError> {
         let msg = self.next_message(t)?;
-        let check =
-            |s: &str, this: &Self| if s == session { Ok(()) } else { Err(this.protocol(format!("message for session `{s}` while `{session}` is running"))) };
-        match msg {
-            FromAgent::ToolCall { session: s, call_id, name, version, arguments } => {
-                check(&s, self)?;
-                Ok(AgentEvent::ToolCall { call_id, name, version, arguments })
-            }
-            FromAgent::Message { session: s, text } => {
-                check(&s, self)?;
-                Ok(AgentEvent::Message(text))
-            }
-            FromAgent::Escalate { session: s, reason } => {
-                check(&s, self)?;
-                Ok(AgentEvent::Escalate(reason))
-            }
-            other => Err(self.protocol(format!("unexpected `{}` while waiting for the agent's answer", other.kind()))),
+        if let Some(s) = msg.session().filter(|s| *s != session) {
+            return Err(self.protocol(format!("message for session `{s}` while `{session}` is running")));
         }
+        msg.into_event().map_err(|kind| self.protocol(format!("unexpected `{kind}` while waiting for the agent's answer")))
     }
 
     fn kill(&mut self) {

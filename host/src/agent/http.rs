@@ -20,6 +20,7 @@ use std::time::{Duration, Instant};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use super::exec::to_agent;
 use super::{AgentConfig, AgentError, AgentEvent, Driver, Session};
 use crate::llm::endpoint::{excerpt, is_loopback, url_host, CallError, ChatEndpoint, EndpointSettings};
 use crate::schema::Scenario;
@@ -33,27 +34,6 @@ pub struct HttpSettings {
     pub api_key_env: Option<String>,
     /// Concurrency cap, retries, backoff, per-request timeout.
     pub endpoint: EndpointSettings,
-}
-
-/// The fields only other drivers read, refused on an http agent.
-pub fn foreign_field_set(a: &AgentConfig) -> Option<&'static str> {
-    [
-        ("base_url", a.base_url.is_some()),
-        ("model", a.model.is_some()),
-        ("system_prompt", a.system_prompt.is_some()),
-        ("tools", a.tools.is_some()),
-        ("temperature", a.temperature.is_some()),
-        ("seed", a.seed.is_some()),
-        ("max_tokens", a.max_tokens.is_some()),
-        ("escalate_tool", a.escalate_tool.is_some()),
-        ("price_per_million_input_tokens", a.price_per_million_input_tokens.is_some()),
-        ("price_per_million_output_tokens", a.price_per_million_output_tokens.is_some()),
-        ("command", !a.command.is_empty()),
-        ("component", a.component.is_some()),
-    ]
-    .into_iter()
-    .find(|(_, set)| *set)
-    .map(|(f, _)| f)
 }
 
 impl HttpSettings {
@@ -174,7 +154,7 @@ impl Driver for HttpDriver {
         let session = format!("{}-{n}-{}", std::process::id(), scenario.id);
         let deadline = Instant::now() + self.agent.scenario_timeout;
         let mut s = HttpSession { agent: &self.agent, session, seq: 0, deadline, ended: false };
-        let answer = s.send(json!({"type": "session.start", "scenario": scenario.id, "channel": scenario.channel, "state": scenario.state}))?;
+        let answer = s.send(to_agent::session_start(&s.session, scenario))?;
         // Any JSON object is a fine answer; one naming the agent and its version is
         // what reports show (like the exec protocol's `ready`).
         if let (Some(agent), Some(version)) = (answer.get("agent").and_then(Value::as_str), answer.get("version").and_then(Value::as_str)) {
@@ -227,7 +207,6 @@ impl HttpSession<'_> {
     /// be a JSON object.
     fn send(&mut self, mut msg: Value) -> Result<Value, AgentError> {
         self.seq += 1;
-        msg["session"] = json!(self.session);
         msg["seq"] = json!(self.seq);
         let answer = self.agent.post(&msg, self.deadline)?;
         if !answer.is_object() {
@@ -261,11 +240,11 @@ impl HttpSession<'_> {
 
 impl Session for HttpSession<'_> {
     fn customer_message(&mut self, text: &str) -> Result<AgentEvent, AgentError> {
-        self.next_event(json!({"type": "customer.message", "text": text}))
+        self.next_event(to_agent::customer_message(&self.session, text))
     }
 
     fn tool_result(&mut self, call_id: &str, content: &Value, is_error: bool) -> Result<AgentEvent, AgentError> {
-        self.next_event(json!({"type": "tool.result", "call_id": call_id, "content": content, "is_error": is_error}))
+        self.next_event(to_agent::tool_result(&self.session, call_id, content, is_error))
     }
 
     fn end(&mut self) -> Result<(), AgentError> {
@@ -274,6 +253,6 @@ impl Session for HttpSession<'_> {
         }
         self.ended = true;
         // Any JSON object acknowledges the end (`{"type": "session.ended"}` by convention).
-        self.send(json!({"type": "session.end"})).map(|_| ())
+        self.send(to_agent::session_end(&self.session)).map(|_| ())
     }
 }

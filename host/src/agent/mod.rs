@@ -197,8 +197,9 @@ impl AgentConfig {
         let a = file.agent;
         let origin = path.display().to_string();
         let bad = |field: &str, msg: &str| Err(SchemaError::invalid(origin.clone(), None, None, Some(format!("agent.{field}")), msg.to_string()));
-        if a.concurrent_sessions && a.driver != DriverKind::Exec {
-            return bad("concurrent_sessions", &format!("only the exec driver uses this field (this agent's driver is `{}`)", a.driver.name()));
+        if let Some((field, users)) = a.field_of_another_driver() {
+            let users: Vec<&str> = users.iter().map(|d| d.name()).collect();
+            return bad(field, &format!("only the {} driver uses this field (this agent's driver is `{}`)", users.join(" and "), a.driver.name()));
         }
         match a.driver {
             DriverKind::Exec if a.command.is_empty() => return bad("command", "the exec driver needs a command, e.g. [\"python3\", \"agent.py\"]"),
@@ -209,21 +210,11 @@ impl AgentConfig {
                 }
             }
             DriverKind::Http => {
-                if let Some(field) = http::foreign_field_set(&a) {
-                    return bad(field, "the http driver does not use this field (the service runs its own model, prompt and tools)");
-                }
                 if let Err((field, msg)) = http::HttpSettings::from_config(&a) {
                     return bad(field, &msg);
                 }
             }
-            _ => {
-                if a.url.is_some() {
-                    return bad("url", &format!("only the http driver uses this field (this agent's driver is `{}`)", a.driver.name()));
-                }
-                if let Some(field) = openai::openai_only_field_set(&a) {
-                    return bad(field, &format!("only the openai driver uses this field (this agent's driver is `{}`)", a.driver.name()));
-                }
-            }
+            _ => {}
         }
         if a.turn_timeout_ms == 0 || a.scenario_timeout_ms == 0 {
             return bad("turn_timeout_ms", "timeouts must be positive");
@@ -232,6 +223,42 @@ impl AgentConfig {
             return bad("config", "must be a table");
         }
         Ok(a)
+    }
+}
+
+impl AgentConfig {
+    /// The first field set that this agent's driver does not read, with the drivers
+    /// that do: one table for every driver, so a field meant for another driver is
+    /// refused by name instead of silently ignored.
+    pub fn field_of_another_driver(&self) -> Option<(&'static str, &'static [DriverKind])> {
+        use DriverKind::{Exec, Http, Openai, Wasm};
+        let endpoint: &'static [DriverKind] = &[Openai, Http];
+        let openai: &'static [DriverKind] = &[Openai];
+        [
+            ("command", !self.command.is_empty(), &[Exec] as &'static [DriverKind]),
+            ("env", !self.env.is_empty(), &[Exec]),
+            ("concurrent_sessions", self.concurrent_sessions, &[Exec]),
+            ("url", self.url.is_some(), &[Http]),
+            ("component", self.component.is_some(), &[Wasm]),
+            ("base_url", self.base_url.is_some(), openai),
+            ("api_key_env", self.api_key_env.is_some(), endpoint),
+            ("model", self.model.is_some(), openai),
+            ("system_prompt", self.system_prompt.is_some(), openai),
+            ("tools", self.tools.is_some(), openai),
+            ("temperature", self.temperature.is_some(), openai),
+            ("seed", self.seed.is_some(), openai),
+            ("max_tokens", self.max_tokens.is_some(), openai),
+            ("escalate_tool", self.escalate_tool.is_some(), openai),
+            ("max_concurrency", self.max_concurrency.is_some(), endpoint),
+            ("retries", self.retries.is_some(), endpoint),
+            ("retry_backoff_ms", self.retry_backoff_ms.is_some(), endpoint),
+            ("request_timeout_ms", self.request_timeout_ms.is_some(), endpoint),
+            ("price_per_million_input_tokens", self.price_per_million_input_tokens.is_some(), openai),
+            ("price_per_million_output_tokens", self.price_per_million_output_tokens.is_some(), openai),
+        ]
+        .into_iter()
+        .find(|(_, set, users)| *set && !users.contains(&self.driver))
+        .map(|(field, _, users)| (field, users))
     }
 }
 

@@ -54,30 +54,6 @@ pub struct OpenAiSettings {
     pub escalate_tool: Option<String>,
 }
 
-/// The first openai-only field set on an agent whose driver is not `openai`.
-pub fn openai_only_field_set(a: &AgentConfig) -> Option<&'static str> {
-    [
-        ("base_url", a.base_url.is_some()),
-        ("api_key_env", a.api_key_env.is_some()),
-        ("model", a.model.is_some()),
-        ("system_prompt", a.system_prompt.is_some()),
-        ("tools", a.tools.is_some()),
-        ("temperature", a.temperature.is_some()),
-        ("seed", a.seed.is_some()),
-        ("max_tokens", a.max_tokens.is_some()),
-        ("escalate_tool", a.escalate_tool.is_some()),
-        ("max_concurrency", a.max_concurrency.is_some()),
-        ("retries", a.retries.is_some()),
-        ("retry_backoff_ms", a.retry_backoff_ms.is_some()),
-        ("request_timeout_ms", a.request_timeout_ms.is_some()),
-        ("price_per_million_input_tokens", a.price_per_million_input_tokens.is_some()),
-        ("price_per_million_output_tokens", a.price_per_million_output_tokens.is_some()),
-    ]
-    .into_iter()
-    .find(|(_, set)| *set)
-    .map(|(f, _)| f)
-}
-
 impl OpenAiSettings {
     /// Validate the openai fields of `a`; an error is (field, message).
     pub fn from_config(a: &AgentConfig) -> Result<OpenAiSettings, (&'static str, String)> {

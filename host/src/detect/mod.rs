@@ -160,31 +160,21 @@ impl Detector {
         self
     }
 
-    /// Whether the side-car has a state for conversation `id`.
-    pub fn has_side_car_state(&self, id: &str) -> bool {
-        match &self.side_car {
-            None => false,
-            Some(sidecar::StateSideCar::All(_)) => true,
-            Some(sidecar::StateSideCar::ById(m)) => m.contains_key(id),
-        }
-    }
-
     /// Turn one input record into canonical conversations (directly, or through the adapter).
     pub fn conversations(&self, record: &input::Record) -> Result<Vec<Conversation>, RecordError> {
-        self.converted(record).map(|v| v.into_iter().map(|(c, _)| c).collect())
+        self.converted(record).map(|v| v.into_iter().map(|r| r.conversation).collect())
     }
 
-    /// [`Detector::conversations`], each with whether the adapter reported its
-    /// message content missing (`turns.content`: the source recorded model calls
-    /// without their messages, e.g. an instrumentation's content capture was off).
-    pub fn converted(&self, record: &input::Record) -> Result<Vec<(Conversation, bool)>, RecordError> {
-        let mut out = self.converted_raw(record)?;
-        if let Some(side) = &self.side_car {
-            for (c, _) in &mut out {
-                side.apply(c);
-            }
-        }
-        Ok(out)
+    /// [`Detector::conversations`], each with what the counts note about it.
+    pub fn converted(&self, record: &input::Record) -> Result<Vec<Read>, RecordError> {
+        Ok(self
+            .converted_raw(record)?
+            .into_iter()
+            .map(|(mut conversation, without_content)| {
+                let side_car_state = self.side_car.as_ref().is_some_and(|side| side.apply(&mut conversation));
+                Read { conversation, without_content, side_car_state }
+            })
+            .collect())
     }
 
     fn converted_raw(&self, record: &input::Record) -> Result<Vec<(Conversation, bool)>, RecordError> {
@@ -502,7 +492,19 @@ pub fn run_to(
     Ok(cp.stats)
 }
 
-/// What was noted about an examined conversation, for the counts.
+/// One conversation read from an input record, with what the counts note about it.
+pub struct Read {
+    /// The canonical conversation (with the `--state` side-car merged in).
+    pub conversation: Conversation,
+    /// The adapter reported its message content missing (`turns.content`: the
+    /// source recorded model calls without their messages, e.g. an
+    /// instrumentation's content capture was off).
+    pub without_content: bool,
+    /// The `--state` side-car had a state for it.
+    pub side_car_state: bool,
+}
+
+/// What the counts note about an examined conversation.
 struct Seen {
     without_content: bool,
     side_car_state: bool,
@@ -533,12 +535,12 @@ fn process(detector: &Detector, record: Result<input::Record, input::ReadError>,
         Err(e) => vec![Outcome::Rejected(Reject { origin: rec.origin.clone(), error: e.to_string(), record: lossy(&rec.bytes) })],
         Ok(convs) => convs
             .into_iter()
-            .map(|(c, without_content)| {
-                if partition.is_some_and(|p| !p.owns(&c.id)) {
+            .map(|read| {
+                if partition.is_some_and(|p| !p.owns(&read.conversation.id)) {
                     Outcome::OtherPartition
                 } else {
-                    let seen = Seen { without_content, side_car_state: detector.has_side_car_state(&c.id) };
-                    Outcome::Examined(rec.origin.clone(), seen, detector.examine(c))
+                    let seen = Seen { without_content: read.without_content, side_car_state: read.side_car_state };
+                    Outcome::Examined(rec.origin.clone(), seen, detector.examine(read.conversation))
                 }
             })
             .collect(),

@@ -146,11 +146,15 @@ impl StateSideCar {
                 }
             }
         }
-        // Both sides were valid states, and a merge of valid fields is one.
-        if let Ok(merged) = serde_json::from_value::<AgentState>(Value::Object(state)) {
-            c.state = merged;
+        // Both sides are valid states, so a merge of their fields is one; if it ever
+        // were not, the conversation keeps its own state and is not counted.
+        match serde_json::from_value::<AgentState>(Value::Object(state)) {
+            Ok(merged) => {
+                c.state = merged;
+                true
+            }
+            Err(_) => false,
         }
-        true
     }
 }
 

@@ -5,7 +5,7 @@
 //! the field.
 
 use crate::common::chat_server::{Reply, Server};
-use crate::common::repo;
+use crate::common::{gate_report, repo, scenario_results};
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -48,46 +48,17 @@ fn agent_file(dir: &Path, name: &str, body: &str) -> PathBuf {
     p
 }
 
-/// `ratchet gate` from the repo root on `args`: (exit code, JSON report, stderr).
-fn gate(agent: &Path, args: &[&str]) -> (i32, Value, String) {
-    let tmp = tempfile::tempdir().unwrap();
-    let json = tmp.path().join("report.json");
-    let o = Command::new(env!("CARGO_BIN_EXE_ratchet"))
-        .args(["gate", "--agent", agent.to_str().unwrap(), "--json", json.to_str().unwrap(), "--no-ledger", "-q", "-j", "2"])
-        .args(args)
-        .current_dir(repo())
-        .env("RATCHET_CACHE_DIR", crate::common::test_cache_dir())
-        .env_remove("GITHUB_STEP_SUMMARY")
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&o.stderr).into_owned();
-    let report = std::fs::read_to_string(&json).map(|t| serde_json::from_str(&t).unwrap()).unwrap_or(Value::Null);
-    (o.status.code().unwrap_or(-1), report, stderr)
-}
-
-/// Per scenario: the verdict, the failing criteria and the transcript.
-fn results(report: &Value) -> Vec<(String, Value, Value, Value)> {
-    let mut v: Vec<_> = report["scenarios"]
-        .as_array()
-        .unwrap_or_else(|| panic!("no scenarios in {report}"))
-        .iter()
-        .map(|s| (s["id"].as_str().unwrap().to_string(), s["verdict"].clone(), s["attempts"][0]["criteria"].clone(), s["attempts"][0]["transcript"].clone()))
-        .collect();
-    v.sort_by(|a, b| a.0.cmp(&b.0));
-    v
-}
-
 #[test]
 fn the_example_agent_at_a_url_gives_the_exec_verdicts() {
     let tmp = tempfile::tempdir().unwrap();
     for (version, code) in [("support-v1", 1), ("support-v2", 0), ("support-v3", 1)] {
         let bridge = Bridge::start(version);
         let http = agent_file(tmp.path(), "http.toml", &format!("driver = \"http\"\nurl = \"{}\"\nturn_timeout_ms = 5000", bridge.url));
-        let (c, over_http, err) = gate(&http, &[]);
+        let (c, over_http, err) = gate_report(&http, &[]);
         assert_eq!(c, code, "{version} over http: {err}");
-        let (c, by_exec, err) = gate(&repo().join(format!("examples/agents/{version}.toml")), &[]);
+        let (c, by_exec, err) = gate_report(&repo().join(format!("examples/agents/{version}.toml")), &[]);
         assert_eq!(c, code, "{version} by exec: {err}");
-        assert_eq!(results(&over_http), results(&by_exec), "{version}: the same verdicts, criteria and transcripts");
+        assert_eq!(scenario_results(&over_http), scenario_results(&by_exec), "{version}: the same verdicts, criteria and transcripts");
         assert!(over_http["agent"].as_str().unwrap_or_default().contains(&bridge.url), "{}", over_http["agent"]);
     }
 }
@@ -111,7 +82,7 @@ fn retries_resend_the_same_seq_and_the_session_is_one_conversation() {
     let server = Server::start(polite(true));
     let tmp = tempfile::tempdir().unwrap();
     let agent = agent_file(tmp.path(), "a.toml", &format!("driver = \"http\"\nurl = \"{}\"\nretry_backoff_ms = 10", server.base_url));
-    let (_, report, err) = gate(&agent, &["--id", "happy-path-cancel-active"]);
+    let (_, report, err) = gate_report(&agent, &["--id", "happy-path-cancel-active"]);
     assert_ne!(report["scenarios"][0]["verdict"], "error", "{err}");
     let seen = server.seen();
     let bodies: Vec<&Value> = seen.iter().map(|s| &s.body).collect();
@@ -161,7 +132,7 @@ fn a_wrong_answer_is_a_protocol_error_and_a_slow_one_a_timeout() {
         let server = Server::start(script);
         let agent = agent_file(tmp.path(), "a.toml", &format!("driver = \"http\"\nurl = \"{}\"\n{extra}", server.base_url));
         let started = std::time::Instant::now();
-        let (code, report, err) = gate(&agent, &["--id", "happy-path-cancel-active"]);
+        let (code, report, err) = gate_report(&agent, &["--id", "happy-path-cancel-active"]);
         let s = &report["scenarios"][0];
         assert_eq!(s["verdict"], "error", "{expected}: {report} {err}");
         assert!(s["attempts"][0]["error"].as_str().unwrap_or_default().contains(expected), "{expected}: {s} {err}");
@@ -180,9 +151,13 @@ fn configuration_errors_name_the_field() {
         ("driver = \"http\"\nurl = \"http://127.0.0.1:9/\"\ncommand = [\"python3\"]", "agent.command"),
         ("driver = \"http\"\nurl = \"http://127.0.0.1:9/\"\nmax_concurrency = 0", "agent.max_concurrency"),
         ("driver = \"exec\"\ncommand = [\"true\"]\nurl = \"http://127.0.0.1:9/\"", "agent.url"),
+        // Another driver's field on an openai agent is refused too (it used to be ignored).
+        ("driver = \"openai\"\nmodel = \"m\"\nsystem_prompt = \"p.md\"\ncommand = [\"python3\"]", "agent.command"),
+        // A token named for a remote service must be in the environment.
+        ("driver = \"http\"\nurl = \"http://agent.invalid/ratchet\"\napi_key_env = \"RATCHET_TEST_UNSET_TOKEN\"", "agent.api_key_env"),
     ] {
         let agent = agent_file(tmp.path(), "a.toml", body);
-        let (code, _, err) = gate(&agent, &["--id", "happy-path-cancel-active"]);
+        let (code, _, err) = gate_report(&agent, &["--id", "happy-path-cancel-active"]);
         assert_eq!(code, 2, "{body}: {err}");
         assert!(err.contains(field) && err.contains("a.toml"), "{body}: names {field} and the file: {err}");
     }

@@ -17,9 +17,9 @@ use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use serde_json::{json, Value};
+use serde_json::Value;
 
-use super::{AgentProcess, FromAgent};
+use super::{to_agent, AgentProcess, FromAgent};
 use crate::agent::{AgentConfig, AgentError, AgentEvent, Driver, Session};
 use crate::schema::Scenario;
 
@@ -215,7 +215,7 @@ impl Driver for SharedDriver {
             scenario_ms: cfg.scenario_timeout_ms,
             ended: false,
         };
-        s.mux.send(&json!({"type": "session.start", "session": s.session, "scenario": scenario.id, "channel": scenario.channel, "state": scenario.state}))?;
+        s.mux.send(&to_agent::session_start(&s.session, scenario))?;
         Ok(Box::new(s))
     }
 
@@ -265,22 +265,17 @@ impl SharedSession {
 
     fn send_and_wait(&mut self, msg: Value) -> Result<AgentEvent, AgentError> {
         self.mux.send(&msg)?;
-        match self.next()? {
-            FromAgent::ToolCall { call_id, name, version, arguments, .. } => Ok(AgentEvent::ToolCall { call_id, name, version, arguments }),
-            FromAgent::Message { text, .. } => Ok(AgentEvent::Message(text)),
-            FromAgent::Escalate { reason, .. } => Ok(AgentEvent::Escalate(reason)),
-            other => Err(self.protocol(format!("unexpected `{}` while waiting for the agent's answer", other.kind()))),
-        }
+        self.next()?.into_event().map_err(|kind| self.protocol(format!("unexpected `{kind}` while waiting for the agent's answer")))
     }
 }
 
 impl Session for SharedSession {
     fn customer_message(&mut self, text: &str) -> Result<AgentEvent, AgentError> {
-        self.send_and_wait(json!({"type": "customer.message", "session": self.session, "text": text}))
+        self.send_and_wait(to_agent::customer_message(&self.session, text))
     }
 
     fn tool_result(&mut self, call_id: &str, content: &Value, is_error: bool) -> Result<AgentEvent, AgentError> {
-        self.send_and_wait(json!({"type": "tool.result", "session": self.session, "call_id": call_id, "content": content, "is_error": is_error}))
+        self.send_and_wait(to_agent::tool_result(&self.session, call_id, content, is_error))
     }
 
     fn end(&mut self) -> Result<(), AgentError> {
@@ -288,7 +283,7 @@ impl Session for SharedSession {
             return Ok(());
         }
         self.ended = true;
-        self.mux.send(&json!({"type": "session.end", "session": self.session}))?;
+        self.mux.send(&to_agent::session_end(&self.session))?;
         let result = match self.next()? {
             FromAgent::SessionEnded { .. } => Ok(()),
             other => Err(self.protocol(format!("expected session.ended for {}, got {}", self.session, other.kind()))),

@@ -129,3 +129,37 @@ pub fn sample_extra(i: usize) -> serde_json::Value {
 
 /// The scripted OpenAI-compatible server (openai driver and model import tests).
 pub mod chat_server;
+
+/// `ratchet gate --agent AGENT --no-ledger -q` from the repo root with `args`:
+/// (exit code, the JSON report or null, stderr).
+pub fn gate_report(agent: &Path, args: &[&str]) -> (i32, serde_json::Value, String) {
+    let tmp = tempfile::tempdir().unwrap();
+    let json = tmp.path().join("report.json");
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_ratchet"))
+        .args(["gate", "--agent", agent.to_str().unwrap(), "--json", json.to_str().unwrap(), "--no-ledger", "-q"])
+        .args(args)
+        .current_dir(repo())
+        .env("RATCHET_CACHE_DIR", test_cache_dir())
+        .env_remove("GITHUB_STEP_SUMMARY")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr).into_owned();
+    let report = std::fs::read_to_string(&json).map(|t| serde_json::from_str(&t).unwrap()).unwrap_or(serde_json::Value::Null);
+    (o.status.code().unwrap_or(-1), report, stderr)
+}
+
+/// Per scenario of a gate report, sorted by id: (id, verdict, criteria, transcript,
+/// error) of its first attempt — what two drivers of one agent must agree on.
+pub fn scenario_results(report: &serde_json::Value) -> Vec<(String, serde_json::Value, serde_json::Value, serde_json::Value, serde_json::Value)> {
+    let mut v: Vec<_> = report["scenarios"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no scenarios in {report}"))
+        .iter()
+        .map(|s| {
+            let a = &s["attempts"][0];
+            (s["id"].as_str().unwrap().to_string(), s["verdict"].clone(), a["criteria"].clone(), a["transcript"].clone(), a["error"].clone())
+        })
+        .collect();
+    v.sort_by(|a, b| a.0.cmp(&b.0));
+    v
+}
