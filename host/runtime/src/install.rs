@@ -110,7 +110,8 @@ pub fn candidates() -> Vec<PathBuf> {
     if let Some(prefix) = exe.as_deref().and_then(Path::parent).and_then(Path::parent) {
         out.push(prefix.join("share").join("ratchet"));
     }
-    let checkout = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    // This crate is `host/runtime` in the checkout: the workspace is two levels up.
+    let checkout = Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join("..");
     let target = checkout.canonicalize().unwrap_or(checkout).join("target");
     if exe.is_some_and(|e| e.starts_with(&target)) {
         out.push(target);
@@ -182,6 +183,19 @@ pub fn read_builtin(name: &str) -> Result<(Vec<u8>, PathBuf), InstallError> {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_development_build_finds_its_workspace_target() {
+        if std::env::var_os("RATCHET_DATA_DIR").is_some() {
+            return; // the variable alone decides; nothing else to check
+        }
+        // This test binary is a development build in the workspace's target/ (the
+        // one holding Cargo.lock), whatever crate directory it was compiled in.
+        let target = candidates().pop().expect("a candidate");
+        assert!(target.ends_with("target"), "{}", target.display());
+        assert!(target.join("..").join("Cargo.lock").is_file(), "{} is not the workspace's target/", target.display());
+    }
+
     use super::*;
 
     #[test]
