@@ -85,6 +85,19 @@ pub struct DetectArgs {
     /// default any reject or scorecard error exits 4, after everything else is written.
     #[arg(long, default_value_t = 0.0)]
     max_reject_rate: f64,
+    /// Receive OTLP/HTTP at this address (e.g. 127.0.0.1:4318, or :0 for any free
+    /// port) instead of reading files: an OpenTelemetry SDK or Collector exports
+    /// traces and logs (`POST /v1/traces`, `/v1/logs`; protobuf or JSON, optionally
+    /// gzip) straight to ratchet. Each request is written to the spool and synced
+    /// before its 200, and completed conversations are scored as they complete.
+    /// Needs --adapter (otel-genai), --out and --checkpoint; runs until SIGINT or
+    /// SIGTERM; restart with the same flags to resume (see docs/detect.md).
+    #[arg(long, value_name = "ADDR")]
+    listen: Option<String>,
+    /// `--listen`: the write-ahead spool, OTLP JSON Lines (default: <out>.otlp.jsonl).
+    /// It is also a file `ratchet detect` reads.
+    #[arg(long, requires = "listen")]
+    spool: Option<PathBuf>,
     /// `json` prints the summary as JSON on stderr.
     #[arg(long, value_enum, default_value = "text")]
     format: Format,
@@ -124,6 +137,9 @@ pub fn detect(a: DetectArgs, config: Option<&Path>) -> CliResult {
         return Err(CliError::usage(anyhow!("--checkpoint needs --out (a restart must be able to truncate the output)")));
     }
     split::check_args(&a)?;
+    if a.listen.is_some() {
+        check_listen_args(&a)?;
+    }
     if !(0.0..=1.0).contains(&a.max_reject_rate) {
         return Err(CliError::usage(anyhow!("--max-reject-rate {}: expected a share between 0 and 1", a.max_reject_rate)));
     }
@@ -199,14 +215,21 @@ pub fn detect(a: DetectArgs, config: Option<&Path>) -> CliResult {
     if otlp && a.adapter.is_none() {
         return Err(CliError::usage(anyhow!("--framing otlp regroups OpenTelemetry exports for an adapter: use it with --adapter (e.g. otel-genai)")));
     }
+    let group_attribute = match adapter_options.as_ref().and_then(|o| o.get("group_attribute")) {
+        None => Some("session.id".to_string()),
+        Some(Value::String(s)) if !s.trim().is_empty() => Some(s.trim().to_string()),
+        Some(_) => None,
+    };
+    if let Some(addr) = &a.listen {
+        if !otlp {
+            return Err(CliError::usage(anyhow!("--listen receives OpenTelemetry exports: use it with --adapter otel-genai (and --framing auto or otlp)")));
+        }
+        let frame = detect::otlp::FramerOptions { group_attribute, idle_gap_ns, hold_open: None };
+        return listen(&a, addr, &detector, frame, &reject_path);
+    }
     let records = input::Records::new(inputs.clone()).hold_unterminated(a.checkpoint.is_some()).json_lines(otlp);
     let held = records.held.clone();
     let records: Box<dyn Iterator<Item = Result<input::Record, input::ReadError>>> = if otlp {
-        let group_attribute = match adapter_options.as_ref().and_then(|o| o.get("group_attribute")) {
-            None => Some("session.id".to_string()),
-            Some(Value::String(s)) if !s.trim().is_empty() => Some(s.trim().to_string()),
-            Some(_) => None,
-        };
         let opts = detect::otlp::FramerOptions { group_attribute, idle_gap_ns, hold_open: a.checkpoint.is_some().then(|| held.clone()) };
         Box::new(detect::otlp::Framer::new(records, opts))
     } else {
@@ -291,6 +314,83 @@ pub fn detect(a: DetectArgs, config: Option<&Path>) -> CliResult {
             );
             exit::PLUGIN
         }
+        RunVerdict::RejectsAboveLimit => exit::REJECTS,
+        RunVerdict::Clean | RunVerdict::RejectsAllowed => exit::OK,
+    })
+}
+
+/// `--listen` needs a restartable run in one process, and no input files.
+fn check_listen_args(a: &DetectArgs) -> Result<(), CliError> {
+    let refuse = |why: &str| Err(CliError::usage(anyhow!("--listen {why}")));
+    if !a.inputs.is_empty() {
+        return refuse("receives its input over HTTP: give no input files (to read a spool or an export file, run detect on it without --listen)");
+    }
+    if a.out.is_none() || a.checkpoint.is_none() {
+        return refuse("needs --out and --checkpoint: what was acknowledged is scored exactly once, across restarts");
+    }
+    if a.adapter.is_none() {
+        return refuse("needs --adapter otel-genai (the OTLP GenAI adapter) to turn spans and log records into conversations");
+    }
+    if a.processes > 1 || a.partition.is_some() || a.worker_dir.is_some() {
+        return refuse("runs in one process: scale out with the Collector's load-balancing exporter keyed by trace id (docs/detect.md)");
+    }
+    if a.match_suite.is_some() {
+        return refuse("runs until stopped: run `ratchet detect --match-suite` on the events afterwards");
+    }
+    Ok(())
+}
+
+/// `--listen`: receive into the spool, detect from it as it grows, until a stop
+/// signal; then answer what is in flight, score what completed, save and exit.
+fn listen(a: &DetectArgs, addr: &str, detector: &Detector, frame: detect::otlp::FramerOptions, reject_path: &Path) -> CliResult {
+    use detect::listen::{self as live, Follow, Listener, Spool};
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let out = a.out.as_ref().expect("checked");
+    let spool_path = a.spool.clone().unwrap_or_else(|| PathBuf::from(format!("{}.otlp.jsonl", out.display())));
+    let (spool, cut) = Spool::open(&spool_path).map_err(CliError::usage)?;
+    if cut > 0 {
+        eprintln!("detect: {}: cut {cut} byte(s) of a last line without its newline (a write cut short by a crash, never acknowledged)", spool_path.display());
+    }
+    let spool = Arc::new(spool);
+    live::catch_stop_signals();
+    // While traffic is recent, the clock moves conversations to completion: for as
+    // long as the idle gap (or a root span's grace) could still be waiting.
+    let clock_for = std::time::Duration::from_nanos(frame.idle_gap_ns.max(detect::otlp::ROOT_GRACE_NS)) + live::TICK * 3;
+    let listener = Listener::start(addr, spool.clone(), 4, clock_for).map_err(CliError::usage)?;
+    eprintln!(
+        "detect: listening on http://{} (OTLP/HTTP: POST /v1/traces and /v1/logs, protobuf or JSON); spool {}; stop with Ctrl-C or SIGTERM",
+        listener.addr,
+        spool_path.display()
+    );
+    let follow_stop = Arc::new(AtomicBool::new(false));
+    let records = Follow::new(spool.clone(), follow_stop.clone()).map_err(|e| io_err(&spool_path, e))?;
+    let stopper = {
+        let follow_stop = follow_stop.clone();
+        std::thread::spawn(move || {
+            while !live::STOP.load(Ordering::SeqCst) {
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            }
+            // Everything acknowledged is in the spool before the reader stops at its end.
+            listener.stop();
+            follow_stop.store(true, Ordering::SeqCst);
+        })
+    };
+    // At the end (a stop), open conversations stay open: the next run completes them.
+    let held = std::rc::Rc::new(std::cell::RefCell::new(vec![spool_path.display().to_string()]));
+    let framer = detect::otlp::Framer::new(records, detect::otlp::FramerOptions { hold_open: Some(held), ..frame });
+    // One conversation per batch: each is scored and saved as soon as it completes.
+    let opts = RunOptions { partition: None, jobs: a.jobs, batch: 1 };
+    let stats = run_here(a, detector, framer, &opts, reject_path)?;
+    let _ = stopper.join();
+    if stats.rejected + stats.errors > 0 {
+        eprintln!("detect: {} record(s) rejected and {} conversation(s) failed a scorecard: see {}", stats.rejected, stats.errors, reject_path.display());
+    }
+    match a.format {
+        Format::Json => eprintln!("{}", serde_json::to_string(&stats).expect("json")),
+        Format::Text => eprintln!("{}", stats.line()),
+    }
+    Ok(match stats.verdict(a.max_reject_rate) {
+        RunVerdict::ScorecardsBroken => exit::PLUGIN,
         RunVerdict::RejectsAboveLimit => exit::REJECTS,
         RunVerdict::Clean | RunVerdict::RejectsAllowed => exit::OK,
     })

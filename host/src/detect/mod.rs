@@ -13,8 +13,10 @@
 //! outputs are merged back into what a single process would have written ([`merge`]).
 
 pub mod input;
+pub mod listen;
 pub mod merge;
 pub mod otlp;
+pub mod otlp_proto;
 pub mod sidecar;
 pub mod workers;
 

@@ -49,6 +49,10 @@ pub const ROOT_GRACE_NS: u64 = 5_000_000_000;
 /// Most spans and log records held in memory at once.
 pub const MAX_BUFFERED: usize = 500_000;
 
+/// How many span ids are remembered to drop a span sent twice (an exporter
+/// retrying a batch whose answer it never got).
+pub const SEEN_SPANS: usize = 200_000;
+
 /// Framing options.
 #[derive(Debug, Clone)]
 pub struct FramerOptions {
@@ -73,6 +77,11 @@ pub struct FramerStats {
     pub forced: u64,
     /// Conversations left open at the end of input (`hold_open`).
     pub held: u64,
+    /// Spans dropped because the same span (trace id and span id) came before:
+    /// a retried export.
+    pub duplicates: u64,
+    /// Clock lines read (`{"ratchetClock": ...}`, written by `detect --listen`).
+    pub clock_lines: u64,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
@@ -113,6 +122,9 @@ pub struct Framer<I> {
     ready: std::collections::VecDeque<Result<Record, ReadError>>,
     done: bool,
     line_no: u64,
+    /// Span keys seen, oldest first (at most [`SEEN_SPANS`]).
+    seen: std::collections::HashSet<u64>,
+    seen_order: std::collections::VecDeque<u64>,
     /// Counts so far.
     pub stats: FramerStats,
 }
@@ -130,6 +142,8 @@ impl<I: Iterator<Item = Result<Record, ReadError>>> Framer<I> {
             ready: Default::default(),
             done: false,
             line_no: 0,
+            seen: Default::default(),
+            seen_order: Default::default(),
             stats: FramerStats::default(),
         }
     }
@@ -140,6 +154,14 @@ impl<I: Iterator<Item = Result<Record, ReadError>>> Framer<I> {
         let bad = |message: String| ReadError { origin: rec.origin.clone(), message };
         let doc: Value = serde_json::from_slice(&rec.bytes).map_err(|e| bad(format!("invalid JSON: {e}")))?;
         let o = doc.as_object().ok_or_else(|| bad("expected an OTLP JSON export request object (`resourceSpans` or `resourceLogs`)".into()))?;
+        // `detect --listen`'s clock: time moves on without data (see detect::listen).
+        if let (1, Some(clock)) = (o.len(), o.get("ratchetClock")) {
+            let t = clock.get("timeUnixNano").and_then(Value::as_str).and_then(|t| t.parse::<u64>().ok());
+            let t = t.ok_or_else(|| bad("`ratchetClock`: expected {\"timeUnixNano\": \"<decimal>\"}".into()))?;
+            self.stats.clock_lines += 1;
+            self.watermark = self.watermark.max(t);
+            return Ok(());
+        }
         let spans = field(o, "resourceSpans", "resource_spans");
         let logs = field(o, "resourceLogs", "resource_logs");
         if spans.is_none() && logs.is_none() {
@@ -168,6 +190,26 @@ impl<I: Iterator<Item = Result<Record, ReadError>>> Framer<I> {
             }
         }
         for (trace_id, item, m) in items {
+            if let Some(span) = &m.span {
+                let key = {
+                    use std::hash::{Hash, Hasher};
+                    // 64 bits of (trace, span): a fixed-key SipHash, so a run is reproducible.
+                    let mut h = std::hash::DefaultHasher::new();
+                    (trace_id.as_str(), span.as_str()).hash(&mut h);
+                    h.finish()
+                };
+                if self.seen.contains(&key) {
+                    self.stats.duplicates += 1;
+                    continue;
+                }
+                if self.seen_order.len() >= SEEN_SPANS {
+                    if let Some(old) = self.seen_order.pop_front() {
+                        self.seen.remove(&old);
+                    }
+                }
+                self.seen.insert(key);
+                self.seen_order.push_back(key);
+            }
             self.stats.items += 1;
             self.buffered += 1;
             self.watermark = self.watermark.max(m.time_ns);
@@ -306,6 +348,8 @@ impl<I: Iterator<Item = Result<Record, ReadError>>> Iterator for Framer<I> {
 /// What grouping needs of one span or log record.
 struct Meta {
     trace: String,
+    /// A span's id (`None` for log records, and spans without one).
+    span: Option<String>,
     root: bool,
     time_ns: u64,
     conversation: Option<String>,
@@ -357,7 +401,8 @@ fn meta(item: &Value, kind: Kind, group_attribute: Option<&str>) -> Result<Meta,
             }
         }
     }
-    Ok(Meta { trace, root, time_ns, conversation, attribute })
+    let span = if kind == Kind::Span { text("spanId", "span_id").map(str::to_string) } else { None };
+    Ok(Meta { trace, span, root, time_ns, conversation, attribute })
 }
 
 /// One OTLP JSON document holding `items`, grouped under their resource and
