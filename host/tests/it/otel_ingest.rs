@@ -20,7 +20,7 @@ fn ratchet_in(cwd: &Path, args: &[&str]) -> Output {
 /// A project with the otel-genai adapter and the support-policy scorecard at
 /// threshold 1.0: every conversation below a perfect score is an event, so the
 /// events carry (nearly) every conversation for the comparison.
-fn project(dir: &Path) {
+pub(crate) fn project(dir: &Path) {
     std::fs::copy(component("adapter-otel-genai"), dir.join("otel.wasm")).unwrap();
     std::fs::copy(component("scorecard-support-policy"), dir.join("policy.wasm")).unwrap();
     std::fs::write(
@@ -31,7 +31,7 @@ fn project(dir: &Path) {
     .unwrap();
 }
 
-const CAPTURED: &str = "plugins/adapter-otel-genai/samples/captured";
+pub(crate) const CAPTURED: &str = "plugins/adapter-otel-genai/samples/captured";
 /// Modes with message content, and without (library defaults; latest conventions with NO_CONTENT).
 const CONTENT_MODES: &[&str] = &["v2-events", "v2-latest-span", "v2-latest-event", "v2-latest-both"];
 const NO_CONTENT_MODES: &[&str] = &["v2-default", "v2-latest-off"];
@@ -119,14 +119,14 @@ fn modes_without_content_are_counted_and_warned_never_silent() {
 
 /// One conversation's spans: an `invoke_agent` root with the conversation id,
 /// and `chat` children with the growing history, split over two lines.
-fn conversation_lines(c: usize, spans: usize, t0: u64) -> [String; 2] {
+pub(crate) fn conversation_lines(c: usize, spans: usize, t0: u64) -> [String; 2] {
     let trace = format!("{:032x}", c + 1);
     let mut chat = Vec::new();
     let mut history = vec![json!({"role": "user", "parts": [{"type": "text", "content": format!("customer {c} says hello")}]})];
     for k in 1..spans {
         let reply = json!({"role": "assistant", "parts": [{"type": "text", "content": format!("answer {k}")}]});
         let start = t0 + k as u64 * 1_000_000;
-        chat.push(json!({"traceId": trace, "spanId": format!("{k:016x}"), "parentSpanId": "0000000000000001", "name": "chat m",
+        chat.push(json!({"traceId": trace, "spanId": format!("{:016x}", k + 1), "parentSpanId": "0000000000000001", "name": "chat m",
             "startTimeUnixNano": start.to_string(), "endTimeUnixNano": (start + 500_000).to_string(),
             "attributes": [
                 {"key": "gen_ai.operation.name", "value": {"stringValue": "chat"}},
