@@ -224,8 +224,14 @@ impl Listener {
         }
         let (clock_spool, clock_stop) = (spool, stop.clone());
         workers.push(std::thread::spawn(move || {
+            let mut last = Instant::now();
             while !clock_stop.load(Ordering::SeqCst) {
-                std::thread::sleep(TICK);
+                // Short sleeps, so a stop is not kept waiting for a whole tick.
+                std::thread::sleep(Duration::from_millis(50));
+                if last.elapsed() < TICK {
+                    continue;
+                }
+                last = Instant::now();
                 if clock_spool.quiet_for().is_some_and(|q| q <= clock_for) {
                     let _ = clock_spool.append(&clock_line(now_ns()), false);
                 }
