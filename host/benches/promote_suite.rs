@@ -108,6 +108,7 @@ fn scenario(rng: &mut Rng, i: usize, modes: usize) -> Scenario {
         provenance: Provenance { source_conversations: vec![format!("c{i}")], hits: 1, ..Default::default() },
         impact: Default::default(),
         state: Default::default(),
+        labels: Default::default(),
         turns,
         script: None,
         fixtures,

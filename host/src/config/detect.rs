@@ -17,6 +17,29 @@ pub struct DetectConfig {
     pub flag_compliance: bool,
     /// Flag conversations the customer complained about.
     pub flag_complaint: bool,
+    /// `[detect.impact_from_labels]`: impact amounts taken from a conversation's
+    /// labels, when the platform records them as labels (an order value, a refund).
+    pub impact_from_labels: ImpactFromLabels,
+}
+
+/// `[detect.impact_from_labels]`: for each impact field, the label that holds it
+/// (e.g. `refund_amount = "refund_usd"`). A conversation carrying the label gets
+/// the field from it (a label that is not a non-negative number rejects the
+/// conversation, naming the label); without the label the field is left as the
+/// source set it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ImpactFromLabels {
+    /// Label for `impact.revenue_at_risk`.
+    pub revenue_at_risk: Option<String>,
+    /// Label for `impact.refund_amount`.
+    pub refund_amount: Option<String>,
+    /// Label for `impact.compliance_exposure`.
+    pub compliance_exposure: Option<String>,
+    /// Label for `impact.escalation_cost`.
+    pub escalation_cost: Option<String>,
+    /// Label for `impact.currency` (an ISO 4217 code, taken as written).
+    pub currency: Option<String>,
 }
 
 impl Default for DetectConfig {
@@ -39,6 +62,7 @@ impl Default for DetectConfig {
             .into(),
             flag_compliance: true,
             flag_complaint: true,
+            impact_from_labels: ImpactFromLabels::default(),
         }
     }
 }

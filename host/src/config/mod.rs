@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 use crate::schema::{self, SchemaError};
 
 pub use conversation::ConversationConfig;
-pub use detect::{DetectConfig, RankWeights, ScorecardEntry};
+pub use detect::{DetectConfig, ImpactFromLabels, RankWeights, ScorecardEntry};
 pub use engine::PluginEntry;
 pub use model::ModelConfig;
 pub use promote::{PromoteConfig, SimilarityWeights};

@@ -169,14 +169,15 @@ impl Detector {
 
     /// [`Detector::conversations`], each with what the counts note about it.
     pub fn converted(&self, record: &input::Record) -> Result<Vec<Read>, RecordError> {
-        Ok(self
-            .converted_raw(record)?
+        self.converted_raw(record)?
             .into_iter()
             .map(|(mut conversation, without_content)| {
                 let side_car_state = self.side_car.as_ref().is_some_and(|side| side.apply(&mut conversation));
-                Read { conversation, without_content, side_car_state }
+                impact_from_labels(&self.config.impact_from_labels, &mut conversation)
+                    .map_err(|e| RecordError::Invalid(format!("{}: conversation `{}`: {e}", record.origin, conversation.id)))?;
+                Ok(Read { conversation, without_content, side_car_state })
             })
-            .collect())
+            .collect()
     }
 
     fn converted_raw(&self, record: &input::Record) -> Result<Vec<(Conversation, bool)>, RecordError> {
@@ -278,6 +279,29 @@ impl Detector {
             conversation,
         }))
     }
+}
+
+/// Set the impact fields `[detect.impact_from_labels]` names from the
+/// conversation's labels; the error names the label and what is wrong with it.
+pub fn impact_from_labels(map: &crate::config::ImpactFromLabels, c: &mut Conversation) -> Result<(), String> {
+    let amounts = [
+        (&map.revenue_at_risk, &mut c.impact.revenue_at_risk, "revenue_at_risk"),
+        (&map.refund_amount, &mut c.impact.refund_amount, "refund_amount"),
+        (&map.compliance_exposure, &mut c.impact.compliance_exposure, "compliance_exposure"),
+        (&map.escalation_cost, &mut c.impact.escalation_cost, "escalation_cost"),
+    ];
+    for (label, field, name) in amounts {
+        let Some(value) = label.as_ref().and_then(|l| c.labels.get(l).map(|v| (l, v))) else { continue };
+        let (label, text) = value;
+        match text.trim().parse::<f64>() {
+            Ok(x) if x.is_finite() && x >= 0.0 => *field = x,
+            _ => return Err(format!("label `{label}` = {text:?}: impact.{name} ([detect.impact_from_labels]) needs a non-negative number")),
+        }
+    }
+    if let Some(v) = map.currency.as_ref().and_then(|l| c.labels.get(l)) {
+        c.impact.currency = Some(v.trim().to_string());
+    }
+    Ok(())
 }
 
 /// Counts for the summary line.

@@ -196,6 +196,7 @@ pub fn replay(scenario: &Scenario, session: &mut dyn Session, how: &Replayer) ->
             impact: scenario.impact.clone(),
             state: scenario.state.clone(),
             world: None,
+            labels: scenario.labels.clone(),
         },
         notes: Vec::new(),
         world,

@@ -350,6 +350,7 @@ pub fn regenerate(event: &FailureEvent, opts: &Options) -> Result<Regenerated, R
         },
         impact: recorded.impact.clone(),
         state,
+        labels: recorded.labels.clone(),
         script,
         turns,
         fixtures,

@@ -982,6 +982,12 @@ impl Scrubber {
         }
     }
 
+    /// Scrub a conversation's labels: each value as state text (a label may hold an
+    /// email, a name, an account number).
+    pub fn labels(&mut self, labels: &std::collections::BTreeMap<String, String>) -> std::collections::BTreeMap<String, String> {
+        labels.iter().map(|(k, v)| (k.clone(), self.text(v, Place::State))).collect()
+    }
+
     /// Scrub a conversation: personal fields of the tool payloads are learned first
     /// (a name a lookup returned is a name in the turns too), then the state (so
     /// placeholder numbers follow the snapshot), then every turn in order.
@@ -1007,6 +1013,7 @@ impl Scrubber {
         if let Some(w) = c.world.take() {
             c.world = Some(self.world(&w));
         }
+        c.labels = self.labels(&c.labels);
         for t in &mut c.turns {
             let place = match t.role {
                 crate::schema::Role::Customer => Place::CustomerTurns,

@@ -44,6 +44,7 @@ fn tuesday() -> Conversation {
         impact: Default::default(),
         state: AgentState { memory_snapshot: vec![MemoryEntry { key: "account.subscription_status".into(), value: json!("none") }], ..Default::default() },
         world: None,
+        labels: Default::default(),
     }
 }
 

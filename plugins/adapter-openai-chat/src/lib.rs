@@ -21,8 +21,17 @@
 //!   kept as a string; `tool_result.name` comes from the matching call.
 //! * `metadata` (optional) may carry `channel`, `started_at`, `escalated`,
 //!   `complaint`, `ended_reason`, `compliance_flags`, `prompt_version`,
-//!   `model`, `kb_version_hash`, `locale`, `queue`, `time_of_day`; other keys
-//!   are ignored.
+//!   `model`, `kb_version_hash`, `locale`, `queue`, `time_of_day`; every other
+//!   key becomes one of the conversation's **labels** (a string as it is, a
+//!   number or boolean as its JSON text, an object or array as canonical JSON;
+//!   null skipped): OpenAI's stored-completion `metadata` is where teams put
+//!   ticket tags, account tiers and expected outcomes.
+//! * `tools` (optional, as in a chat-completions request body: `{"type":
+//!   "function", "function": {"name", "description", "parameters"}}`, or the
+//!   Responses API's flat `{"type": "function", "name", ...}`) becomes the
+//!   state's tool registry: each tool at version `sha256:` + the first 12 hex
+//!   digits of its canonical definition, so a changed tool schema is a new
+//!   version.
 //!
 //! ## Options
 //! Defaults for what the export lacks: `channel` (else `chat`), `model`,
@@ -41,6 +50,7 @@ use ratchet_sdk::json::{split_documents, SplitError};
 use ratchet_sdk::params::kind_of;
 use ratchet_sdk::{log, Adapter, Channel, Conversation, Converted, LogLevel, Params, PluginInfo, Role, ToolCall, ToolResult, Turn, Value};
 use serde_json::Map;
+use sha2::Digest;
 
 /// The plugin (a unit struct: all state is in the arguments).
 pub struct OpenAiChat;
@@ -184,7 +194,24 @@ struct Meta {
     queue: Option<String>,
     time_of_day: Option<String>,
     channel: Option<Channel>,
+    labels: BTreeMap<String, String>,
 }
+
+/// The metadata keys that are canonical fields; the others are labels.
+const META_FIELDS: &[&str] = &[
+    "channel",
+    "started_at",
+    "escalated",
+    "complaint",
+    "ended_reason",
+    "compliance_flags",
+    "prompt_version",
+    "model",
+    "kb_version_hash",
+    "locale",
+    "queue",
+    "time_of_day",
+];
 
 fn read_meta(top: &Obj<'_>, label: &str, opts: &Options) -> Result<Meta, String> {
     let empty = Value::Object(Map::new());
@@ -220,7 +247,44 @@ fn read_meta(top: &Obj<'_>, label: &str, opts: &Options) -> Result<Meta, String>
         queue: m.opt_str("queue")?.or_else(|| opts.queue.clone()),
         time_of_day: m.opt_str("time_of_day")?,
         channel,
+        labels: m
+            .map
+            .iter()
+            .filter(|(k, v)| !META_FIELDS.contains(&k.as_str()) && !v.is_null())
+            .map(|(k, v)| {
+                let text = match v {
+                    Value::String(s) => s.clone(),
+                    other => ratchet_sdk::json::to_canonical_string(other),
+                };
+                (k.clone(), text)
+            })
+            .collect(),
     })
+}
+
+/// The state's tool registry from the export's tool definitions (`tools`), each at
+/// the version its definition's digest names; `None` when the export has none.
+fn tool_registry(top: &Obj<'_>, label: &str) -> Result<Option<Vec<ratchet_sdk::ToolRef>>, String> {
+    let tools = match top.get("tools") {
+        None => return Ok(None),
+        Some(Value::Array(t)) => t,
+        Some(v) => return Err(format!("{label}.tools: expected an array of tool definitions, got {}", kind_of(v))),
+    };
+    let mut out = Vec::with_capacity(tools.len());
+    for (k, tool) in tools.iter().enumerate() {
+        let t = Obj::new(tool, format!("{label}.tools[{k}]"), "a tool definition object")?;
+        // Chat completions nest the definition in `function`; the Responses API does not.
+        let def = match t.get("function") {
+            Some(f) => f,
+            None => tool,
+        };
+        let d = Obj::new(def, format!("{}.function", t.at), "an object with `name`")?;
+        let name = d.req_str("name")?;
+        let digest = sha2::Sha256::digest(ratchet_sdk::json::to_canonical_string(def).as_bytes());
+        let hex: String = digest.iter().take(6).map(|b| format!("{b:02x}")).collect();
+        out.push(ratchet_sdk::ToolRef { id: name, version: format!("sha256:{hex}") });
+    }
+    Ok(Some(out))
 }
 
 /// The text of a message's `content`: a string, text parts joined by
@@ -262,6 +326,7 @@ fn convert_one(label: &str, doc: &Value, opts: &Options) -> Result<Converted, St
         None => return Err(format!("{label}: missing `messages` (an array of chat messages)")),
     };
     let meta = read_meta(&top, &label, opts)?;
+    let registry = tool_registry(&top, &label)?;
 
     let mut conversation = Conversation::new(id, meta.channel.unwrap_or(Channel::Chat));
     // call id -> tool name, for tool results.
@@ -319,7 +384,7 @@ fn convert_one(label: &str, doc: &Value, opts: &Options) -> Result<Converted, St
     note(false, "impact");
     note(false, "state.memory_snapshot");
     note(meta.kb_version_hash.is_some(), "state.kb_version_hash");
-    note(false, "state.tool_registry");
+    note(registry.is_some(), "state.tool_registry");
     note(meta.prompt_version.is_some(), "state.prompt_version");
     note(meta.model.is_some(), "state.model");
     note(meta.time_of_day.is_some(), "state.routing.time_of_day");
@@ -337,6 +402,8 @@ fn convert_one(label: &str, doc: &Value, opts: &Options) -> Result<Converted, St
     conversation.state.routing.time_of_day = meta.time_of_day;
     conversation.state.routing.locale = meta.locale;
     conversation.state.routing.queue = meta.queue;
+    conversation.state.tool_registry = registry.unwrap_or_default();
+    conversation.labels = meta.labels;
     Ok(Converted { conversation, missing })
 }
 
@@ -447,6 +514,37 @@ mod tests {
             assert!(!out[0].missing.contains(&present.to_string()), "{present}");
         }
         assert!(out[0].missing.contains(&"state.routing.time_of_day".to_string()));
+    }
+
+    #[test]
+    fn other_metadata_keys_are_labels_and_tool_definitions_the_registry() {
+        let input = json!({"id": "m", "messages": [], "metadata": {
+            "locale": "en-GB", "ticket_tags": "billing,urgent", "account_tier": "gold", "order_value": 129.5,
+            "vip": true, "crm": {"b": 1, "a": 2}, "gone": null},
+            "tools": [
+                {"type": "function", "function": {"name": "lookup_account", "parameters": {"type": "object"}}},
+                {"type": "function", "name": "refund", "parameters": {"type": "object", "properties": {"amount": {"type": "number"}}}}]})
+        .to_string();
+        let out = OpenAiChat::convert(input.as_bytes(), &json!({})).unwrap();
+        let c = &out[0].conversation;
+        let labels: Vec<(&str, &str)> = c.labels.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        assert_eq!(
+            labels,
+            [("account_tier", "gold"), ("crm", r#"{"a":2,"b":1}"#), ("order_value", "129.5"), ("ticket_tags", "billing,urgent"), ("vip", "true")],
+            "canonical fields (locale) are not labels; null is skipped"
+        );
+        assert_eq!(c.state.routing.locale.as_deref(), Some("en-GB"));
+        let registry: Vec<&str> = c.state.tool_registry.iter().map(|t| t.id.as_str()).collect();
+        assert_eq!(registry, ["lookup_account", "refund"]);
+        assert!(c.state.tool_registry.iter().all(|t| t.version.starts_with("sha256:") && t.version.len() == 19), "{:?}", c.state.tool_registry);
+        assert!(!out[0].missing.contains(&"state.tool_registry".to_string()));
+        // A changed definition is a new version; the same definition the same one.
+        let changed = input.replace(r#""type":"number""#, r#""type":"integer""#);
+        let again = OpenAiChat::convert(changed.as_bytes(), &json!({})).unwrap();
+        assert_eq!(again[0].conversation.state.tool_registry[0], c.state.tool_registry[0]);
+        assert_ne!(again[0].conversation.state.tool_registry[1], c.state.tool_registry[1]);
+        let bad = json!({"id": "m", "messages": [], "tools": [{"type": "function", "function": {"parameters": {}}}]}).to_string();
+        assert_eq!(OpenAiChat::convert(bad.as_bytes(), &json!({})).unwrap_err(), "conversation 0 (id \"m\").tools[0].function: missing `name` (a string)");
     }
 
     #[test]

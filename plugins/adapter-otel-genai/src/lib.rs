@@ -62,6 +62,12 @@
 //!   merged.
 //! * `tool_versions`: versions of the tools in the registry.
 //! * `channel`: the traces carry none.
+//! * `label_prefixes`: resource and span attributes under these prefixes become
+//!   the conversation's **labels**, the prefix cut off (default:
+//!   `ratchet.label.`, OpenLLMetry's `traceloop.association.properties.` and
+//!   Langfuse's `langfuse.trace.metadata.`; `[]`: none). So
+//!   `ratchet.label.account_tier = "gold"` on any span of the conversation, or on
+//!   its resource, is the label `account_tier`.
 //!
 //! ## Output
 //! One [`Converted`] per conversation, ordered by start time. `missing` lists
@@ -99,7 +105,13 @@ pub mod time;
 pub struct OtelGenAi;
 
 /// Option keys this adapter understands.
-const OPTION_KEYS: &[&str] = &["state", "tool_versions", "channel", "group_attribute"];
+const OPTION_KEYS: &[&str] = &["state", "tool_versions", "channel", "group_attribute", "label_prefixes"];
+
+/// Attribute prefixes whose attributes become the conversation's labels, unless
+/// the `label_prefixes` option says otherwise: `ratchet.label.` (set your own),
+/// OpenLLMetry's association properties and Langfuse's trace metadata, where
+/// those libraries put a conversation's custom properties.
+pub const DEFAULT_LABEL_PREFIXES: &[&str] = &["ratchet.label.", "traceloop.association.properties.", "langfuse.trace.metadata."];
 
 /// The attribute that groups spans into conversations when they carry no
 /// `gen_ai.conversation.id`, unless the `group_attribute` option says otherwise.
@@ -116,6 +128,8 @@ pub struct Options {
     pub state: Option<SideCar>,
     /// The attribute grouping spans without `gen_ai.conversation.id` (`None`: trace only).
     pub group_attribute: Option<String>,
+    /// Resource and span attributes under these prefixes are labels (the prefix cut off).
+    pub label_prefixes: Vec<String>,
 }
 
 impl Options {
@@ -153,7 +167,20 @@ impl Options {
             Some(Value::String(s)) => Some(s.trim().to_string()),
             Some(v) => return Err(format!("option `group_attribute` must be an attribute name (a string) or null, got {}", kind_of(v))),
         };
-        Ok(Options { channel, tool_versions, state, group_attribute })
+        let label_prefixes = match p.get("label_prefixes") {
+            None => DEFAULT_LABEL_PREFIXES.iter().map(|s| s.to_string()).collect(),
+            Some(Value::String(s)) => vec![s.clone()],
+            Some(Value::Array(items)) => items
+                .iter()
+                .enumerate()
+                .map(|(i, v)| match v {
+                    Value::String(s) if !s.is_empty() => Ok(s.clone()),
+                    other => Err(format!("option `label_prefixes[{i}]` must be a non-empty attribute prefix (a string), got {}", kind_of(other))),
+                })
+                .collect::<Result<_, _>>()?,
+            Some(v) => return Err(format!("option `label_prefixes` must be a list of attribute prefixes, got {}", kind_of(v))),
+        };
+        Ok(Options { channel, tool_versions, state, group_attribute, label_prefixes })
     }
 }
 
@@ -171,11 +198,41 @@ impl Adapter for OtelGenAi {
         if groups.is_empty() {
             log(LogLevel::Warn, &format!("no GenAI conversation in the export: none of its {} span(s) is a chat, agent or tool span", spans.len()));
         }
-        groups.iter().map(|g| rebuild::rebuild(g, &shadowed).map(|r| assemble(&g.id, r, &opts))).collect()
+        groups
+            .iter()
+            .map(|g| {
+                rebuild::rebuild(g, &shadowed).map(|r| {
+                    let mut converted = assemble(&g.id, r, &opts);
+                    converted.conversation.labels = labels(&g.spans, &opts.label_prefixes);
+                    converted
+                })
+            })
+            .collect()
     }
 }
 
 ratchet_sdk::export_adapter!(OtelGenAi);
+
+/// The labels of a conversation: its spans' resource and span attributes under one
+/// of `prefixes` (the prefix cut off): resource attributes first, then span
+/// attributes (which win), each in the group's span order (later spans win). Strings as they
+/// are; other values as canonical JSON.
+pub fn labels(spans: &[&otlp::Span], prefixes: &[String]) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    let resources = spans.iter().flat_map(|s| s.resource.iter());
+    for (k, v) in resources.chain(spans.iter().flat_map(|s| s.attributes.iter())) {
+        {
+            let Some(key) = prefixes.iter().find_map(|p| k.strip_prefix(p.as_str())).filter(|key| !key.is_empty()) else { continue };
+            let text = match v {
+                Value::String(s) => s.clone(),
+                Value::Null => continue,
+                other => ratchet_sdk::json::to_canonical_string(other),
+            };
+            out.insert(key.to_string(), text);
+        }
+    }
+    out
+}
 
 /// Builds the canonical conversation and its `missing` list from a rebuilt
 /// conversation and the options.

@@ -46,6 +46,8 @@ pub struct Span {
     pub end_ns: Option<u64>,
     /// Span attributes, decoded (a later duplicate key wins).
     pub attributes: BTreeMap<String, Value>,
+    /// The attributes of the resource that emitted the span (shared by its spans).
+    pub resource: std::sync::Arc<BTreeMap<String, Value>>,
     /// Span events in export order.
     pub events: Vec<SpanEvent>,
     /// `Some(status message)` when the span's status code is ERROR.
@@ -162,6 +164,7 @@ pub fn attach_logs(spans: &mut Vec<Span>, logs: Vec<LogRecord>) {
                     start_ns: log.time_ns,
                     end_ns: log.time_ns,
                     attributes,
+                    resource: Default::default(),
                     events: Vec::new(),
                     error: None,
                     seq,
@@ -246,6 +249,13 @@ fn read_request(prefix: &str, doc: &Value, out: &mut Vec<Span>, logs: &mut Vec<L
     for (i, rs) in array(Some(resource_spans), &format!("{prefix}resourceSpans"))?.iter().enumerate() {
         let at = format!("{prefix}resourceSpans[{i}]");
         let rs = object(rs, &at, "a ResourceSpans object")?;
+        let resource = match field(rs, "resource", "resource") {
+            Some(r) => {
+                let r = object(r, &format!("{at}.resource"), "a Resource object")?;
+                std::sync::Arc::new(read_attributes(field(r, "attributes", "attributes"), &format!("{at}.resource.attributes"))?)
+            }
+            None => Default::default(),
+        };
         let (scope_key, scopes) = match field(rs, "scopeSpans", "scope_spans") {
             Some(v) => ("scopeSpans", Some(v)),
             None => ("instrumentationLibrarySpans", field(rs, "instrumentationLibrarySpans", "instrumentation_library_spans")),
@@ -255,7 +265,7 @@ fn read_request(prefix: &str, doc: &Value, out: &mut Vec<Span>, logs: &mut Vec<L
             let ss = object(ss, &at, "a ScopeSpans object")?;
             for (k, span) in array(field(ss, "spans", "spans"), &format!("{at}.spans"))?.iter().enumerate() {
                 let seq = out.len();
-                out.push(read_span(&format!("{at}.spans[{k}]"), span, seq)?);
+                out.push(read_span(&format!("{at}.spans[{k}]"), span, seq, resource.clone())?);
             }
         }
     }
@@ -310,7 +320,7 @@ fn read_log(at: &str, v: &Value) -> Result<LogRecord, String> {
     Ok(LogRecord { label, trace_id, span_id, name, time_ns, attributes, body })
 }
 
-fn read_span(at: &str, v: &Value, seq: usize) -> Result<Span, String> {
+fn read_span(at: &str, v: &Value, seq: usize, resource: std::sync::Arc<BTreeMap<String, Value>>) -> Result<Span, String> {
     let o = object(v, at, "a Span object")?;
     let id = |camel: &str, snake: &str| -> Result<Option<String>, String> {
         match field(o, camel, snake) {
@@ -365,7 +375,7 @@ fn read_span(at: &str, v: &Value, seq: usize) -> Result<Span, String> {
         }
         Some(v) => return Err(format!("{label}.status: expected an object, got {}", kind_of(v))),
     };
-    Ok(Span { label, trace_id, span_id, parent_span_id, name, start_ns, end_ns, attributes, events, error, seq })
+    Ok(Span { label, trace_id, span_id, parent_span_id, name, start_ns, end_ns, attributes, resource, events, error, seq })
 }
 
 /// A `fixed64` nanosecond timestamp: OTLP/JSON writes it as a decimal string,

@@ -376,7 +376,9 @@ fn side_car_state_overrides_and_is_not_missing() {
 #[test]
 fn bad_options_are_precise() {
     let cases = [
-        (json!({"chanel": "chat"}), "unknown option `chanel`, expected one of `state`, `tool_versions`, `channel`, `group_attribute`"),
+        (json!({"chanel": "chat"}), "unknown option `chanel`, expected one of `state`, `tool_versions`, `channel`, `group_attribute`, `label_prefixes`"),
+        (json!({"label_prefixes": 3}), "option `label_prefixes` must be a list of attribute prefixes, got a number"),
+        (json!({"label_prefixes": ["app.", ""]}), "option `label_prefixes[1]` must be a non-empty attribute prefix (a string), got a string"),
         (json!({"channel": "fax"}), "option `channel`: unknown channel \"fax\", expected \"chat\" or \"voice\""),
         (json!({"tool_versions": {"a": 1}}), "option `tool_versions.a` must be a version string, got a number"),
         (json!({"tool_versions": []}), "option `tool_versions` must be an object of tool name to version, got an array"),
@@ -539,4 +541,22 @@ fn structurally_mutated_exports_never_panic() {
         }
     }
     assert!(ok > 100 && err > 100, "the mutations should exercise both paths: {ok} ok, {err} errors");
+}
+
+#[test]
+fn attributes_under_a_label_prefix_are_the_conversations_labels() {
+    let doc = json!({"resourceSpans": [{"resource": {"attributes": attrs(json!({"service.name": "support-agent", "ratchet.label.region": "eu", "ratchet.label.tier": "silver"}))},
+        "scopeSpans": [{"scope": {"name": "test"}, "spans": [
+            span("t", "r", "", "invoke_agent", 0, 9, json!({"gen_ai.operation.name": "invoke_agent", "ratchet.label.tier": "gold", "ratchet.label.order_value": 129.5,
+                "traceloop.association.properties.ticket": "T-7", "app.other": "x"})),
+            chat("t", "c", "r", 1, 2, vec![user("hi")], vec![says("hello")]),
+        ]}]}]})
+    .to_string();
+    let out = OtelGenAi::convert(doc.as_bytes(), &json!({})).unwrap();
+    let labels: Vec<(&str, &str)> = out[0].conversation.labels.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    assert_eq!(labels, [("order_value", "129.5"), ("region", "eu"), ("ticket", "T-7"), ("tier", "gold")], "a span's own attribute wins over its resource's");
+    let own = OtelGenAi::convert(doc.as_bytes(), &json!({"label_prefixes": ["app."]})).unwrap();
+    assert_eq!(own[0].conversation.labels.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect::<Vec<_>>(), [("other", "x")]);
+    let none = OtelGenAi::convert(doc.as_bytes(), &json!({"label_prefixes": []})).unwrap();
+    assert!(none[0].conversation.labels.is_empty());
 }

@@ -40,6 +40,7 @@
 //! | `assistant.transcriber.language` when it is a locale (`en-US`) | `state.routing.locale` |
 //! | `analysis.successEvaluation` | `state.routing.extra.success_evaluation` (a signal, never a complaint) |
 //! | `assistant.name`, `call.type` (a call object's `type`) | `state.routing.extra.assistant_name`, `.call_type` |
+//! | `call.metadata` (else a call object's `metadata`: the custom fields set when the call was created) | `labels`, one per key (strings as they are, other values as canonical JSON) |
 //! | option `state` (a side-car agent state) | any `state` field it sets, overriding the report |
 //!
 //! Not mapped: `cost`/`costs` (the platform's bill, not business impact),
@@ -403,7 +404,25 @@ fn convert_one(label: &str, doc: &Value, opts: &Options) -> Result<Option<Conver
         extra.insert("call_type".to_string(), ty.to_string());
     }
 
+    // The platform's per-call custom fields (set when the call was created): labels.
+    let mut labels = BTreeMap::new();
+    let metadata = match call {
+        Some(c) => c.obj("metadata", &call_at)?,
+        None => report.obj("metadata", &here)?,
+    };
+    if let Some(m) = metadata {
+        for (k, v) in m.map {
+            let text = match v {
+                Value::Null => continue,
+                Value::String(s) => s.clone(),
+                other => ratchet_sdk::json::to_canonical_string(other),
+            };
+            labels.insert(k.clone(), text);
+        }
+    }
+
     let mut c = Conversation::new(id, Channel::Voice);
+    c.labels = labels;
     c.started_at = started.map(|(s, _)| s);
     c.outcome.escalated = ended_reason.as_deref().is_some_and(|r| opts.is_escalation(r));
     c.outcome.ended_reason = ended_reason;

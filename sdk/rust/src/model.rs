@@ -274,6 +274,13 @@ pub struct Conversation {
     pub impact: Impact,
     /// Agent state at call time.
     pub state: AgentState,
+    /// What the platform recorded about the conversation besides the dialogue
+    /// (ticket tags, account tier, expected outcome), sorted by key. Inside a
+    /// component the host supplies them (WIT 0.1.3 `labels`): a scorecard or an
+    /// assertion finds them here; an adapter sets them here and they reach
+    /// the host with the conversation.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub labels: std::collections::BTreeMap<String, String>,
 }
 
 /// Wire shape of [`Conversation`]: identical, with defaults, so deserialising
@@ -294,6 +301,8 @@ struct ConversationRepr {
     impact: Impact,
     #[serde(default)]
     state: AgentState,
+    #[serde(default)]
+    labels: std::collections::BTreeMap<String, String>,
 }
 
 impl TryFrom<ConversationRepr> for Conversation {
@@ -312,6 +321,7 @@ impl TryFrom<ConversationRepr> for Conversation {
             outcome: r.outcome,
             impact: r.impact,
             state: r.state,
+            labels: r.labels,
         };
         c.renumber();
         Ok(c)
@@ -331,6 +341,7 @@ impl Conversation {
             outcome: Outcome::default(),
             impact: Impact::default(),
             state: AgentState::default(),
+            labels: Default::default(),
         }
     }
 

@@ -35,6 +35,12 @@ pub struct StoreState {
     /// Wall time spent waiting for model answers and not yet credited back to the
     /// call's wall-clock deadline (a judge's network wait is not the guest's time).
     pub(crate) model_wait: std::time::Duration,
+    /// The labels `ratchet:plugin/labels.get` answers with (the conversation of
+    /// this call: a scorecard's, an assertion's transcript's).
+    pub(crate) labels: Vec<(String, String)>,
+    /// What an adapter attached during `convert`, by conversation id
+    /// (`ratchet:plugin/labels.attach`); `None` outside `convert`.
+    pub(crate) attached: Option<std::collections::BTreeMap<String, std::collections::BTreeMap<String, String>>>,
 }
 
 /// A plugin's permission to ask a model, and through whom.
@@ -67,6 +73,8 @@ impl StoreState {
             model_calls: Vec::new(),
             model_attempts: 0,
             model_wait: std::time::Duration::ZERO,
+            labels: Vec::new(),
+            attached: None,
         })
     }
 

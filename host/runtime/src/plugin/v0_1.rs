@@ -4,9 +4,9 @@
 //! ([`crate::schema`], [`super::AgentAction`]), so the rest of ratchet does not
 //! know which series a plugin speaks.
 //!
-//! The bindings come from the newest 0.1 WIT (`wit/since_v0.1.2`: 0.1.1 added the
-//! `model` import, 0.1.2 the `simulator` world); components built against 0.1.0 or
-//! 0.1.1 link to the same definitions through wasmtime's semver-compatible name
+//! The bindings come from the newest 0.1 WIT (`wit/since_v0.1.3`: 0.1.1 added the
+//! `model` import, 0.1.2 the `simulator` world, 0.1.3 the `labels` import); components
+//! built against 0.1.0, 0.1.1 or 0.1.2 link to the same definitions through wasmtime's semver-compatible name
 //! matching (`ratchet:plugin/host@0.1.0` finds `host@0.1.2`), so they keep working
 //! unchanged. One module per series
 //! (Zed-style): when `@0.2.0` ships, a `v0_2` module sits beside this one, and
@@ -28,24 +28,25 @@ mod borrowed;
 mod bindings {
     pub mod scorecard {
         wasmtime::component::bindgen!({
-            path: "wit/since_v0.1.2",
+            path: "wit/since_v0.1.3",
             world: "scorecard",
         });
     }
     pub mod assertion {
         wasmtime::component::bindgen!({
-            path: "wit/since_v0.1.2",
+            path: "wit/since_v0.1.3",
             world: "assertion",
             with: {
                 "ratchet:plugin/types": super::scorecard::ratchet::plugin::types,
                 "ratchet:plugin/host": super::scorecard::ratchet::plugin::host,
                 "ratchet:plugin/model": super::scorecard::ratchet::plugin::model,
+                "ratchet:plugin/labels": super::scorecard::ratchet::plugin::labels,
             },
         });
     }
     pub mod agent {
         wasmtime::component::bindgen!({
-            path: "wit/since_v0.1.2",
+            path: "wit/since_v0.1.3",
             world: "agent",
             with: {
                 "ratchet:plugin/types": super::scorecard::ratchet::plugin::types,
@@ -55,17 +56,18 @@ mod bindings {
     }
     pub mod adapter {
         wasmtime::component::bindgen!({
-            path: "wit/since_v0.1.2",
+            path: "wit/since_v0.1.3",
             world: "adapter",
             with: {
                 "ratchet:plugin/types": super::scorecard::ratchet::plugin::types,
                 "ratchet:plugin/host": super::scorecard::ratchet::plugin::host,
+                "ratchet:plugin/labels": super::scorecard::ratchet::plugin::labels,
             },
         });
     }
     pub mod simulator {
         wasmtime::component::bindgen!({
-            path: "wit/since_v0.1.2",
+            path: "wit/since_v0.1.3",
             world: "simulator",
             with: {
                 "ratchet:plugin/types": super::scorecard::ratchet::plugin::types,
@@ -86,6 +88,7 @@ use bindings::agent::exports::ratchet::plugin::responder as wit_responder;
 use bindings::assertion::exports::ratchet::plugin::asserter as wit_asserter;
 use bindings::scorecard::exports::ratchet::plugin::scorer as wit_scorer;
 use bindings::scorecard::ratchet::plugin::host as wit_host;
+use bindings::scorecard::ratchet::plugin::labels as wit_labels;
 use bindings::scorecard::ratchet::plugin::model as wit_model;
 use bindings::scorecard::ratchet::plugin::types as wit;
 use bindings::simulator::exports::ratchet::plugin::simulation as wit_simulation;
@@ -147,6 +150,7 @@ impl Bound {
         params: &str,
     ) -> wasmtime::Result<Answer<schema::ScorecardResult>> {
         let Bound::Scorecard(pre, score) = self else { return Err(wrong_world(WorldKind::Scorecard)) };
+        s.data_mut().labels = labels_of(conversation);
         let instance = pre.instance_pre().instantiate(&mut *s)?;
         let result = score.call_score(s, &instance, conversation, params)?;
         Ok(Answer::from(result.map(|r| scorecard_from_wit(r, conversation.turns.len()))))
@@ -155,6 +159,7 @@ impl Bound {
     /// `check(transcript, params)` on a fresh instance.
     pub(super) fn check(&self, s: &mut Store<StoreState>, transcript: &schema::Conversation, params: &str) -> wasmtime::Result<Answer<schema::Verdict>> {
         let Bound::Assertion(pre, check) = self else { return Err(wrong_world(WorldKind::Assertion)) };
+        s.data_mut().labels = labels_of(transcript);
         let instance = pre.instance_pre().instantiate(&mut *s)?;
         let result = check.call_check(s, &instance, transcript, params)?;
         Ok(Answer::from(result.map(|v| verdict_from_wit(v, transcript.turns.len()))))
@@ -164,8 +169,23 @@ impl Bound {
     #[allow(clippy::ptr_arg)]
     pub(super) fn convert(&self, s: &mut Store<StoreState>, input: &[u8], options: &String) -> wasmtime::Result<Answer<Vec<schema::Converted>>> {
         let Bound::Adapter(pre) = self else { return Err(wrong_world(WorldKind::Adapter)) };
+        s.data_mut().attached = Some(Default::default());
         let result = pre.instantiate(&mut *s)?.ratchet_plugin_converter().call_convert(&mut *s, input, options)?;
-        Ok(Answer::from(result.map(converted_from_wit)))
+        let mut attached = s.data_mut().attached.take().unwrap_or_default();
+        let result = result.map(|list| {
+            converted_from_wit(list).map(|mut out| {
+                for c in &mut out {
+                    if let Some(labels) = attached.remove(&c.conversation.id) {
+                        c.conversation.labels.extend(labels);
+                    }
+                }
+                out
+            })
+        });
+        for id in attached.keys() {
+            s.data_mut().logs.push(LogLevel::Warn, format!("labels attached to `{id}`, a conversation this convert did not return: dropped"));
+        }
+        Ok(Answer::from(result))
     }
 
     /// `next(state, channel, transcript, config)` on a fresh instance.
@@ -224,17 +244,19 @@ fn simulated_from_wit(a: wit_simulation::Answer) -> Result<super::Simulated, Str
     Ok(super::Simulated { result: parse_json("answer.result", &a.result)?, is_error: a.is_error, world })
 }
 
-/// Add the host interfaces (`host`: `log`, `abort-reason`; `model`: `complete`) to a linker.
+/// Add the host interfaces (`host`: `log`, `abort-reason`; `model`: `complete`;
+/// `labels`: `get`, `attach`) to a linker.
 pub fn add_host_to_linker(linker: &mut wasmtime::component::Linker<StoreState>) -> wasmtime::Result<()> {
     wit_host::add_to_linker::<StoreState, wasmtime::component::HasSelf<StoreState>>(linker, |s| s)?;
-    wit_model::add_to_linker::<StoreState, wasmtime::component::HasSelf<StoreState>>(linker, |s| s)
+    wit_model::add_to_linker::<StoreState, wasmtime::component::HasSelf<StoreState>>(linker, |s| s)?;
+    wit_labels::add_to_linker::<StoreState, wasmtime::component::HasSelf<StoreState>>(linker, |s| s)
 }
 
 /// The versioned export names the guest functions are looked up by (a 0.1.0
 /// component's `scorer@0.1.0` matches through semver compatibility).
-const SCORER_INTERFACE: &str = "ratchet:plugin/scorer@0.1.2";
-const ASSERTER_INTERFACE: &str = "ratchet:plugin/asserter@0.1.2";
-const RESPONDER_INTERFACE: &str = "ratchet:plugin/responder@0.1.2";
+const SCORER_INTERFACE: &str = "ratchet:plugin/scorer@0.1.3";
+const ASSERTER_INTERFACE: &str = "ratchet:plugin/asserter@0.1.3";
+const RESPONDER_INTERFACE: &str = "ratchet:plugin/responder@0.1.3";
 
 /// Where a guest function that takes conversation data (a scorer's `score`, an
 /// asserter's `check`, an agent's `next`) lives in a component: found once at load.
@@ -359,6 +381,24 @@ impl wit_host::Host for StoreState {
         super::sandbox::truncate_utf8(&mut message, 4096);
         self.abort_reason = Some(message);
     }
+}
+
+impl wit_labels::Host for StoreState {
+    fn get(&mut self) -> Vec<wit::KeyValue> {
+        self.labels.iter().map(|(key, value)| wit::KeyValue { key: key.clone(), value: value.clone() }).collect()
+    }
+
+    fn attach(&mut self, conversation_id: String, labels: Vec<wit::KeyValue>) {
+        match &mut self.attached {
+            Some(map) => map.entry(conversation_id).or_default().extend(labels.into_iter().map(|kv| (kv.key, kv.value))),
+            None => self.logs.push(LogLevel::Warn, format!("labels attached to `{conversation_id}` outside `convert`: dropped")),
+        }
+    }
+}
+
+/// What `labels.get` answers during a call about `c`.
+fn labels_of(c: &schema::Conversation) -> Vec<(String, String)> {
+    c.labels.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
 }
 
 impl wit::Host for StoreState {}
@@ -547,6 +587,8 @@ fn conversation_from_wit(c: wit::Conversation) -> Result<schema::Conversation, S
         },
         // WIT 0.1 has no world: a captured world comes with canonical JSON only.
         world: None,
+        // Labels come through `labels.attach` (0.1.3), merged in by `convert`.
+        labels: Default::default(),
     })
 }
 

@@ -40,6 +40,13 @@ pub struct Conversation {
     /// `[world]` instead of reconstructing one from what the conversation observed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub world: Option<Value>,
+    /// What the platform recorded about the conversation besides the dialogue
+    /// (ticket tags, account tier, expected outcome, a CRM field), as string
+    /// key/value pairs: adapters fill them from the export, scorecards and
+    /// assertions read them (WIT 0.1.3 `labels`), `[detect.impact_from_labels]`
+    /// takes impact amounts from them. Sorted by key.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, String>,
 }
 
 /// Where the conversation happened.

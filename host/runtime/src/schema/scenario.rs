@@ -1,6 +1,8 @@
 //! The scenario file (TOML): one production failure, frozen as a deterministic
 //! regression test. Written by `ratchet regenerate`, readable and editable by hand.
 
+use std::collections::BTreeMap;
+
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -39,6 +41,11 @@ pub struct Scenario {
     /// The agent state at call time, restored before replay.
     #[serde(default)]
     pub state: AgentState,
+    /// The labels of the conversation this scenario came from (scrubbed), what
+    /// the platform recorded about it (ticket tags, account tier...): replay
+    /// hands them to assertions as the transcript's labels (WIT 0.1.3 `labels`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, String>,
     /// The customer's lines, played in order, verbatim.
     pub turns: Vec<ScriptedTurn>,
     /// What happens when the scripted lines run out (default: the conversation ends).

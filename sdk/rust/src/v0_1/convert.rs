@@ -33,6 +33,8 @@ pub(crate) fn conversation_from_wit(c: types::Conversation) -> model::Conversati
             currency: c.impact.currency,
         },
         state: agent_state_from_wit(c.state),
+        // Not in the 0.1 record: the glue fills them from `labels.get`.
+        labels: Default::default(),
     }
 }
 

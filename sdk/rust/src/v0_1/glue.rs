@@ -73,7 +73,8 @@ impl<T: crate::Scorecard> scorer::Guest for ScorecardGlue<T> {
 
     fn score(conversation: types::Conversation, params: String) -> Result<scorer::ScorecardResult, String> {
         install_panic_hook();
-        let conversation = convert::conversation_from_wit(conversation);
+        let mut conversation = convert::conversation_from_wit(conversation);
+        conversation.labels = host_labels();
         let params = parse("params", &params)?;
         T::score(&conversation, &params).map(convert::scorecard_result_to_wit)
     }
@@ -87,7 +88,8 @@ impl<T: crate::Assertion> asserter::Guest for AssertionGlue<T> {
 
     fn check(transcript: types::Conversation, params: String) -> Result<asserter::Verdict, String> {
         install_panic_hook();
-        let transcript = convert::conversation_from_wit(transcript);
+        let mut transcript = convert::conversation_from_wit(transcript);
+        transcript.labels = host_labels();
         let params = parse("params", &params)?;
         T::check(&transcript, &params).map(convert::verdict_to_wit)
     }
@@ -102,8 +104,21 @@ impl<T: crate::Adapter> converter::Guest for AdapterGlue<T> {
     fn convert(input: Vec<u8>, options: String) -> Result<Vec<converter::Converted>, String> {
         install_panic_hook();
         let options = parse("options", &options)?;
-        T::convert(&input, &options).map(|list| list.into_iter().map(convert::converted_to_wit).collect())
+        let list = T::convert(&input, &options)?;
+        // Labels travel beside the records (0.1.3 `labels.attach`), not in them.
+        for c in &list {
+            if !c.conversation.labels.is_empty() {
+                let kv = c.conversation.labels.iter().map(|(k, v)| types::KeyValue { key: k.clone(), value: v.clone() }).collect::<Vec<_>>();
+                super::wit::labels::attach(&c.conversation.id, &kv);
+            }
+        }
+        Ok(list.into_iter().map(convert::converted_to_wit).collect())
     }
+}
+
+/// The labels of the conversation this call is about (0.1.3 `labels.get`).
+fn host_labels() -> std::collections::BTreeMap<String, String> {
+    super::wit::labels::get().into_iter().map(|kv| (kv.key, kv.value)).collect()
 }
 
 impl<T: crate::Agent> responder::Guest for AgentGlue<T> {

@@ -1,7 +1,7 @@
 //! Bindings and export glue for the WIT package series `ratchet:plugin@0.1.x`,
-//! generated from the newest 0.1 WIT (`wit/since_v0.1.2`: 0.1.1 added the `model`
+//! generated from the newest 0.1 WIT (`wit/since_v0.1.3`: 0.1.1 added the `model`
 //! import, 0.1.2 the `simulator` world). A component built with this SDK exports
-//! `...@0.1.2` and imports `model` only if it calls [`crate::judge`]; hosts that
+//! `...@0.1.3` and imports `model` only if it calls [`crate::judge`]; hosts that
 //! speak 0.1.2 load it, and
 //! plugins built against 0.1.0 keep loading on them.
 //!
@@ -32,19 +32,20 @@ pub use glue::model_complete;
 pub use glue::{host_log, install_panic_hook};
 pub use glue::{AdapterGlue, AgentGlue, AssertionGlue, ScorecardGlue, SimulatorGlue};
 
-/// The `types`, `host` and `model` interfaces, generated once for all four worlds.
+/// The `types`, `host`, `model` and `labels` interfaces, generated once for every world.
 #[doc(hidden)]
 pub mod shared {
     wit_bindgen::generate!({
         inline: "
             package ratchet-sdk:shared;
             world shared {
-                import ratchet:plugin/types@0.1.2;
-                import ratchet:plugin/host@0.1.2;
-                import ratchet:plugin/model@0.1.2;
+                import ratchet:plugin/types@0.1.3;
+                import ratchet:plugin/host@0.1.3;
+                import ratchet:plugin/model@0.1.3;
+                import ratchet:plugin/labels@0.1.3;
             }
         ",
-        path: "wit/since_v0.1.2",
+        path: "wit/since_v0.1.3",
         world: "ratchet-sdk:shared/shared",
         generate_all,
     });
@@ -54,12 +55,13 @@ pub mod shared {
 #[doc(hidden)]
 pub mod scorecard {
     wit_bindgen::generate!({
-        path: "wit/since_v0.1.2",
-        world: "ratchet:plugin/scorecard@0.1.2",
+        path: "wit/since_v0.1.3",
+        world: "ratchet:plugin/scorecard@0.1.3",
         with: {
-            "ratchet:plugin/types@0.1.2": crate::v0_1::shared::ratchet::plugin::types,
-            "ratchet:plugin/host@0.1.2": crate::v0_1::shared::ratchet::plugin::host,
-            "ratchet:plugin/model@0.1.2": crate::v0_1::shared::ratchet::plugin::model,
+            "ratchet:plugin/types@0.1.3": crate::v0_1::shared::ratchet::plugin::types,
+            "ratchet:plugin/host@0.1.3": crate::v0_1::shared::ratchet::plugin::host,
+            "ratchet:plugin/model@0.1.3": crate::v0_1::shared::ratchet::plugin::model,
+            "ratchet:plugin/labels@0.1.3": crate::v0_1::shared::ratchet::plugin::labels,
         },
         pub_export_macro: true,
         export_macro_name: "__export_scorecard",
@@ -71,12 +73,13 @@ pub mod scorecard {
 #[doc(hidden)]
 pub mod assertion {
     wit_bindgen::generate!({
-        path: "wit/since_v0.1.2",
-        world: "ratchet:plugin/assertion@0.1.2",
+        path: "wit/since_v0.1.3",
+        world: "ratchet:plugin/assertion@0.1.3",
         with: {
-            "ratchet:plugin/types@0.1.2": crate::v0_1::shared::ratchet::plugin::types,
-            "ratchet:plugin/host@0.1.2": crate::v0_1::shared::ratchet::plugin::host,
-            "ratchet:plugin/model@0.1.2": crate::v0_1::shared::ratchet::plugin::model,
+            "ratchet:plugin/types@0.1.3": crate::v0_1::shared::ratchet::plugin::types,
+            "ratchet:plugin/host@0.1.3": crate::v0_1::shared::ratchet::plugin::host,
+            "ratchet:plugin/model@0.1.3": crate::v0_1::shared::ratchet::plugin::model,
+            "ratchet:plugin/labels@0.1.3": crate::v0_1::shared::ratchet::plugin::labels,
         },
         pub_export_macro: true,
         export_macro_name: "__export_assertion",
@@ -88,11 +91,12 @@ pub mod assertion {
 #[doc(hidden)]
 pub mod adapter {
     wit_bindgen::generate!({
-        path: "wit/since_v0.1.2",
-        world: "ratchet:plugin/adapter@0.1.2",
+        path: "wit/since_v0.1.3",
+        world: "ratchet:plugin/adapter@0.1.3",
         with: {
-            "ratchet:plugin/types@0.1.2": crate::v0_1::shared::ratchet::plugin::types,
-            "ratchet:plugin/host@0.1.2": crate::v0_1::shared::ratchet::plugin::host,
+            "ratchet:plugin/types@0.1.3": crate::v0_1::shared::ratchet::plugin::types,
+            "ratchet:plugin/host@0.1.3": crate::v0_1::shared::ratchet::plugin::host,
+            "ratchet:plugin/labels@0.1.3": crate::v0_1::shared::ratchet::plugin::labels,
         },
         pub_export_macro: true,
         export_macro_name: "__export_adapter",
@@ -104,11 +108,11 @@ pub mod adapter {
 #[doc(hidden)]
 pub mod agent {
     wit_bindgen::generate!({
-        path: "wit/since_v0.1.2",
-        world: "ratchet:plugin/agent@0.1.2",
+        path: "wit/since_v0.1.3",
+        world: "ratchet:plugin/agent@0.1.3",
         with: {
-            "ratchet:plugin/types@0.1.2": crate::v0_1::shared::ratchet::plugin::types,
-            "ratchet:plugin/host@0.1.2": crate::v0_1::shared::ratchet::plugin::host,
+            "ratchet:plugin/types@0.1.3": crate::v0_1::shared::ratchet::plugin::types,
+            "ratchet:plugin/host@0.1.3": crate::v0_1::shared::ratchet::plugin::host,
         },
         pub_export_macro: true,
         export_macro_name: "__export_agent",
@@ -120,11 +124,11 @@ pub mod agent {
 #[doc(hidden)]
 pub mod simulator {
     wit_bindgen::generate!({
-        path: "wit/since_v0.1.2",
-        world: "ratchet:plugin/simulator@0.1.2",
+        path: "wit/since_v0.1.3",
+        world: "ratchet:plugin/simulator@0.1.3",
         with: {
-            "ratchet:plugin/types@0.1.2": crate::v0_1::shared::ratchet::plugin::types,
-            "ratchet:plugin/host@0.1.2": crate::v0_1::shared::ratchet::plugin::host,
+            "ratchet:plugin/types@0.1.3": crate::v0_1::shared::ratchet::plugin::types,
+            "ratchet:plugin/host@0.1.3": crate::v0_1::shared::ratchet::plugin::host,
         },
         pub_export_macro: true,
         export_macro_name: "__export_simulator",
@@ -139,6 +143,7 @@ pub(crate) mod wit {
     pub use super::assertion::exports::ratchet::plugin::asserter;
     pub use super::scorecard::exports::ratchet::plugin::scorer;
     pub use super::shared::ratchet::plugin::host;
+    pub use super::shared::ratchet::plugin::labels;
     pub use super::shared::ratchet::plugin::model;
     pub use super::shared::ratchet::plugin::types;
     pub use super::simulator::exports::ratchet::plugin::simulation;
