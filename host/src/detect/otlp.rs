@@ -49,8 +49,8 @@ pub const ROOT_GRACE_NS: u64 = 5_000_000_000;
 /// Most spans and log records held in memory at once.
 pub const MAX_BUFFERED: usize = 500_000;
 
-/// How many span ids are remembered to drop a span sent twice (an exporter
-/// retrying a batch whose answer it never got).
+/// How many spans are remembered to drop one sent twice, byte for byte (an
+/// exporter retrying a batch whose answer it never got).
 pub const SEEN_SPANS: usize = 200_000;
 
 /// Framing options.
@@ -77,8 +77,8 @@ pub struct FramerStats {
     pub forced: u64,
     /// Conversations left open at the end of input (`hold_open`).
     pub held: u64,
-    /// Spans dropped because the same span (trace id and span id) came before:
-    /// a retried export.
+    /// Spans dropped because the same span (ids and content) came before: a
+    /// retried export.
     pub duplicates: u64,
     /// Clock lines read (`{"ratchetClock": ...}`, written by `detect --listen`).
     pub clock_lines: u64,
@@ -193,9 +193,11 @@ impl<I: Iterator<Item = Result<Record, ReadError>>> Framer<I> {
             if let Some(span) = &m.span {
                 let key = {
                     use std::hash::{Hash, Hasher};
-                    // 64 bits of (trace, span): a fixed-key SipHash, so a run is reproducible.
+                    // 64 bits of (trace, span, the span itself): a fixed-key SipHash, so a
+                    // run is reproducible. Only a byte-identical span is a retry: one that
+                    // reuses the ids with other content is kept (and judged as it is).
                     let mut h = std::hash::DefaultHasher::new();
-                    (trace_id.as_str(), span.as_str()).hash(&mut h);
+                    (trace_id.as_str(), span.as_str(), item.value.to_string()).hash(&mut h);
                     h.finish()
                 };
                 if self.seen.contains(&key) {

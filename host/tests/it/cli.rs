@@ -191,10 +191,12 @@ fn plugin_inspect_shows_world_imports_and_exports() {
     let o = ratchet(&["plugin", "inspect", &component("scorecard-support-policy").display().to_string()], tmp.path());
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let out = stdout(&o);
-    // Built with the SDK against WIT 0.1.2; it does not judge, so it does not import `model`.
-    assert!(out.contains("world     ratchet:plugin/scorecard@0.1.2"), "{out}");
-    assert!(out.contains("import    ratchet:plugin/host@0.1.2"), "{out}");
-    assert!(out.contains("export    ratchet:plugin/scorer@0.1.2 { info, score }"), "{out}");
+    // Built with the SDK against WIT 0.1.3; it does not judge, so it does not import `model`;
+    // a scorecard reads its conversation's labels, so it imports `labels`.
+    assert!(out.contains("world     ratchet:plugin/scorecard@0.1.3"), "{out}");
+    assert!(out.contains("import    ratchet:plugin/host@0.1.3"), "{out}");
+    assert!(out.contains("import    ratchet:plugin/labels@0.1.3"), "{out}");
+    assert!(out.contains("export    ratchet:plugin/scorer@0.1.3 { info, score }"), "{out}");
     assert!(out.contains("wasi      no"), "{out}");
     assert!(out.contains("model     no"), "{out}");
     assert!(!out.contains("ratchet:plugin/model"), "{out}");
@@ -211,8 +213,8 @@ fn plugin_run_on_a_simulator_answers_a_call_and_seeds_a_world() {
     let tmp = tempfile::tempdir().unwrap();
     let sim = component("simulator-subscriptions").display().to_string();
     let o = ratchet(&["plugin", "inspect", &sim], tmp.path());
-    assert!(stdout(&o).contains("world     ratchet:plugin/simulator@0.1.2"), "{}", stdout(&o));
-    assert!(stdout(&o).contains("export    ratchet:plugin/simulation@0.1.2 { info, seed, call }"), "{}", stdout(&o));
+    assert!(stdout(&o).contains("world     ratchet:plugin/simulator@0.1.3"), "{}", stdout(&o));
+    assert!(stdout(&o).contains("export    ratchet:plugin/simulation@0.1.3 { info, seed, call }"), "{}", stdout(&o));
     let samples = Path::new(env!("CARGO_MANIFEST_DIR")).join("../plugins/simulator-subscriptions/samples");
     let o = ratchet(&["plugin", "run", &sim, "--input", &samples.join("cancel-active.json").display().to_string()], tmp.path());
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
@@ -249,7 +251,7 @@ fn plugin_run_on_an_agent_prints_its_next_action() {
     let tmp = tempfile::tempdir().unwrap();
     let agent = component("support-agent").display().to_string();
     let o = ratchet(&["plugin", "inspect", &agent], tmp.path());
-    assert!(stdout(&o).contains("world     ratchet:plugin/agent@0.1.2"), "{}", stdout(&o));
+    assert!(stdout(&o).contains("world     ratchet:plugin/agent@0.1.3"), "{}", stdout(&o));
     // After the customer's first line, the agent looks the account up.
     let conv = tmp.path().join("c.json");
     std::fs::write(

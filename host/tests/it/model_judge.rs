@@ -170,12 +170,12 @@ fn only_granted_plugins_may_ask_and_inspect_says_so() {
 
     let o = ratchet_with_model(dir.path(), &server.base_url, &["plugin", "inspect", "ungranted"]);
     let out = String::from_utf8_lossy(&o.stdout);
-    assert!(out.contains("import    ratchet:plugin/model@0.1.2"), "{out}");
+    assert!(out.contains("import    ratchet:plugin/model@0.1.3"), "{out}");
     assert!(out.contains("has no grant: every call is denied"), "{out}");
     let o = ratchet_with_model(dir.path(), &server.base_url, &["plugin", "inspect", "judge", "--format", "json"]);
     let v: Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["model"], json!({"imports": true, "granted": true}));
-    assert_eq!(v["world"]["version"], "0.1.2");
+    assert_eq!(v["world"]["version"], "0.1.3");
 }
 
 #[test]

@@ -267,7 +267,7 @@ fn the_example_suites_committed_recordings_answer_the_ports_in_the_gate() {
 }
 
 /// The WIT version the Rust SDK builds against.
-const SDK_WIT_RUST: &str = "0.1.2";
+const SDK_WIT_RUST: &str = "0.1.3";
 /// The WIT version the Python and JavaScript SDKs build against.
 const SDK_WIT_PY_JS: &str = "0.1.2";
 
@@ -294,5 +294,9 @@ fn only_plugins_that_judge_import_the_model() {
         assert_eq!(version, sdk, "{name}");
         assert_eq!(imports.iter().any(|i| i == &format!("ratchet:plugin/model@{version}")), judges, "{name}: {imports:?}");
         assert!(imports.iter().any(|i| i == &format!("ratchet:plugin/host@{version}")), "{name}: {imports:?}");
+        // Since 0.1.3 (the Rust SDK), scorecards, assertions and adapters read or attach
+        // labels; simulators and agents have no such import.
+        let labels = version == "0.1.3" && !name.starts_with("simulator-");
+        assert_eq!(imports.iter().any(|i| i == &format!("ratchet:plugin/labels@{version}")), labels, "{name}: {imports:?}");
     }
 }
