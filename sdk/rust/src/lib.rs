@@ -2,7 +2,7 @@
 //!
 //! Write ratchet plugins in Rust. A plugin is a WebAssembly component that
 //! ratchet runs sandboxed and deterministically; there are five kinds, one
-//! per WIT world of `ratchet:plugin@0.1.2`:
+//! per WIT world of `ratchet:plugin@0.1.3`:
 //!
 //! | kind | implement | export with | used by |
 //! |---|---|---|---|
@@ -258,7 +258,7 @@ pub fn panic_message(info: &std::panic::PanicHookInfo<'_>) -> String {
 }
 
 /// Exports a type implementing [`Scorecard`] as this component's `scorer`
-/// interface (world `ratchet:plugin/scorecard@0.1.2`). Call once per plugin
+/// interface (world `ratchet:plugin/scorecard@0.1.3`). Call once per plugin
 /// crate, at the crate root. The component exports only `scorer` and imports
 /// only `host`. On native targets it only checks the trait bound.
 #[macro_export]
@@ -279,7 +279,7 @@ macro_rules! export_scorecard {
 }
 
 /// Exports a type implementing [`Assertion`] as this component's `asserter`
-/// interface (world `ratchet:plugin/assertion@0.1.2`). Call once per plugin
+/// interface (world `ratchet:plugin/assertion@0.1.3`). Call once per plugin
 /// crate, at the crate root.
 #[macro_export]
 macro_rules! export_assertion {
@@ -299,7 +299,7 @@ macro_rules! export_assertion {
 }
 
 /// Exports a type implementing [`Agent`] as this component's `responder`
-/// interface (world `ratchet:plugin/agent@0.1.2`). Call once per agent crate,
+/// interface (world `ratchet:plugin/agent@0.1.3`). Call once per agent crate,
 /// at the crate root. The component exports only `responder` and imports only
 /// `host`.
 #[macro_export]
@@ -320,7 +320,7 @@ macro_rules! export_agent {
 }
 
 /// Exports a type implementing [`Adapter`] as this component's `converter`
-/// interface (world `ratchet:plugin/adapter@0.1.2`). Call once per plugin
+/// interface (world `ratchet:plugin/adapter@0.1.3`). Call once per plugin
 /// crate, at the crate root.
 #[macro_export]
 macro_rules! export_adapter {
@@ -340,7 +340,7 @@ macro_rules! export_adapter {
 }
 
 /// Exports a type implementing [`Simulator`] as this component's `simulation`
-/// interface (world `ratchet:plugin/simulator@0.1.2`). Call once per simulator
+/// interface (world `ratchet:plugin/simulator@0.1.3`). Call once per simulator
 /// crate, at the crate root. The component exports only `simulation` and imports
 /// only `host`.
 #[macro_export]

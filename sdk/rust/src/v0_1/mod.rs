@@ -1,8 +1,10 @@
 //! Bindings and export glue for the WIT package series `ratchet:plugin@0.1.x`,
 //! generated from the newest 0.1 WIT (`wit/since_v0.1.3`: 0.1.1 added the `model`
-//! import, 0.1.2 the `simulator` world). A component built with this SDK exports
-//! `...@0.1.3` and imports `model` only if it calls [`crate::judge`]; hosts that
-//! speak 0.1.2 load it, and
+//! import, 0.1.2 the `simulator` world, 0.1.3 the `labels` import). A component
+//! built with this SDK exports `...@0.1.3` and imports `model` only if it calls
+//! [`crate::judge`]; scorecards, assertions and adapters import `labels` (the
+//! glue reads a conversation's labels into [`crate::Conversation::labels`], and
+//! attaches the ones an adapter sets there). Hosts that speak 0.1.3 load it, and
 //! plugins built against 0.1.0 keep loading on them.
 //!
 //! Plugin authors do not use this module directly: they implement
