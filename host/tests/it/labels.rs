@@ -1,6 +1,7 @@
 //! A conversation's labels (issue 19, item 4; WIT 0.1.3 `labels`): adapters fill
 //! them from the export (real components: the OpenAI-chat adapter's `metadata`),
-//! scorecards read them through the host (a guest that reports what it was given),
+//! scorecards read them through the host (a guest that reports what it was given,
+//! built with each SDK: Rust, Python, JavaScript),
 //! `[detect.impact_from_labels]` takes impact amounts from them, and regenerate
 //! carries them, scrubbed, into the scenario, whose replay hands them back to
 //! assertions.
@@ -16,10 +17,11 @@ fn ratchet_in(dir: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_ratchet")).args(args).current_dir(dir).env("RATCHET_CACHE_DIR", test_cache_dir()).output().unwrap()
 }
 
-/// A project: the OpenAI-chat adapter and the labels guest as the scorecard, plus `extra` TOML.
-fn project(dir: &Path, extra: &str) {
+/// A project: the OpenAI-chat adapter and a labels guest (`guest`: the Rust one or its
+/// Python or JavaScript twin, each built with its SDK) as the scorecard, plus `extra` TOML.
+fn project(dir: &Path, guest: &str, extra: &str) {
     std::fs::copy(component("adapter-openai-chat"), dir.join("chat.wasm")).unwrap();
-    std::fs::copy(component("guest-labels"), dir.join("labels.wasm")).unwrap();
+    std::fs::copy(component(guest), dir.join("labels.wasm")).unwrap();
     std::fs::write(
         dir.join("ratchet.toml"),
         format!(
@@ -42,8 +44,14 @@ fn events(stdout: &[u8]) -> Vec<Value> {
 
 #[test]
 fn an_adapters_labels_reach_the_scorecard_and_the_event() {
+    for guest in ["guest-labels", "guest-labels-py", "guest-labels-js"] {
+        labels_reach_the_scorecard(guest);
+    }
+}
+
+fn labels_reach_the_scorecard(guest: &str) {
     let tmp = tempfile::tempdir().unwrap();
-    project(tmp.path(), "[detect.impact_from_labels]\nrefund_amount = \"refund_usd\"\ncurrency = \"currency\"\n");
+    project(tmp.path(), guest, "[detect.impact_from_labels]\nrefund_amount = \"refund_usd\"\ncurrency = \"currency\"\n");
     let input = tmp.path().join("chats.jsonl");
     let lines = [
         record(
@@ -56,8 +64,8 @@ fn an_adapters_labels_reach_the_scorecard_and_the_event() {
     std::fs::write(&input, lines.join("\n") + "\n").unwrap();
     let o = ratchet_in(tmp.path(), &["detect", "--adapter", "openai-chat", input.to_str().unwrap()]);
     let err = String::from_utf8_lossy(&o.stderr);
-    assert_eq!(o.status.code(), Some(0), "{err}");
-    assert!(err.contains("seen 3, flagged 2"), "{err}");
+    assert_eq!(o.status.code(), Some(0), "{guest}: {err}");
+    assert!(err.contains("seen 3, flagged 2"), "{guest}: {err}");
     let ev = events(&o.stdout);
     let c1 = &ev[0];
     assert_eq!(c1["conversation"]["id"], "c-1");
@@ -68,7 +76,11 @@ fn an_adapters_labels_reach_the_scorecard_and_the_event() {
     );
     // The scorecard was given exactly those (its flags list them), and decided by them.
     let flags: Vec<&str> = c1["scorecards"][0]["result"]["flags"].as_array().unwrap().iter().map(|f| f.as_str().unwrap()).collect();
-    assert_eq!(flags, ["label:currency=EUR", "label:failure_mode=refund-not-issued", "label:refund_usd=42.50", "label:tier=gold", "label:verdict=bad"]);
+    assert_eq!(
+        flags,
+        ["label:currency=EUR", "label:failure_mode=refund-not-issued", "label:refund_usd=42.50", "label:tier=gold", "label:verdict=bad"],
+        "{guest}"
+    );
     assert_eq!(c1["failure_mode"], "refund-not-issued");
     // Impact from the labels [detect.impact_from_labels] names.
     assert_eq!(c1["conversation"]["impact"]["refund_amount"], 42.5);
@@ -118,4 +130,34 @@ fn regenerate_keeps_the_labels_scrubbed() {
     assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
     let s = ratchet::schema::Scenario::load(&file).unwrap();
     assert_eq!(s.labels.get("tier").map(String::as_str), Some("gold"));
+}
+
+#[test]
+fn python_and_javascript_adapters_attach_their_labels() {
+    // An adapter built with each scripting SDK that returns the canonical conversation it
+    // reads: the labels it sets reach the host through `labels.attach`, then the scorecard.
+    for adapter in ["guest-passthrough-py", "guest-passthrough-js"] {
+        let tmp = tempfile::tempdir().unwrap();
+        std::fs::copy(component(adapter), tmp.path().join("adapter.wasm")).unwrap();
+        std::fs::copy(component("guest-labels"), tmp.path().join("labels.wasm")).unwrap();
+        std::fs::write(
+            tmp.path().join("ratchet.toml"),
+            "[plugins.pass]\npath = \"adapter.wasm\"\n[plugins.labels]\npath = \"labels.wasm\"\n\
+             [[detect.scorecards]]\nname = \"labels\"\nplugin = \"labels\"\nthreshold = 0.5\n",
+        )
+        .unwrap();
+        let input = tmp.path().join("c.json");
+        std::fs::write(
+            &input,
+            json!({"id": "c-1", "channel": "chat", "turns": [{"role": "customer", "text": "hi"}], "labels": {"verdict": "bad", "tier": "gold"}}).to_string(),
+        )
+        .unwrap();
+        let o = ratchet_in(tmp.path(), &["detect", "--adapter", "pass", input.to_str().unwrap()]);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(0), "{adapter}: {err}");
+        let ev = events(&o.stdout);
+        assert_eq!(ev.len(), 1, "{adapter}: {err}");
+        assert_eq!(ev[0]["conversation"]["labels"], json!({"tier": "gold", "verdict": "bad"}), "{adapter}");
+        assert_eq!(ev[0]["scorecards"][0]["result"]["flags"], json!(["label:tier=gold", "label:verdict=bad"]), "{adapter}");
+    }
 }

@@ -268,8 +268,10 @@ fn the_example_suites_committed_recordings_answer_the_ports_in_the_gate() {
 
 /// The WIT version the Rust SDK builds against.
 const SDK_WIT_RUST: &str = "0.1.3";
-/// The WIT version the Python and JavaScript SDKs build against.
-const SDK_WIT_PY_JS: &str = "0.1.2";
+/// The WIT version the Python SDK builds against.
+const SDK_WIT_PY: &str = "0.1.3";
+/// The WIT version the JavaScript SDK builds against.
+const SDK_WIT_JS: &str = "0.1.3";
 
 #[test]
 fn only_plugins_that_judge_import_the_model() {
@@ -290,11 +292,17 @@ fn only_plugins_that_judge_import_the_model() {
         let imports = &p.inspection().imports;
         // Each SDK targets one WIT version: every import carries it.
         let version = p.world().version.to_string();
-        let sdk = if name.ends_with("-py") || name.ends_with("-js") { SDK_WIT_PY_JS } else { SDK_WIT_RUST };
+        let sdk = if name.ends_with("-py") {
+            SDK_WIT_PY
+        } else if name.ends_with("-js") {
+            SDK_WIT_JS
+        } else {
+            SDK_WIT_RUST
+        };
         assert_eq!(version, sdk, "{name}");
         assert_eq!(imports.iter().any(|i| i == &format!("ratchet:plugin/model@{version}")), judges, "{name}: {imports:?}");
         assert!(imports.iter().any(|i| i == &format!("ratchet:plugin/host@{version}")), "{name}: {imports:?}");
-        // Since 0.1.3 (the Rust SDK), scorecards, assertions and adapters read or attach
+        // Since 0.1.3 (every SDK), scorecards, assertions and adapters read or attach
         // labels; simulators and agents have no such import.
         let labels = version == "0.1.3" && !name.starts_with("simulator-");
         assert_eq!(imports.iter().any(|i| i == &format!("ratchet:plugin/labels@{version}")), labels, "{name}: {imports:?}");

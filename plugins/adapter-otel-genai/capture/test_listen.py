@@ -59,11 +59,14 @@ class Live:
     def kill9(self):
         self.proc.kill()
         self.proc.wait()
+        self.reader.join(10)
+        self.proc.stderr.close()
 
     def stop(self):
         self.proc.send_signal(signal.SIGTERM)
         code = self.proc.wait(60)
         self.reader.join(10)
+        self.proc.stderr.close()
         return code, "".join(self.err)
 
 

@@ -16,7 +16,7 @@
 // CLI fails on relative WIT paths) turns the bundle into a component for the world.
 // WASI `http`/`fetch-event` are disabled (no network); clocks and random stay and
 // are deterministic in ratchet's sandbox. The WIT package is the copy of
-// wit/since_v0.1.2 this package carries (sdk/js/wit, kept identical to the released
+// wit/since_v0.1.3 this package carries (sdk/js/wit, kept identical to the released
 // WIT by scripts/sync-wit, so the npm package builds anywhere; `--wit` or
 // RATCHET_WIT_DIR override it; the simulator world needs
 // 0.1.2 or later, a plugin that asks a model 0.1.1 or later); `ratchet:plugin/...`
@@ -27,7 +27,11 @@
 // `ratchet:plugin/model`. So a bundle that does not use src/judge.js (after
 // tree-shaking) is built for a copy of the world without that import (a scratch
 // package `ratchet-sdk:build` with the untouched WIT as a dependency), and one that
-// does gets src/judge-wit.js (the import, wired to judge.js) added to it.
+// does gets src/judge-wit.js (the import, wired to judge.js) added to it. Since 0.1.3
+// the scorecard, assertion and adapter worlds also import `ratchet:plugin/labels`:
+// their bundles get src/labels-wit.js (the import, wired to component.js, which fills
+// `conversation.labels` and attaches an adapter's), and a world without the model
+// import keeps the labels one.
 // `"ratchet": {"model": true|false}` overrides the detection.
 
 import { copyFileSync, mkdtempSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync, writeFileSync, mkdirSync, existsSync } from 'node:fs';
@@ -42,7 +46,7 @@ export const EXPORTS = { scorecard: 'scorer', assertion: 'asserter', adapter: 'c
 // Worlds that may import ratchet:plugin/model (since WIT 0.1.1).
 const MODEL_WORLDS = ['scorecard', 'assertion'];
 /** The WIT version the build targets by default (`wit/since_v<this>`). */
-export const DEFAULT_WIT_VERSION = '0.1.2';
+export const DEFAULT_WIT_VERSION = '0.1.3';
 const SDK_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
 class BuildError extends Error {}
@@ -94,17 +98,29 @@ export function witPackage(wit) {
 }
 
 // A WIT directory whose world `world` is ratchet:plugin/WORLD minus the model import.
+// Since 0.1.3 the world keeps its labels import (the SDK reads them).
 function worldWithoutModel(wit, dir, world, version) {
   const dep = join(dir, 'deps', 'ratchet-plugin');
   mkdirSync(dep, { recursive: true });
   for (const f of readdirSync(wit).filter((f) => f.endsWith('.wit'))) copyFileSync(join(wit, f), join(dep, f));
+  const labels = witHasLabels(wit) ? `    import ratchet:plugin/labels@${version};\n` : '';
   writeFileSync(
     join(dir, 'world.wit'),
     `package ratchet-sdk:build;\n\n/// ratchet:plugin/${world}@${version} without \`import model\`: this plugin never asks a model.\n` +
-      `world ${world} {\n    import ratchet:plugin/host@${version};\n    export ratchet:plugin/${EXPORTS[world]}@${version};\n}\n`,
+      `world ${world} {\n    import ratchet:plugin/host@${version};\n${labels}    export ratchet:plugin/${EXPORTS[world]}@${version};\n}\n`,
   );
   return dir;
 }
+
+/** Whether the package in `wit` has the `labels` interface (since 0.1.3). */
+export function witHasLabels(wit) {
+  return readdirSync(wit)
+    .filter((f) => f.endsWith('.wit'))
+    .some((f) => /^interface labels\b/m.test(readFileSync(join(wit, f), 'utf8')));
+}
+
+/** The worlds that import `labels` (since 0.1.3). */
+export const LABEL_WORLDS = ['scorecard', 'assertion', 'adapter'];
 
 async function load(name) {
   try {
@@ -216,6 +232,7 @@ export async function build(pluginDir, out, wit, quiet = false) {
     const bundle = join(work, 'plugin.js');
     const lines = [];
     if (model) lines.push(`import ${JSON.stringify(join(SDK_DIR, 'src', 'judge-wit.js'))};`);
+    if (LABEL_WORLDS.includes(m.world) && witHasLabels(wit)) lines.push(`import ${JSON.stringify(join(SDK_DIR, 'src', 'labels-wit.js'))};`);
     lines.push(`export * from ${JSON.stringify(entry)};`);
     const r = await esbuild.build({
       ...bundleOptions({ stdin: { contents: lines.join('\n'), resolveDir: pluginDir, sourcefile: 'ratchet-entry.js', loader: 'js' } }, version),

@@ -156,13 +156,39 @@ export function conversationToWit(c) {
 
 const infoToWit = (i) => ({ name: i.name, version: i.version, description: i.description });
 
+// The host's `labels` import (WIT 0.1.3), installed by `labels-wit.js`, which
+// `bin/build.mjs` adds to the bundles of scorecards, assertions and adapters built
+// against 0.1.3; `null` otherwise (an older WIT: no labels).
+let labelsBackend = null;
+
+/** Installed by `labels-wit.js` inside a component: `{get(), attach(id, pairs)}`. @internal */
+export function setLabelsBackend(backend) {
+  labelsBackend = backend;
+}
+
+/** `c` with the labels the host gives for this call. */
+function labelled(c) {
+  if (labelsBackend) c.labels = Object.fromEntries(labelsBackend.get().map((kv) => [kv.key, kv.value]));
+  return c;
+}
+
+/** Attach each converted conversation's labels for the host (`labels.attach`). */
+function attachLabels(items) {
+  for (const x of items) {
+    const keys = Object.keys(x.conversation.labels ?? {}).sort();
+    if (!keys.length) continue;
+    if (!labelsBackend) throw new PluginError('the adapter set labels, but it was built against a WIT without the labels import (0.1.3): rebuild it with this SDK');
+    labelsBackend.attach(x.conversation.id, keys.map((k) => ({ key: k, value: String(x.conversation.labels[k]) })));
+  }
+}
+
 /** The `scorer` export for a scorecard object (`info()`, `score(conversation, params)`). */
 export function scorecard(plugin) {
   return {
     info: () => guard(() => infoToWit(plugin.info())),
     score: (conversation, params) =>
       guard(() => {
-        const r = plugin.score(conversationFromWit(conversation), parse('params', params));
+        const r = plugin.score(labelled(conversationFromWit(conversation)), parse('params', params));
         return {
           score: Number(r.score),
           criteria: r.criteria.map((c) => ({ name: c.name, score: Number(c.score), passed: !!c.passed, reason: c.reason, turn: orUndefined(c.turn) })),
@@ -180,7 +206,7 @@ export function assertion(plugin) {
     info: () => guard(() => infoToWit(plugin.info())),
     check: (transcript, params) =>
       guard(() => {
-        const v = plugin.check(conversationFromWit(transcript), parse('params', params));
+        const v = plugin.check(labelled(conversationFromWit(transcript)), parse('params', params));
         return { passed: !!v.passed, reason: v.reason, turn: orUndefined(v.turn) };
       }),
   };
@@ -190,7 +216,12 @@ export function assertion(plugin) {
 export function adapter(plugin) {
   return {
     info: () => guard(() => infoToWit(plugin.info())),
-    convert: (input, options) => guard(() => plugin.convert(input, parse('options', options)).map((x) => ({ conversation: conversationToWit(x.conversation), missing: [...x.missing] }))),
+    convert: (input, options) =>
+      guard(() => {
+        const items = plugin.convert(input, parse('options', options));
+        attachLabels(items);
+        return items.map((x) => ({ conversation: conversationToWit(x.conversation), missing: [...x.missing] }));
+      }),
   };
 }
 

@@ -299,7 +299,7 @@ export class StateSource {
 
 /** A whole conversation with the agent state it ran under. */
 export class Conversation {
-  constructor({ id, channel, turns = [], startedAt = null, outcome = {}, impact = {}, state = new AgentState(), schemaVersion = SCHEMA_VERSION }) {
+  constructor({ id, channel, turns = [], startedAt = null, outcome = {}, impact = {}, state = new AgentState(), schemaVersion = SCHEMA_VERSION, labels = {} }) {
     this.schemaVersion = schemaVersion;
     this.id = id;
     /** `chat` or `voice`. */
@@ -319,6 +319,14 @@ export class Conversation {
     };
     /** @type {AgentState} */
     this.state = state instanceof AgentState ? state : new AgentState(state);
+    /**
+     * What the platform recorded about the conversation besides the dialogue (ticket
+     * tags, account tier, expected outcome): string to string. Inside a component the
+     * host supplies them to scorecards and assertions (WIT 0.1.3 `labels`); an adapter
+     * sets them here and they reach the host with the conversation.
+     * @type {Record<string, string>}
+     */
+    this.labels = { ...labels };
   }
 
   /** Parses canonical conversation JSON (text or bytes); turn indices come from positions. */
@@ -343,7 +351,7 @@ export class Conversation {
   /** Reads a conversation from parsed JSON data (strictly: unknown fields are errors). */
   static fromJSONValue(v, where = 'conversation') {
     const d = obj(v, where);
-    denyUnknown(d, ['schema_version', 'id', 'channel', 'started_at', 'turns', 'outcome', 'impact', 'state'], where);
+    denyUnknown(d, ['schema_version', 'id', 'channel', 'started_at', 'turns', 'outcome', 'impact', 'state', 'labels'], where);
     const version = d.schema_version ?? SCHEMA_VERSION;
     if (version !== SCHEMA_VERSION) throw new ModelError(`unknown schema_version ${canonicalJson(version)}: this SDK reads schema_version ${SCHEMA_VERSION}`);
     const channel = str(d, 'channel', where, { required: true });
@@ -369,7 +377,14 @@ export class Conversation {
       };
     }
     const state = d.state == null ? new AgentState() : AgentState.fromJSONValue(d.state);
-    return new Conversation({ id: str(d, 'id', where, { required: true }), channel, turns, startedAt: str(d, 'started_at', where), outcome, impact, state });
+    const labels = {};
+    if (d.labels != null) {
+      for (const [k, lv] of Object.entries(obj(d.labels, `${where}.labels`))) {
+        if (typeof lv !== 'string') throw new ModelError(`${where}.labels.${k}: expected a string, got ${kind(lv)}`);
+        labels[k] = lv;
+      }
+    }
+    return new Conversation({ id: str(d, 'id', where, { required: true }), channel, turns, startedAt: str(d, 'started_at', where), outcome, impact, state, labels });
   }
 
   toJSONValue() {
@@ -382,6 +397,8 @@ export class Conversation {
     opt(impact, 'currency', m.currency);
     const out = { schema_version: this.schemaVersion, id: this.id, channel: this.channel, turns: this.turns.map((t) => t.toJSONValue()), outcome, impact, state: this.state.toJSONValue() };
     opt(out, 'started_at', this.startedAt);
+    const keys = Object.keys(this.labels ?? {}).sort();
+    if (keys.length) out.labels = Object.fromEntries(keys.map((k) => [k, this.labels[k]]));
     return out;
   }
 

@@ -7,18 +7,22 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
-import { DEFAULT_WIT_VERSION, EXPORTS, WORLDS, build, readManifest, usesJudge, witPackage, witWorlds } from '../bin/build.mjs';
+import { DEFAULT_WIT_VERSION, EXPORTS, LABEL_WORLDS, WORLDS, build, readManifest, usesJudge, witHasLabels, witPackage, witWorlds } from '../bin/build.mjs';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 const haveEsbuild = existsSync(fileURLToPath(new URL('../node_modules/esbuild', import.meta.url)));
 
-test('the WIT packages: 0.1.2 (the default) adds the simulator world, 0.1.1 the model interface', () => {
-  assert.equal(DEFAULT_WIT_VERSION, '0.1.2');
+test('the WIT packages: 0.1.3 (the default) adds labels, 0.1.2 the simulator world, 0.1.1 the model interface', () => {
+  assert.equal(DEFAULT_WIT_VERSION, '0.1.3');
+  assert.deepEqual(witPackage(join(root, 'wit/since_v0.1.3')), { version: '0.1.3', hasModel: true });
   assert.deepEqual(witPackage(join(root, 'wit/since_v0.1.2')), { version: '0.1.2', hasModel: true });
+  assert.equal(witHasLabels(join(root, 'wit/since_v0.1.3')), true);
+  assert.equal(witHasLabels(join(root, 'wit/since_v0.1.2')), false);
+  assert.deepEqual(LABEL_WORLDS, ['scorecard', 'assertion', 'adapter']);
   assert.deepEqual(witPackage(join(root, 'wit/since_v0.1.1')), { version: '0.1.1', hasModel: true });
   assert.deepEqual(witPackage(join(root, 'wit/since_v0.1.0')), { version: '0.1.0', hasModel: false });
   // Every world a JavaScript plugin may implement is in the default WIT.
-  const worlds = witWorlds(join(root, 'wit/since_v0.1.2'));
+  const worlds = witWorlds(join(root, 'wit/since_v0.1.3'));
   for (const w of WORLDS) assert.ok(worlds.includes(w), w);
   assert.equal(EXPORTS.simulator, 'simulation');
   assert.ok(!witWorlds(join(root, 'wit/since_v0.1.1')).includes('simulator'));
@@ -30,7 +34,7 @@ test('a simulator needs the 0.1.2 WIT: refused before anything is bundled', asyn
     writeFileSync(join(dir, 'app.js'), '');
     writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'sim', ratchet: { world: 'simulator' } }));
     assert.equal(readManifest(dir).world, 'simulator');
-    await assert.rejects(build(dir, join(dir, 'out.wasm'), join(root, 'wit/since_v0.1.1')), /ratchet:plugin@0\.1\.1, which has no simulator world .*wit\/since_v0\.1\.2/);
+    await assert.rejects(build(dir, join(dir, 'out.wasm'), join(root, 'wit/since_v0.1.1')), /ratchet:plugin@0\.1\.1, which has no simulator world .*wit\/since_v0\.1\.3/);
     writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'sim', ratchet: { world: 'simulator', model: true } }));
     assert.throws(() => readManifest(dir), /cannot import ratchet:plugin\/model/);
   } finally {

@@ -134,3 +134,11 @@ test('the golden loop passes matching samples and reports every mismatch', () =>
     rmSync(d, { recursive: true, force: true });
   }
 });
+
+test('labels round-trip sorted, are left out when empty and must be strings', () => {
+  const c = Conversation.fromJSONValue({ id: 'x', channel: 'chat', turns: [], labels: { tier: 'gold', crm: 'CS-1' } });
+  assert.deepEqual(c.labels, { tier: 'gold', crm: 'CS-1' });
+  assert.ok(c.toJson().includes('"labels":{"crm":"CS-1","tier":"gold"}'), c.toJson());
+  assert.ok(!Conversation.fromJSONValue({ id: 'x', channel: 'chat', turns: [] }).toJson().includes('labels'));
+  assert.throws(() => Conversation.fromJSONValue({ id: 'x', channel: 'chat', turns: [], labels: { n: 3 } }), /conversation\.labels\.n: expected a string/);
+});

@@ -106,7 +106,7 @@ export interface Impact {
 }
 
 export class Conversation {
-  constructor(fields: { id: string; channel: ChannelName; turns?: Turn[]; startedAt?: string | null; outcome?: Partial<Outcome>; impact?: Partial<Impact>; state?: AgentState; schemaVersion?: number });
+  constructor(fields: { id: string; channel: ChannelName; turns?: Turn[]; startedAt?: string | null; outcome?: Partial<Outcome>; impact?: Partial<Impact>; state?: AgentState; schemaVersion?: number; labels?: Record<string, string> });
   schemaVersion: number;
   id: string;
   channel: ChannelName;
@@ -115,6 +115,8 @@ export class Conversation {
   outcome: Outcome;
   impact: Impact;
   state: AgentState;
+  /** What the platform recorded about the conversation besides the dialogue (WIT 0.1.3 `labels`). */
+  labels: Record<string, string>;
   static fromJson(text: string | Uint8Array): Conversation;
   static fromJSONValue(v: Json, where?: string): Conversation;
   toJSONValue(): Json;

@@ -15,7 +15,7 @@
     # model = true             # import ratchet:plugin/model (default: when the app imports ratchet_sdk.judge)
 
 and runs ``componentize-py -d WIT -w WORLD componentize APP -p PLUGIN_DIR -p SDK -o OUT``.
-The WIT package is the copy of ``wit/since_v0.1.2`` this package carries
+The WIT package is the copy of ``wit/since_v0.1.3`` this package carries
 (``ratchet_sdk/wit/``, kept identical to the released WIT by ``scripts/sync-wit``; so
 the installed wheel builds anywhere; ``--wit`` or ``RATCHET_WIT_DIR`` override it; the ``simulator`` world needs 0.1.2 or
 later, and a plugin that asks a model 0.1.1 or later). Requires ``componentize-py`` 0.25.1
@@ -27,9 +27,10 @@ used or not, and since 0.1.1 the ``scorecard`` and ``assertion`` worlds import
 it (as with the Rust SDK, where the linker drops what is not called), a scorecard
 or assertion whose app does not import ``ratchet_sdk.judge`` (found by following
 its imports with ``modulefinder``) is built for a copy of its world without that
-import: ``world scorecard { import ratchet:plugin/host@0.1.2; export
-ratchet:plugin/scorer@0.1.2; }`` in a scratch package ``ratchet-sdk:build`` next to
-the untouched WIT. ``[tool.ratchet] model = true|false`` overrides the detection.
+import: ``world scorecard { import ratchet:plugin/host@0.1.3; import
+ratchet:plugin/labels@0.1.3; export ratchet:plugin/scorer@0.1.3; }`` in a scratch
+package ``ratchet-sdk:build`` next to the untouched WIT (the ``labels`` import,
+since 0.1.3, stays: the SDK reads every conversation's labels). ``[tool.ratchet] model = true|false`` overrides the detection.
 """
 
 from __future__ import annotations
@@ -55,7 +56,7 @@ JUDGE_MODULE = "ratchet_sdk.judge"
 #: The componentize-py release the build is tested with.
 COMPONENTIZE_PY_VERSION = "0.25.1"
 #: The WIT version the build targets by default (``wit/since_v<this>``).
-DEFAULT_WIT_VERSION = "0.1.2"
+DEFAULT_WIT_VERSION = "0.1.3"
 #: ``sdk/python``: what componentize-py gets on its path besides the plugin.
 SDK_DIR = Path(__file__).resolve().parent.parent
 
@@ -65,7 +66,7 @@ class BuildError(Exception):
 
 
 def default_wit_dir() -> Path:
-    """``$RATCHET_WIT_DIR``, else the ``wit/since_v0.1.2`` this package carries."""
+    """``$RATCHET_WIT_DIR``, else the ``wit/since_v0.1.3`` this package carries."""
     env = os.environ.get("RATCHET_WIT_DIR")
     if env:
         return Path(env)
@@ -150,10 +151,12 @@ def world_without_model(wit: Path, scratch: Path, world: str, version: str) -> P
     dep.mkdir(parents=True)
     for p in wit.glob("*.wit"):
         shutil.copyfile(p, dep / p.name)
+    # Since 0.1.3 scorecards and assertions also import `labels` (the SDK reads them).
+    labels = f"    import ratchet:plugin/labels@{version};\n" if re.search(r"^interface labels\b", _wit_text(wit), re.M) else ""
     (scratch / "world.wit").write_text(
         "package ratchet-sdk:build;\n\n"
         f"/// ratchet:plugin/{world}@{version} without `import model`: this plugin never asks a model.\n"
-        f"world {world} {{\n    import ratchet:plugin/host@{version};\n    export ratchet:plugin/{EXPORTS[world]}@{version};\n}}\n",
+        f"world {world} {{\n    import ratchet:plugin/host@{version};\n{labels}    export ratchet:plugin/{EXPORTS[world]}@{version};\n}}\n",
         encoding="utf-8",
     )
     return scratch

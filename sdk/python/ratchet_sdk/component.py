@@ -178,6 +178,43 @@ def conversation_to_wit(c: Conversation) -> Any:
     )
 
 
+# The host's `labels` import (WIT 0.1.3), bound when a world's export class is made:
+# componentize-py keeps only the modules imported while the app is initialised, so
+# it cannot be imported later, on the first call. `None` for a world built without it.
+_labels: Any = None
+
+
+def _bind_labels() -> None:
+    global _labels
+    try:
+        from wit_world.imports import labels
+    except ImportError:  # an older WIT (or a world without the import)
+        return
+    _labels = labels
+
+
+def _labelled(c: Conversation) -> Conversation:
+    """``c`` with the labels the host gives for this call (``labels.get``); unchanged
+    when the world was built without the import (an older WIT)."""
+    if _labels is not None:
+        c.labels = {kv.key: kv.value for kv in _labels.get()}
+    return c
+
+
+def _attach_labels(items: Any) -> None:
+    """Attach each converted conversation's labels for the host (``labels.attach``)."""
+    items = list(items)
+    if not any(x.conversation.labels for x in items):
+        return
+    if _labels is None:
+        raise PluginError("the adapter set labels, but it was built against a WIT without the labels import (0.1.3): rebuild it with this SDK")
+    from wit_world.imports import types
+
+    for x in items:
+        if x.conversation.labels:
+            _labels.attach(x.conversation.id, [types.KeyValue(key=k, value=v) for k, v in sorted(x.conversation.labels.items())])
+
+
 # ---- the worlds -------------------------------------------------------------------
 
 def scorecard(plugin: Any) -> type:
@@ -186,6 +223,7 @@ def scorecard(plugin: Any) -> type:
     from wit_world.exports import scorer
 
     _install_logger()
+    _bind_labels()
 
     def result_to_wit(r: Any) -> Any:
         return scorer.ScorecardResult(
@@ -201,7 +239,7 @@ def scorecard(plugin: Any) -> type:
             return _guard(lambda: _info_to_wit(plugin.info()))
 
         def score(self, conversation, params):
-            return _guard(lambda: result_to_wit(plugin.score(conversation_from_wit(conversation), _parse("params", params))))
+            return _guard(lambda: result_to_wit(plugin.score(_labelled(conversation_from_wit(conversation)), _parse("params", params))))
 
     return Scorer
 
@@ -212,6 +250,7 @@ def assertion(plugin: Any) -> type:
     from wit_world.exports import asserter
 
     _install_logger()
+    _bind_labels()
 
     def verdict_to_wit(v: Any) -> Any:
         return asserter.Verdict(passed=bool(v.passed), reason=v.reason, turn=v.turn)
@@ -221,7 +260,7 @@ def assertion(plugin: Any) -> type:
             return _guard(lambda: _info_to_wit(plugin.info()))
 
         def check(self, transcript, params):
-            return _guard(lambda: verdict_to_wit(plugin.check(conversation_from_wit(transcript), _parse("params", params))))
+            return _guard(lambda: verdict_to_wit(plugin.check(_labelled(conversation_from_wit(transcript)), _parse("params", params))))
 
     return Asserter
 
@@ -232,8 +271,11 @@ def adapter(plugin: Any) -> type:
     from wit_world.exports import converter
 
     _install_logger()
+    _bind_labels()
 
     def converted_to_wit(items: Any) -> Any:
+        items = list(items)
+        _attach_labels(items)
         return [converter.Converted(conversation=conversation_to_wit(x.conversation), missing=list(x.missing)) for x in items]
 
     class Converter(exports.Converter):

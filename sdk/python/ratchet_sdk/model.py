@@ -448,6 +448,11 @@ class Conversation:
     impact: Impact = field(default_factory=Impact)
     state: AgentState = field(default_factory=AgentState)
     schema_version: int = SCHEMA_VERSION
+    #: What the platform recorded about the conversation besides the dialogue (ticket
+    #: tags, account tier, expected outcome), string to string. Inside a component the
+    #: host supplies them to scorecards and assertions (WIT 0.1.3 ``labels``); an
+    #: adapter sets them here and they reach the host with the conversation.
+    labels: dict = field(default_factory=dict)
 
     # ---- reading and writing ----
 
@@ -464,7 +469,7 @@ class Conversation:
     def from_json_value(cls, v: Any, where: str = "conversation") -> "Conversation":
         """Reads a conversation from parsed JSON data (strictly: unknown fields are errors)."""
         d = _obj(v, where)
-        _deny_unknown(d, ("schema_version", "id", "channel", "started_at", "turns", "outcome", "impact", "state"), where)
+        _deny_unknown(d, ("schema_version", "id", "channel", "started_at", "turns", "outcome", "impact", "state", "labels"), where)
         version = d.get("schema_version", SCHEMA_VERSION)
         if version != SCHEMA_VERSION or isinstance(version, bool):
             raise ModelError(f"unknown schema_version {_canonical.dumps(version)}: this SDK reads schema_version {SCHEMA_VERSION}")
@@ -488,8 +493,14 @@ class Conversation:
                             compliance_exposure=_float(m, "compliance_exposure", "impact"), escalation_cost=_float(m, "escalation_cost", "impact"),
                             currency=_str(m, "currency", "impact"))
         state = AgentState() if d.get("state") is None else AgentState.from_json_value(d["state"])
+        labels = {}
+        if d.get("labels") is not None:
+            for k, lv in _obj(d["labels"], f"{where}.labels").items():
+                if not isinstance(lv, str):
+                    raise ModelError(f"{where}.labels.{k}: expected a string, got {_kind(lv)}")
+                labels[k] = lv
         return cls(id=_str(d, "id", where, required=True), channel=channel, turns=turns, started_at=_str(d, "started_at", where),
-                   outcome=outcome, impact=impact, state=state)
+                   outcome=outcome, impact=impact, state=state, labels=labels)
 
     def to_json_value(self) -> dict:
         out: dict = {
@@ -503,6 +514,8 @@ class Conversation:
         }
         if self.started_at is not None:
             out["started_at"] = self.started_at
+        if self.labels:
+            out["labels"] = dict(sorted(self.labels.items()))
         return out
 
     def to_json(self) -> str:

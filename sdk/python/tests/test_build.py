@@ -15,7 +15,8 @@ REPO = Path(__file__).resolve().parents[3]
 
 class Build(unittest.TestCase):
     def test_the_wit_packages(self):
-        self.assertEqual(build.default_wit_dir().name, "since_v0.1.2")
+        self.assertEqual(build.default_wit_dir().name, "since_v0.1.3")
+        self.assertEqual(build.wit_package(REPO / "wit" / "since_v0.1.3"), ("0.1.3", True))
         self.assertEqual(build.wit_package(REPO / "wit" / "since_v0.1.2"), ("0.1.2", True))
         self.assertEqual(build.wit_package(REPO / "wit" / "since_v0.1.1"), ("0.1.1", True))
         self.assertEqual(build.wit_package(REPO / "wit" / "since_v0.1.0"), ("0.1.0", False))
@@ -32,7 +33,7 @@ class Build(unittest.TestCase):
             (d / "pyproject.toml").write_text('[project]\nname = "sim"\n[tool.ratchet]\nworld = "simulator"\n')
             self.assertEqual(build.read_manifest(d)["world"], "simulator")
             # Refused before componentize-py runs, naming the world and the version to use.
-            with self.assertRaisesRegex(build.BuildError, r"ratchet:plugin@0\.1\.1, which has no simulator world .*wit/since_v0\.1\.2"):
+            with self.assertRaisesRegex(build.BuildError, r"ratchet:plugin@0\.1\.1, which has no simulator world .*wit/since_v0\.1\.3"):
                 build.build(d, d / "out.wasm", REPO / "wit" / "since_v0.1.1")
             with self.assertRaisesRegex(build.BuildError, "cannot import ratchet:plugin/model"):
                 (d / "pyproject.toml").write_text('[project]\nname = "sim"\n[tool.ratchet]\nworld = "simulator"\nmodel = true\n')
@@ -54,6 +55,12 @@ class Build(unittest.TestCase):
             self.assertFalse(build.uses_judge(d, "plain"))
 
     def test_the_world_without_the_model_import(self):
+        with tempfile.TemporaryDirectory() as d:
+            # Since 0.1.3 the world keeps its labels import.
+            out = build.world_without_model(REPO / "wit" / "since_v0.1.3", Path(d), "scorecard", "0.1.3")
+            world = (out / "world.wit").read_text()
+            self.assertIn("world scorecard {\n    import ratchet:plugin/host@0.1.3;\n    import ratchet:plugin/labels@0.1.3;\n"
+                          "    export ratchet:plugin/scorer@0.1.3;\n}", world)
         with tempfile.TemporaryDirectory() as d:
             out = build.world_without_model(REPO / "wit" / "since_v0.1.2", Path(d), "assertion", "0.1.2")
             world = (out / "world.wit").read_text()

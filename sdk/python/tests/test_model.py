@@ -36,6 +36,15 @@ class Model(unittest.TestCase):
                                       '"revenue_at_risk":0.0},"outcome":{"complaint":false,"escalated":false},"schema_version":1,"state":{},'
                                       '"turns":[{"role":"customer","text":"hello"},{"role":"agent","text":"Hi! How can I help?"}]}')
 
+    def test_labels_round_trip_sorted_and_must_be_strings(self):
+        c = Conversation.from_json_value({"id": "x", "channel": "chat", "turns": [], "labels": {"tier": "gold", "crm": "CS-1"}})
+        self.assertEqual(c.labels, {"tier": "gold", "crm": "CS-1"})
+        self.assertIn('"labels":{"crm":"CS-1","tier":"gold"}', c.to_json())
+        self.assertNotIn("labels", Conversation.from_json_value({"id": "x", "channel": "chat", "turns": []}).to_json(), "none: left out, as in Rust")
+        with self.assertRaises(ModelError) as e:
+            Conversation.from_json_value({"id": "x", "channel": "chat", "turns": [], "labels": {"n": 3}})
+        self.assertIn("conversation.labels.n: expected a string", str(e.exception))
+
     def test_unknown_fields_and_versions_are_refused(self):
         for bad, msg in [({"id": "x", "channel": "voice", "turns": [], "future": 1}, "unknown field `future`"),
                          ({"id": "x", "channel": "voice", "turns": [{"role": "agent", "txt": ""}]}, "unknown field `txt`"),

@@ -566,6 +566,15 @@ mod tests {
     }
 
     #[test]
+    fn labels_round_trip_sorted_and_are_left_out_when_empty() {
+        let c = Conversation::from_json(r#"{"id": "x", "channel": "chat", "turns": [], "labels": {"tier": "gold", "crm": "CS-1"}}"#).unwrap();
+        assert_eq!(c.labels.get("tier").map(String::as_str), Some("gold"));
+        assert!(c.to_json().contains(r#""labels":{"crm":"CS-1","tier":"gold"}"#), "{}", c.to_json());
+        assert!(!Conversation::new("y", Channel::Chat).to_json().contains("labels"));
+        assert!(Conversation::from_json(r#"{"id": "x", "channel": "chat", "turns": [], "labels": {"n": 3}}"#).is_err());
+    }
+
+    #[test]
     fn unknown_fields_and_versions_are_refused_required_fields_enforced() {
         let e = Conversation::from_json(r#"{"id":"x","channel":"voice","turns":[],"future":1}"#).unwrap_err();
         assert!(e.to_string().contains("unknown field `future`"), "{e}");
