@@ -34,6 +34,7 @@ import hashlib
 import json
 import os
 import random
+import re
 import sys
 import unicodedata
 
@@ -484,6 +485,34 @@ def truth(task, backend, turns, replies, start):
     return [f for f in FAILURES if f in found]
 
 
+#: A contact-center platform's intent taxonomy, as keyword rules: the stand-in for the
+#: intent classifier platforms run on every contact (strongest first). Independent of
+#: the agent's own reading of the customer (shop_agent.INTENT_PATTERNS).
+CONTACT_REASONS = [
+    ("exchange", re.compile(r"\b(exchange|swap|different size|bigger size|smaller size|different colou?r)\b")),
+    ("return", re.compile(r"\b(return|send (it|them) back)\b")),
+    ("cancellation", re.compile(r"\bcancel")),
+    ("refund", re.compile(r"\b(refund|money back|broken|damaged|cracked|defective)\b")),
+    ("delivery-problem", re.compile(r"\b(delivered|never came|never got|not here|lost|missing)\b")),
+    ("order-status", re.compile(r"\b(where is|where's|track|tracking|status|taking forever|delay|when will)\b")),
+    ("agent-request", re.compile(r"\b(human|person|manager|supervisor|representative|someone)\b")),
+]
+
+
+def contact_reason(turns):
+    """The contact reason a platform's intent classifier gives the conversation: the
+    first customer line that names one decides (asking for a person about a refund is a
+    refund contact; asking for a person and nothing else, an agent request)."""
+    for t in turns:
+        if t["role"] != "customer":
+            continue
+        low = t["text"].lower()
+        for reason, rx in CONTACT_REASONS:
+            if rx.search(low):
+                return reason
+    return "other"
+
+
 def captured_world(start, email):
     """The order system as the platform captures it when the conversation starts (the
     shape plugins/simulator-orders keeps its world in): every order of the customer,
@@ -492,7 +521,7 @@ def captured_world(start, email):
     return {"orders": orders, "customers": {email: {"order_ids": sorted(orders), "listed": True}}, "handoffs": []}
 
 
-def simulate(task, run, version, seed, date, second, capture=False):
+def simulate(task, run, version, seed, date, second, capture=False, reasons=False):
     """Conversation `run` of `task` under `version`: (labels, conversation)."""
     who = random.Random("shop/%s/%s/%d/who" % (seed, task.id, run))
     how = random.Random("shop/%s/%s/%s/%d/how" % (seed, version, task.id, run))
@@ -588,12 +617,14 @@ def simulate(task, run, version, seed, date, second, capture=False):
     }
     if capture:
         conversation["world"] = captured_world(start, customer["email"])
+    if reasons:
+        conversation["labels"] = {"contact_reason": contact_reason(turns)}
     labels = {"task": task.id, "version": version, "run": run, "failure": failures[0] if failures else None,
               "failures": failures, "expected": task.expected}
     return labels, conversation
 
 
-def day(seed, runs, version, selected, capture=False):
+def day(seed, runs, version, selected, capture=False, reasons=False):
     """(labels, conversation) for every task × run under `version`, in start-time order."""
     date = DAYS[version]
     rng = random.Random("shop/%s/schedule" % seed)  # the same schedule for both versions
@@ -604,7 +635,7 @@ def day(seed, runs, version, selected, capture=False):
     out = []
     for slot, j in enumerate(order_):
         task, run = jobs[j]
-        labels, conv = simulate(task, run, version, seed, date, seconds[slot], capture)
+        labels, conv = simulate(task, run, version, seed, date, seconds[slot], capture, reasons)
         prefix = "call" if conv["channel"] == "voice" else "chat"
         h = hashlib.sha256(("%s/%s/%s/%d" % (seed, version, task.id, run)).encode()).hexdigest()[:8]
         conv["id"] = "%s-%s-%s-%s" % (prefix, date, conv["state"]["routing"]["time_of_day"].replace(":", ""), h)
@@ -628,6 +659,10 @@ def main(argv=None):
     p.add_argument("--capture-world", action="store_true",
                    help="give each conversation the order system's state at its start (`world`), as a platform with "
                         "state capture exports it: ratchet regenerate then uses it instead of reconstructing one")
+    p.add_argument("--contact-reason", action="store_true",
+                   help="label each conversation with the contact reason a platform's intent classifier would give it "
+                        "(`labels.contact_reason`, keyword rules on the customer's lines): promote keeps different "
+                        "reasons apart with [promote] situation_labels")
     a = p.parse_args(argv)
     all_tasks = tasks()
     if a.list_tasks:
@@ -650,7 +685,7 @@ def main(argv=None):
     dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
     convs, labels = [], []
     for v in versions:
-        for lab, conv in day(a.seed, a.runs, v, selected, a.capture_world):
+        for lab, conv in day(a.seed, a.runs, v, selected, a.capture_world, a.contact_reason):
             convs.append(dumps(conv))
             labels.append(dumps(lab))
     write(a.out, convs)

@@ -359,11 +359,21 @@ pub fn promote(a: PromoteArgs, config: Option<&Path>) -> CliResult {
                     Decision::NoArchivedMatch => {}
                 }
                 for m in &o.near_misses {
-                    eprintln!(
-                        "  related: {suite}/{} (similarity {}), but not the same failure: their criteria do not catch each other's runs",
-                        m.file.display(),
-                        m.similarity
-                    );
+                    match o.apart.iter().find(|x| x.file == m.file) {
+                        Some(x) => eprintln!(
+                            "  related: {suite}/{} (similarity {}), but another situation: label `{}` is {:?} there, {:?} here",
+                            m.file.display(),
+                            m.similarity,
+                            x.label,
+                            x.existing,
+                            x.candidate
+                        ),
+                        None => eprintln!(
+                            "  related: {suite}/{} (similarity {}), but not the same failure: their criteria do not catch each other's runs",
+                            m.file.display(),
+                            m.similarity
+                        ),
+                    }
                 }
             }
             if a.dry_run {

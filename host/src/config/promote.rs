@@ -13,11 +13,17 @@ pub struct PromoteConfig {
     pub near_miss: f64,
     /// How much each signal counts (normalised to sum 1).
     pub weights: SimilarityWeights,
+    /// Labels that name a conversation's situation (e.g. a contact reason or intent the
+    /// platform assigned): two scenarios whose values of one of these differ are never
+    /// the same failure, whatever their criteria say — a fix for one situation need not
+    /// fix the other — and stay apart, related. A scenario without the label is not
+    /// kept apart by it.
+    pub situation_labels: Vec<String>,
 }
 
 impl Default for PromoteConfig {
     fn default() -> Self {
-        PromoteConfig { merge_threshold: 0.85, near_miss: 0.7, weights: SimilarityWeights::default() }
+        PromoteConfig { merge_threshold: 0.85, near_miss: 0.7, weights: SimilarityWeights::default(), situation_labels: Vec::new() }
     }
 }
 

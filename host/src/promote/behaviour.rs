@@ -68,6 +68,17 @@ pub fn failing(s: &Scenario, run: &Conversation, rules: &ConversationConfig) -> 
     out
 }
 
+/// The first of `labels` both scenarios carry with different values, as (label,
+/// existing's value, candidate's value): they are different situations (a contact
+/// reason the platform assigned, say), so not one failure, whatever their criteria
+/// say. `None` when no such label tells them apart.
+pub fn other_situation(existing: &Scenario, candidate: &Scenario, labels: &[String]) -> Option<(String, String, String)> {
+    labels.iter().find_map(|l| match (existing.labels.get(l), candidate.labels.get(l)) {
+        (Some(a), Some(b)) if a != b => Some((l.clone(), a.clone(), b.clone())),
+        _ => None,
+    })
+}
+
 /// Why two scenarios are the same failure: for each direction, which of one's
 /// criteria caught the other's run.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -178,6 +189,21 @@ mod tests {
         let why = same_failure(&a, &b, &rules).expect("one failure, two customers");
         assert_eq!(why.existing_catches_candidate, vec!["no-refund"]);
         // Where nothing evaluable fails the outcome check still decides (previous test).
+    }
+
+    #[test]
+    fn a_situation_label_keeps_apart_what_the_criteria_would_merge() {
+        let mut a = scenario(POLICY, &[]);
+        let mut b = a.clone();
+        let labels = vec!["contact_reason".to_string()];
+        assert!(other_situation(&a, &b, &labels).is_none(), "no label: nothing to say");
+        a.labels.insert("contact_reason".into(), "refund".into());
+        assert!(other_situation(&a, &b, &labels).is_none(), "only one carries it");
+        b.labels.insert("contact_reason".into(), "refund".into());
+        assert!(other_situation(&a, &b, &labels).is_none(), "same situation");
+        b.labels.insert("contact_reason".into(), "delivery".into());
+        assert_eq!(other_situation(&a, &b, &labels), Some(("contact_reason".into(), "refund".into(), "delivery".into())));
+        assert!(other_situation(&a, &b, &[]).is_none(), "not configured: labels do not count");
     }
 
     #[test]

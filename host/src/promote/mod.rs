@@ -224,6 +224,23 @@ pub struct Outcome {
     pub near_misses: Vec<Match>,
     /// Scenarios the exact similarity was computed for (the rest were bounded out).
     pub compared: usize,
+    /// Scenarios not compared behaviourally because a `[promote] situation_labels`
+    /// label says the two are different situations.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub apart: Vec<SituationApart>,
+}
+
+/// A scenario kept apart from the candidate by a situation label.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SituationApart {
+    /// The scenario, relative to the suite.
+    pub file: PathBuf,
+    /// The label.
+    pub label: String,
+    /// Its value on that scenario.
+    pub existing: String,
+    /// Its value on the candidate.
+    pub candidate: String,
 }
 
 /// How to promote.
@@ -309,7 +326,7 @@ pub fn promote(dir: &Path, candidates: &[(PathBuf, Scenario, String)], opts: &Op
         }
         if let Some(e) = held {
             let decision = Decision::AlreadyPresent { into: e.file.clone(), id: e.fingerprint.id.clone() };
-            outcomes[i] = Some(Outcome { candidate: cand_path.clone(), id: cand.id.clone(), decision, near_misses: vec![], compared: 0 });
+            outcomes[i] = Some(Outcome { candidate: cand_path.clone(), id: cand.id.clone(), decision, near_misses: vec![], compared: 0, apart: vec![] });
             continue;
         }
         let (mut found, compared) = search(&fp, &entries, &opts.config, opts.prefilter);
@@ -317,8 +334,13 @@ pub fn promote(dir: &Path, candidates: &[(PathBuf, Scenario, String)], opts: &Op
             found.retain(|m| entries.iter().any(|e| e.file == m.file && e.fingerprint.tier == crate::schema::Tier::Archive));
         }
         let mut same = None;
+        let mut apart = Vec::new();
         for m in found.iter().take(MAX_CHECKED) {
             let (text, existing) = current(dir, &pending, &m.file)?;
+            if let Some(differs) = behaviour::other_situation(&existing, cand, &opts.config.situation_labels) {
+                apart.push(SituationApart { file: m.file.clone(), label: differs.0, existing: differs.1, candidate: differs.2 });
+                continue;
+            }
             if let Some(why) = behaviour::same_failure(&existing, cand, &opts.rules) {
                 same = Some((m.clone(), text, existing, why));
                 break;
@@ -371,7 +393,7 @@ pub fn promote(dir: &Path, candidates: &[(PathBuf, Scenario, String)], opts: &Op
                 Decision::Added { file: rel }
             }
         };
-        outcomes[i] = Some(Outcome { candidate: cand_path.clone(), id: cand.id.clone(), decision, near_misses, compared });
+        outcomes[i] = Some(Outcome { candidate: cand_path.clone(), id: cand.id.clone(), decision, near_misses, compared, apart });
     }
     let outcomes: Vec<Outcome> = outcomes.into_iter().map(|o| o.expect("every candidate decided")).collect();
     if opts.dry_run {

@@ -664,3 +664,50 @@ fn progress_on_a_terminal_keeps_the_printed_lines_whole() {
     assert_eq!(files(&tty), files(&piped));
     assert_eq!(files(&piped).len(), 2);
 }
+
+#[test]
+fn a_situation_label_keeps_two_behaviourally_equal_failures_apart() {
+    // The two Tuesday events are one failure by their criteria (they merge above). Labelled
+    // with different contact reasons, and with `[promote] situation_labels` naming that
+    // label, they stay two scenarios, related, and promote says why.
+    let tmp = tempfile::tempdir().unwrap();
+    let events = tuesday_events(tmp.path());
+    let ids = event_ids(&events);
+    let cand = tmp.path().join("candidates");
+    let mut files = Vec::new();
+    for (id, reason) in ids.iter().zip(["billing", "cancellation"]) {
+        let (code, r, err) = regenerate(&events, id, &cand, &[]);
+        assert_eq!(code, 0, "{err}");
+        let file = PathBuf::from(r["file"].as_str().unwrap());
+        let text = std::fs::read_to_string(&file).unwrap();
+        // A platform's contact reason, as an adapter would have carried it into the scenario.
+        let labelled = text.replacen("\n[state]", &format!("\n[labels]\ncontact_reason = \"{reason}\"\n\n[state]"), 1);
+        assert_ne!(labelled, text, "no [state] table to put [labels] before");
+        std::fs::write(&file, labelled).unwrap();
+        files.push(file);
+    }
+    let config = tmp.path().join("ratchet.toml");
+    let root = std::fs::read_to_string(repo().join("ratchet.toml")).unwrap();
+    let root = root.replace("path = \"", &format!("path = \"{}/", repo().display()));
+    assert!(root.contains("\n[promote]\n"));
+    std::fs::write(&config, root.replacen("\n[promote]\n", "\n[promote]\nsituation_labels = [\"contact_reason\"]\n", 1)).unwrap();
+    let suite = tmp.path().join("suite");
+    let promote = |cfg: Option<&Path>, suite: &Path| {
+        let mut args: Vec<String> = Vec::new();
+        if let Some(c) = cfg {
+            args.extend(["--config".into(), c.display().to_string()]);
+        }
+        args.extend(["promote".into(), files[0].display().to_string(), files[1].display().to_string(), "--suite".into(), suite.display().to_string()]);
+        args.extend(["--now".into(), NOW.into()]);
+        run(&args.iter().map(String::as_str).collect::<Vec<_>>())
+    };
+    let (code, _, err) = promote(Some(&config), &suite);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(walk(&suite).len(), 2, "kept apart: {err}");
+    assert!(err.contains("but another situation: label `contact_reason` is \"billing\" there, \"cancellation\" here"), "{err}");
+    // Without the setting the labels do not count: one failure, merged.
+    let plain = tmp.path().join("plain");
+    let (code, _, err) = promote(None, &plain);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(walk(&plain).len(), 1, "{err}");
+}
