@@ -252,6 +252,7 @@ fn inspect(project: &Project, a: InspectArgs) -> CliResult {
                 "world": plugin.world(),
                 "wasi": plugin.uses_wasi(),
                 "model": {"imports": plugin.imports_model(), "granted": plugin.has_model_grant()},
+                "labels": plugin.imports_labels(),
                 "info": info.output,
                 "imports": ins.imports,
                 "exports": ins.exports,
@@ -266,6 +267,12 @@ fn inspect(project: &Project, a: InspectArgs) -> CliResult {
             outln!("info      {} {} — {}", info.output.name, info.output.version, info.output.description);
             outln!("wasi      {}", if plugin.uses_wasi() { "yes (deterministic: fixed clock, seeded random, no files/network/env)" } else { "no" });
             outln!("model     {model}");
+            let labels = match (plugin.imports_labels(), plugin.world().kind) {
+                (false, _) => "no",
+                (true, WorldKind::Adapter) => "yes (attaches labels to the conversations it returns)",
+                (true, _) => "yes (reads its conversation's labels)",
+            };
+            outln!("labels    {labels}");
             for i in &ins.imports {
                 outln!("import    {i}");
             }

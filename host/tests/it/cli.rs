@@ -196,6 +196,7 @@ fn plugin_inspect_shows_world_imports_and_exports() {
     assert!(out.contains("world     ratchet:plugin/scorecard@0.1.3"), "{out}");
     assert!(out.contains("import    ratchet:plugin/host@0.1.3"), "{out}");
     assert!(out.contains("import    ratchet:plugin/labels@0.1.3"), "{out}");
+    assert!(out.contains("labels    yes (reads its conversation's labels)"), "{out}");
     assert!(out.contains("export    ratchet:plugin/scorer@0.1.3 { info, score }"), "{out}");
     assert!(out.contains("wasi      no"), "{out}");
     assert!(out.contains("model     no"), "{out}");
@@ -206,6 +207,9 @@ fn plugin_inspect_shows_world_imports_and_exports() {
     assert_eq!(v["wasi"], true);
     assert_eq!(v["world"]["version"], "0.1.0", "{v}");
     assert!(v["imports"].as_array().unwrap().iter().any(|i| i == "ratchet:plugin/host@0.1.0"), "{v}");
+    assert_eq!(v["labels"], false, "a 0.1.0 component has no labels import: {v}");
+    let o = ratchet(&["plugin", "inspect", &component("adapter-openai-chat").display().to_string()], tmp.path());
+    assert!(stdout(&o).contains("labels    yes (attaches labels to the conversations it returns)"), "{}", stdout(&o));
 }
 
 #[test]

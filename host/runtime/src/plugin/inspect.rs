@@ -22,6 +22,8 @@ pub const RESPONDER_EXPORT: &str = "ratchet:plugin/responder";
 pub const SIMULATION_EXPORT: &str = "ratchet:plugin/simulation";
 /// The interface name of the model import, for `plugin inspect` and grants.
 pub const MODEL_IMPORT: &str = "ratchet:plugin/model";
+/// The interface name of the labels import (since 0.1.3), for `plugin inspect`.
+pub const LABELS_IMPORT: &str = "ratchet:plugin/labels";
 
 /// A series of compatible WIT versions (`0.1.x`), each served by one host module.
 /// Within a series additions are backwards compatible and wasmtime links older

@@ -27,7 +27,7 @@ use wasmtime::{Engine, Store, Trap, UpdateDeadline};
 
 pub use cache::{CacheOutcome, ComponentCache};
 pub use error::{Failure, PluginError, PluginId};
-pub use inspect::{Inspection, Series, World, WorldKind, MODEL_IMPORT};
+pub use inspect::{Inspection, Series, World, WorldKind, LABELS_IMPORT, MODEL_IMPORT};
 pub use sandbox::{LogLevel, LogLine, ModelGrant, StoreState};
 
 use crate::limits::{EngineSettings, Limits};
@@ -341,6 +341,12 @@ impl Plugin {
     /// Whether the component imports the model interface (an LLM-judged plugin).
     pub fn imports_model(&self) -> bool {
         self.inspection.imports.iter().any(|i| i.starts_with(MODEL_IMPORT))
+    }
+
+    /// Whether the component imports `ratchet:plugin/labels` (WIT 0.1.3): it reads
+    /// its conversation's labels (scorecards, assertions) or attaches them (adapters).
+    pub fn imports_labels(&self) -> bool {
+        self.inspection.imports.iter().any(|i| i.starts_with(LABELS_IMPORT))
     }
 
     /// Whether the plugin holds the model grant.
