@@ -352,7 +352,9 @@ fn listen(a: &DetectArgs, addr: &str, detector: &Detector, frame: detect::otlp::
         eprintln!("detect: {}: cut {cut} byte(s) of a last line without its newline (a write cut short by a crash, never acknowledged)", spool_path.display());
     }
     let spool = Arc::new(spool);
-    live::catch_stop_signals();
+    // SIGINT/SIGTERM/SIGHUP are recorded, not fatal (the split run's mechanism): the
+    // stopper below turns one into a clean stop.
+    let interrupts = detect::workers::catch_interrupts();
     // While traffic is recent, the clock moves conversations to completion: for as
     // long as the idle gap (or a root span's grace) could still be waiting.
     let clock_for = std::time::Duration::from_nanos(frame.idle_gap_ns.max(detect::otlp::ROOT_GRACE_NS)) + live::TICK * 3;
@@ -367,7 +369,7 @@ fn listen(a: &DetectArgs, addr: &str, detector: &Detector, frame: detect::otlp::
     let stopper = {
         let follow_stop = follow_stop.clone();
         std::thread::spawn(move || {
-            while !live::STOP.load(Ordering::SeqCst) {
+            while detect::workers::take_interrupt().is_none() {
                 std::thread::sleep(std::time::Duration::from_millis(100));
             }
             // Everything acknowledged is in the spool before the reader stops at its end.
@@ -382,6 +384,7 @@ fn listen(a: &DetectArgs, addr: &str, detector: &Detector, frame: detect::otlp::
     let opts = RunOptions { partition: None, jobs: a.jobs, batch: 1 };
     let stats = run_here(a, detector, framer, &opts, reject_path)?;
     let _ = stopper.join();
+    drop(interrupts);
     if stats.rejected + stats.errors > 0 {
         eprintln!("detect: {} record(s) rejected and {} conversation(s) failed a scorecard: see {}", stats.rejected, stats.errors, reject_path.display());
     }

@@ -102,7 +102,8 @@ impl Spool {
         let mut buf = Vec::with_capacity(line.len() + 1);
         buf.extend_from_slice(line);
         buf.push(b'\n');
-        let before = f.metadata()?.len();
+        // Appends happen under the file lock, so the durable length is the file's length.
+        let before = self.durable.lock().unwrap_or_else(|p| p.into_inner()).0;
         if let Err(e) = f.write_all(&buf).and_then(|_| f.sync_data()) {
             // Leave no partial line behind for the next append to glue onto.
             let _ = f.set_len(before);
@@ -244,7 +245,7 @@ impl Listener {
     /// answered, or not written at all), and stop the clock.
     pub fn stop(self) {
         self.stop.store(true, Ordering::SeqCst);
-        self.server.unblock();
+        // One unblock per thread waiting in `recv`.
         for _ in 0..self.workers.len() {
             self.server.unblock();
         }
@@ -316,79 +317,59 @@ fn handle(mut req: tiny_http::Request, spool: &Spool) {
 }
 
 fn accept(req: &mut tiny_http::Request, spool: &Spool, content_type: &str, content_encoding: Option<String>) -> Answer {
-    let fail = |status: u16, message: String| Answer { status, message };
+    let answer = |status: u16, message: String| Answer { status, message };
     if *req.method() != tiny_http::Method::Post {
-        return fail(405, format!("{} {}: OTLP/HTTP takes POST", req.method(), req.url()));
+        return answer(405, format!("{} {}: OTLP/HTTP takes POST", req.method(), req.url()));
     }
     let path = req.url().split('?').next().unwrap_or("");
     let signal = match path {
         "/v1/traces" => Signal::Traces,
         "/v1/logs" => Signal::Logs,
-        other => return fail(404, format!("{other}: this receiver takes traces (/v1/traces) and logs (/v1/logs)")),
+        other => return answer(404, format!("{other}: this receiver takes traces (/v1/traces) and logs (/v1/logs)")),
     };
     let json = content_type.starts_with("application/json");
     if !json && !content_type.starts_with("application/x-protobuf") {
-        return fail(415, format!("Content-Type `{content_type}`: expected application/x-protobuf or application/json"));
+        return answer(415, format!("Content-Type `{content_type}`: expected application/x-protobuf or application/json"));
     }
     let mut raw = Vec::new();
     let reader = Read::take(req.as_reader(), MAX_BODY + 1);
     let read = match content_encoding.as_deref() {
         None | Some("identity") | Some("") => { reader }.read_to_end(&mut raw),
         Some("gzip") => Read::take(flate2::read::GzDecoder::new(reader), MAX_BODY + 1).read_to_end(&mut raw),
-        Some(other) => return fail(415, format!("Content-Encoding `{other}`: expected gzip or none")),
+        Some(other) => return answer(415, format!("Content-Encoding `{other}`: expected gzip or none")),
     };
     if let Err(e) = read {
-        return fail(400, format!("reading the body: {e}"));
+        return answer(400, format!("reading the body: {e}"));
     }
     if raw.len() as u64 > MAX_BODY {
-        return fail(413, format!("the body is over {} MiB: send smaller batches", MAX_BODY >> 20));
+        return answer(413, format!("the body is over {} MiB: send smaller batches", MAX_BODY >> 20));
     }
     let doc = if json {
         match serde_json::from_slice::<Value>(&raw) {
             Ok(v) => v,
-            Err(e) => return fail(400, format!("invalid JSON: {e}")),
+            Err(e) => return answer(400, format!("invalid JSON: {e}")),
         }
     } else {
         match otlp_proto::to_json(signal, &raw) {
             Ok(v) => v,
-            Err(e) => return fail(400, format!("not an OTLP {} export request: {e}", if signal == Signal::Traces { "trace" } else { "logs" })),
+            Err(e) => return answer(400, format!("not an OTLP {} export request: {e}", if signal == Signal::Traces { "trace" } else { "logs" })),
         }
     };
     let (camel, snake) = if signal == Signal::Traces { ("resourceSpans", "resource_spans") } else { ("resourceLogs", "resource_logs") };
     let list = doc.as_object().and_then(|o| o.get(camel).or_else(|| o.get(snake)));
     match list {
-        Some(Value::Array(a)) if a.is_empty() => return fail(200, String::new()),
+        Some(Value::Array(a)) if a.is_empty() => return answer(200, String::new()),
         Some(Value::Array(_)) => {}
-        None if doc.is_object() => return fail(200, String::new()), // an empty request: nothing to keep
-        _ => return fail(400, format!("expected an object with a `{camel}` array")),
+        None if doc.is_object() => return answer(200, String::new()), // an empty request: nothing to keep
+        _ => return answer(400, format!("expected an object with a `{camel}` array")),
     }
     let line = match serde_json::to_vec(&doc) {
         Ok(l) => l,
-        Err(e) => return fail(400, format!("{e}")),
+        Err(e) => return answer(400, format!("{e}")),
     };
     match spool.append(&line, true) {
-        Ok(()) => fail(200, String::new()),
-        Err(e) => fail(503, format!("could not write the spool: {e}")),
-    }
-}
-
-/// Set by SIGINT/SIGTERM/SIGHUP while listening: stop accepting, finish, exit.
-pub static STOP: AtomicBool = AtomicBool::new(false);
-
-extern "C" fn on_signal(_: libc::c_int) {
-    // Async-signal-safe: one atomic store.
-    STOP.store(true, Ordering::SeqCst);
-}
-
-/// Make SIGINT, SIGTERM and SIGHUP set [`STOP`] instead of killing the process,
-/// so a stop answers the requests in flight and saves the checkpoint (a
-/// `kill -9` loses nothing either; it only skips the summary).
-pub fn catch_stop_signals() {
-    for s in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
-        // SAFETY: installing a handler that only stores to an atomic.
-        unsafe {
-            libc::signal(s, on_signal as extern "C" fn(libc::c_int) as libc::sighandler_t);
-        }
+        Ok(()) => answer(200, String::new()),
+        Err(e) => answer(503, format!("could not write the spool: {e}")),
     }
 }
 

@@ -49,9 +49,9 @@ pub const ROOT_GRACE_NS: u64 = 5_000_000_000;
 /// Most spans and log records held in memory at once.
 pub const MAX_BUFFERED: usize = 500_000;
 
-/// How many spans are remembered to drop one sent twice, byte for byte (an
-/// exporter retrying a batch whose answer it never got).
-pub const SEEN_SPANS: usize = 200_000;
+/// How many export requests (lines) are remembered to drop one sent twice, byte
+/// for byte (an exporter retrying a batch whose answer it never got).
+pub const SEEN_LINES: usize = 200_000;
 
 /// Framing options.
 #[derive(Debug, Clone)]
@@ -77,8 +77,8 @@ pub struct FramerStats {
     pub forced: u64,
     /// Conversations left open at the end of input (`hold_open`).
     pub held: u64,
-    /// Spans dropped because the same span (ids and content) came before: a
-    /// retried export.
+    /// Lines dropped because the same export request, byte for byte, came
+    /// before: a retried export.
     pub duplicates: u64,
     /// Clock lines read (`{"ratchetClock": ...}`, written by `detect --listen`).
     pub clock_lines: u64,
@@ -122,7 +122,7 @@ pub struct Framer<I> {
     ready: std::collections::VecDeque<Result<Record, ReadError>>,
     done: bool,
     line_no: u64,
-    /// Span keys seen, oldest first (at most [`SEEN_SPANS`]).
+    /// Hashes of the export requests read, oldest first (at most [`SEEN_LINES`]).
     seen: std::collections::HashSet<u64>,
     seen_order: std::collections::VecDeque<u64>,
     /// Counts so far.
@@ -189,29 +189,30 @@ impl<I: Iterator<Item = Result<Record, ReadError>>> Framer<I> {
                 }
             }
         }
-        for (trace_id, item, m) in items {
-            if let Some(span) = &m.span {
-                let key = {
-                    use std::hash::{Hash, Hasher};
-                    // 64 bits of (trace, span, the span itself): a fixed-key SipHash, so a
-                    // run is reproducible. Only a byte-identical span is a retry: one that
-                    // reuses the ids with other content is kept (and judged as it is).
-                    let mut h = std::hash::DefaultHasher::new();
-                    (trace_id.as_str(), span.as_str(), item.value.to_string()).hash(&mut h);
-                    h.finish()
-                };
-                if self.seen.contains(&key) {
-                    self.stats.duplicates += 1;
-                    continue;
-                }
-                if self.seen_order.len() >= SEEN_SPANS {
-                    if let Some(old) = self.seen_order.pop_front() {
-                        self.seen.remove(&old);
-                    }
-                }
-                self.seen.insert(key);
-                self.seen_order.push_back(key);
+        // A retried export is the same request again, byte for byte (the listener writes
+        // each request as the same line): drop it whole, once it is known to be valid (a
+        // malformed line is rejected each time). 64 bits of a fixed-key SipHash of the
+        // line, so a run is reproducible; content that merely reuses ids is kept.
+        if !items.is_empty() {
+            let key = {
+                use std::hash::{Hash, Hasher};
+                let mut h = std::hash::DefaultHasher::new();
+                rec.bytes.hash(&mut h);
+                h.finish()
+            };
+            if self.seen.contains(&key) {
+                self.stats.duplicates += 1;
+                return Ok(());
             }
+            if self.seen_order.len() >= SEEN_LINES {
+                if let Some(old) = self.seen_order.pop_front() {
+                    self.seen.remove(&old);
+                }
+            }
+            self.seen.insert(key);
+            self.seen_order.push_back(key);
+        }
+        for (trace_id, item, m) in items {
             self.stats.items += 1;
             self.buffered += 1;
             self.watermark = self.watermark.max(m.time_ns);
@@ -350,8 +351,6 @@ impl<I: Iterator<Item = Result<Record, ReadError>>> Iterator for Framer<I> {
 /// What grouping needs of one span or log record.
 struct Meta {
     trace: String,
-    /// A span's id (`None` for log records, and spans without one).
-    span: Option<String>,
     root: bool,
     time_ns: u64,
     conversation: Option<String>,
@@ -403,8 +402,7 @@ fn meta(item: &Value, kind: Kind, group_attribute: Option<&str>) -> Result<Meta,
             }
         }
     }
-    let span = if kind == Kind::Span { text("spanId", "span_id").map(str::to_string) } else { None };
-    Ok(Meta { trace, span, root, time_ns, conversation, attribute })
+    Ok(Meta { trace, root, time_ns, conversation, attribute })
 }
 
 /// One OTLP JSON document holding `items`, grouped under their resource and

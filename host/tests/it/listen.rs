@@ -164,6 +164,19 @@ fn bad_requests_get_a_clear_answer_and_nothing_is_written() {
         assert_eq!(got, *status, "{path} {ctype}: {text}");
         assert!(text.contains(says), "{path} {ctype}: {text}");
     }
+    // A body that says gzip and is not, and an encoding the receiver does not speak.
+    let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
+    for (encoding, status, says) in [("gzip", 400, "reading the body"), ("br", 415, "Content-Encoding `br`")] {
+        let mut resp = agent
+            .post(format!("{}/v1/traces", live.url))
+            .header("Content-Type", "application/json")
+            .header("Content-Encoding", encoding)
+            .send(&b"{\"resourceSpans\": []}"[..])
+            .unwrap();
+        let text = resp.body_mut().read_to_string().unwrap_or_default();
+        assert_eq!(resp.status().as_u16(), status, "{encoding}: {text}");
+        assert!(text.contains(says), "{encoding}: {text}");
+    }
     // An empty export is acknowledged and keeps nothing.
     assert_eq!(live.post("/v1/traces", "application/json", false, b"{\"resourceSpans\": []}").0, 200);
     assert_eq!(live.post("/v1/logs", "application/x-protobuf", false, b"").0, 200);

@@ -250,14 +250,8 @@ fn read_meta(top: &Obj<'_>, label: &str, opts: &Options) -> Result<Meta, String>
         labels: m
             .map
             .iter()
-            .filter(|(k, v)| !META_FIELDS.contains(&k.as_str()) && !v.is_null())
-            .map(|(k, v)| {
-                let text = match v {
-                    Value::String(s) => s.clone(),
-                    other => ratchet_sdk::json::to_canonical_string(other),
-                };
-                (k.clone(), text)
-            })
+            .filter(|(k, _)| !META_FIELDS.contains(&k.as_str()))
+            .filter_map(|(k, v)| ratchet_sdk::value_text(Some(v)).map(|text| (k.clone(), text)))
             .collect(),
     })
 }

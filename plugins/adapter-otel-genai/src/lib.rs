@@ -221,13 +221,8 @@ pub fn labels(spans: &[&otlp::Span], prefixes: &[String]) -> BTreeMap<String, St
     let mut out = BTreeMap::new();
     let resources = spans.iter().flat_map(|s| s.resource.iter());
     for (k, v) in resources.chain(spans.iter().flat_map(|s| s.attributes.iter())) {
-        {
-            let Some(key) = prefixes.iter().find_map(|p| k.strip_prefix(p.as_str())).filter(|key| !key.is_empty()) else { continue };
-            let text = match v {
-                Value::String(s) => s.clone(),
-                Value::Null => continue,
-                other => ratchet_sdk::json::to_canonical_string(other),
-            };
+        let Some(key) = prefixes.iter().find_map(|p| k.strip_prefix(p.as_str())).filter(|key| !key.is_empty()) else { continue };
+        if let Some(text) = ratchet_sdk::value_text(Some(v)) {
             out.insert(key.to_string(), text);
         }
     }

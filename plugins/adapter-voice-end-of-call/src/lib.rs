@@ -411,14 +411,7 @@ fn convert_one(label: &str, doc: &Value, opts: &Options) -> Result<Option<Conver
         None => report.obj("metadata", &here)?,
     };
     if let Some(m) = metadata {
-        for (k, v) in m.map {
-            let text = match v {
-                Value::Null => continue,
-                Value::String(s) => s.clone(),
-                other => ratchet_sdk::json::to_canonical_string(other),
-            };
-            labels.insert(k.clone(), text);
-        }
+        labels.extend(m.map.iter().filter_map(|(k, v)| ratchet_sdk::value_text(Some(v)).map(|text| (k.clone(), text))));
     }
 
     let mut c = Conversation::new(id, Channel::Voice);
