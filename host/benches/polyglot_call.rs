@@ -38,6 +38,7 @@ fn main() {
         "language", "size", "cold compile", "cached load", "instantiate+call", "inst.+`info`", "call only", "fuel", "peak mem"
     );
     let mut outputs = Vec::new();
+    let mut per_conversation = Vec::new();
     for (lang, name, n) in
         [("Rust", "scorecard-support-policy", 5_000), ("Python", "scorecard-support-policy-py", 1_000), ("JS", "scorecard-support-policy-js", 500)]
     {
@@ -77,6 +78,7 @@ fn main() {
 
         // Calls on one live instance: the guest's own work, without instantiation.
         let live = live_calls(&cached_rt, &bytes, &conv, n);
+        per_conversation.push((lang, fresh));
 
         println!(
             "{lang:<10} {:>9} {:>13} {:>12} {:>18} {:>14} {:>12} {:>12} {:>9}",
@@ -93,6 +95,43 @@ fn main() {
     let same = outputs.windows(2).all(|w| w[0].1 == w[1].1);
     println!("\noutputs byte-identical across languages: {same}");
     assert!(same, "{outputs:#?}");
+
+    // Per core: one conversation after another on one thread, a fresh instance each,
+    // against the same Python logic run natively (no Wasm), in this run.
+    println!("\nper core (one thread), fresh instance per conversation:");
+    for (lang, fresh) in &per_conversation {
+        println!("  {lang:<8} {:>9.0} conversations/s", 1.0 / fresh.as_secs_f64());
+    }
+    match native_python(&root, &conv) {
+        Ok((native, python, output)) => {
+            let plugin = per_conversation.iter().find(|(l, _)| *l == "Python").map(|(_, d)| *d).unwrap();
+            println!(
+                "  native Python {python} (host/benches/native_scorecard.py: the same logic and SDK, JSON in and out, no Wasm): {:.0} conversations/s, {}",
+                1.0 / native.as_secs_f64(),
+                fmt(native)
+            );
+            println!("  Python plugin / native Python, per conversation: {:.1}x", common::ratio(plugin, native));
+            assert_eq!(output, outputs[0].1, "the native run's output differs from the plugins'");
+        }
+        Err(e) => println!("  native Python baseline not run: {e}"),
+    }
+}
+
+/// The Python scorecard logic run natively by `native_scorecard.py` on `conv`: time
+/// per conversation, the interpreter's version, and the result's canonical JSON.
+fn native_python(root: &Path, conv: &Conversation) -> Result<(Duration, String, String), String> {
+    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let input = dir.path().join("conversation.json");
+    std::fs::write(&input, schema::canonical_json(&serde_json::to_value(conv).unwrap())).map_err(|e| e.to_string())?;
+    let script = root.join("host/benches/native_scorecard.py");
+    let out = std::process::Command::new("python3").arg(&script).arg(&input).output().map_err(|e| format!("python3: {e}"))?;
+    if !out.status.success() {
+        return Err(format!("{} failed: {}", script.display(), String::from_utf8_lossy(&out.stderr).trim()));
+    }
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).map_err(|e| format!("{}: {e}", script.display()))?;
+    let ns = v["per_conversation_ns"].as_f64().ok_or("no per_conversation_ns")?;
+    let output: serde_json::Value = serde_json::from_str(v["output"].as_str().ok_or("no output")?).map_err(|e| e.to_string())?;
+    Ok((Duration::from_nanos(ns as u64), v["python"].as_str().unwrap_or("?").to_string(), schema::canonical_json(&output)))
 }
 
 /// Median time of `call-score` on one instance, instantiated once.

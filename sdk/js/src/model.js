@@ -426,7 +426,9 @@ export class Conversation {
 
   /** Turns produced by `role`, in order. */
   turnsBy(role) {
-    return this.turns.filter((t) => t.role === role);
+    const out = [];
+    for (const t of this.turns) if (t.role === role) out.push(t);
+    return out;
   }
 
   /** Agent turns, in order: what scorecards judge. */
@@ -441,28 +443,46 @@ export class Conversation {
 
   /** Every tool call as `[turnIndex, ToolCall]`, in order. */
   toolCalls() {
-    return this.turns.flatMap((t) => t.toolCalls.map((c) => [t.index, c]));
+    // Plain loops here and below: plugins call these per turn, and inside a
+    // component (an interpreter, no JIT) every closure and temporary array counts.
+    const out = [];
+    for (const t of this.turns) for (const c of t.toolCalls) out.push([t.index, c]);
+    return out;
   }
 
   /** Calls of the tool `name` as `[turnIndex, ToolCall]`. */
   toolCallsNamed(name) {
-    return this.toolCalls().filter(([, c]) => c.name === name);
+    const out = [];
+    for (const t of this.turns) for (const c of t.toolCalls) if (c.name === name) out.push([t.index, c]);
+    return out;
   }
 
   /** Every tool result as `[turnIndex, ToolResult]`, in order. */
   toolResults() {
-    return this.turns.filter((t) => t.toolResult).map((t) => [t.index, t.toolResult]);
+    const out = [];
+    for (const t of this.turns) if (t.toolResult) out.push([t.index, t.toolResult]);
+    return out;
   }
 
   /** The result answering the call `callId`, if any. */
   toolResultFor(callId) {
-    const found = this.toolResults().find(([, r]) => r.callId === callId);
-    return found ? found[1] : undefined;
+    for (const t of this.turns) if (t.toolResult && t.toolResult.callId === callId) return t.toolResult;
+    return undefined;
   }
 
   /** Results of the tool `name` (named by the result, or by the matching call when the result has no name). */
   toolResultsNamed(name) {
-    return this.toolResults().filter(([, r]) => r.name === name || (r.name === '' && this.toolCalls().some(([, c]) => c.id === r.callId && c.name === name)));
+    const out = [];
+    for (const t of this.turns) if (t.toolResult && this.#resultIsOf(t.toolResult, name)) out.push([t.index, t.toolResult]);
+    return out;
+  }
+
+  /** Whether `r` is a result of the tool `name` (its own name, or its call's when it has none). */
+  #resultIsOf(r, name) {
+    if (r.name === name) return true;
+    if (r.name !== '') return false;
+    for (const t of this.turns) for (const c of t.toolCalls) if (c.id === r.callId && c.name === name) return true;
+    return false;
   }
 
   /** The latest non-error result of tool `name` in a turn `<= atTurn` (anywhere when omitted), as `[turnIndex, ToolResult]`. */
@@ -491,13 +511,13 @@ export class Conversation {
   stateFact(key, lookupTool, atTurn = Infinity) {
     const field = key.slice(key.lastIndexOf('.') + 1);
     let found;
-    for (const [i, r] of this.toolResultsNamed(lookupTool)) {
+    for (const t of this.turns) {
+      const r = t.toolResult;
+      if (!r || t.index > atTurn || r.isError || !this.#resultIsOf(r, lookupTool)) continue;
       const c = r.content;
-      if (i <= atTurn && !r.isError && c !== null && typeof c === 'object' && !Array.isArray(c) && Object.prototype.hasOwnProperty.call(c, field)) {
-        found = { value: c[field], source: new StateSource({ kind: 'tool_result', tool: lookupTool, field, turn: i }) };
-      }
+      if (c !== null && typeof c === 'object' && !Array.isArray(c) && Object.prototype.hasOwnProperty.call(c, field)) found = [t.index, c[field]];
     }
-    if (found) return found;
+    if (found) return { value: found[1], source: new StateSource({ kind: 'tool_result', tool: lookupTool, field, turn: found[0] }) };
     const e = this.state.memorySnapshot.find((e) => e.key === key);
     return e === undefined ? undefined : { value: e.value, source: new StateSource({ kind: 'memory', key }) };
   }

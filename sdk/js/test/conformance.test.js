@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 
 import { canonicalJson, canonicalJsonPretty, compareCodePoints, f64, formatFloat, parseJson } from '../src/canonical.js';
-import { findAffirmedCi, findAnyCi, findAnyWordCi, isAlphanumeric, phrasesPattern } from '../src/text.js';
+import { findAffirmedCi, findAnyCi, findAnyWordCi, isAlphanumeric, phrasesPattern, regexEscape } from '../src/text.js';
 
 const cases = JSON.parse(readFileSync(new URL('../../conformance/cases.json', import.meta.url), 'utf8'));
 const nul = (v) => (v === undefined ? null : v);
@@ -64,4 +64,45 @@ test('patterns agree with Rust', () => {
 test("alphanumeric is Rust's", () => {
   for (const ch of ['\u0345', '\u064e', 'é', '7', 'Ⅳ', '\u{1D400}']) assert.ok(isAlphanumeric(ch.codePointAt(0)), ch);
   for (const ch of ['-', ' ', '\u2019', '_']) assert.ok(!isAlphanumeric(ch.codePointAt(0)), ch);
+});
+
+// The old, character-by-character definitions: the fast paths in text.js (words by
+// regex in ASCII clauses, indexed loops, escaping by one replace) must agree with them.
+function referenceAffirmed(text, phrases) {
+  const negations = ['not', 'no', 'never', 'cannot', 'unable', 'without', 'yet'];
+  const hay = text.toLowerCase();
+  const alnum = (s, i) => i >= 0 && i < s.length && isAlphanumeric(s.codePointAt(i));
+  for (const p of phrases.filter((x) => x)) {
+    const low = p.toLowerCase();
+    for (let s = hay.indexOf(low); s !== -1; s = hay.indexOf(low, s + 1)) {
+      if (alnum(hay, s - 1) || alnum(hay, s + low.length)) continue;
+      const prefix = hay.slice(0, s);
+      let cut = -1;
+      for (const q of '.,;:!?') cut = Math.max(cut, prefix.lastIndexOf(q));
+      const words = [];
+      let cur = '';
+      for (const ch of prefix.slice(cut + 1)) {
+        if (isAlphanumeric(ch.codePointAt(0)) || ch === "'" || ch === '\u2019') cur += ch;
+        else if (cur) {
+          words.push(cur);
+          cur = '';
+        }
+      }
+      if (cur) words.push(cur);
+      if (!words.slice(-4).some((w) => negations.includes(w) || w.endsWith("n't") || w.endsWith('n\u2019t'))) return p;
+    }
+  }
+  return undefined;
+}
+
+test('the fast paths agree with the character-by-character definitions', () => {
+  const phrases = ['cancelled', 'refund has been issued'];
+  for (let c = 0; c < 128; c++) {
+    const ch = String.fromCharCode(c);
+    for (const t of [`it was${ch}not cancelled`, `we${ch}never cancelled it`, `I haven${ch}t cancelled`, `not a${ch}b c cancelled`, `your refund has been issued${ch}`]) {
+      assert.equal(findAffirmedCi(t, phrases), referenceAffirmed(t, phrases), JSON.stringify(t));
+    }
+    assert.equal(regexEscape(ch), '\\.+*?()|[]{}^$#&-~'.includes(ch) ? '\\' + ch : ch, JSON.stringify(ch));
+  }
+  for (const c of cases.text) assert.equal(findAffirmedCi(c.text, c.phrases), referenceAffirmed(c.text, c.phrases), JSON.stringify(c.text));
 });

@@ -122,10 +122,20 @@ def _state_from_wit(s: Any) -> AgentState:
     )
 
 
+def _parse_at(text: str, where: Callable[[], str]) -> Any:
+    """``_parse``, naming the field (``where()``, built only on error: this runs for
+    every tool call and result of every conversation)."""
+    try:
+        return canonical._parse_json(text)
+    except (ValueError, UnicodeDecodeError) as e:
+        raise PluginError(f"invalid JSON in {where()}: {e}") from None
+
+
 def _turn_from_wit(i: int, t: Any) -> Turn:
-    calls = [ToolCall(id=c.id, name=c.name, arguments=_parse(f"turns[{i}].tool_calls[{j}].arguments", c.arguments)) for j, c in enumerate(t.tool_calls)]
+    calls = [ToolCall(id=c.id, name=c.name, arguments=_parse_at(c.arguments, lambda j=j: f"turns[{i}].tool_calls[{j}].arguments"))
+             for j, c in enumerate(t.tool_calls)] if t.tool_calls else []
     r = t.tool_result
-    result = None if r is None else ToolResult(call_id=r.call_id, name=r.name, content=_parse(f"turns[{i}].tool_result.content", r.content), is_error=r.is_error)
+    result = None if r is None else ToolResult(call_id=r.call_id, name=r.name, content=_parse_at(r.content, lambda: f"turns[{i}].tool_result.content"), is_error=r.is_error)
     # The host numbers turns by position; keep what it sent.
     return Turn(index=t.index, role=_role(t.role), text=t.text, tool_calls=calls, tool_result=result, offset_ms=t.offset_ms, latency_ms=t.latency_ms)
 

@@ -570,8 +570,8 @@ class Conversation:
     def tool_results_named(self, name: str) -> Iterator[tuple]:
         """Results of the tool ``name`` (from the result, or from the matching call
         when the result carries no name), as ``(turn index, ToolResult)``."""
-        return ((i, r) for i, r in self.tool_results()
-                if r.name == name or (r.name == "" and any(c.id == r.call_id and c.name == name for _, c in self.tool_calls())))
+        return ((t.index, r) for t in self.turns if (r := t.tool_result) is not None
+                and (r.name == name or (r.name == "" and any(c.id == r.call_id and c.name == name for _, c in self.tool_calls()))))
 
     def latest_tool_result(self, name: str, at_turn: Optional[int] = None) -> Optional[tuple]:
         """The latest non-error result of tool ``name`` in a turn ``<= at_turn``
@@ -600,9 +600,9 @@ class Conversation:
         found = None
         for i, r in self.tool_results_named(lookup_tool):
             if (at_turn is None or i <= at_turn) and not r.is_error and isinstance(r.content, dict) and fld in r.content:
-                found = StateFact(r.content[fld], ToolResultSource(lookup_tool, fld, i))
+                found = (i, r.content[fld])
         if found is not None:
-            return found
+            return StateFact(found[1], ToolResultSource(lookup_tool, fld, found[0]))
         if self.state.has_memory(key):
             return StateFact(self.state.memory(key), MemorySource(key))
         return None

@@ -13,6 +13,7 @@ word boundaries and simple negation must give the same answer in every language.
 
 from __future__ import annotations
 
+import re
 from bisect import bisect_right
 from typing import Iterable, Iterator, Optional
 
@@ -63,11 +64,27 @@ def _whole_word(hay: str, start: int, end: int) -> bool:
     return (start == 0 or not is_alphanumeric(hay[start - 1])) and (end == len(hay) or not is_alphanumeric(hay[end]))
 
 
+_ASCII_WORD = re.compile(r"[A-Za-z0-9']+")
+
+
 def _negated_before(prefix: str) -> bool:
     """True when the clause ending at the end of ``prefix`` has a negation among
     its last four words."""
     cut = max(prefix.rfind(p) for p in ".,;:!?")
     clause = prefix[cut + 1:]
+    if clause.isascii():
+        # The same split, in one C call: in ASCII, Rust's alphanumerics are [A-Za-z0-9].
+        words = _ASCII_WORD.findall(clause)
+    else:
+        words = _words(clause)
+    for w in words[-4:]:
+        if w in NEGATIONS or w.endswith("n't") or w.endswith("n\u2019t"):
+            return True
+    return False
+
+
+def _words(clause: str) -> list:
+    """The clause's words: runs of alphanumerics and apostrophes (' and \u2019)."""
     words = []
     cur = []
     for ch in clause:
@@ -78,10 +95,7 @@ def _negated_before(prefix: str) -> bool:
             cur = []
     if cur:
         words.append("".join(cur))
-    for w in words[-4:]:
-        if w in NEGATIONS or w.endswith("n't") or w.endswith("n\u2019t"):
-            return True
-    return False
+    return words
 
 
 class Phrases:
@@ -104,7 +118,8 @@ class Phrases:
         (``cancel`` does not match ``cancellation``)."""
         hay = text.lower()
         for phrase, low in self.items:
-            if any(_whole_word(hay, s, s + len(low)) for s in _occurrences(hay, low)):
+            # `in` first: most phrases are absent, and it costs one C call.
+            if low in hay and any(_whole_word(hay, s, s + len(low)) for s in _occurrences(hay, low)):
                 return phrase
         return None
 
@@ -114,7 +129,7 @@ class Phrases:
         before it in the same clause (clauses end at ``. , ; : ! ?``)."""
         hay = text.lower()
         for phrase, low in self.items:
-            if any(_whole_word(hay, s, s + len(low)) and not _negated_before(hay[:s]) for s in _occurrences(hay, low)):
+            if low in hay and any(_whole_word(hay, s, s + len(low)) and not _negated_before(hay[:s]) for s in _occurrences(hay, low)):
                 return phrase
         return None
 
@@ -145,13 +160,14 @@ def find_affirmed_ci(haystack: str, needles: Iterable[str]) -> Optional[str]:
     return Phrases(needles).find_affirmed_in(haystack)
 
 
-_META = set("\\.+*?()|[]{}^$#&-~")
+_META = "\\.+*?()|[]{}^$#&-~"
+_ESCAPES = str.maketrans({c: "\\" + c for c in _META})
 
 
 def regex_escape(text: str) -> str:
     """Escapes regex metacharacters so ``text`` matches literally (Rust ``regex``
     syntax, as the gate's ``must-say`` / ``must-not-say`` patterns use)."""
-    return "".join("\\" + c if c in _META else c for c in text)
+    return text.translate(_ESCAPES)
 
 
 def phrases_pattern(phrases: Iterable[str], whole_words: bool) -> str:

@@ -32,6 +32,20 @@ class Json(unittest.TestCase):
             self.assertEqual(canonical.dumps(case["value"]), case["compact"])
             self.assertEqual(canonical.dumps_pretty(case["value"]), case["pretty"])
 
+    def test_the_float_free_fast_path_writes_what_the_general_writer_writes(self):
+        values = [case["value"] for case in CASES["json"]] + [case["value"] for case in CASES["strings"]]
+        values += [{"z": {"é": [1, -2, 18446744073709551615], "\u00e9": None, "a\u0000": "\u2028\x7f\"\\"}, "": [[], {}]}]
+        checked = 0
+        for v in values:
+            plain = canonical.canonical(v)
+            if canonical._has_float(plain):
+                continue
+            out: list = []
+            canonical._write(plain, out, None, 0)
+            self.assertEqual(canonical.dumps(v), "".join(out), v)
+            checked += 1
+        self.assertGreater(checked, 10)
+
     def test_python_specifics(self):
         self.assertEqual(canonical.dumps({"b": 1.0, "a": [True, None, 2]}), '{"a":[true,null,2],"b":1.0}')
         self.assertEqual(canonical.dumps(float("nan")), "null")
@@ -56,6 +70,18 @@ class Text(unittest.TestCase):
     def test_patterns_agree_with_rust(self):
         for case in CASES["patterns"]:
             self.assertEqual(text.phrases_pattern(case["phrases"], case["whole_words"]), case["pattern"])
+
+    def test_fast_paths_agree_with_the_general_ones(self):
+        # The one-C-call paths (ASCII words by regex, escaping by str.translate) must
+        # give what the character-by-character definitions give, on every case here
+        # and on every ASCII character.
+        for case in CASES["text"]:
+            t = case["text"].lower()
+            if t.isascii():
+                self.assertEqual(text._ASCII_WORD.findall(t), text._words(t), t)
+        for c in map(chr, range(128)):
+            self.assertEqual(text._ASCII_WORD.findall(f"a{c}b"), text._words(f"a{c}b"), repr(c))
+            self.assertEqual(text.regex_escape(c), "\\" + c if c in "\\.+*?()|[]{}^$#&-~" else c, repr(c))
 
     def test_alphanumeric_is_rusts(self):
         # Combining marks are alphabetic in Rust (and not in str.isalnum).
