@@ -2,8 +2,10 @@
 //! JavaScript (componentize-js), on the same 20-turn conversation: component size,
 //! cold compile, cached load (a fresh engine, artifact on disk), a fresh instance +
 //! call (what `ratchet` does per conversation, pooling allocator), and a call on an
-//! already-live instance (the guest's own work). Prints figures; asserts that the
-//! three give the same bytes, nothing else.
+//! already-live instance (the guest's own work); then conversations/s per core and
+//! the same Python logic run natively (`native_scorecard.py`, plain CPython) in the
+//! same run, with the ratio. Prints figures; asserts that all four give the same
+//! bytes, nothing else.
 //!
 //! Run: `scripts/build-plugins && cargo bench -p ratchet --bench polyglot_call`
 //! (`RATCHET_BENCH_COMPILES=N` cold compiles per language, default 2). Results are
