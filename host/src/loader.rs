@@ -18,13 +18,15 @@ use crate::project::PathError;
 /// Why a plugin the project names could not be loaded.
 #[derive(Debug, Error)]
 pub enum LoadError {
-    /// The name is not in `[plugins]` and not a component file inside the project.
-    #[error("`{name}` is neither a plugin in ratchet.toml nor a component inside the project ({source})")]
+    /// The name is not in `[plugins]`, not a component file inside the project and
+    /// not a `builtin:NAME` the install ships.
+    #[error("`{name}` is neither a plugin in ratchet.toml nor a component inside the project ({reason})")]
     Unknown {
         /// The name as given.
         name: String,
-        /// Why reading it as a file inside the project failed.
-        source: PathError,
+        /// Why reading it as a file inside the project failed (in the message, not
+        /// chained as a source: printed once).
+        reason: PathError,
     },
     /// The `[plugins]` entry's component could not be read.
     #[error(transparent)]
@@ -62,14 +64,19 @@ pub fn broker(runtime: &Runtime) -> Option<Arc<ModelBroker>> {
 
 /// Load a plugin by its `[plugins]` name (limits, directory and model grants from
 /// its entry) or, for a name that is not configured, as a component file inside the
-/// project with the project's `[sandbox]` limits.
+/// project or a shipped `builtin:NAME`, with the project's `[sandbox]` limits.
 pub fn load(project: &Project, runtime: &Runtime, name: &str) -> Result<Plugin, LoadError> {
     let entry = project.config.plugins.get(name);
     let (bytes, limits, path) = match entry {
         Some(entry) => (crate::project::read_component(&project.root, &entry.path)?, entry.limits(&project.config.sandbox), entry.path.clone()),
         None => {
             let p = PathBuf::from(name);
-            let bytes = crate::project::read_in_root(&project.root, &p).map_err(|source| LoadError::Unknown { name: name.to_string(), source })?;
+            let bytes = match crate::project::read_component(&project.root, &p) {
+                Ok(bytes) => bytes,
+                // A builtin's own error says what is wrong (not installed, no such name, digest).
+                Err(e) if crate::install::is_builtin(&p) => return Err(LoadError::Read(e)),
+                Err(reason) => return Err(LoadError::Unknown { name: name.to_string(), reason }),
+            };
             (bytes, project.config.sandbox.clone(), p)
         }
     };

@@ -23,7 +23,7 @@ pub struct DetectArgs {
     /// Conversation files (`.jsonl`: one per line; `.json`: one per file), directories
     /// of them, or `-` for stdin (the default).
     inputs: Vec<PathBuf>,
-    /// Convert each record with this adapter plugin (a name from ratchet.toml, or a component path).
+    /// Convert each record with this adapter plugin (a name from ratchet.toml, a component path, or `builtin:NAME` for an adapter shipped with ratchet, e.g. builtin:adapter-otel-genai).
     #[arg(long)]
     adapter: Option<String>,
     /// Options for the adapter (a JSON object).

@@ -212,6 +212,26 @@ fn rank_puts_the_costliest_failure_mode_first() {
 }
 
 #[test]
+fn a_shipped_adapter_is_named_builtin_on_the_command_line_without_a_project() {
+    // A new user: an empty directory, no ratchet.toml, an OTel export, the shipped adapter.
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::copy(repo().join("plugins/adapter-otel-genai/samples/tuesday-cancellation.json"), tmp.path().join("export.json")).unwrap();
+    let o = ratchet_in(tmp.path(), &["detect", "export.json", "--adapter", "builtin:adapter-otel-genai", "-o", "events.jsonl"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    assert!(err.contains("seen 1,"), "{err}");
+    // An unknown builtin names what is shipped; a missing file says why once.
+    let o = ratchet_in(tmp.path(), &["detect", "export.json", "--adapter", "builtin:adapter-nope"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_ne!(o.status.code(), Some(0));
+    assert!(err.contains("builtin:adapter-nope: no such shipped plugin") && err.contains("adapter-otel-genai"), "{err}");
+    let o = ratchet_in(tmp.path(), &["detect", "export.json", "--adapter", "nothere.wasm"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_ne!(o.status.code(), Some(0));
+    assert_eq!(err.matches("No such file or directory").count(), 1, "{err}");
+}
+
+#[test]
 fn the_tuesday_failure_is_flagged_from_every_source_format() {
     for (adapter, sample, channel) in [
         ("openai-chat", "plugins/adapter-openai-chat/samples/tuesday-cancellation.json", "chat"),
