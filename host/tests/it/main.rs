@@ -18,6 +18,7 @@ mod golden;
 mod hostile_files;
 mod html_report;
 mod http_driver;
+mod isolation;
 mod labels;
 mod listen;
 mod model_judge;

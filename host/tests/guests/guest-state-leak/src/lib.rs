@@ -8,11 +8,16 @@
 //! `"lift-only"` it skips the SDK conversion and drops the lifted WIT records, so the
 //! bench can tell the canonical-ABI transfer from the SDK's share.
 //!
+//! With params `{"fail": true}` it fails every conversation with `call #N; previous: ID` as
+//! the reason, like its Python and JavaScript twins (guest-state-leak-py, -js): what
+//! `host/tests/it/isolation.rs` compares across orders and partitions.
+//!
 //! With params `"echo"` it answers the conversation it received, as canonical JSON,
 //! in the criterion's reason: the host's tests compare it with what they sent, field
 //! by field, to prove the lowering of every field (`host/tests/it/sandbox.rs`).
 
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Mutex;
 
 use ratchet_sdk::v0_1::scorecard::exports::ratchet::plugin::scorer;
 use ratchet_sdk::v0_1::shared::ratchet::plugin::types;
@@ -20,10 +25,20 @@ use ratchet_sdk::v0_1::ScorecardGlue;
 use ratchet_sdk::{Conversation, CriterionResult, PluginInfo, Scorecard, ScorecardResult, Value};
 
 static CALLS: AtomicU32 = AtomicU32::new(0);
+static PREVIOUS: Mutex<String> = Mutex::new(String::new());
 
 fn count() -> String {
     let n = CALLS.fetch_add(1, Ordering::SeqCst) + 1;
     format!("call #{n}")
+}
+
+/// `call #N; previous: ID` — the count and the conversation scored before this one
+/// on this instance (`none` on a fresh one), as its Python and JS twins report them.
+fn count_and_previous(id: &str) -> String {
+    let mut previous = PREVIOUS.lock().unwrap_or_else(|e| e.into_inner());
+    let before = if previous.is_empty() { "none".to_string() } else { previous.clone() };
+    *previous = id.to_string();
+    format!("{}; previous: {before}", count())
 }
 
 /// The guest's scorecard.
@@ -37,6 +52,11 @@ impl Scorecard for StateLeak {
     fn score(conversation: &Conversation, params: &Value) -> Result<ScorecardResult, String> {
         if params.as_str() == Some("echo") {
             return Ok(ScorecardResult::from_criteria(vec![CriterionResult::pass("echo", conversation.to_json())]));
+        }
+        if params.get("fail").and_then(Value::as_bool) == Some(true) {
+            // Every conversation flagged, the instance's history in the reason
+            // (host/tests/it/isolation.rs orders and splits the stream).
+            return Ok(ScorecardResult::from_criteria(vec![CriterionResult::fail("call-count", count_and_previous(&conversation.id), None)]));
         }
         Ok(ScorecardResult::from_criteria(vec![CriterionResult::pass("call-count", count())]))
     }

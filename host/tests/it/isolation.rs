@@ -1,0 +1,110 @@
+//! A verdict never depends on what the plugin scored before, nor on how the stream is
+//! ordered or split (issue 20's guarantee, end to end). Three scorecards keep state on
+//! purpose and put it in every verdict: guest-state-leak (a Rust `static`),
+//! guest-state-leak-py (a module-level list), guest-state-leak-js (a module-level
+//! array), each answering `call #N; previous: ID` and failing (params `{"fail": true}`), so
+//! every conversation is written as an event. `ratchet detect` over the same
+//! conversations in file order, shuffled, split across `--partition k/3` and across
+//! `--processes 2` must write every conversation's event byte for byte the same, and
+//! that event must say `call #1; previous: none`: a fresh instance per conversation.
+//! Any faster way of running plugins (reusing instances) must keep this green.
+
+use crate::common;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::Command;
+
+use common::*;
+
+const N: usize = 12;
+
+/// `ratchet detect` in `dir` on the conversations `order` (extra-NNNN ids) with
+/// `args`: each written event's line, by conversation id.
+fn events(dir: &Path, order: &[usize], args: &[&str], tag: &str) -> BTreeMap<String, String> {
+    let input = dir.join(format!("{tag}.jsonl"));
+    let lines: Vec<String> = order.iter().map(|&i| sample_extra(i).to_string()).collect();
+    std::fs::write(&input, lines.join("\n") + "\n").unwrap();
+    let out = dir.join(format!("{tag}.events.jsonl"));
+    let o = Command::new(env!("CARGO_BIN_EXE_ratchet"))
+        .current_dir(dir)
+        .env("RATCHET_CACHE_DIR", test_cache_dir())
+        .env_remove("RATCHET_CONFIG")
+        .args(["detect", input.to_str().unwrap(), "-o", out.to_str().unwrap()])
+        .args(args)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{tag}: {}", String::from_utf8_lossy(&o.stderr));
+    std::fs::read_to_string(&out)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            (v["conversation"]["id"].as_str().unwrap().to_string(), l.to_string())
+        })
+        .collect()
+}
+
+#[test]
+fn stateful_plugins_give_every_conversation_the_same_verdict_in_every_order_and_split() {
+    for guest in ["guest-state-leak", "guest-state-leak-py", "guest-state-leak-js"] {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path();
+        std::fs::copy(component(guest), dir.join("leak.wasm")).unwrap();
+        let toml =
+            "[plugins.leak]\npath = \"leak.wasm\"\n\n[[detect.scorecards]]\nname = \"leak\"\nplugin = \"leak\"\nthreshold = 0.7\nparams = { fail = true }\n";
+        std::fs::write(dir.join("ratchet.toml"), toml).unwrap();
+
+        let in_order: Vec<usize> = (0..N).collect();
+        // A fixed shuffle (5 is coprime with 12: every conversation once).
+        let shuffled: Vec<usize> = (0..N).map(|i| (i * 5 + 3) % N).collect();
+        let reference = events(dir, &in_order, &[], "in-order");
+        assert_eq!(reference.len(), N, "{guest}: every conversation is flagged");
+        for (id, line) in &reference {
+            let v: serde_json::Value = serde_json::from_str(line).unwrap();
+            assert_eq!(v["scorecards"][0]["result"]["criteria"][0]["reason"], "call #1; previous: none", "{guest}: `{id}` saw another conversation's state");
+        }
+
+        assert_eq!(events(dir, &shuffled, &[], "shuffled"), reference, "{guest}: shuffled");
+        let mut split = BTreeMap::new();
+        for k in 1..=3 {
+            let part = events(dir, &shuffled, &["--partition", &format!("{k}/3")], &format!("part-{k}"));
+            assert!(part.keys().all(|id| !split.contains_key(id)), "{guest}: partitions overlap");
+            split.extend(part);
+        }
+        assert_eq!(split, reference, "{guest}: split across three partitions");
+        assert_eq!(events(dir, &shuffled, &["--processes", "2"], "processes"), reference, "{guest}: --processes 2");
+    }
+}
+
+/// The test above is not vacuous: on one live instance (what reusing instances would
+/// do, built here by hand) each of the three guests does carry its state into the next
+/// call.
+#[test]
+fn the_stateful_guests_do_leak_on_a_reused_instance() {
+    use ratchet::plugin::{v0_1, StoreState};
+    use wasmtime::component::{Component, Linker};
+    use wasmtime::Store;
+
+    let rt = runtime();
+    for guest in ["guest-state-leak", "guest-state-leak-py", "guest-state-leak-js"] {
+        let bytes = std::fs::read(component(guest)).unwrap();
+        let component = Component::new(rt.engine(), &bytes).unwrap();
+        let mut linker: Linker<StoreState> = Linker::new(rt.engine());
+        v0_1::add_host_to_linker(&mut linker).unwrap();
+        wasmtime_wasi::p2::add_to_linker_sync(&mut linker).unwrap();
+        let score = v0_1::GuestFunc::score(&component).unwrap();
+        let mut store = Store::new(rt.engine(), StoreState::new(&tight(), true, None, None).unwrap());
+        store.set_fuel(u64::MAX / 2).unwrap();
+        store.set_epoch_deadline(u64::MAX / 2);
+        let instance = linker.instantiate(&mut store, &component).unwrap();
+        let mut reasons = Vec::new();
+        for id in ["first", "second"] {
+            let mut c = conversation("minimal-chat.json");
+            c.id = id.into();
+            let r = score.call_score(&mut store, &instance, &c, r#"{"fail":true}"#).unwrap().unwrap();
+            reasons.push(r.criteria[0].reason.clone());
+        }
+        assert_eq!(reasons, ["call #1; previous: none", "call #2; previous: first"], "{guest}");
+    }
+}
