@@ -38,7 +38,11 @@ fn tree(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
             let t = e.file_type().unwrap();
             let rel = e.path().strip_prefix(dir).unwrap().to_path_buf();
             if t.is_dir() {
-                out.insert(rel.join("/"), Vec::new());
+                // A directory is its path with a trailing separator (`rel.join("/")` would
+                // replace the path by `/`, collapsing every directory into one entry).
+                let mut key = rel.into_os_string();
+                key.push("/");
+                out.insert(PathBuf::from(key), Vec::new());
                 stack.push(e.path());
             } else if t.is_symlink() {
                 out.insert(rel, std::fs::read_link(e.path()).unwrap().into_os_string().into_encoded_bytes());
