@@ -14,6 +14,7 @@ pub mod cache;
 pub mod engine;
 pub mod error;
 pub mod inspect;
+pub mod reset;
 pub mod sandbox;
 pub mod v0_1;
 
