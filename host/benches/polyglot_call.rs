@@ -36,8 +36,8 @@ fn main() {
     }
     println!("support-policy scorecard, {}-turn conversation; medians\n", conv.turns.len());
     println!(
-        "{:<10} {:>9} {:>13} {:>12} {:>18} {:>14} {:>12} {:>12} {:>9}",
-        "language", "size", "cold compile", "cached load", "instantiate+call", "inst.+`info`", "call only", "fuel", "peak mem"
+        "{:<10} {:>9} {:>13} {:>12} {:>16} {:>18} {:>14} {:>12} {:>12} {:>9}",
+        "language", "size", "cold compile", "cached load", "per conversation", "fresh inst.+call", "inst.+`info`", "call only", "fuel", "peak mem"
     );
     let mut outputs = Vec::new();
     let mut per_conversation = Vec::new();
@@ -65,13 +65,26 @@ fn main() {
             cached_rt.load(name, &bytes, Limits::default()).unwrap();
         });
 
-        // A fresh instance per call, as ratchet runs plugins (pooling allocator).
+        // What ratchet does per conversation: a fresh instance (Rust), or a live
+        // instance restored after every call (Python, JS: plugin::live).
         let plugin = cached_rt.load(name, &bytes, Limits::default()).unwrap();
         let first = plugin.score(&conv, &params).unwrap();
         outputs.push((lang, schema::canonical_json(&serde_json::to_value(&first.output).unwrap())));
-        let fresh = median(n, || {
+        let per_call = median(n, || {
             plugin.score(&conv, &params).unwrap();
         });
+        assert_eq!(plugin.reuses_instances(), bytes.len() >= 4 << 20, "{lang}: live instances as expected");
+
+        // A fresh instance per call, forced (RATCHET_FRESH_INSTANCES=1 at load).
+        std::env::set_var("RATCHET_FRESH_INSTANCES", "1");
+        let fresh_plugin = cached_rt.load(name, &bytes, Limits::default()).unwrap();
+        std::env::remove_var("RATCHET_FRESH_INSTANCES");
+        assert!(!fresh_plugin.reuses_instances());
+        let fresh = median(n, || {
+            fresh_plugin.score(&conv, &params).unwrap();
+        });
+        let again = fresh_plugin.score(&conv, &params).unwrap();
+        assert_eq!(schema::canonical_json(&serde_json::to_value(&again.output).unwrap()), outputs.last().unwrap().1, "{lang}: fresh = live");
 
         // The fixed part: a fresh instance and a call that does no work (`info`).
         let info = median(n, || {
@@ -80,13 +93,14 @@ fn main() {
 
         // Calls on one live instance: the guest's own work, without instantiation.
         let live = live_calls(&cached_rt, &bytes, &conv, n);
-        per_conversation.push((lang, fresh));
+        per_conversation.push((lang, per_call));
 
         println!(
-            "{lang:<10} {:>9} {:>13} {:>12} {:>18} {:>14} {:>12} {:>12} {:>9}",
+            "{lang:<10} {:>9} {:>13} {:>12} {:>16} {:>18} {:>14} {:>12} {:>12} {:>9}",
             format!("{:.1} MB", bytes.len() as f64 / 1e6),
             fmt(compile),
             fmt(cached),
+            fmt(per_call),
             fmt(fresh),
             fmt(info),
             fmt(live),
@@ -98,9 +112,9 @@ fn main() {
     println!("\noutputs byte-identical across languages: {same}");
     assert!(same, "{outputs:#?}");
 
-    // Per core: one conversation after another on one thread, a fresh instance each,
+    // Per core: one conversation after another on one thread, as ratchet runs them,
     // against the same Python logic run natively (no Wasm), in this run.
-    println!("\nper core (one thread), fresh instance per conversation:");
+    println!("\nper core (one thread), as ratchet runs plugins (Python, JS: restored live instances):");
     for (lang, fresh) in &per_conversation {
         println!("  {lang:<8} {:>9.0} conversations/s", 1.0 / fresh.as_secs_f64());
     }

@@ -45,6 +45,25 @@ fn events(dir: &Path, order: &[usize], args: &[&str], tag: &str) -> BTreeMap<Str
         .collect()
 }
 
+/// Python and JavaScript plugins do run on restored live instances (so the test below
+/// exercises them), and keep doing so call after call; Rust ones get fresh instances.
+#[test]
+fn large_plugins_run_on_restored_instances() {
+    for (guest, reused) in [("guest-state-leak", false), ("guest-state-leak-py", true), ("guest-state-leak-js", true), ("scorecard-support-policy-py", true)] {
+        let p = load(guest, tight());
+        for id in ["a", "b", "c"] {
+            let mut c = conversation("minimal-chat.json");
+            c.id = id.into();
+            let params = if guest.contains("state-leak") { serde_json::json!({"fail": true}) } else { serde_json::json!({}) };
+            let out = p.score(&c, &params).unwrap().output;
+            if guest.contains("state-leak") {
+                assert_eq!(out.criteria[0].reason, "call #1; previous: none", "{guest}");
+            }
+        }
+        assert_eq!(p.reuses_instances(), reused, "{guest}");
+    }
+}
+
 #[test]
 fn stateful_plugins_give_every_conversation_the_same_verdict_in_every_order_and_split() {
     for guest in ["guest-state-leak", "guest-state-leak-py", "guest-state-leak-js"] {

@@ -134,6 +134,9 @@ pub fn inspect(engine: &Engine, component: &Component) -> Inspection {
     let imports: Vec<String> = ty.imports(engine).map(|(name, _)| name.to_string()).collect();
     let mut exports = Vec::new();
     for (name, item) in ty.exports(engine) {
+        if name.starts_with("ratchet-reset-") {
+            continue; // added by `reset::instrument`, not the plugin's own
+        }
         match item.ty {
             ComponentItem::ComponentInstance(inst) => {
                 // Functions only: exported type names are noise here.
@@ -144,7 +147,7 @@ pub fn inspect(engine: &Engine, component: &Component) -> Inspection {
             _ => exports.push(name.to_string()),
         }
     }
-    let export_names: Vec<String> = ty.exports(engine).map(|(n, _)| n.to_string()).collect();
+    let export_names: Vec<String> = ty.exports(engine).map(|(n, _)| n.to_string()).filter(|n| !n.starts_with("ratchet-reset-")).collect();
     Inspection { world: world_of(&export_names), imports, exports }
 }
 

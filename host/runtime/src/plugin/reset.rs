@@ -152,10 +152,8 @@ pub fn instrument(component: &[u8]) -> Result<Restorable, NotRestorable> {
             sections.push((id, range.start as usize..range.end as usize));
         }
         match payload {
-            Payload::Version { encoding, .. } => {
-                if encoding != wasmparser::Encoding::Component {
-                    return Err(NotRestorable::Parse("a core module, not a component".into()));
-                }
+            Payload::Version { encoding, .. } if encoding != wasmparser::Encoding::Component => {
+                return Err(NotRestorable::Parse("a core module, not a component".into()));
             }
             Payload::ModuleSection { unchecked_range, .. } => {
                 modules.push(unchecked_range.start as usize..unchecked_range.end as usize);
@@ -652,7 +650,7 @@ impl MemorySnapshot {
         if now != self.at {
             return Err(format!("the memory moved or changed size ({:?} → {:?})", self.at, now));
         }
-        if self.at.base % PAGE != 0 || self.at.len % PAGE != 0 {
+        if !self.at.base.is_multiple_of(PAGE) || !self.at.len.is_multiple_of(PAGE) {
             return Err("the memory is not page-aligned".into());
         }
         let pages = self.at.len / PAGE;

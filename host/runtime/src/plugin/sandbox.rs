@@ -105,6 +105,20 @@ impl StoreState {
         Ok(answer)
     }
 
+    /// For a call on a restored live instance (`plugin::live`): the WASI resource
+    /// table takes no entry, so the instance's handle tables cannot change; a guest
+    /// that needs a resource fails the call, which is then answered by a fresh instance.
+    pub(crate) fn refuse_wasi_resources(&mut self) {
+        if let Some(w) = &mut self.wasi {
+            w.table.set_max_capacity(0);
+        }
+    }
+
+    /// Whether no WASI resource is held (as when a fresh instance starts).
+    pub(crate) fn wasi_resources_untouched(&self) -> bool {
+        self.wasi.as_ref().is_none_or(|w| w.table.is_empty())
+    }
+
     /// Move what a WASI guest printed into the log, once the call is over.
     pub fn drain_stdio(&mut self) {
         if let Some(w) = &self.wasi {
@@ -237,7 +251,7 @@ impl rand_core::TryRng for SeededRng {
 /// peak, and whether the cap was what stopped the guest.
 pub struct MemoryLimiter {
     limit: u64,
-    current: u64,
+    pub(crate) current: u64,
     pub(crate) peak: u64,
     pub(crate) hit: bool,
 }

@@ -149,19 +149,43 @@ impl Bound {
         conversation: &schema::Conversation,
         params: &str,
     ) -> wasmtime::Result<Answer<schema::ScorecardResult>> {
-        let Bound::Scorecard(pre, score) = self else { return Err(wrong_world(WorldKind::Scorecard)) };
-        s.data_mut().labels = labels_of(conversation);
+        let Bound::Scorecard(pre, _) = self else { return Err(wrong_world(WorldKind::Scorecard)) };
         let instance = pre.instance_pre().instantiate(&mut *s)?;
-        let result = score.call_score(s, &instance, conversation, params)?;
+        self.score_on(s, &instance, conversation, params)
+    }
+
+    /// `score(conversation, params)` on `instance` (a fresh one, or a restored live one).
+    pub(super) fn score_on(
+        &self,
+        s: &mut Store<StoreState>,
+        instance: &Instance,
+        conversation: &schema::Conversation,
+        params: &str,
+    ) -> wasmtime::Result<Answer<schema::ScorecardResult>> {
+        let Bound::Scorecard(_, score) = self else { return Err(wrong_world(WorldKind::Scorecard)) };
+        s.data_mut().labels = labels_of(conversation);
+        let result = score.call_score(s, instance, conversation, params)?;
         Ok(Answer::from(result.map(|r| scorecard_from_wit(r, conversation.turns.len()))))
     }
 
     /// `check(transcript, params)` on a fresh instance.
     pub(super) fn check(&self, s: &mut Store<StoreState>, transcript: &schema::Conversation, params: &str) -> wasmtime::Result<Answer<schema::Verdict>> {
-        let Bound::Assertion(pre, check) = self else { return Err(wrong_world(WorldKind::Assertion)) };
-        s.data_mut().labels = labels_of(transcript);
+        let Bound::Assertion(pre, _) = self else { return Err(wrong_world(WorldKind::Assertion)) };
         let instance = pre.instance_pre().instantiate(&mut *s)?;
-        let result = check.call_check(s, &instance, transcript, params)?;
+        self.check_on(s, &instance, transcript, params)
+    }
+
+    /// `check(transcript, params)` on `instance` (a fresh one, or a restored live one).
+    pub(super) fn check_on(
+        &self,
+        s: &mut Store<StoreState>,
+        instance: &Instance,
+        transcript: &schema::Conversation,
+        params: &str,
+    ) -> wasmtime::Result<Answer<schema::Verdict>> {
+        let Bound::Assertion(_, check) = self else { return Err(wrong_world(WorldKind::Assertion)) };
+        s.data_mut().labels = labels_of(transcript);
+        let result = check.call_check(s, instance, transcript, params)?;
         Ok(Answer::from(result.map(|v| verdict_from_wit(v, transcript.turns.len()))))
     }
 
