@@ -75,16 +75,14 @@ fn main() {
         });
         assert_eq!(plugin.reuses_instances(), bytes.len() >= 4 << 20, "{lang}: live instances as expected");
 
-        // A fresh instance per call, forced (RATCHET_FRESH_INSTANCES=1 at load).
-        std::env::set_var("RATCHET_FRESH_INSTANCES", "1");
-        let fresh_plugin = cached_rt.load(name, &bytes, Limits::default()).unwrap();
-        std::env::remove_var("RATCHET_FRESH_INSTANCES");
-        assert!(!fresh_plugin.reuses_instances());
+        // A fresh instance per call, forced.
+        let fresh_plugin = cached_rt.load(name, &bytes, Limits::default()).unwrap().without_reuse();
         let fresh = median(n, || {
             fresh_plugin.score(&conv, &params).unwrap();
         });
         let again = fresh_plugin.score(&conv, &params).unwrap();
         assert_eq!(schema::canonical_json(&serde_json::to_value(&again.output).unwrap()), outputs.last().unwrap().1, "{lang}: fresh = live");
+        assert_eq!(again.stats.fuel_consumed, first.stats.fuel_consumed, "{lang}: the same fuel");
 
         // The fixed part: a fresh instance and a call that does no work (`info`).
         let info = median(n, || {

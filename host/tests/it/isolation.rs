@@ -64,6 +64,39 @@ fn large_plugins_run_on_restored_instances() {
     }
 }
 
+/// A call on a restored live instance costs what a fresh instance's call costs, fuel
+/// (instantiation included) and peak memory, and answers the same bytes, on every
+/// shipped Python and JavaScript scorecard and assertion's samples.
+#[test]
+fn restored_and_fresh_calls_agree_on_answers_fuel_and_memory() {
+    for (name, kind) in [
+        ("scorecard-support-policy-py", "score"),
+        ("scorecard-support-policy-js", "score"),
+        ("assertion-no-false-confirmation-js", "check"),
+        ("guest-state-leak-py", "score"),
+    ] {
+        let live = load(name, tight());
+        let fresh = load(name, tight()).without_reuse();
+        for sample in ["tuesday-cancellation.json", "minimal-chat.json", "tuesday-cancellation.json"] {
+            let c = conversation(sample);
+            let (a, b) = match kind {
+                "score" => {
+                    let (a, b) = (live.score(&c, &serde_json::json!({})).unwrap(), fresh.score(&c, &serde_json::json!({})).unwrap());
+                    ((serde_json::to_string(&a.output).unwrap(), a.stats), (serde_json::to_string(&b.output).unwrap(), b.stats))
+                }
+                _ => {
+                    let (a, b) = (live.check(&c, &serde_json::json!({})).unwrap(), fresh.check(&c, &serde_json::json!({})).unwrap());
+                    ((serde_json::to_string(&a.output).unwrap(), a.stats), (serde_json::to_string(&b.output).unwrap(), b.stats))
+                }
+            };
+            assert_eq!(a.0, b.0, "{name} {sample}: answers");
+            assert_eq!(a.1.fuel_consumed, b.1.fuel_consumed, "{name} {sample}: fuel");
+            assert_eq!(a.1.peak_memory_bytes, b.1.peak_memory_bytes, "{name} {sample}: peak memory");
+        }
+        assert!(live.reuses_instances(), "{name}");
+    }
+}
+
 #[test]
 fn stateful_plugins_give_every_conversation_the_same_verdict_in_every_order_and_split() {
     for guest in ["guest-state-leak", "guest-state-leak-py", "guest-state-leak-js"] {

@@ -81,6 +81,9 @@ pub(crate) struct Live {
     /// The memory limiter's count after instantiation (what a fresh instance's
     /// limiter holds when its call starts).
     memory_total: u64,
+    /// The fuel instantiation burned (start functions): a fresh instance's call is
+    /// charged it, so a live call is too — the same fuel count, the same limit.
+    instantiate_fuel: u64,
     probe: TypedFunc<(), (MemoryProbe,)>,
     restores: Vec<TypedFunc<(), (u32,)>>,
 }
@@ -94,6 +97,7 @@ impl Live {
         store.data_mut().refuse_wasi_resources();
         let instance = pre.instantiate(&mut store)?;
         let memory_total = store.data().limiter.current;
+        let instantiate_fuel = RESET_FUEL - store.get_fuel()?;
         if !store.data().wasi_resources_untouched() {
             wasmtime::bail!("instantiation created WASI resources");
         }
@@ -105,12 +109,17 @@ impl Live {
         let at = probe.call(&mut store, ())?.0;
         // SAFETY: the instance is live and no wasm runs in it (we hold its store).
         let snapshot = unsafe { MemorySnapshot::take(at) };
-        Ok(Live { store, instance, snapshot, memory_total, probe, restores })
+        Ok(Live { store, instance, snapshot, memory_total, instantiate_fuel, probe, restores })
     }
 
     /// The memory limiter's count right after instantiation, for the next call's state.
     pub(crate) fn memory_total(&self) -> u64 {
         self.memory_total
+    }
+
+    /// The fuel instantiation burned, charged to every call.
+    pub(crate) fn instantiate_fuel(&self) -> u64 {
+        self.instantiate_fuel
     }
 
     /// Put the instance back to its state right after instantiation; `Err` when that

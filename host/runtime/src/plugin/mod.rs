@@ -385,6 +385,14 @@ impl Plugin {
         self.reuse.as_ref().is_some_and(|p| p.enabled())
     }
 
+    /// This plugin with a fresh instance for every call, also when it could run on
+    /// restored live instances (the two give the same answers and costs; for
+    /// comparing them).
+    pub fn without_reuse(mut self) -> Plugin {
+        self.reuse = None;
+        self
+    }
+
     /// Whether the plugin holds the model grant.
     pub fn has_model_grant(&self) -> bool {
         self.model.is_some()
@@ -409,7 +417,7 @@ impl Plugin {
         let state = self.new_state()?;
         let mut store = Store::new(self.bound.instance_pre().engine(), state);
         store.limiter(|s| &mut s.limiter);
-        self.run(&mut store, f)
+        self.run(&mut store, 0, f)
     }
 
     /// The store state for one call.
@@ -450,17 +458,24 @@ impl Plugin {
         state.limiter.peak = live.memory_total();
         *live.store.data_mut() = state;
         let instance = live.instance;
-        let done = self.run(&mut live.store, |s| f(s, &instance)).ok()?;
+        let spent = live.instantiate_fuel();
+        let done = self.run(&mut live.store, spent, |s| f(s, &instance)).ok()?;
         if live.restore().is_ok() {
             pool.put(live);
         }
         Some(done)
     }
 
-    /// Run `f` in `store` under the plugin's limits, turning every way a guest can
-    /// fail into a [`Failure`].
-    fn run<R>(&self, store: &mut Store<StoreState>, f: impl FnOnce(&mut Store<StoreState>) -> wasmtime::Result<R>) -> Result<(R, Record), PluginError> {
-        store.set_fuel(self.limits.fuel).map_err(|e| self.fail(Failure::Host(format!("{e:#}"))))?;
+    /// Run `f` in `store` under the plugin's limits, `spent` fuel already charged (a
+    /// live instance's instantiation), turning every way a guest can fail into a
+    /// [`Failure`].
+    fn run<R>(
+        &self,
+        store: &mut Store<StoreState>,
+        spent: u64,
+        f: impl FnOnce(&mut Store<StoreState>) -> wasmtime::Result<R>,
+    ) -> Result<(R, Record), PluginError> {
+        store.set_fuel(self.limits.fuel.saturating_sub(spent)).map_err(|e| self.fail(Failure::Host(format!("{e:#}"))))?;
         store.set_epoch_deadline(engine::ticks_for(self.limits.timeout_ms));
         if self.model.is_some() {
             // The wall-clock backstop measures the guest, not the network: time spent
