@@ -134,22 +134,8 @@ fn stateful_plugins_give_every_conversation_the_same_verdict_in_every_order_and_
 /// call.
 #[test]
 fn the_stateful_guests_do_leak_on_a_reused_instance() {
-    use ratchet::plugin::{v0_1, StoreState};
-    use wasmtime::component::{Component, Linker};
-    use wasmtime::Store;
-
-    let rt = runtime();
     for guest in ["guest-state-leak", "guest-state-leak-py", "guest-state-leak-js"] {
-        let bytes = std::fs::read(component(guest)).unwrap();
-        let component = Component::new(rt.engine(), &bytes).unwrap();
-        let mut linker: Linker<StoreState> = Linker::new(rt.engine());
-        v0_1::add_host_to_linker(&mut linker).unwrap();
-        wasmtime_wasi::p2::add_to_linker_sync(&mut linker).unwrap();
-        let score = v0_1::GuestFunc::score(&component).unwrap();
-        let mut store = Store::new(rt.engine(), StoreState::new(&tight(), true, None, None).unwrap());
-        store.set_fuel(u64::MAX / 2).unwrap();
-        store.set_epoch_deadline(u64::MAX / 2);
-        let instance = linker.instantiate(&mut store, &component).unwrap();
+        let (mut store, instance, score) = instance_by_hand(&std::fs::read(component(guest)).unwrap());
         let mut reasons = Vec::new();
         for id in ["first", "second"] {
             let mut c = conversation("minimal-chat.json");
@@ -168,25 +154,13 @@ fn the_stateful_guests_do_leak_on_a_reused_instance() {
 #[test]
 fn instrumented_components_save_and_restore_their_globals() {
     use ratchet::plugin::reset;
-    use ratchet::plugin::{v0_1, StoreState};
-    use wasmtime::component::{Component, Linker};
-    use wasmtime::Store;
-
     let rt = runtime();
     for guest in ["guest-state-leak", "scorecard-support-policy-py", "scorecard-support-policy-js"] {
         let original = std::fs::read(component(guest)).unwrap();
         let r = reset::instrument(&original).unwrap_or_else(|e| panic!("{guest}: {e}"));
         assert!(!r.instances.is_empty(), "{guest}: no instance writes globals?");
         assert_eq!(reset::instrument(&original).unwrap().bytes, r.bytes, "{guest}: the rewrite is deterministic");
-        let component = Component::new(rt.engine(), &r.bytes).unwrap_or_else(|e| panic!("{guest}: {e:?}"));
-        let mut linker: Linker<StoreState> = Linker::new(rt.engine());
-        v0_1::add_host_to_linker(&mut linker).unwrap();
-        wasmtime_wasi::p2::add_to_linker_sync(&mut linker).unwrap();
-        let score = v0_1::GuestFunc::score(&component).unwrap();
-        let mut store = Store::new(rt.engine(), StoreState::new(&tight(), true, None, None).unwrap());
-        store.set_fuel(u64::MAX / 2).unwrap();
-        store.set_epoch_deadline(u64::MAX / 2);
-        let instance = linker.instantiate(&mut store, &component).unwrap();
+        let (mut store, instance, score) = instance_by_hand(&r.bytes);
         for e in &r.instances {
             let save = instance.get_typed_func::<(), ()>(&mut store, &e.save).unwrap();
             save.call(&mut store, ()).unwrap();
@@ -196,7 +170,7 @@ fn instrumented_components_save_and_restore_their_globals() {
         let mut changed = Vec::new();
         for e in &r.instances {
             let restore = instance.get_typed_func::<(), (u32,)>(&mut store, &e.restore).unwrap();
-            changed.push((e.restore.clone(), e.globals, restore.call(&mut store, ()).unwrap().0));
+            changed.push((e.restore.clone(), restore.call(&mut store, ()).unwrap().0));
         }
         eprintln!("{guest}: {} instrumented instances; changed by one call: {changed:?}", r.instances.len());
         for e in &r.instances {
@@ -219,31 +193,19 @@ fn instrumented_components_save_and_restore_their_globals() {
 #[test]
 fn a_restored_instance_answers_as_a_fresh_one() {
     use ratchet::plugin::reset::{self, MemoryProbe, MemorySnapshot};
-    use ratchet::plugin::{v0_1, StoreState};
-    use wasmtime::component::{Component, Linker};
-    use wasmtime::Store;
-
     let rt = runtime();
     let pagemap = std::fs::File::open("/proc/self/pagemap").ok();
     for guest in ["guest-state-leak", "guest-state-leak-py", "guest-state-leak-js"] {
         let original = std::fs::read(component(guest)).unwrap();
         let r = reset::instrument(&original).unwrap_or_else(|e| panic!("{guest}: {e}"));
-        let component = Component::new(rt.engine(), &r.bytes).unwrap();
-        let mut linker: Linker<StoreState> = Linker::new(rt.engine());
-        v0_1::add_host_to_linker(&mut linker).unwrap();
-        wasmtime_wasi::p2::add_to_linker_sync(&mut linker).unwrap();
-        let score = v0_1::GuestFunc::score(&component).unwrap();
-        let mut store = Store::new(rt.engine(), StoreState::new(&tight(), true, None, None).unwrap());
-        store.set_fuel(u64::MAX / 2).unwrap();
-        store.set_epoch_deadline(u64::MAX / 2);
-        let instance = linker.instantiate(&mut store, &component).unwrap();
+        let (mut store, instance, score) = instance_by_hand(&r.bytes);
         let probe = instance.get_typed_func::<(), (MemoryProbe,)>(&mut store, reset::MEMORY).unwrap();
         for e in &r.instances {
             instance.get_typed_func::<(), ()>(&mut store, &e.save).unwrap().call(&mut store, ()).unwrap();
         }
         let at = probe.call(&mut store, ()).unwrap().0;
         // SAFETY: the instance is live and idle.
-        let snapshot = unsafe { MemorySnapshot::take(at) };
+        let mut snapshot = unsafe { MemorySnapshot::take(at) };
 
         let fresh = rt.load(guest, &original, tight()).unwrap();
         let mut stats = Vec::new();
@@ -266,4 +228,23 @@ fn a_restored_instance_answers_as_a_fresh_one() {
         }
         eprintln!("{guest}: memory {} KiB; per call (globals changed, pages compared, pages restored, time): {stats:?}", at.len / 1024);
     }
+}
+
+/// One instance of the component `bytes` on a store of its own, linked and set up by
+/// hand (no fuel or time limit in the way), and its `score`: what reusing instances
+/// would start from, without the runtime's restore.
+fn instance_by_hand(bytes: &[u8]) -> (wasmtime::Store<ratchet::plugin::StoreState>, wasmtime::component::Instance, ratchet::plugin::v0_1::GuestFunc) {
+    use ratchet::plugin::{v0_1, StoreState};
+    use wasmtime::component::{Component, Linker};
+    let engine = runtime().engine();
+    let component = Component::new(engine, bytes).unwrap();
+    let mut linker: Linker<StoreState> = Linker::new(engine);
+    v0_1::add_host_to_linker(&mut linker).unwrap();
+    wasmtime_wasi::p2::add_to_linker_sync(&mut linker).unwrap();
+    let score = v0_1::GuestFunc::score(&component).unwrap();
+    let mut store = wasmtime::Store::new(engine, StoreState::new(&tight(), true, None, None).unwrap());
+    store.set_fuel(u64::MAX / 2).unwrap();
+    store.set_epoch_deadline(u64::MAX / 2);
+    let instance = linker.instantiate(&mut store, &component).unwrap();
+    (store, instance, score)
 }

@@ -88,6 +88,13 @@ impl ComponentCache {
         Ok((component, outcome))
     }
 
+    /// The cached artifact for `digest_hex`, if there is an intact one (nothing is
+    /// compiled): for a derived key whose bytes are costly to produce (`reset`).
+    pub fn load_cached(&self, engine: &Engine, digest_hex: &str) -> Option<Component> {
+        let digest = hex::decode(digest_hex).ok().filter(|d| d.len() == 32)?;
+        self.try_load(engine, &self.path_for(digest_hex), &digest)
+    }
+
     /// The artifact in `path` if it is intact and was compiled from the component
     /// whose sha256 is `digest`; anything else is removed (to be recompiled).
     fn try_load(&self, engine: &Engine, path: &Path, digest: &[u8]) -> Option<Component> {

@@ -109,16 +109,31 @@ impl Runtime {
         // Large components (Python, JavaScript) run on live instances restored after
         // every call (see `live`), compiled from their rewritten form; the plugin's
         // identity stays the original's digest.
-        let restorable = if bytes.len() >= REUSE_MIN_BYTES && reuse_allowed() { reset::instrument(bytes).ok() } else { None };
-        let (compiled, compiled_hex) = match &restorable {
-            Some(r) => (r.bytes.as_slice(), hex::encode(Sha256::digest(&r.bytes))),
-            None => (bytes, digest_hex.clone()),
+        // The rewritten form is cached under a key derived from the original digest
+        // and the rewrite's version, so a cache hit needs no rewrite.
+        let reuse_key = (bytes.len() >= REUSE_MIN_BYTES && reuse_allowed())
+            .then(|| hex::encode(Sha256::digest(format!("ratchet-reset-v{}:{digest_hex}", reset::REWRITE_VERSION))));
+        let cached = match (&reuse_key, &self.cache) {
+            (Some(key), Some(cache)) => cache.load_cached(&self.engine, key).map(|c| (c, CacheOutcome::Hit)),
+            _ => None,
         };
-        let (component, cache) = match &self.cache {
-            Some(cache) => cache.load_or_compile(&self.engine, compiled, &compiled_hex),
-            None => Component::new(&self.engine, compiled).map(|c| (c, CacheOutcome::Disabled)),
-        }
-        .map_err(|e| fail(Failure::Compile(format!("{e:#}"))))?;
+        let rewritten = cached.is_some();
+        let (component, cache, rewritten) = match cached {
+            Some((c, o)) => (c, o, rewritten),
+            None => {
+                let restorable = reuse_key.as_ref().and_then(|_| reset::instrument(bytes).ok());
+                let (compiled, key) = match (&restorable, &reuse_key) {
+                    (Some(r), Some(key)) => (r.bytes.as_slice(), key.as_str()),
+                    _ => (bytes, digest_hex.as_str()),
+                };
+                let (c, o) = match &self.cache {
+                    Some(cache) => cache.load_or_compile(&self.engine, compiled, key),
+                    None => Component::new(&self.engine, compiled).map(|c| (c, CacheOutcome::Disabled)),
+                }
+                .map_err(|e| fail(Failure::Compile(format!("{e:#}"))))?;
+                (c, o, restorable.is_some())
+            }
+        };
         let load_time = started.elapsed();
         let inspection = inspect::inspect(&self.engine, &component);
         let world = inspection.world.clone().map_err(fail)?;
@@ -129,7 +144,7 @@ impl Runtime {
             Series::V0_1 => Bound::V0_1(v0_1::Bound::new(pre, &component, world.kind).map_err(|e| fail(Failure::WrongWorld(format!("{e:#}"))))?),
         };
         let reuse = match world.kind {
-            WorldKind::Scorecard | WorldKind::Assertion => restorable.map(|r| live::Pool::new(r.instances)),
+            WorldKind::Scorecard | WorldKind::Assertion if rewritten => Some(live::Pool::new(reset::exports_of(&self.engine, &component))),
             _ => None,
         };
         Ok(Plugin {

@@ -96,9 +96,22 @@ pub struct InstanceExports {
     pub save: String,
     /// `func() -> u32`: copy the shadows back; how many globals had changed.
     pub restore: String,
-    /// How many globals it saves.
-    pub globals: u32,
 }
+
+/// The save/restore exports of a component [`instrument`] produced, read back from
+/// its compiled form (so a cached artifact needs no second rewrite).
+pub fn exports_of(engine: &wasmtime::Engine, component: &wasmtime::component::Component) -> Vec<InstanceExports> {
+    let save_prefix = format!("{SAVE}-");
+    component
+        .component_type()
+        .exports(engine)
+        .filter_map(|(name, _)| name.strip_prefix(&save_prefix).map(|n| InstanceExports { save: name.to_string(), restore: format!("{RESTORE}-{n}") }))
+        .collect()
+}
+
+/// Bump when [`instrument`]'s output changes: it is part of the cache key of the
+/// rewritten component's artifact.
+pub const REWRITE_VERSION: u32 = 1;
 
 /// What one core module needs: the globals its code writes, with their types.
 struct ModulePlan {
@@ -217,7 +230,8 @@ pub fn instrument(component: &[u8]) -> Result<Restorable, NotRestorable> {
     let mut plans = Vec::with_capacity(modules.len());
     let mut memories = 0;
     for (i, range) in modules.iter().enumerate() {
-        let plan = plan_module(i as u32, &component[range.clone()])?;
+        let bytes = component.get(range.clone()).ok_or_else(|| NotRestorable::Parse(format!("core module {i} past the end")))?;
+        let plan = plan_module(i as u32, bytes)?;
         memories += plan.defined_memories;
         plans.push(plan);
     }
@@ -231,8 +245,10 @@ pub fn instrument(component: &[u8]) -> Result<Restorable, NotRestorable> {
     let mut module_index = 0usize;
     for (id, range) in &sections {
         if *id == ComponentSectionId::CoreModule as u8 {
-            let plan = &plans[module_index];
-            let bytes = &component[modules[module_index].clone()];
+            let (Some(plan), Some(range)) = (plans.get(module_index), modules.get(module_index)) else {
+                return Err(NotRestorable::Parse("a module section that did not parse".into()));
+            };
+            let bytes = component.get(range.clone()).ok_or_else(|| NotRestorable::Parse("a module section past the end".into()))?;
             module_index += 1;
             if !plan.rewritten() {
                 out.section(&RawSection { id: *id, data: bytes });
@@ -241,18 +257,24 @@ pub fn instrument(component: &[u8]) -> Result<Restorable, NotRestorable> {
                 out.section(&wasm_encoder::ModuleSection(&module));
             }
         } else {
-            out.section(&RawSection { id: *id, data: &component[range.clone()] });
+            let data = component.get(range.clone()).ok_or_else(|| NotRestorable::Parse("a section past the end".into()))?;
+            out.section(&RawSection { id: *id, data });
         }
     }
 
-    let instrumented: Vec<(u32, u32)> = instance_module
-        .iter()
-        .enumerate()
-        .filter_map(|(i, m)| m.filter(|m| plans[*m as usize].rewritten()).map(|m| (i as u32, plans[m as usize].written.len() as u32)))
-        .collect();
+    // Out-of-range module indices make the component invalid; it is refused, not indexed.
+    let plan_of = |m: u32| plans.get(m as usize).ok_or_else(|| NotRestorable::Parse(format!("core module {m} does not exist")));
+    let mut instrumented: Vec<u32> = Vec::new();
+    for (i, m) in instance_module.iter().enumerate() {
+        if let Some(m) = m {
+            if plan_of(*m)?.rewritten() {
+                instrumented.push(i as u32);
+            }
+        }
+    }
     // The instance of the module that defines the memory, and the memory's export name.
     let memory_owner = instance_module.iter().enumerate().find_map(|(i, m)| {
-        let plan = &plans[(*m)? as usize];
+        let plan = plans.get((*m)? as usize)?;
         (plan.defined_memories > 0).then(|| plan.memory_export.clone().map(|name| (i as u32, name)))
     });
     let Some(Some((memory_instance, memory_name))) = memory_owner else { return Err(NotRestorable::MemoryNotExported) };
@@ -269,7 +291,7 @@ pub fn instrument(component: &[u8]) -> Result<Restorable, NotRestorable> {
     let mut exports = ComponentExportSection::new();
     let mut instances = Vec::new();
     let none = || std::iter::empty::<wasm_encoder::CanonicalOption>();
-    for (n, (instance, globals)) in instrumented.iter().enumerate() {
+    for (n, instance) in instrumented.iter().enumerate() {
         let n = n as u32;
         aliases.alias(Alias::CoreInstanceExport { instance: *instance, kind: ExportKind::Func, name: SAVE });
         aliases.alias(Alias::CoreInstanceExport { instance: *instance, kind: ExportKind::Func, name: RESTORE });
@@ -279,7 +301,7 @@ pub fn instrument(component: &[u8]) -> Result<Restorable, NotRestorable> {
         let restore = format!("{RESTORE}-i{instance}");
         exports.export(save.as_str(), ComponentExportKind::Func, funcs + 2 * n, None);
         exports.export(restore.as_str(), ComponentExportKind::Func, funcs + 2 * n + 1, None);
-        instances.push(InstanceExports { save, restore, globals: *globals });
+        instances.push(InstanceExports { save, restore });
     }
     // The memory probe: the owner's `ratchet-reset-memory` core function, lifted with
     // its memory as the canonical option.
@@ -383,13 +405,14 @@ fn rewrite_module(module: &[u8], written: &[(u32, ValType)], probe: bool) -> Res
     const ORDER: [S; 13] =
         [S::Type, S::Import, S::Function, S::Table, S::Memory, S::Tag, S::Global, S::Export, S::Start, S::Element, S::DataCount, S::Code, S::Data];
     let rank = |id: u8| ORDER.iter().position(|s| *s as u8 == id);
-    let (global_rank, export_rank) = (rank(S::Global as u8).unwrap(), rank(S::Export as u8).unwrap());
+    // The sections the rewrite appends to; one the module lacks is created in its place.
+    let appended = [S::Type, S::Function, S::Global, S::Export, S::Code].map(|s| rank(s as u8).expect("a core section"));
 
     let mut types = 0u32; // types defined (rec groups flattened)
     let mut imported_funcs = 0u32;
     let mut defined_funcs = 0u32;
     let mut globals = 0u32; // imported + defined, before the shadows
-    let (mut globals_done, mut exports_done) = (false, false);
+    let mut done = [false; 5]; // per `appended` entry
     let mut first_shadow = 0u32;
     let mut code: Option<(CodeSection, u32)> = None; // the section being copied, entries left
     let mut out = Module::new();
@@ -406,23 +429,57 @@ fn rewrite_module(module: &[u8], written: &[(u32, ValType)], probe: bool) -> Res
             section.global(GlobalType { val_type: *ty, mutable: true, shared: false }, &init);
         }
     };
+    let new_funcs = |section: &mut FunctionSection, types: u32| {
+        section.function(types);
+        section.function(types + 1);
+        if probe {
+            section.function(types + 1);
+        }
+    };
 
     for payload in Parser::new(0).parse_all(module) {
         let payload = payload.map_err(err)?;
-        // The sections the module lacks go before the first section that follows them.
-        if let Some(r) = payload.as_section().and_then(|(id, _)| if id == 0 { None } else { rank(id) }) {
-            if r > global_rank && !globals_done {
-                first_shadow = globals;
-                let mut section = GlobalSection::new();
-                shadows(&mut section);
-                out.section(&section);
-                globals_done = true;
-            }
-            if r > export_rank && !exports_done {
-                let mut section = ExportSection::new();
-                add_exports(&mut section, imported_funcs + defined_funcs, probe);
-                out.section(&section);
-                exports_done = true;
+        // Create each appended-to section the module lacks before the first section
+        // that follows it (all of the remaining ones at the end).
+        let next = match &payload {
+            Payload::End(_) => Some(usize::MAX),
+            p => p.as_section().and_then(|(id, _)| if id == 0 { None } else { rank(id) }),
+        };
+        if let Some(r) = next {
+            for (k, at) in appended.iter().enumerate() {
+                if done[k] || *at >= r {
+                    continue;
+                }
+                done[k] = true;
+                match k {
+                    0 => {
+                        let mut section = TypeSection::new();
+                        section.ty().function([], []);
+                        section.ty().function([], [ValType::I32]);
+                        out.section(&section);
+                    }
+                    1 => {
+                        let mut section = FunctionSection::new();
+                        new_funcs(&mut section, types);
+                        out.section(&section);
+                    }
+                    2 => {
+                        first_shadow = globals;
+                        let mut section = GlobalSection::new();
+                        shadows(&mut section);
+                        out.section(&section);
+                    }
+                    3 => {
+                        let mut section = ExportSection::new();
+                        add_exports(&mut section, imported_funcs + defined_funcs, probe);
+                        out.section(&section);
+                    }
+                    _ => {
+                        let mut section = CodeSection::new();
+                        append_bodies(&mut section, written, first_shadow, probe);
+                        out.section(&section);
+                    }
+                }
             }
         }
         match payload {
@@ -435,6 +492,7 @@ fn rewrite_module(module: &[u8], written: &[(u32, ValType)], probe: bool) -> Res
                 re.parse_type_section(&mut section, reader).map_err(|e| format!("{e:?}"))?;
                 section.ty().function([], []);
                 section.ty().function([], [ValType::I32]);
+                done[0] = true;
                 out.section(&section);
             }
             Payload::ImportSection(reader) => {
@@ -452,11 +510,8 @@ fn rewrite_module(module: &[u8], written: &[(u32, ValType)], probe: bool) -> Res
                 defined_funcs = reader.count();
                 let mut section = FunctionSection::new();
                 re.parse_function_section(&mut section, reader).map_err(|e| format!("{e:?}"))?;
-                section.function(types);
-                section.function(types + 1);
-                if probe {
-                    section.function(types + 1);
-                }
+                new_funcs(&mut section, types);
+                done[1] = true;
                 out.section(&section);
             }
             Payload::GlobalSection(reader) => {
@@ -465,17 +520,18 @@ fn rewrite_module(module: &[u8], written: &[(u32, ValType)], probe: bool) -> Res
                 let mut section = GlobalSection::new();
                 re.parse_global_section(&mut section, reader).map_err(|e| format!("{e:?}"))?;
                 shadows(&mut section);
-                globals_done = true;
+                done[2] = true;
                 out.section(&section);
             }
             Payload::ExportSection(reader) => {
                 let mut section = ExportSection::new();
                 re.parse_export_section(&mut section, reader).map_err(|e| format!("{e:?}"))?;
                 add_exports(&mut section, imported_funcs + defined_funcs, probe);
-                exports_done = true;
+                done[3] = true;
                 out.section(&section);
             }
             Payload::CodeSectionStart { count, .. } => {
+                done[4] = true;
                 code = Some((CodeSection::new(), count));
                 if count == 0 {
                     let (mut section, _) = code.take().unwrap();
@@ -614,6 +670,8 @@ unsafe impl Lift for MemoryProbe {
 pub struct MemorySnapshot {
     at: MemoryProbe,
     bytes: Vec<u8>,
+    /// The pagemap entries of the last restore (kept: read on every call).
+    entries: Vec<u8>,
 }
 
 /// What a restore did.
@@ -635,7 +693,7 @@ impl MemorySnapshot {
     pub unsafe fn take(at: MemoryProbe) -> MemorySnapshot {
         // SAFETY: the caller's contract.
         let bytes = unsafe { std::slice::from_raw_parts(at.base as *const u8, at.len) }.to_vec();
-        MemorySnapshot { at, bytes }
+        MemorySnapshot { at, bytes, entries: Vec::new() }
     }
 
     /// Put the memory at `now` back to the snapshot: the pages the kernel reports as
@@ -646,7 +704,7 @@ impl MemorySnapshot {
     ///
     /// # Safety
     /// `now` must describe the same live instance's memory, no wasm running in it.
-    pub unsafe fn restore(&self, now: MemoryProbe, pagemap: Option<&std::fs::File>) -> Result<RestoreStats, String> {
+    pub unsafe fn restore(&mut self, now: MemoryProbe, pagemap: Option<&std::fs::File>) -> Result<RestoreStats, String> {
         if now != self.at {
             return Err(format!("the memory moved or changed size ({:?} → {:?})", self.at, now));
         }
@@ -654,17 +712,21 @@ impl MemorySnapshot {
             return Err("the memory is not page-aligned".into());
         }
         let pages = self.at.len / PAGE;
-        let written: Option<Vec<bool>> = pagemap.and_then(|f| {
+        self.entries.resize(pages * 8, 0);
+        let known = pagemap.is_some_and(|f| {
             use std::os::unix::fs::FileExt;
-            let mut raw = vec![0u8; pages * 8];
-            f.read_exact_at(&mut raw, (self.at.base / PAGE * 8) as u64).ok()?;
-            Some(raw.chunks_exact(8).map(|e| u64::from_le_bytes(e.try_into().unwrap())).map(|e| e >> 63 & 1 == 1 && e >> 61 & 1 == 0).collect())
+            f.read_exact_at(&mut self.entries, (self.at.base / PAGE * 8) as u64).is_ok()
         });
+        // Present (bit 63) and not the file/image page (bit 61): written by some call.
+        let written = |p: usize| {
+            let e = u64::from_le_bytes(self.entries[p * 8..p * 8 + 8].try_into().expect("8 bytes"));
+            e >> 63 & 1 == 1 && e >> 61 & 1 == 0
+        };
         // SAFETY: the caller's contract.
         let memory = unsafe { std::slice::from_raw_parts_mut(self.at.base as *mut u8, self.at.len) };
         let mut stats = RestoreStats::default();
         for p in 0..pages {
-            if written.as_ref().is_some_and(|w| !w[p]) {
+            if known && !written(p) {
                 continue;
             }
             stats.compared += 1;
@@ -675,5 +737,69 @@ impl MemorySnapshot {
             }
         }
         Ok(stats)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refused(wat: &str) -> NotRestorable {
+        instrument(&wat::parse_str(wat).unwrap()).unwrap_err()
+    }
+
+    #[test]
+    fn what_cannot_be_restored_is_refused() {
+        let table = r#"(component (core module $m (memory (export "memory") 1) (table 1 funcref)
+            (func (drop (table.grow (ref.null func) (i32.const 1))))) (core instance (instantiate $m)))"#;
+        assert_eq!(refused(table), NotRestorable::TableOrSegment { module: 0, op: "table.grow" });
+        let data_drop = r#"(component (core module $m (memory (export "memory") 1) (data "x") (func (data.drop 0))) (core instance (instantiate $m)))"#;
+        assert_eq!(refused(data_drop), NotRestorable::TableOrSegment { module: 0, op: "data.drop" });
+        let resource = r#"(component (type $r (resource (rep i32))) (core func (canon resource.new $r)))"#;
+        assert_eq!(refused(resource), NotRestorable::Canon("ResourceNew".into()));
+        let ref_global = r#"(component (core module $m (memory (export "memory") 1) (global (mut funcref) (ref.null func))
+            (func (global.set 0 (ref.null func)))) (core instance (instantiate $m)))"#;
+        assert!(matches!(refused(ref_global), NotRestorable::UnsupportedGlobal { module: 0, .. }));
+        let two = r#"(component (core module $a (memory (export "memory") 1)) (core module $b (memory (export "memory") 1))
+            (core instance (instantiate $a)) (core instance (instantiate $b)))"#;
+        assert_eq!(refused(two), NotRestorable::Memories(2));
+        let hidden = r#"(component (core module $m (memory 1)) (core instance (instantiate $m)))"#;
+        assert_eq!(refused(hidden), NotRestorable::MemoryNotExported);
+        assert!(matches!(refused("(module)"), NotRestorable::Parse(_)));
+    }
+
+    /// A module that writes only an imported global, with no global or export section
+    /// of its own: the rewrite inserts both, and the result validates.
+    #[test]
+    fn the_rewrite_validates_and_is_deterministic() {
+        let wat = r#"(component
+            (core module $a (global (export "g") (mut i32) (i32.const 0)) (memory (export "memory") 1))
+            (core instance $ia (instantiate $a))
+            (core module $b (import "a" "g" (global (mut i32))) (func (global.set 0 (i32.const 5))))
+            (core instance $ib (instantiate $b (with "a" (instance $ia)))))"#;
+        let bytes = wat::parse_str(wat).unwrap();
+        let r = instrument(&bytes).unwrap();
+        assert_eq!(r.bytes, instrument(&bytes).unwrap().bytes);
+        wasmparser::Validator::new_with_features(wasmparser::WasmFeatures::all()).validate_all(&r.bytes).unwrap();
+        let names: Vec<&str> = r.instances.iter().map(|e| e.restore.as_str()).collect();
+        assert_eq!(names, ["ratchet-reset-restore-i0", "ratchet-reset-restore-i1"]);
+    }
+
+    /// Truncated and corrupted components are refused with an error, never a panic.
+    #[test]
+    fn malformed_components_are_refused_not_a_panic() {
+        let wat = r#"(component (core module $m (memory (export "memory") 1) (global (mut i32) (i32.const 0))
+            (func (global.set 0 (i32.const 1)))) (core instance (instantiate $m)))"#;
+        let bytes = wat::parse_str(wat).unwrap();
+        for cut in 0..bytes.len() {
+            let _ = instrument(&bytes[..cut]);
+        }
+        for i in 8..bytes.len() {
+            for b in [0x00, 0x7f, 0xff] {
+                let mut bad = bytes.clone();
+                bad[i] = b;
+                let _ = instrument(&bad);
+            }
+        }
     }
 }
