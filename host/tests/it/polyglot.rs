@@ -268,11 +268,7 @@ fn guests_that_read_the_clock_and_random_see_the_sandbox_values() {
     // plugin that put `time.time()` or `random.random()` in its output would still be
     // deterministic. (The shipped plugins do not; this proves the sandbox, not them.)
     let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("clock.wasm");
-    std::fs::write(dir.path().join("pyproject.toml"), "[project]\nname = \"clock\"\nversion = \"0.1.0\"\n[tool.ratchet]\nworld = \"scorecard\"\n").unwrap();
-    std::fs::write(
-        dir.path().join("app.py"),
-        r#"import random, time
+    let app = r#"import random, time
 from ratchet_sdk import CriterionResult, PluginInfo, ScorecardResult
 from ratchet_sdk.component import scorecard
 
@@ -285,20 +281,9 @@ class Clock:
         return ScorecardResult.from_criteria([CriterionResult.ok("clock", reason)])
 
 Scorer = scorecard(Clock())
-"#,
-    )
-    .unwrap();
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let status = std::process::Command::new("python3")
-        .args(["-m", "ratchet_sdk.build"])
-        .arg(dir.path())
-        .arg("-o")
-        .arg(&out)
-        .arg("-q")
-        .env("PYTHONPATH", root.join("sdk/python"))
-        .status()
-        .unwrap();
-    assert!(status.success(), "building the clock guest failed (is componentize-py installed? scripts/setup)");
+"#;
+    let out = build_python(dir.path(), "clock", "", &[("app.py", app)])
+        .unwrap_or_else(|e| panic!("building the clock guest failed (is componentize-py installed? scripts/setup): {e}"));
     // componentize-py builds are not byte-reproducible: no cache, or every run would add an artifact.
     let rt = Runtime::new(&EngineSettings::default(), false).unwrap();
     let reason = |limits: Limits| {
@@ -316,6 +301,87 @@ Scorer = scorecard(Clock())
     let seeded = reason(Limits { wasi_random_seed: 7, wasi_clock_unix: 1_800_000_000, ..Limits::default() });
     assert!(seeded.starts_with("time=1800000000.0 "), "{seeded}");
     assert_ne!(default.split(' ').nth(1), seeded.split(' ').nth(1), "the random seed made no difference");
+}
+
+/// Builds a Python scorecard from `files` in `dir` (`extra` goes under `[tool.ratchet]`)
+/// with `python3 -m ratchet_sdk.build`; the component, or the build's stderr.
+fn build_python(dir: &Path, name: &str, extra: &str, files: &[(&str, &str)]) -> Result<PathBuf, String> {
+    let manifest = format!("[project]\nname = \"{name}\"\nversion = \"0.1.0\"\n[tool.ratchet]\nworld = \"scorecard\"\n{extra}\n");
+    std::fs::write(dir.join("pyproject.toml"), manifest).unwrap();
+    for (path, text) in files {
+        let path = dir.join(path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+    let out = dir.join(format!("{name}.wasm"));
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let run = std::process::Command::new("python3")
+        .args(["-m", "ratchet_sdk.build"])
+        .arg(dir)
+        .arg("-o")
+        .arg(&out)
+        .arg("-q")
+        .env("PYTHONPATH", root.join("sdk/python"))
+        .output()
+        .unwrap();
+    if run.status.success() {
+        Ok(out)
+    } else {
+        Err(String::from_utf8_lossy(&run.stderr).into_owned())
+    }
+}
+
+/// `[tool.ratchet] warm-up`: the plugin scores its samples at build time, inside the
+/// snapshot every call starts from. A plugin that counts its calls sees exactly those
+/// (each sample `ROUNDS` = 8 times, in name order) and nothing else: every
+/// conversation, in any order, on restored or fresh instances, gets the same bytes.
+/// A sample the plugin fails on fails the build, naming the sample.
+#[test]
+fn a_plugins_warm_up_is_part_of_its_build_and_the_same_for_every_call() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = r#"from ratchet_sdk import CriterionResult, PluginError, PluginInfo, ScorecardResult
+from ratchet_sdk.component import scorecard
+
+calls = []
+
+class Counter:
+    def info(self):
+        return PluginInfo("counter", "0.1.0", "counts its calls")
+    def score(self, conversation, params):
+        if params.get("fail"):
+            raise PluginError("asked to fail")
+        calls.append(conversation.id)
+        previous = calls[-2] if len(calls) > 1 else "none"
+        return ScorecardResult.from_criteria([CriterionResult.ok("calls", f"call #{len(calls)}; previous: {previous}")])
+
+Scorer = scorecard(Counter())
+"#;
+    let conv = |id: &str| format!(r#"{{"schema_version": 1, "id": "{id}", "channel": "chat", "turns": [{{"role": "customer", "text": "hi"}}]}}"#);
+    let (one, two) = (conv("warm-1"), conv("warm-2"));
+    let files = [("app.py", app), ("samples/one.json", one.as_str()), ("samples/two.json", two.as_str()), ("samples/two.options.json", r#"{"k": 1}"#)];
+    let out = build_python(dir.path(), "counter", "warm-up = true", &files).unwrap_or_else(|e| panic!("build failed: {e}"));
+
+    let rt = runtime();
+    let restored = rt.load_file("counter", &out, Limits::default()).unwrap();
+    assert!(restored.reuses_instances(), "a Python scorecard runs on restored instances");
+    let fresh = rt.load_file("counter", &out, Limits::default()).unwrap().without_reuse();
+    let mut seen = Vec::new();
+    for id in ["c", "a", "b", "a", "c"] {
+        let mut c = conversation("minimal-chat.json");
+        c.id = id.into();
+        for p in [&restored, &fresh] {
+            let r = p.score(&c, &json!({})).unwrap();
+            seen.push((r.output.criteria[0].reason.clone(), r.stats.fuel_consumed));
+        }
+    }
+    assert_eq!(seen[0].0, "call #17; previous: warm-2", "two samples, 8 rounds each, then this call");
+    assert!(seen.iter().all(|s| *s == seen[0]), "a call saw another conversation, or fresh and restored differ: {seen:?}");
+
+    // A sample the plugin fails on: the build stops and says which.
+    let bad = tempfile::tempdir().unwrap();
+    let files = [("app.py", app), ("samples/bad.json", one.as_str()), ("samples/bad.options.json", r#"{"fail": true}"#)];
+    let err = build_python(bad.path(), "counter", "warm-up = true", &files).unwrap_err();
+    assert!(err.contains("warm-up sample bad.json: PluginError: asked to fail"), "{err}");
 }
 
 #[test]

@@ -33,6 +33,15 @@
 // `conversation.labels` and attaches an adapter's), and a world without the model
 // import keeps the labels one.
 // `"ratchet": {"model": true|false}` overrides the detection.
+//
+// Warm-up. componentize-js snapshots the component after evaluating the bundle, and
+// ratchet starts every call from that snapshot. The SDK always warms its own per-call
+// code inside it (src/warm-up.js); `"ratchet": {"warmUp": "DIR"}` (sample inputs in
+// the golden-sample layout: NAME.json conversations, NAME.options.json params; `true`
+// means the samples directory) also runs the plugin itself on each of them at build
+// time (a generated module, evaluated before the entry, hands them over). A plugin
+// that keeps state between calls sees those calls; a sample it fails on fails the
+// build, naming it.
 
 import { copyFileSync, mkdtempSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync, writeFileSync, mkdirSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -43,6 +52,8 @@ import { fileURLToPath } from 'node:url';
 export const WORLDS = ['scorecard', 'assertion', 'adapter', 'simulator'];
 /** The interface each world exports (the name `app.js` exports it under). */
 export const EXPORTS = { scorecard: 'scorer', assertion: 'asserter', adapter: 'converter', simulator: 'simulation' };
+// Worlds whose plugin can be warmed up on sample conversations at build time.
+const WARM_UP_WORLDS = ['scorecard', 'assertion'];
 // Worlds that may import ratchet:plugin/model (since WIT 0.1.1).
 const MODEL_WORLDS = ['scorecard', 'assertion'];
 /** The WIT version the build targets by default (`wit/since_v<this>`). */
@@ -55,7 +66,7 @@ function usage() {
   return 'usage: node sdk/js/bin/build.mjs PLUGIN_DIR [-o OUT.wasm] [--wit WIT_DIR] [-q]';
 }
 
-/** `{name, version, world, entry, samples, model}` from `pluginDir`'s package.json (`model`: a boolean when set, else `null`); a `BuildError` naming the field otherwise. */
+/** `{name, version, world, entry, samples, model, warmUp}` from `pluginDir`'s package.json (`model`: a boolean when set, else `null`; `warmUp`: a directory or `null`); a `BuildError` naming the field otherwise. */
 export function readManifest(pluginDir) {
   const path = join(pluginDir, 'package.json');
   let pkg;
@@ -73,7 +84,29 @@ export function readManifest(pluginDir) {
   const model = r.model ?? null;
   if (model !== null && typeof model !== 'boolean') throw new BuildError(`${path}: "ratchet.model" is ${JSON.stringify(model)}; expected true or false`);
   if (model && !MODEL_WORLDS.includes(r.world)) throw new BuildError(`${path}: "ratchet.model" is true, but the ${r.world} world cannot import ratchet:plugin/model (only ${MODEL_WORLDS.join(' and ')} can)`);
-  return { name: pkg.name, version: pkg.version ?? '0.0.0', world: r.world, entry, samples: r.samples ?? 'samples', model };
+  const samples = r.samples ?? 'samples';
+  let warmUp = r.warmUp ?? false;
+  if (warmUp === true) warmUp = samples;
+  if (warmUp !== false && !(typeof warmUp === 'string' && warmUp)) throw new BuildError(`${path}: "ratchet.warmUp" is ${JSON.stringify(warmUp)}; expected a directory of sample inputs, true (the samples directory) or false`);
+  if (warmUp && !WARM_UP_WORLDS.includes(r.world)) throw new BuildError(`${path}: "ratchet.warmUp" is for ${WARM_UP_WORLDS.join(' and ')} plugins, not the ${r.world} world`);
+  return { name: pkg.name, version: pkg.version ?? '0.0.0', world: r.world, entry, samples, model, warmUp: warmUp || null };
+}
+
+/** `[[name, conversation JSON, params JSON or null], ...]` from a directory in the
+ * golden-sample layout (`NAME.json` inputs sorted by name, `NAME.options.json`
+ * params; `*.expected.json` and subdirectories ignored). */
+export function warmUpSamples(pluginDir, dir) {
+  const d = resolve(pluginDir, dir);
+  if (!existsSync(d) || !statSync(d).isDirectory()) throw new BuildError(`${join(pluginDir, 'package.json')}: "ratchet.warmUp" is ${JSON.stringify(dir)}: ${d} is not a directory`);
+  const out = [];
+  for (const name of readdirSync(d).sort()) {
+    const p = join(d, name);
+    if (!statSync(p).isFile() || !name.endsWith('.json') || name.endsWith('.expected.json') || name.endsWith('.options.json')) continue;
+    const options = join(d, `${name.slice(0, -'.json'.length)}.options.json`);
+    out.push([name, readFileSync(p, 'utf8'), existsSync(options) ? readFileSync(options, 'utf8') : null]);
+  }
+  if (!out.length) throw new BuildError(`${join(pluginDir, 'package.json')}: "ratchet.warmUp" is ${JSON.stringify(dir)}: ${d} holds no NAME.json sample`);
+  return out;
 }
 
 function witText(wit) {
@@ -233,6 +266,13 @@ export async function build(pluginDir, out, wit, quiet = false) {
     const lines = [];
     if (model) lines.push(`import ${JSON.stringify(join(SDK_DIR, 'src', 'judge-wit.js'))};`);
     if (LABEL_WORLDS.includes(m.world) && witHasLabels(wit)) lines.push(`import ${JSON.stringify(join(SDK_DIR, 'src', 'labels-wit.js'))};`);
+    if (m.warmUp) {
+      // Evaluated before the entry, whose scorecard()/assertion() runs the warm-up.
+      const samples = join(work, 'warm-up-samples.js');
+      const warmUp = JSON.stringify(join(SDK_DIR, 'src', 'warm-up.js'));
+      writeFileSync(samples, `import { setWarmUpSamples } from ${warmUp};\nsetWarmUpSamples(${JSON.stringify(warmUpSamples(pluginDir, m.warmUp))});\n`);
+      lines.push(`import ${JSON.stringify(samples)};`);
+    }
     lines.push(`export * from ${JSON.stringify(entry)};`);
     const r = await esbuild.build({
       ...bundleOptions({ stdin: { contents: lines.join('\n'), resolveDir: pluginDir, sourcefile: 'ratchet-entry.js', loader: 'js' } }, version),

@@ -23,6 +23,7 @@ import { setLogBackend } from './log.js';
 import { AgentState, Conversation, SCHEMA_VERSION, ToolCall, ToolResult, Turn, rememberExactJson } from './model.js';
 import { sourceLocation } from './location.js';
 import { Observed, Simulated, ToolRequest } from './simulator.js';
+import { warmUpPlugin, warmUpSdk } from './warm-up.js';
 
 setLogBackend((level, message) => hostLog(level, message));
 
@@ -184,31 +185,29 @@ function attachLabels(items) {
 
 /** The `scorer` export for a scorecard object (`info()`, `score(conversation, params)`). */
 export function scorecard(plugin) {
+  const resultToWit = (r) => ({
+    score: Number(r.score),
+    criteria: r.criteria.map((c) => ({ name: c.name, score: Number(c.score), passed: !!c.passed, reason: c.reason, turn: orUndefined(c.turn) })),
+    flags: [...r.flags],
+    failureMode: orUndefined(r.failureMode),
+    suggestedCriteria: r.suggestedCriteria.map((s) => ({ kind: s.kind, params: canonicalJson(s.params), reason: s.reason })),
+  });
+  warmUpSdk(conversationToWit, conversationFromWit, resultToWit, 'scorecard');
+  warmUpPlugin(conversationToWit, (c, params) => resultToWit(plugin.score(conversationFromWit(c), parse('params', params))));
   return {
     info: () => guard(() => infoToWit(plugin.info())),
-    score: (conversation, params) =>
-      guard(() => {
-        const r = plugin.score(labelled(conversationFromWit(conversation)), parse('params', params));
-        return {
-          score: Number(r.score),
-          criteria: r.criteria.map((c) => ({ name: c.name, score: Number(c.score), passed: !!c.passed, reason: c.reason, turn: orUndefined(c.turn) })),
-          flags: [...r.flags],
-          failureMode: orUndefined(r.failureMode),
-          suggestedCriteria: r.suggestedCriteria.map((s) => ({ kind: s.kind, params: canonicalJson(s.params), reason: s.reason })),
-        };
-      }),
+    score: (conversation, params) => guard(() => resultToWit(plugin.score(labelled(conversationFromWit(conversation)), parse('params', params)))),
   };
 }
 
 /** The `asserter` export for an assertion object (`info()`, `check(transcript, params)`). */
 export function assertion(plugin) {
+  const verdictToWit = (v) => ({ passed: !!v.passed, reason: v.reason, turn: orUndefined(v.turn) });
+  warmUpSdk(conversationToWit, conversationFromWit, verdictToWit, 'assertion');
+  warmUpPlugin(conversationToWit, (c, params) => verdictToWit(plugin.check(conversationFromWit(c), parse('params', params))));
   return {
     info: () => guard(() => infoToWit(plugin.info())),
-    check: (transcript, params) =>
-      guard(() => {
-        const v = plugin.check(labelled(conversationFromWit(transcript)), parse('params', params));
-        return { passed: !!v.passed, reason: v.reason, turn: orUndefined(v.turn) };
-      }),
+    check: (transcript, params) => guard(() => verdictToWit(plugin.check(labelled(conversationFromWit(transcript)), parse('params', params)))),
   };
 }
 

@@ -1,13 +1,15 @@
 // bin/build.mjs without componentize-js: which WIT it targets, and which plugins get
 // the ratchet:plugin/model import (only bundles that use src/judge.js).
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
-import { DEFAULT_WIT_VERSION, EXPORTS, LABEL_WORLDS, WORLDS, build, readManifest, usesJudge, witHasLabels, witPackage, witWorlds } from '../bin/build.mjs';
+import { DEFAULT_WIT_VERSION, EXPORTS, LABEL_WORLDS, WORLDS, build, readManifest, usesJudge, warmUpSamples, witHasLabels, witPackage, witWorlds } from '../bin/build.mjs';
+import { ROUNDS, setWarmUpSamples, warmUpPlugin, warmUpSdk } from '../src/warm-up.js';
+import { Conversation, ScorecardResult, Verdict } from '../src/index.js';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 const haveEsbuild = existsSync(fileURLToPath(new URL('../node_modules/esbuild', import.meta.url)));
@@ -42,20 +44,75 @@ test('a simulator needs the 0.1.2 WIT: refused before anything is bundled', asyn
   }
 });
 
+/** `manifest(ratchet)`: `dir`'s manifest with `ratchet` as its "ratchet" object. */
+function manifestIn(dir) {
+  writeFileSync(join(dir, 'app.js'), '');
+  return (r) => {
+    writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'x', ratchet: { entry: 'app.js', ...r } }));
+    return readManifest(dir);
+  };
+}
+
 test('"ratchet.model" is a boolean, for the worlds that may import the model', () => {
   const dir = mkdtempSync(join(tmpdir(), 'ratchet-build-test-'));
   try {
-    writeFileSync(join(dir, 'app.js'), '');
-    const manifest = (r) => {
-      writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'x', ratchet: { entry: 'app.js', ...r } }));
-      return readManifest(dir);
-    };
+    const manifest = manifestIn(dir);
     assert.equal(manifest({ world: 'assertion' }).model, null);
     assert.equal(manifest({ world: 'scorecard', model: true }).model, true);
     assert.throws(() => manifest({ world: 'adapter', model: true }), /cannot import ratchet:plugin\/model/);
     assert.throws(() => manifest({ world: 'assertion', model: 'yes' }), /expected true or false/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('"ratchet.warmUp": a directory of samples (true: the samples one), for scorecards and assertions', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ratchet-build-test-'));
+  try {
+    const manifest = manifestIn(dir);
+    assert.equal(manifest({ world: 'scorecard' }).warmUp, null);
+    assert.equal(manifest({ world: 'scorecard', warmUp: false }).warmUp, null);
+    assert.equal(manifest({ world: 'scorecard', warmUp: true }).warmUp, 'samples');
+    assert.equal(manifest({ world: 'assertion', samples: 'golden', warmUp: true }).warmUp, 'golden');
+    assert.equal(manifest({ world: 'assertion', warmUp: 'more' }).warmUp, 'more');
+    assert.throws(() => manifest({ world: 'adapter', warmUp: true }), /"ratchet.warmUp" is for scorecard and assertion plugins, not the adapter world/);
+    assert.throws(() => manifest({ world: 'scorecard', warmUp: 3 }), /"ratchet.warmUp" is 3; expected a directory/);
+
+    assert.throws(() => warmUpSamples(dir, 'samples'), /is not a directory/);
+    mkdirSync(join(dir, 'samples', 'invalid'), { recursive: true });
+    assert.throws(() => warmUpSamples(dir, 'samples'), /holds no NAME.json sample/);
+    for (const [name, text] of [['b.json', '{}'], ['a.json', '[]'], ['a.options.json', '{"k": 1}'], ['a.expected.json', 'x'], ['notes.txt', 'x'], ['invalid/c.json', '{']])
+      writeFileSync(join(dir, 'samples', name), text);
+    // Inputs sorted by name, with their params; outputs, other files and subdirectories left out.
+    assert.deepEqual(warmUpSamples(dir, 'samples'), [['a.json', '[]', '{"k": 1}'], ['b.json', '{}', null]]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('the SDK warm-up runs its paths natively without the plugin; the plugin warm-up runs each sample and names the one that fails', () => {
+  const answers = [];
+  warmUpSdk((c) => c, (c) => c, (a) => answers.push(a), 'scorecard');
+  assert.equal(answers.length, ROUNDS);
+  assert.ok(answers.every((a) => a instanceof ScorecardResult));
+  answers.length = 0;
+  warmUpSdk((c) => c, (c) => c, (a) => answers.push(a), 'assertion');
+  assert.ok(answers.length && answers.every((a) => a instanceof Verdict));
+
+  const calls = [];
+  warmUpPlugin((c) => c, (c, p) => calls.push(p));
+  assert.deepEqual(calls, [], 'no samples embedded: nothing runs');
+  const good = '{"id": "g", "channel": "chat", "turns": []}';
+  setWarmUpSamples([['good.json', good, '{"x": 1}'], ['other.json', good, null]]);
+  try {
+    warmUpPlugin((c) => c, (c, p) => calls.push(p));
+    assert.deepEqual(calls, [...Array(ROUNDS).fill('{"x": 1}'), ...Array(ROUNDS).fill('{}')]);
+    assert.ok(calls.length && Conversation.fromJson(good).id === 'g');
+    assert.throws(() => warmUpPlugin((c) => c, () => { throw new TypeError('no such tool'); }), /^Error: warm-up sample good.json: TypeError: no such tool$/);
+    setWarmUpSamples([['broken.json', '{', null]]);
+    assert.throws(() => warmUpPlugin((c) => c, () => null), /^Error: warm-up sample broken.json: /);
+  } finally {
+    setWarmUpSamples(null);
   }
 });
 

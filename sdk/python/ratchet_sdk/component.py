@@ -29,7 +29,7 @@ import re
 import traceback
 from typing import Any, Callable
 
-from . import canonical, _log as _logging, _runtime
+from . import canonical, _log as _logging, _runtime, _warm_up
 from .errors import PluginError
 from .model import (AgentState, Conversation, Impact, MemoryEntry, Outcome, RoutingContext, ToolCall, ToolRef, ToolResult, Turn,
                     SCHEMA_VERSION)
@@ -251,6 +251,8 @@ def scorecard(plugin: Any) -> type:
         def score(self, conversation, params):
             return _guard(lambda: result_to_wit(plugin.score(_labelled(conversation_from_wit(conversation)), _parse("params", params))))
 
+    _warm_up.sdk(conversation_to_wit, conversation_from_wit, result_to_wit, "scorecard")
+    _warm_up.plugin(conversation_to_wit, lambda c, params: result_to_wit(plugin.score(conversation_from_wit(c), _parse("params", params))))
     return Scorer
 
 
@@ -272,6 +274,8 @@ def assertion(plugin: Any) -> type:
         def check(self, transcript, params):
             return _guard(lambda: verdict_to_wit(plugin.check(_labelled(conversation_from_wit(transcript)), _parse("params", params))))
 
+    _warm_up.sdk(conversation_to_wit, conversation_from_wit, verdict_to_wit, "assertion")
+    _warm_up.plugin(conversation_to_wit, lambda c, params: verdict_to_wit(plugin.check(conversation_from_wit(c), _parse("params", params))))
     return Asserter
 
 

@@ -13,6 +13,16 @@ from ratchet_sdk import build
 REPO = Path(__file__).resolve().parents[3]
 
 
+def _manifest_in(d: Path):
+    """``manifest(extra)``: ``d``'s manifest with ``extra`` under ``[tool.ratchet]``."""
+    (d / "app.py").write_text("")
+
+    def manifest(extra):
+        (d / "pyproject.toml").write_text(f"[project]\nname = \"x\"\n[tool.ratchet]\n{extra}\n")
+        return build.read_manifest(d)
+    return manifest
+
+
 class Build(unittest.TestCase):
     def test_the_wit_packages(self):
         self.assertEqual(build.default_wit_dir().name, "since_v0.1.3")
@@ -72,11 +82,7 @@ class Build(unittest.TestCase):
     def test_the_model_key(self):
         with tempfile.TemporaryDirectory() as d:
             d = Path(d)
-            (d / "app.py").write_text("")
-
-            def manifest(extra):
-                (d / "pyproject.toml").write_text(f"[project]\nname = \"x\"\n[tool.ratchet]\n{extra}\n")
-                return build.read_manifest(d)
+            manifest = _manifest_in(d)
 
             self.assertIsNone(manifest('world = "assertion"')["model"])
             self.assertTrue(manifest('world = "scorecard"\nmodel = true')["model"])
@@ -84,6 +90,77 @@ class Build(unittest.TestCase):
                 manifest('world = "adapter"\nmodel = true')
             with self.assertRaisesRegex(build.BuildError, "expected true or false"):
                 manifest('world = "assertion"\nmodel = "yes"')
+
+    @unittest.skipIf(sys.version_info < (3, 11), "tomllib")
+    def test_the_warm_up_key_and_its_samples(self):
+        with tempfile.TemporaryDirectory() as d:
+            d = Path(d)
+            manifest = _manifest_in(d)
+
+            self.assertIsNone(manifest('world = "scorecard"')["warm_up"])
+            self.assertIsNone(manifest('world = "scorecard"\nwarm-up = false')["warm_up"])
+            self.assertEqual(manifest('world = "scorecard"\nwarm-up = true')["warm_up"], "samples")
+            self.assertEqual(manifest('world = "assertion"\nsamples = "golden"\nwarm-up = true')["warm_up"], "golden")
+            self.assertEqual(manifest('world = "assertion"\nwarm-up = "more"')["warm_up"], "more")
+            with self.assertRaisesRegex(build.BuildError, "warm-up is for scorecard and assertion plugins, not the adapter world"):
+                manifest('world = "adapter"\nwarm-up = true')
+            with self.assertRaisesRegex(build.BuildError, r"warm-up = 3; expected a directory"):
+                manifest('world = "scorecard"\nwarm-up = 3')
+
+            with self.assertRaisesRegex(build.BuildError, "is not a directory"):
+                build.warm_up_samples(d, "samples")
+            (d / "samples" / "invalid").mkdir(parents=True)
+            with self.assertRaisesRegex(build.BuildError, "holds no NAME.json sample"):
+                build.warm_up_samples(d, "samples")
+            for name, text in [("b.json", "{}"), ("a.json", "[]"), ("a.options.json", '{"k": 1}'), ("a.expected.json", "x"),
+                               ("notes.txt", "x"), ("invalid/c.json", "{")]:
+                (d / "samples" / name).write_text(text)
+            # Inputs sorted by name, with their params; outputs, other files and subdirectories left out.
+            self.assertEqual(build.warm_up_samples(d, "samples"), [("a.json", "[]", '{"k": 1}'), ("b.json", "{}", None)])
+
+
+class WarmUp(unittest.TestCase):
+    """The SDK's own warm-up runs natively too (identity conversions stand in for the
+    WIT bindings): it must not fail on any path, call the plugin, or need the host."""
+
+    def test_the_sdk_warm_up_runs_its_paths_without_the_plugin(self):
+        from ratchet_sdk import Conversation, ScorecardResult, Verdict, _warm_up
+
+        answers = []
+        _warm_up.sdk(lambda c: c, lambda c: c, answers.append, "scorecard")
+        self.assertEqual(len(answers), _warm_up.ROUNDS)
+        self.assertTrue(all(isinstance(a, ScorecardResult) for a in answers))
+        answers.clear()
+        _warm_up.sdk(lambda c: c, lambda c: c, answers.append, "assertion")
+        self.assertTrue(answers and all(isinstance(a, Verdict) for a in answers))
+        # The built-in sample is a valid conversation that round-trips.
+        c = Conversation.from_json(_warm_up._SAMPLE)
+        self.assertEqual(Conversation.from_json(c.to_json()).to_json(), c.to_json())
+
+    def test_the_plugins_warm_up_runs_each_embedded_sample_and_names_the_one_that_fails(self):
+        import types
+        from ratchet_sdk import _warm_up
+
+        calls = []
+        _warm_up.plugin(lambda c: c, lambda c, p: calls.append(p))
+        self.assertEqual(calls, [], "no samples embedded: nothing runs")
+        good = '{"id": "g", "channel": "chat", "turns": []}'
+        module = types.ModuleType(_warm_up.SAMPLES_MODULE)
+        module.SAMPLES = [("good.json", good, '{"x": 1}'), ("other.json", good, None)]
+        sys.modules[_warm_up.SAMPLES_MODULE] = module
+        try:
+            _warm_up.plugin(lambda c: c, lambda c, p: calls.append(p))
+            self.assertEqual(calls, ['{"x": 1}'] * _warm_up.ROUNDS + ["{}"] * _warm_up.ROUNDS)
+
+            def boom(c, p):
+                raise ValueError("no such tool")
+            with self.assertRaisesRegex(RuntimeError, r"^warm-up sample good.json: ValueError: no such tool$"):
+                _warm_up.plugin(lambda c: c, boom)
+            module.SAMPLES = [("broken.json", "{", None)]
+            with self.assertRaisesRegex(RuntimeError, r"^warm-up sample broken.json: ModelError: "):
+                _warm_up.plugin(lambda c: c, lambda c, p: None)
+        finally:
+            del sys.modules[_warm_up.SAMPLES_MODULE]
 
 
 class Messages(unittest.TestCase):
