@@ -90,8 +90,16 @@ def _install_logger() -> None:
 
 # ---- host -> SDK ------------------------------------------------------------------
 
+#: WIT role enum value -> the model's role string (filled on first sight; the SDK's
+#: warm-up fills it inside the build snapshot, so calls only look it up).
+_ROLE_NAMES: dict = {}
+
+
 def _role(r: Any) -> str:
-    return r.name.lower()
+    name = _ROLE_NAMES.get(r)
+    if name is None:
+        name = _ROLE_NAMES[r] = r.name.lower()
+    return name
 
 
 def conversation_from_wit(c: Any) -> Conversation:
@@ -122,22 +130,27 @@ def _state_from_wit(s: Any) -> AgentState:
     )
 
 
-def _parse_at(text: str, where: Callable[[], str]) -> Any:
-    """``_parse``, naming the field (``where()``, built only on error: this runs for
-    every tool call and result of every conversation)."""
-    try:
-        return canonical._parse_json(text)
-    except (ValueError, UnicodeDecodeError) as e:
-        raise PluginError(f"invalid JSON in {where()}: {e}") from None
-
-
 def _turn_from_wit(i: int, t: Any) -> Turn:
-    calls = [ToolCall(id=c.id, name=c.name, arguments=_parse_at(c.arguments, lambda j=j: f"turns[{i}].tool_calls[{j}].arguments"))
-             for j, c in enumerate(t.tool_calls)] if t.tool_calls else []
+    # This runs for every turn of every conversation: positional constructors, and no
+    # closure per field for the error message (built only on error).
+    parse = canonical._parse_json
+    calls = []
+    for c in t.tool_calls:
+        try:
+            arguments = parse(c.arguments)
+        except (ValueError, UnicodeDecodeError) as e:
+            raise PluginError(f"invalid JSON in turns[{i}].tool_calls[{len(calls)}].arguments: {e}") from None
+        calls.append(ToolCall(c.id, c.name, arguments))
     r = t.tool_result
-    result = None if r is None else ToolResult(call_id=r.call_id, name=r.name, content=_parse_at(r.content, lambda: f"turns[{i}].tool_result.content"), is_error=r.is_error)
+    result = None
+    if r is not None:
+        try:
+            content = parse(r.content)
+        except (ValueError, UnicodeDecodeError) as e:
+            raise PluginError(f"invalid JSON in turns[{i}].tool_result.content: {e}") from None
+        result = ToolResult(r.call_id, r.name, content, r.is_error)
     # The host numbers turns by position; keep what it sent.
-    return Turn(index=t.index, role=_role(t.role), text=t.text, tool_calls=calls, tool_result=result, offset_ms=t.offset_ms, latency_ms=t.latency_ms)
+    return Turn(t.index, _role(t.role), t.text, calls, result, t.offset_ms, t.latency_ms)
 
 
 # ---- SDK -> host ------------------------------------------------------------------
