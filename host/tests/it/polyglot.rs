@@ -335,7 +335,8 @@ fn build_python(dir: &Path, name: &str, extra: &str, files: &[(&str, &str)]) -> 
 /// snapshot every call starts from. A plugin that counts its calls sees exactly those
 /// (each sample `ROUNDS` = 8 times, in name order) and nothing else: every
 /// conversation, in any order, on restored or fresh instances, gets the same bytes.
-/// A sample the plugin fails on fails the build, naming the sample.
+/// A sample the plugin fails on fails the build, naming the sample. (The same plugin
+/// also checks that one failing every call goes back to fresh instances.)
 #[test]
 fn a_plugins_warm_up_is_part_of_its_build_and_the_same_for_every_call() {
     let dir = tempfile::tempdir().unwrap();
@@ -350,6 +351,8 @@ class Counter:
     def score(self, conversation, params):
         if params.get("fail"):
             raise PluginError("asked to fail")
+        if params.get("trap"):
+            raise RuntimeError("boom")
         calls.append(conversation.id)
         previous = calls[-2] if len(calls) > 1 else "none"
         return ScorecardResult.from_criteria([CriterionResult.ok("calls", f"call #{len(calls)}; previous: {previous}")])
@@ -376,6 +379,28 @@ Scorer = scorecard(Counter())
     }
     assert_eq!(seen[0].0, "call #17; previous: warm-2", "two samples, 8 rounds each, then this call");
     assert!(seen.iter().all(|s| *s == seen[0]), "a call saw another conversation, or fresh and restored differ: {seen:?}");
+
+    // A plugin failing call after call (each failure runs live, then again fresh)
+    // goes back to fresh instances after 3 in a row, and fails the same way
+    // throughout; one success in between resets the count.
+    let c = conversation("minimal-chat.json");
+    let trap = json!({"trap": true});
+    let failing = rt.load_file("counter", &out, Limits::default()).unwrap();
+    let mut errors = Vec::new();
+    for _ in 0..3 {
+        assert!(failing.reuses_instances());
+        errors.push(failing.score(&c, &trap).unwrap_err().to_string());
+    }
+    assert!(!failing.reuses_instances(), "3 failures in a row, live and fresh: fresh instances from now on");
+    errors.push(failing.score(&c, &trap).unwrap_err().to_string());
+    assert!(errors[0].contains("RuntimeError: boom"), "{}", errors[0]);
+    assert!(errors.iter().all(|e| *e == errors[0]), "{errors:?}");
+    assert_eq!(failing.score(&c, &json!({})).unwrap().output.criteria[0].reason, "call #17; previous: warm-2");
+    let sometimes = rt.load_file("counter", &out, Limits::default()).unwrap();
+    for params in [&trap, &trap, &json!({}), &trap, &trap] {
+        let _ = sometimes.score(&c, params);
+    }
+    assert!(sometimes.reuses_instances(), "a success resets the count");
 
     // A sample the plugin fails on: the build stops and says which.
     let bad = tempfile::tempdir().unwrap();

@@ -13,7 +13,7 @@
 //! caller answers from a fresh instance instead. `host/tests/it/isolation.rs` holds
 //! the tests: stateful guests in every order and split, byte for byte.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{LazyLock, Mutex};
 
 use wasmtime::component::{Instance, InstancePre, TypedFunc};
@@ -30,17 +30,39 @@ const RESET_FUEL: u64 = 50_000_000;
 /// page is compared).
 static PAGEMAP: LazyLock<Option<std::fs::File>> = LazyLock::new(|| std::fs::File::open("/proc/self/pagemap").ok());
 
+/// Calls in a row that failed on a live instance and again on a fresh one before a
+/// plugin goes back to fresh instances: each such call runs twice (a plugin that
+/// loops until its fuel or time runs out would double both), and a plugin failing
+/// call after call gains nothing from reuse. One success resets the count, so a
+/// plugin that fails on a few inputs keeps its live instances.
+pub(crate) const FAILURES_BEFORE_FRESH: u32 = 3;
+
 /// The idle live instances of one plugin, and whether reuse is still on for it.
 pub(crate) struct Pool {
     exports: Vec<InstanceExports>,
     idle: Mutex<Vec<Live>>,
     disabled: AtomicBool,
+    /// Calls in a row that failed both live and fresh.
+    failures: AtomicU32,
 }
 
 impl Pool {
     /// A pool for a component rewritten with `exports`.
     pub(crate) fn new(exports: Vec<InstanceExports>) -> Pool {
-        Pool { exports, idle: Mutex::new(Vec::new()), disabled: AtomicBool::new(false) }
+        Pool { exports, idle: Mutex::new(Vec::new()), disabled: AtomicBool::new(false), failures: AtomicU32::new(0) }
+    }
+
+    /// A live call succeeded.
+    pub(crate) fn succeeded(&self) {
+        self.failures.store(0, Ordering::Relaxed);
+    }
+
+    /// A call failed on a live instance and again on a fresh one; the
+    /// `FAILURES_BEFORE_FRESH`th in a row turns reuse off.
+    pub(crate) fn failed_on_both(&self) {
+        if self.failures.fetch_add(1, Ordering::Relaxed) + 1 >= FAILURES_BEFORE_FRESH {
+            self.disable();
+        }
     }
 
     /// Whether calls may use live instances (off once a call needed what a restored

@@ -443,7 +443,8 @@ impl Plugin {
     /// Run `live` on a restored live instance when the plugin has them, else (or when
     /// the live call failed) `fresh` on a fresh instance. The two give the same answer
     /// (see `live`); a live call that fails where a fresh one succeeds means the guest
-    /// needs what a restored instance refuses, and turns reuse off for the plugin.
+    /// needs what a restored instance refuses, and turns reuse off for the plugin, as do
+    /// `live::FAILURES_BEFORE_FRESH` calls in a row failing both ways.
     fn call_reusing<R>(
         &self,
         live: impl FnOnce(&mut Store<StoreState>, &Instance) -> wasmtime::Result<R>,
@@ -451,11 +452,15 @@ impl Plugin {
     ) -> Result<(R, Record), PluginError> {
         let Some(pool) = self.reuse.as_ref().filter(|p| p.enabled()) else { return self.call(fresh) };
         if let Some(done) = self.call_live(pool, live) {
+            pool.succeeded();
             return Ok(done);
         }
         let answer = self.call(fresh);
-        if answer.is_ok() {
-            pool.disable();
+        match answer {
+            // The guest needed what a restored instance refuses: fresh from now on.
+            Ok(_) => pool.disable(),
+            // It fails either way (a trap, its fuel or time ran out).
+            Err(_) => pool.failed_on_both(),
         }
         answer
     }
