@@ -335,12 +335,13 @@ fn build_python(dir: &Path, name: &str, extra: &str, files: &[(&str, &str)]) -> 
 /// snapshot every call starts from. A plugin that counts its calls sees exactly those
 /// (each sample `ROUNDS` = 8 times, in name order) and nothing else: every
 /// conversation, in any order, on restored or fresh instances, gets the same bytes.
-/// A sample the plugin fails on fails the build, naming the sample. (The same plugin
+/// A sample the plugin fails on fails the build, naming the sample; what it logs
+/// during the warm-up is dropped (no host to take it at build time). (The same plugin
 /// also checks that one failing every call goes back to fresh instances.)
 #[test]
 fn a_plugins_warm_up_is_part_of_its_build_and_the_same_for_every_call() {
     let dir = tempfile::tempdir().unwrap();
-    let app = r#"from ratchet_sdk import CriterionResult, PluginError, PluginInfo, ScorecardResult
+    let app = r#"from ratchet_sdk import CriterionResult, PluginError, PluginInfo, ScorecardResult, log
 from ratchet_sdk.component import scorecard
 
 calls = []
@@ -354,6 +355,7 @@ class Counter:
         if params.get("trap"):
             raise RuntimeError("boom")
         calls.append(conversation.id)
+        log("info", f"call #{len(calls)}")
         previous = calls[-2] if len(calls) > 1 else "none"
         return ScorecardResult.from_criteria([CriterionResult.ok("calls", f"call #{len(calls)}; previous: {previous}")])
 
@@ -374,6 +376,9 @@ Scorer = scorecard(Counter())
         c.id = id.into();
         for p in [&restored, &fresh] {
             let r = p.score(&c, &json!({})).unwrap();
+            // The warm-up's log lines went nowhere (no host at build time); the call's own did.
+            let logs: Vec<&str> = r.logs.iter().map(|l| l.message.as_str()).collect();
+            assert_eq!(logs, ["call #17"]);
             seen.push((r.output.criteria[0].reason.clone(), r.stats.fuel_consumed));
         }
     }

@@ -261,6 +261,8 @@ export async function build(pluginDir, out, wit, quiet = false) {
     const entry = join(pluginDir, m.entry);
     let model = m.model;
     if (model === null) model = MODEL_WORLDS.includes(m.world) && (await usesJudge(entry));
+    if (model && m.warmUp)
+      throw new BuildError(`${pluginDir}: "ratchet.warmUp" runs the plugin at build time, where there is no host to answer a model: a plugin that asks a model (src/judge.js) cannot be warmed up; remove warmUp`);
     if (model && !hasModel) throw new BuildError(`${pluginDir}: the plugin asks a model (src/judge.js), but ${wit} is ratchet:plugin@${version}, which has no model import: build against wit/since_v0.1.1 or later`);
     const bundle = join(work, 'plugin.js');
     const lines = [];

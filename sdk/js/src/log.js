@@ -3,9 +3,11 @@ export const LEVELS = ['debug', 'info', 'warn', 'error'];
 
 let backend = (level, message) => console.error(`[plugin ${level}] ${message}`);
 
-/** Where `log` writes (the component glue points it at the host). */
+/** Where `log` writes (the component glue points it at the host); returns the previous backend. */
 export function setLogBackend(fn) {
+  const previous = backend;
   backend = fn;
+  return previous;
 }
 
 /**

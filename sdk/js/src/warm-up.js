@@ -17,9 +17,12 @@
 //   each of them `ROUNDS` times before the snapshot. A plugin that keeps module-level
 //   state sees these calls (they are part of its build, the same on every run).
 //
-// Nothing here calls the host: imports are not available while the component is built.
+// Nothing here may call the host: imports are not available while the component is
+// built. What the plugin logs during its warm-up is dropped; a plugin that asks a
+// model cannot be warmed up (the build refuses the combination).
 
 import { canonicalJson, parseJson } from './canonical.js';
+import { setLogBackend } from './log.js';
 import { Conversation } from './model.js';
 import { Params } from './params.js';
 import { CriterionResult, ScorecardResult, SuggestedCriterion, Verdict } from './results.js';
@@ -94,13 +97,19 @@ export function warmUpSdk(toWit, fromWit, answerToWit, world) {
  * times; nothing when the plugin did not ask for it. A sample the plugin fails on
  * stops the build, naming the sample. */
 export function warmUpPlugin(toWit, run) {
-  for (const [name, text, params] of samples ?? []) {
-    try {
-      const wit = toWit(Conversation.fromJson(text));
-      for (let round = 0; round < ROUNDS; round++) run(wit, params ?? '{}');
-    } catch (e) {
-      const what = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
-      throw new Error(`warm-up sample ${name}: ${what}`);
+  if (!samples) return;
+  const hostLog = setLogBackend(() => {}); // no host at build time
+  try {
+    for (const [name, text, params] of samples) {
+      try {
+        const wit = toWit(Conversation.fromJson(text));
+        for (let round = 0; round < ROUNDS; round++) run(wit, params ?? '{}');
+      } catch (e) {
+        const what = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+        throw new Error(`warm-up sample ${name}: ${what}`);
+      }
     }
+  } finally {
+    setLogBackend(hostLog);
   }
 }

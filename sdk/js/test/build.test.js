@@ -9,7 +9,8 @@ import { fileURLToPath } from 'node:url';
 
 import { DEFAULT_WIT_VERSION, EXPORTS, LABEL_WORLDS, WORLDS, build, readManifest, usesJudge, warmUpSamples, witHasLabels, witPackage, witWorlds } from '../bin/build.mjs';
 import { ROUNDS, setWarmUpSamples, warmUpPlugin, warmUpSdk } from '../src/warm-up.js';
-import { Conversation, ScorecardResult, Verdict } from '../src/index.js';
+import { Conversation, ScorecardResult, Verdict, log } from '../src/index.js';
+import { setLogBackend } from '../src/log.js';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 const haveEsbuild = existsSync(fileURLToPath(new URL('../node_modules/esbuild', import.meta.url)));
@@ -107,12 +108,37 @@ test('the SDK warm-up runs its paths natively without the plugin; the plugin war
   try {
     warmUpPlugin((c) => c, (c, p) => calls.push(p));
     assert.deepEqual(calls, [...Array(ROUNDS).fill('{"x": 1}'), ...Array(ROUNDS).fill('{}')]);
+    // What the plugin logs during its warm-up goes nowhere (no host at build time);
+    // the backend is put back afterwards, also after a failure.
+    const seen = [];
+    const previous = setLogBackend((level, message) => seen.push(message));
+    try {
+      warmUpPlugin((c) => c, () => log('info', 'warming'));
+      assert.deepEqual(seen, []);
+      assert.throws(() => warmUpPlugin((c) => c, () => { throw new Error('x'); }));
+      log('info', 'after');
+      assert.deepEqual(seen, ['after']);
+    } finally {
+      setLogBackend(previous);
+    }
     assert.ok(calls.length && Conversation.fromJson(good).id === 'g');
     assert.throws(() => warmUpPlugin((c) => c, () => { throw new TypeError('no such tool'); }), /^Error: warm-up sample good.json: TypeError: no such tool$/);
     setWarmUpSamples([['broken.json', '{', null]]);
     assert.throws(() => warmUpPlugin((c) => c, () => null), /^Error: warm-up sample broken.json: /);
   } finally {
     setWarmUpSamples(null);
+  }
+});
+
+test('a plugin that asks a model cannot be warmed up: refused before anything is built', { skip: !haveEsbuild && 'needs `npm ci` in sdk/js (esbuild)' }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ratchet-build-test-'));
+  try {
+    manifestIn(dir)({ world: 'assertion', model: true, warmUp: true });
+    const out = join(dir, 'out.wasm');
+    await assert.rejects(build(dir, out, join(root, 'wit/since_v0.1.3'), true), /a plugin that asks a model \(src\/judge.js\) cannot be warmed up/);
+    assert.ok(!existsSync(out));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 });
 

@@ -20,10 +20,12 @@ def _stderr(level: str, message: str) -> None:
 _backend: Callable[[str, str], None] = _stderr
 
 
-def set_backend(backend: Callable[[str, str], None]) -> None:
-    """Where ``log`` writes (the component glue points it at the host)."""
+def set_backend(backend: Callable[[str, str], None]) -> Callable[[str, str], None]:
+    """Where ``log`` writes (the component glue points it at the host); returns the
+    previous backend."""
     global _backend
-    _backend = backend
+    previous, _backend = _backend, backend
+    return previous
 
 
 def log(level: str, message: str) -> None:

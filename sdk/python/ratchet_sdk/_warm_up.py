@@ -17,18 +17,20 @@ Two levels:
   plugin that keeps state between calls cannot tell it happened.
 - ``plugin``: only when the plugin's ``pyproject.toml`` asks for it
   (``[tool.ratchet] warm-up = "samples"``): the build embeds those sample inputs and
-  the plugin itself scores (or checks) each of them, ``rounds`` times, before the
+  the plugin itself scores (or checks) each of them, ``ROUNDS`` times, before the
   snapshot is taken. A plugin that keeps module-level state sees these calls (they
   are part of its build, the same on every run).
 
-Nothing here calls the host: imports are not available while the component is built.
+Nothing here may call the host: its imports trap while the component is built. What
+the plugin logs during its warm-up is dropped; a plugin that asks a model cannot be
+warmed up (the build refuses the combination).
 """
 
 from __future__ import annotations
 
 from typing import Any, Callable
 
-from . import canonical
+from . import _log, canonical
 from .model import Conversation
 from .params import Params
 from .results import CriterionResult, ScorecardResult, SuggestedCriterion, Verdict
@@ -130,10 +132,14 @@ def plugin(to_wit: Callable[[Conversation], Any], run: Callable[[Any, Any], Any]
         samples = __import__(SAMPLES_MODULE).SAMPLES
     except ImportError:
         return
-    for name, text, params_text in samples:
-        try:
-            wit = to_wit(Conversation.from_json(text))
-            for _ in range(ROUNDS):
-                run(wit, params_text if params_text is not None else "{}")
-        except Exception as e:
-            raise RuntimeError(f"warm-up sample {name}: {type(e).__name__}: {e}") from e
+    host_log = _log.set_backend(lambda level, message: None)  # no host at build time
+    try:
+        for name, text, params_text in samples:
+            try:
+                wit = to_wit(Conversation.from_json(text))
+                for _ in range(ROUNDS):
+                    run(wit, params_text if params_text is not None else "{}")
+            except Exception as e:
+                raise RuntimeError(f"warm-up sample {name}: {type(e).__name__}: {e}") from e
+    finally:
+        _log.set_backend(host_log)

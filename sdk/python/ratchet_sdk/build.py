@@ -247,6 +247,9 @@ def build(plugin_dir: Path, out: Path, wit: Path, quiet: bool = False) -> dict:
     model = m["model"]
     if model is None:
         model = m["world"] in MODEL_WORLDS and uses_judge(plugin_dir, m["app"])
+    if model and m["warm_up"]:
+        raise BuildError(f"{plugin_dir}: [tool.ratchet] warm-up runs the plugin at build time, where there is no host to answer a model: "
+                         "a plugin that asks a model (ratchet_sdk.judge) cannot be warmed up; remove warm-up")
     if model and not has_model:
         raise BuildError(f"{plugin_dir}: the plugin asks a model (ratchet_sdk.judge), but {wit} is ratchet:plugin@{version}, "
                          "which has no model import: build against wit/since_v0.1.1 or later")

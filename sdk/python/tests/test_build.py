@@ -118,6 +118,12 @@ class Build(unittest.TestCase):
             # Inputs sorted by name, with their params; outputs, other files and subdirectories left out.
             self.assertEqual(build.warm_up_samples(d, "samples"), [("a.json", "[]", '{"k": 1}'), ("b.json", "{}", None)])
 
+            # A plugin that asks a model cannot run at build time: refused before componentize-py starts.
+            manifest('world = "scorecard"\nmodel = true\nwarm-up = true')
+            with self.assertRaisesRegex(build.BuildError, "a plugin that asks a model .* cannot be warmed up"):
+                build.build(d, d / "out.wasm", REPO / "wit" / "since_v0.1.3")
+            self.assertFalse((d / "out.wasm").exists())
+
 
 class WarmUp(unittest.TestCase):
     """The SDK's own warm-up runs natively too (identity conversions stand in for the
@@ -151,6 +157,21 @@ class WarmUp(unittest.TestCase):
         try:
             _warm_up.plugin(lambda c: c, lambda c, p: calls.append(p))
             self.assertEqual(calls, ['{"x": 1}'] * _warm_up.ROUNDS + ["{}"] * _warm_up.ROUNDS)
+
+            # What the plugin logs during its warm-up goes nowhere (there is no host at
+            # build time), and the backend is put back afterwards, also after a failure.
+            from ratchet_sdk import _log, log
+            seen = []
+            previous = _log.set_backend(lambda level, message: seen.append(message))
+            try:
+                _warm_up.plugin(lambda c: c, lambda c, p: log("info", "warming"))
+                self.assertEqual(seen, [])
+                with self.assertRaises(RuntimeError):
+                    _warm_up.plugin(lambda c: c, lambda c, p: 1 / 0)
+                log("info", "after")
+                self.assertEqual(seen, ["after"])
+            finally:
+                _log.set_backend(previous)
 
             def boom(c, p):
                 raise ValueError("no such tool")
