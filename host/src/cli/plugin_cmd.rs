@@ -457,7 +457,10 @@ fn run_once(project: &Project, a: RunArgs) -> CliResult {
             eprintln!("fuel      {} of {}", group(call.stats.fuel_consumed), group(plugin.limits().fuel));
             eprintln!("memory    {} peak of {}", human_bytes(call.stats.peak_memory_bytes), human_bytes(u64::from(plugin.limits().memory_mib) << 20));
             let rep = if a.repeat > 1 { format!(" (median of {}, all outputs identical)", a.repeat) } else { String::new() };
-            eprintln!("time      {:.1} µs instantiate+call{rep}", median.as_secs_f64() * 1e6);
+            // Large (Python, JavaScript) scorecards, assertions and simulators make
+            // their calls after the first on a live instance restored after each.
+            let what = if plugin.reuses_instances() && a.repeat > 1 { "per call (a live instance, restored after each)" } else { "instantiate+call" };
+            eprintln!("time      {:.1} µs {what}{rep}", median.as_secs_f64() * 1e6);
             for c in &call.model_calls {
                 let how = if c.replayed { "replayed".to_string() } else { format!("live, {} ms", c.latency_ms) };
                 let cost = c.cost_usd.map(|x| format!(", ${x:.5}")).unwrap_or_default();

@@ -282,7 +282,7 @@ class Clock:
 
 Scorer = scorecard(Clock())
 "#;
-    let out = build_python(dir.path(), "clock", "", &[("app.py", app)])
+    let out = build_python(dir.path(), "clock", "scorecard", "", &[("app.py", app)])
         .unwrap_or_else(|e| panic!("building the clock guest failed (is componentize-py installed? scripts/setup): {e}"));
     // componentize-py builds are not byte-reproducible: no cache, or every run would add an artifact.
     let rt = Runtime::new(&EngineSettings::default(), false).unwrap();
@@ -303,10 +303,10 @@ Scorer = scorecard(Clock())
     assert_ne!(default.split(' ').nth(1), seeded.split(' ').nth(1), "the random seed made no difference");
 }
 
-/// Builds a Python scorecard from `files` in `dir` (`extra` goes under `[tool.ratchet]`)
-/// with `python3 -m ratchet_sdk.build`; the component, or the build's stderr.
-fn build_python(dir: &Path, name: &str, extra: &str, files: &[(&str, &str)]) -> Result<PathBuf, String> {
-    let manifest = format!("[project]\nname = \"{name}\"\nversion = \"0.1.0\"\n[tool.ratchet]\nworld = \"scorecard\"\n{extra}\n");
+/// Builds a Python plugin of `world` from `files` in `dir` (`extra` goes under
+/// `[tool.ratchet]`) with `python3 -m ratchet_sdk.build`; the component, or the build's stderr.
+fn build_python(dir: &Path, name: &str, world: &str, extra: &str, files: &[(&str, &str)]) -> Result<PathBuf, String> {
+    let manifest = format!("[project]\nname = \"{name}\"\nversion = \"0.1.0\"\n[tool.ratchet]\nworld = \"{world}\"\n{extra}\n");
     std::fs::write(dir.join("pyproject.toml"), manifest).unwrap();
     for (path, text) in files {
         let path = dir.join(path);
@@ -364,7 +364,7 @@ Scorer = scorecard(Counter())
     let conv = |id: &str| format!(r#"{{"schema_version": 1, "id": "{id}", "channel": "chat", "turns": [{{"role": "customer", "text": "hi"}}]}}"#);
     let (one, two) = (conv("warm-1"), conv("warm-2"));
     let files = [("app.py", app), ("samples/one.json", one.as_str()), ("samples/two.json", two.as_str()), ("samples/two.options.json", r#"{"k": 1}"#)];
-    let out = build_python(dir.path(), "counter", "warm-up = true", &files).unwrap_or_else(|e| panic!("build failed: {e}"));
+    let out = build_python(dir.path(), "counter", "scorecard", "warm-up = true", &files).unwrap_or_else(|e| panic!("build failed: {e}"));
 
     let rt = runtime();
     let restored = rt.load_file("counter", &out, Limits::default()).unwrap();
@@ -410,8 +410,53 @@ Scorer = scorecard(Counter())
     // A sample the plugin fails on: the build stops and says which.
     let bad = tempfile::tempdir().unwrap();
     let files = [("app.py", app), ("samples/bad.json", one.as_str()), ("samples/bad.options.json", r#"{"fail": true}"#)];
-    let err = build_python(bad.path(), "counter", "warm-up = true", &files).unwrap_err();
+    let err = build_python(bad.path(), "counter", "scorecard", "warm-up = true", &files).unwrap_err();
     assert!(err.contains("warm-up sample bad.json: PluginError: asked to fail"), "{err}");
+}
+
+/// Tool simulators run on restored live instances too (a gate replay calls one per
+/// tool call): a simulator that keeps module-level state sees none of the calls
+/// before, restored or fresh, for `seed` and `call` alike.
+#[test]
+fn python_simulators_run_on_restored_instances_and_keep_nothing_between_calls() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = r#"from ratchet_sdk import PluginInfo, Simulated
+from ratchet_sdk.component import simulator
+
+calls = []
+
+class Counter:
+    def info(self):
+        return PluginInfo("counting-simulator", "0.1.0", "counts its calls")
+    def seed(self, observed, params):
+        calls.append("seed")
+        return {"calls": len(calls), "seen": [o.request.tool for o in observed]}
+    def call(self, world, request, params):
+        calls.append(request.tool)
+        return Simulated.ok({"call": len(calls), "tool": request.tool, "previous": calls[-2] if len(calls) > 1 else None}, world)
+
+Simulation = simulator(Counter())
+"#;
+    let out = build_python(dir.path(), "counting-simulator", "simulator", "", &[("app.py", app)]).unwrap_or_else(|e| panic!("build failed: {e}"));
+    let rt = runtime();
+    let restored = rt.load_file("counting-simulator", &out, Limits::default()).unwrap();
+    assert!(restored.reuses_instances(), "a Python simulator runs on restored instances");
+    let fresh = rt.load_file("counting-simulator", &out, Limits::default()).unwrap().without_reuse();
+    let request = |tool: &str| ratchet::plugin::ToolRequest { tool: tool.into(), version: String::new(), arguments: json!({"id": 1}) };
+    let observed = [ratchet::plugin::Observed { request: request("lookup"), result: json!({"ok": true}), is_error: false }];
+    for p in [&restored, &fresh, &restored] {
+        for _ in 0..3 {
+            let world = p.seed(&observed, &json!({})).unwrap().output;
+            assert_eq!(world, json!({"calls": 1, "seen": ["lookup"]}));
+            for tool in ["cancel", "lookup", "cancel"] {
+                let r = p.simulate(&canonical_json(&world), &request(tool), &json!({})).unwrap();
+                let answer = r.output.expect("modelled");
+                assert_eq!(answer.result, json!({"call": 1, "tool": tool, "previous": null}), "a call saw an earlier one");
+                assert_eq!(answer.world, world);
+            }
+        }
+    }
+    assert!(restored.reuses_instances(), "still restored: nothing fell back to fresh instances");
 }
 
 #[test]

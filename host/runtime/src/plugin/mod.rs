@@ -144,7 +144,9 @@ impl Runtime {
             Series::V0_1 => Bound::V0_1(v0_1::Bound::new(pre, &component, world.kind).map_err(|e| fail(Failure::WrongWorld(format!("{e:#}"))))?),
         };
         let reuse = match world.kind {
-            WorldKind::Scorecard | WorldKind::Assertion if rewritten => Some(live::Pool::new(reset::exports_of(&self.engine, &component))),
+            WorldKind::Scorecard | WorldKind::Assertion | WorldKind::Simulator if rewritten => {
+                Some(live::Pool::new(reset::exports_of(&self.engine, &component)))
+            }
             _ => None,
         };
         Ok(Plugin {
@@ -309,7 +311,7 @@ pub struct Plugin {
     grant: Option<PathBuf>,
     model: Option<ModelGrant>,
     load: LoadStats,
-    /// Live instances restored after every call, for a large scorecard or assertion
+    /// Live instances restored after every call, for a large scorecard, assertion or simulator
     /// whose state can be restored (`live`, `reset`); `None`: a fresh instance per call.
     reuse: Option<live::Pool>,
 }
@@ -639,9 +641,14 @@ impl Plugin {
     pub fn seed(&self, observed: &[Observed], params: &serde_json::Value) -> Result<Call<serde_json::Value>, PluginError> {
         self.expect(WorldKind::Simulator)?;
         let params = schema::canonical_json(params);
-        let (answer, record) = self.call(|s| match &self.bound {
-            Bound::V0_1(b) => b.seed(s, observed, &params),
-        })?;
+        let (answer, record) = self.call_reusing(
+            |s, i| match &self.bound {
+                Bound::V0_1(b) => b.seed_on(s, i, observed, &params),
+            },
+            |s| match &self.bound {
+                Bound::V0_1(b) => b.seed(s, observed, &params),
+            },
+        )?;
         self.answered(answer, record)
     }
 
@@ -651,9 +658,14 @@ impl Plugin {
         self.expect(WorldKind::Simulator)?;
         let params = schema::canonical_json(params);
         let world = world.to_string();
-        let (answer, record) = self.call(|s| match &self.bound {
-            Bound::V0_1(b) => b.simulate(s, &world, request, &params),
-        })?;
+        let (answer, record) = self.call_reusing(
+            |s, i| match &self.bound {
+                Bound::V0_1(b) => b.simulate_on(s, i, &world, request, &params),
+            },
+            |s| match &self.bound {
+                Bound::V0_1(b) => b.simulate(s, &world, request, &params),
+            },
+        )?;
         self.answered(answer, record)
     }
 

@@ -230,12 +230,24 @@ impl Bound {
     /// `seed(observed, params)` on a fresh instance (`&String`: the generated binding's type).
     #[allow(clippy::ptr_arg)]
     pub(super) fn seed(&self, s: &mut Store<StoreState>, observed: &[super::Observed], params: &String) -> wasmtime::Result<Answer<Value>> {
-        let Bound::Simulator(pre) = self else { return Err(wrong_world(WorldKind::Simulator)) };
+        let instance = self.instantiate_simulator(s)?;
+        self.seed_on(s, &instance, observed, params)
+    }
+
+    /// `seed` on `instance` (a fresh one, or a live one restored after every call).
+    #[allow(clippy::ptr_arg)]
+    pub(super) fn seed_on(
+        &self,
+        s: &mut Store<StoreState>,
+        instance: &Instance,
+        observed: &[super::Observed],
+        params: &String,
+    ) -> wasmtime::Result<Answer<Value>> {
         let observed: Vec<wit_simulation::Observed> = observed
             .iter()
             .map(|o| wit_simulation::Observed { request: request_to_wit(&o.request), result: schema::canonical_json(&o.result), is_error: o.is_error })
             .collect();
-        let result = pre.instantiate(&mut *s)?.ratchet_plugin_simulation().call_seed(&mut *s, &observed, params)?;
+        let result = Simulator::new(&mut *s, instance)?.ratchet_plugin_simulation().call_seed(&mut *s, &observed, params)?;
         Ok(Answer::from(result.map(|world| parse_json("seed's world", &world))))
     }
 
@@ -248,9 +260,27 @@ impl Bound {
         request: &super::ToolRequest,
         params: &String,
     ) -> wasmtime::Result<Answer<Option<super::Simulated>>> {
-        let Bound::Simulator(pre) = self else { return Err(wrong_world(WorldKind::Simulator)) };
-        let result = pre.instantiate(&mut *s)?.ratchet_plugin_simulation().call_call(&mut *s, world, &request_to_wit(request), params)?;
+        let instance = self.instantiate_simulator(s)?;
+        self.simulate_on(s, &instance, world, request, params)
+    }
+
+    /// `simulate` on `instance` (a fresh one, or a live one restored after every call).
+    #[allow(clippy::ptr_arg)]
+    pub(super) fn simulate_on(
+        &self,
+        s: &mut Store<StoreState>,
+        instance: &Instance,
+        world: &String,
+        request: &super::ToolRequest,
+        params: &String,
+    ) -> wasmtime::Result<Answer<Option<super::Simulated>>> {
+        let result = Simulator::new(&mut *s, instance)?.ratchet_plugin_simulation().call_call(&mut *s, world, &request_to_wit(request), params)?;
         Ok(Answer::from(result.map(|answer| answer.map(simulated_from_wit).transpose())))
+    }
+
+    fn instantiate_simulator(&self, s: &mut Store<StoreState>) -> wasmtime::Result<Instance> {
+        let Bound::Simulator(pre) = self else { return Err(wrong_world(WorldKind::Simulator)) };
+        pre.instance_pre().instantiate(&mut *s)
     }
 }
 
