@@ -117,6 +117,11 @@ class Build(unittest.TestCase):
                 (d / "samples" / name).write_text(text)
             # Inputs sorted by name, with their params; outputs, other files and subdirectories left out.
             self.assertEqual(build.warm_up_samples(d, "samples"), [("a.json", "[]", '{"k": 1}'), ("b.json", "{}", None)])
+            # A sample that is not UTF-8 text is named, not a traceback.
+            (d / "samples" / "c.json").write_bytes(b"\xff\xfe{")
+            with self.assertRaisesRegex(build.BuildError, r"c\.json: cannot read this warm-up sample"):
+                build.warm_up_samples(d, "samples")
+            (d / "samples" / "c.json").unlink()
 
             # A plugin that asks a model cannot run at build time: refused before componentize-py starts.
             manifest('world = "scorecard"\nmodel = true\nwarm-up = true')

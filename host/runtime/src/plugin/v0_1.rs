@@ -230,11 +230,12 @@ impl Bound {
     /// `seed(observed, params)` on a fresh instance (`&String`: the generated binding's type).
     #[allow(clippy::ptr_arg)]
     pub(super) fn seed(&self, s: &mut Store<StoreState>, observed: &[super::Observed], params: &String) -> wasmtime::Result<Answer<Value>> {
-        let instance = self.instantiate_simulator(s)?;
-        self.seed_on(s, &instance, observed, params)
+        let Bound::Simulator(pre) = self else { return Err(wrong_world(WorldKind::Simulator)) };
+        let simulator = pre.instantiate(&mut *s)?;
+        seed_with(&simulator, s, observed, params)
     }
 
-    /// `seed` on `instance` (a fresh one, or a live one restored after every call).
+    /// `seed` on `instance`, a live one restored after every call (its exports found by name).
     #[allow(clippy::ptr_arg)]
     pub(super) fn seed_on(
         &self,
@@ -243,12 +244,8 @@ impl Bound {
         observed: &[super::Observed],
         params: &String,
     ) -> wasmtime::Result<Answer<Value>> {
-        let observed: Vec<wit_simulation::Observed> = observed
-            .iter()
-            .map(|o| wit_simulation::Observed { request: request_to_wit(&o.request), result: schema::canonical_json(&o.result), is_error: o.is_error })
-            .collect();
-        let result = Simulator::new(&mut *s, instance)?.ratchet_plugin_simulation().call_seed(&mut *s, &observed, params)?;
-        Ok(Answer::from(result.map(|world| parse_json("seed's world", &world))))
+        let simulator = Simulator::new(&mut *s, instance)?;
+        seed_with(&simulator, s, observed, params)
     }
 
     /// `call(world, request, params)` on a fresh instance (`&String`: the generated binding's type).
@@ -260,11 +257,12 @@ impl Bound {
         request: &super::ToolRequest,
         params: &String,
     ) -> wasmtime::Result<Answer<Option<super::Simulated>>> {
-        let instance = self.instantiate_simulator(s)?;
-        self.simulate_on(s, &instance, world, request, params)
+        let Bound::Simulator(pre) = self else { return Err(wrong_world(WorldKind::Simulator)) };
+        let simulator = pre.instantiate(&mut *s)?;
+        simulate_with(&simulator, s, world, request, params)
     }
 
-    /// `simulate` on `instance` (a fresh one, or a live one restored after every call).
+    /// `simulate` on `instance`, a live one restored after every call (its exports found by name).
     #[allow(clippy::ptr_arg)]
     pub(super) fn simulate_on(
         &self,
@@ -274,14 +272,31 @@ impl Bound {
         request: &super::ToolRequest,
         params: &String,
     ) -> wasmtime::Result<Answer<Option<super::Simulated>>> {
-        let result = Simulator::new(&mut *s, instance)?.ratchet_plugin_simulation().call_call(&mut *s, world, &request_to_wit(request), params)?;
-        Ok(Answer::from(result.map(|answer| answer.map(simulated_from_wit).transpose())))
+        let simulator = Simulator::new(&mut *s, instance)?;
+        simulate_with(&simulator, s, world, request, params)
     }
+}
 
-    fn instantiate_simulator(&self, s: &mut Store<StoreState>) -> wasmtime::Result<Instance> {
-        let Bound::Simulator(pre) = self else { return Err(wrong_world(WorldKind::Simulator)) };
-        pre.instance_pre().instantiate(&mut *s)
-    }
+#[allow(clippy::ptr_arg)]
+fn seed_with(simulator: &Simulator, s: &mut Store<StoreState>, observed: &[super::Observed], params: &String) -> wasmtime::Result<Answer<Value>> {
+    let observed: Vec<wit_simulation::Observed> = observed
+        .iter()
+        .map(|o| wit_simulation::Observed { request: request_to_wit(&o.request), result: schema::canonical_json(&o.result), is_error: o.is_error })
+        .collect();
+    let result = simulator.ratchet_plugin_simulation().call_seed(&mut *s, &observed, params)?;
+    Ok(Answer::from(result.map(|world| parse_json("seed's world", &world))))
+}
+
+#[allow(clippy::ptr_arg)]
+fn simulate_with(
+    simulator: &Simulator,
+    s: &mut Store<StoreState>,
+    world: &String,
+    request: &super::ToolRequest,
+    params: &String,
+) -> wasmtime::Result<Answer<Option<super::Simulated>>> {
+    let result = simulator.ratchet_plugin_simulation().call_call(&mut *s, world, &request_to_wit(request), params)?;
+    Ok(Answer::from(result.map(|answer| answer.map(simulated_from_wit).transpose())))
 }
 
 fn request_to_wit(r: &super::ToolRequest) -> wit_simulation::ToolRequest {
