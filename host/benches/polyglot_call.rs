@@ -4,7 +4,9 @@
 //! call (what `ratchet` does per conversation, pooling allocator), and a call on an
 //! already-live instance (the guest's own work); then conversations/s per core and
 //! the same Python logic run natively (`native_scorecard.py`, plain CPython) in the
-//! same run, with the ratio. Prints figures; asserts that all four give the same
+//! same run, with the ratio; then where a JavaScript call's cost goes (the
+//! componentize-js floor, the SDK's conversion, the logic: two bench guests in
+//! host/tests/guests). Prints figures; asserts that all four ports give the same
 //! bytes, nothing else.
 //!
 //! Run: `scripts/build-plugins && cargo bench -p ratchet --bench polyglot_call`
@@ -128,6 +130,40 @@ fn main() {
             assert_eq!(output, outputs[0].1, "the native run's output differs from the plugins'");
         }
         Err(e) => println!("  native Python baseline not run: {e}"),
+    }
+    js_floor(&root, &conv, &params);
+}
+
+/// Where a JavaScript call's cost goes, on the same conversation: the floor every
+/// componentize-js plugin pays (guest-bare-scorecard-js: the bindings' lifting and
+/// lowering, the engine entry, the restore; no SDK, no logic), the SDK's conversion on
+/// top (guest-sdk-scorecard-js: the same answer through the SDK), and the scorecard's
+/// own logic (the support-policy port). Why the JS port is where it is, in one table.
+fn js_floor(root: &Path, conv: &Conversation, params: &serde_json::Value) {
+    println!("\nJavaScript, where a restored call goes (same conversation, one thread):");
+    let mut previous: Option<(Duration, u64)> = None;
+    for (name, what) in [
+        ("guest-bare-scorecard-js", "componentize-js floor: bindings, engine entry, restore"),
+        ("guest-sdk-scorecard-js", "+ the SDK's conversion (no logic)"),
+        ("scorecard-support-policy-js", "+ the support-policy logic"),
+    ] {
+        let path = root.join("target/plugins").join(format!("{name}.wasm"));
+        let Ok(bytes) = std::fs::read(&path) else {
+            println!("  {name}: not built (scripts/build-plugins {name})");
+            return;
+        };
+        let rt = Runtime::new(&EngineSettings::default(), true).unwrap();
+        let plugin = rt.load(name, &bytes, Limits::default()).unwrap();
+        let fuel = plugin.score(conv, params).unwrap().stats.fuel_consumed;
+        let per_call = median(500, || {
+            plugin.score(conv, params).unwrap();
+        });
+        let step = match previous {
+            Some((t, f)) => format!("  (step: +{}, +{} fuel)", fmt(per_call.saturating_sub(t)), fuel.saturating_sub(f)),
+            None => String::new(),
+        };
+        println!("  {:<52} {:>9} {:>7.0}/s {:>12} fuel{step}", what, fmt(per_call), 1.0 / per_call.as_secs_f64(), fuel);
+        previous = Some((per_call, fuel));
     }
 }
 
