@@ -4,8 +4,8 @@
 //! call (what `ratchet` does per conversation, pooling allocator), and a call on an
 //! already-live instance (the guest's own work); then conversations/s per core and
 //! the same Python logic run natively (`native_scorecard.py`, plain CPython) in the
-//! same run, with the ratio; then where a JavaScript call's cost goes (the
-//! componentize-js floor, the SDK's conversion, the logic: two bench guests in
+//! same run, with the ratio; then where a Python or JavaScript call's cost goes
+//! (the componentize-py/-js floor, the SDK's conversion, the logic: bench guests in
 //! host/tests/guests). Prints figures; asserts that all four ports give the same
 //! bytes, nothing else.
 //!
@@ -131,21 +131,23 @@ fn main() {
         }
         Err(e) => println!("  native Python baseline not run: {e}"),
     }
-    js_floor(&root, &conv, &params);
+    for (lang, engine, ext) in [("Python", "componentize-py", "py"), ("JavaScript", "componentize-js", "js")] {
+        breakdown(&root, &conv, &params, lang, engine, ext);
+    }
 }
 
-/// Where a JavaScript call's cost goes, on the same conversation: the floor every
-/// componentize-js plugin pays (guest-bare-scorecard-js: the bindings' lifting and
-/// lowering, the engine entry, the restore; no SDK, no logic), the SDK's conversion on
-/// top (guest-sdk-scorecard-js: the same answer through the SDK), and the scorecard's
-/// own logic (the support-policy port). Why the JS port is where it is, in one table.
-fn js_floor(root: &Path, conv: &Conversation, params: &serde_json::Value) {
-    println!("\nJavaScript, where a restored call goes (same conversation, one thread):");
+/// Where a restored Python or JavaScript call's cost goes, on the same conversation:
+/// the floor every plugin built with `engine` pays (guest-bare-scorecard-EXT: the
+/// bindings' lifting and lowering, the interpreter entry, the restore; no SDK, no
+/// logic), the SDK's conversion on top (guest-sdk-scorecard-EXT: the same answer
+/// through the SDK), and the scorecard's own logic (the support-policy port).
+fn breakdown(root: &Path, conv: &Conversation, params: &serde_json::Value, lang: &str, engine: &str, ext: &str) {
+    println!("\n{lang}, where a restored call goes (same conversation, one thread):");
     let mut previous: Option<(Duration, u64)> = None;
     for (name, what) in [
-        ("guest-bare-scorecard-js", "componentize-js floor: bindings, engine entry, restore"),
-        ("guest-sdk-scorecard-js", "+ the SDK's conversion (no logic)"),
-        ("scorecard-support-policy-js", "+ the support-policy logic"),
+        (format!("guest-bare-scorecard-{ext}"), format!("{engine} floor: bindings, entry, restore")),
+        (format!("guest-sdk-scorecard-{ext}"), "+ the SDK's conversion (no logic)".to_string()),
+        (format!("scorecard-support-policy-{ext}"), "+ the support-policy logic".to_string()),
     ] {
         let path = root.join("target/plugins").join(format!("{name}.wasm"));
         let Ok(bytes) = std::fs::read(&path) else {
@@ -153,7 +155,7 @@ fn js_floor(root: &Path, conv: &Conversation, params: &serde_json::Value) {
             return;
         };
         let rt = Runtime::new(&EngineSettings::default(), true).unwrap();
-        let plugin = rt.load(name, &bytes, Limits::default()).unwrap();
+        let plugin = rt.load(&name, &bytes, Limits::default()).unwrap();
         let fuel = plugin.score(conv, params).unwrap().stats.fuel_consumed;
         let per_call = median(500, || {
             plugin.score(conv, params).unwrap();
@@ -162,7 +164,7 @@ fn js_floor(root: &Path, conv: &Conversation, params: &serde_json::Value) {
             Some((t, f)) => format!("  (step: +{}, +{} fuel)", fmt(per_call.saturating_sub(t)), fuel.saturating_sub(f)),
             None => String::new(),
         };
-        println!("  {:<52} {:>9} {:>7.0}/s {:>12} fuel{step}", what, fmt(per_call), 1.0 / per_call.as_secs_f64(), fuel);
+        println!("  {what:<48} {:>9} {:>7.0}/s {:>12} fuel{step}", fmt(per_call), 1.0 / per_call.as_secs_f64(), fuel);
         previous = Some((per_call, fuel));
     }
 }
