@@ -413,16 +413,45 @@ pub fn apply(dir: &std::path::Path, moves: &[Move], now: &str, lock_timeout: std
     commit(dir, &pending)
 }
 
+/// Why the last applied batch of tier moves cannot be undone; each names the file.
+#[derive(Debug, thiserror::Error)]
+pub enum UndoError {
+    /// The undo log's path leads out of the suite (a symlinked folder on the way).
+    #[error(transparent)]
+    Confined(#[from] crate::fsutil::FsError),
+    /// No batch was applied (or it was undone already): the log is missing.
+    #[error("{}: no applied tier moves to undo (the file is missing)", path.display())]
+    NothingToUndo {
+        /// Where the undo log would be.
+        path: std::path::PathBuf,
+    },
+    /// The log cannot be read, or is not an undo log.
+    #[error(transparent)]
+    Invalid(#[from] crate::schema::SchemaError),
+    /// A move in the log names a file outside the suite (the log was edited).
+    #[error("{}: field `moves[{index}].file`: {source}", path.display())]
+    OutsideSuite {
+        /// The undo log.
+        path: std::path::PathBuf,
+        /// The move's position in the log.
+        index: usize,
+        /// Why its file is not inside the suite.
+        source: crate::fsutil::FsError,
+    },
+}
+
 /// The moves that undo the last applied batch (each scenario back to its tier before).
-pub fn undo_moves(dir: &std::path::Path) -> Result<Vec<Move>, String> {
-    let path = crate::fsutil::confined(dir, std::path::Path::new(UNDO_FILE)).map_err(|e| e.to_string())?;
+pub fn undo_moves(dir: &std::path::Path) -> Result<Vec<Move>, UndoError> {
+    let path = crate::fsutil::confined(dir, std::path::Path::new(UNDO_FILE))?;
     if !path.exists() {
-        return Err(format!("{}: no applied tier moves to undo (the file is missing)", path.display()));
+        return Err(UndoError::NothingToUndo { path });
     }
-    let text = crate::schema::read_text(&path).map_err(|e| e.to_string())?;
-    let log: UndoLog = crate::schema::parse_json(&text, &path.display().to_string()).map_err(|e| e.to_string())?;
-    for (i, m) in log.moves.iter().enumerate() {
-        crate::fsutil::confined(dir, std::path::Path::new(&m.file)).map_err(|e| format!("{}: field `moves[{i}].file`: {e}", path.display()))?;
+    let text = crate::schema::read_text(&path)?;
+    let log: UndoLog = crate::schema::parse_json(&text, &path.display().to_string())?;
+    for (index, m) in log.moves.iter().enumerate() {
+        if let Err(source) = crate::fsutil::confined(dir, std::path::Path::new(&m.file)) {
+            return Err(UndoError::OutsideSuite { path, index, source });
+        }
     }
     Ok(log
         .moves

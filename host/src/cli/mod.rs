@@ -243,8 +243,54 @@ pub fn run() -> i32 {
     match result {
         Ok(code) => code,
         Err(CliError { code, error }) => {
-            eprintln!("error: {error:#}");
+            eprintln!("error: {}", describe(&error));
             code
         }
+    }
+}
+
+/// An error and its causes, each said once. Library errors put their cause's text in
+/// their own message, so that they read well alone (`{path}: {source}`); anyhow's
+/// `{:#}` would then print the cause a second time ("x.toml: denied: denied"). A
+/// cause whose text the message already holds is left out; context added at the
+/// edge (`.context(...)`) still gets its cause appended.
+fn describe(error: &anyhow::Error) -> String {
+    let mut out = error.to_string();
+    for cause in error.chain().skip(1) {
+        let text = cause.to_string();
+        if !out.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::describe;
+    use anyhow::Context;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("{path}: {source}")]
+    struct Io {
+        path: String,
+        source: std::io::Error,
+    }
+
+    fn io(path: &str) -> Io {
+        Io { path: path.into(), source: std::io::Error::other("denied") }
+    }
+
+    #[test]
+    fn a_cause_already_in_the_message_is_said_once() {
+        assert_eq!(describe(&anyhow::Error::new(io("x.toml"))), "x.toml: denied");
+    }
+
+    #[test]
+    fn context_added_at_the_edge_keeps_its_cause() {
+        let e = Err::<(), _>(io("x.toml")).context("reading the suite").unwrap_err();
+        assert_eq!(describe(&e), "reading the suite: x.toml: denied");
+        assert_eq!(describe(&anyhow::anyhow!("plain")), "plain");
     }
 }

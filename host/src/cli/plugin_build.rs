@@ -181,7 +181,7 @@ pub fn build(a: BuildArgs) -> CliResult {
         "python" => build_python(&dir, &out),
         _ => build_js(&dir, &out),
     }
-    .map_err(|e| CliError::usage(anyhow!("{}: {e:#}", dir.display())))?;
+    .map_err(|e| CliError::usage(anyhow!("{}: {}", dir.display(), super::describe(&e))))?;
     // Recorded beside the component, so `plugin run` and `detect` can say when the
     // source has changed since (a forgotten rebuild).
     if let Err(e) = ratchet::built::write(&out, &dir) {

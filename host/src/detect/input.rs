@@ -31,9 +31,28 @@ pub struct ReadError {
     pub message: String,
 }
 
+/// Why the inputs named on the command line cannot be listed.
+#[derive(Debug, thiserror::Error)]
+pub enum InputError {
+    /// A directory (or one below it) that could not be read.
+    #[error("{}: {source}", path.display())]
+    Unreadable {
+        /// The input as given.
+        path: PathBuf,
+        /// What the file system said.
+        source: std::io::Error,
+    },
+    /// A path that is neither a file, a directory nor `-`.
+    #[error("{}: no such file or directory", path.display())]
+    Missing {
+        /// The input as given.
+        path: PathBuf,
+    },
+}
+
 /// Expand inputs: directories become their `*.json`/`*.jsonl` files (sorted,
 /// recursively); `-` is stdin. No inputs means stdin.
-pub fn expand(inputs: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
+pub fn expand(inputs: &[PathBuf]) -> Result<Vec<PathBuf>, InputError> {
     if inputs.is_empty() {
         return Ok(vec![PathBuf::from("-")]);
     }
@@ -43,13 +62,13 @@ pub fn expand(inputs: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
             out.push(p.clone());
         } else if p.is_dir() {
             let mut found = Vec::new();
-            walk(p, &mut found).map_err(|e| format!("{}: {e}", p.display()))?;
+            walk(p, &mut found).map_err(|source| InputError::Unreadable { path: p.clone(), source })?;
             found.sort();
             out.extend(found);
         } else if p.is_file() {
             out.push(p.clone());
         } else {
-            return Err(format!("{}: no such file or directory", p.display()));
+            return Err(InputError::Missing { path: p.clone() });
         }
     }
     Ok(out)

@@ -212,13 +212,15 @@ impl Detector {
 
     /// Run every scorecard and rule; `Ok(None)` when nothing flags the conversation,
     /// `Err` when a scorecard plugin failed (the conversation is counted as an error).
-    pub fn examine(&self, conversation: Conversation) -> Result<Option<FailureEvent>, String> {
+    pub fn examine(&self, conversation: Conversation) -> Result<Option<FailureEvent>, ScorecardFailed> {
         let mut runs = Vec::with_capacity(self.scorecards.len());
         let mut reasons = Vec::new();
         let mut worst: Option<(f64, Option<String>)> = None;
         for ((entry, plugin), params) in self.scorecards.iter().zip(&self.params_json) {
-            let result =
-                plugin.score_with(&conversation, params).map_err(|e| format!("conversation `{}`: scorecard `{}`: {e}", conversation.id, entry.name))?.output;
+            let result = plugin
+                .score_with(&conversation, params)
+                .map_err(|source| ScorecardFailed { conversation: conversation.id.clone(), scorecard: entry.name.clone(), source })?
+                .output;
             if result.score < entry.threshold {
                 reasons.push(FlagReason::BelowThreshold { scorecard: entry.name.clone(), score: result.score, threshold: entry.threshold });
                 let badness = entry.weight * (entry.threshold - result.score);
@@ -281,9 +283,35 @@ impl Detector {
     }
 }
 
+/// A scorecard plugin failed on a conversation: the conversation is counted as an
+/// error and written to the rejects, not judged.
+#[derive(Debug, thiserror::Error)]
+#[error("conversation `{conversation}`: scorecard `{scorecard}`: {source}")]
+pub struct ScorecardFailed {
+    /// The conversation's id.
+    pub conversation: String,
+    /// The scorecard's name in `[[detect.scorecards]]`.
+    pub scorecard: String,
+    /// The plugin failure (trap, limits, refused input).
+    pub source: crate::plugin::PluginError,
+}
+
+/// A label `[detect.impact_from_labels]` reads an impact amount from, holding
+/// something that is not a non-negative number.
+#[derive(Debug, thiserror::Error)]
+#[error("label `{label}` = {text:?}: impact.{field} ([detect.impact_from_labels]) needs a non-negative number")]
+pub struct ImpactLabelError {
+    /// The label's name.
+    pub label: String,
+    /// Its value.
+    pub text: String,
+    /// The impact field it was to set (`revenue_at_risk`...).
+    pub field: &'static str,
+}
+
 /// Set the impact fields `[detect.impact_from_labels]` names from the
 /// conversation's labels; the error names the label and what is wrong with it.
-pub fn impact_from_labels(map: &crate::config::ImpactFromLabels, c: &mut Conversation) -> Result<(), String> {
+pub fn impact_from_labels(map: &crate::config::ImpactFromLabels, c: &mut Conversation) -> Result<(), ImpactLabelError> {
     let amounts = [
         (&map.revenue_at_risk, &mut c.impact.revenue_at_risk, "revenue_at_risk"),
         (&map.refund_amount, &mut c.impact.refund_amount, "refund_amount"),
@@ -295,7 +323,7 @@ pub fn impact_from_labels(map: &crate::config::ImpactFromLabels, c: &mut Convers
         let (label, text) = value;
         match text.trim().parse::<f64>() {
             Ok(x) if x.is_finite() && x >= 0.0 => *field = x,
-            _ => return Err(format!("label `{label}` = {text:?}: impact.{name} ([detect.impact_from_labels]) needs a non-negative number")),
+            _ => return Err(ImpactLabelError { label: label.clone(), text: text.clone(), field: name }),
         }
     }
     if let Some(v) = map.currency.as_ref().and_then(|l| c.labels.get(l)) {
@@ -490,7 +518,7 @@ pub fn run_to(
                             Ok(None) => {}
                             Err(e) => {
                                 cp.stats.errors += 1;
-                                reject_lines.push((merge::LineKind::Error, at, Reject { origin, error: e, record: String::new() }));
+                                reject_lines.push((merge::LineKind::Error, at, Reject { origin, error: e.to_string(), record: String::new() }));
                             }
                         }
                     }
@@ -540,7 +568,7 @@ struct Seen {
 enum Outcome {
     Rejected(Reject),
     OtherPartition,
-    Examined(String, Seen, Result<Option<FailureEvent>, String>),
+    Examined(String, Seen, Result<Option<FailureEvent>, ScorecardFailed>),
 }
 
 fn reason_kind(r: &FlagReason) -> &'static str {

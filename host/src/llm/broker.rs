@@ -168,7 +168,7 @@ impl ModelBroker {
                     )))
                 }
                 Ok(None) => {}
-                Err(e) => return Err(ModelError::Invalid(e)),
+                Err(e) => return Err(ModelError::Invalid(e.to_string())),
             }
         }
         let endpoint = self.endpoint()?;

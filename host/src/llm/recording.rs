@@ -68,24 +68,54 @@ pub struct Recording {
     pub latency_ms: u64,
 }
 
+/// Why a stored recording cannot be replayed; each names the file.
+#[derive(Debug, thiserror::Error)]
+pub enum RecordingError {
+    /// The file exists but could not be read.
+    #[error("{}: {source}", path.display())]
+    Unreadable {
+        /// The recording file.
+        path: PathBuf,
+        /// What the file system said.
+        source: std::io::Error,
+    },
+    /// Not a recording: invalid JSON, or fields that are missing or unknown.
+    #[error(transparent)]
+    Invalid(#[from] crate::schema::SchemaError),
+    /// Written by a ratchet with another recording format.
+    #[error("{}: unknown recording format `{format}` (this ratchet reads `{RECORDING_FORMAT}`)", path.display())]
+    UnknownFormat {
+        /// The recording file.
+        path: PathBuf,
+        /// The format it declares.
+        format: String,
+    },
+    /// The stored request does not hash to the key the file is named by: it was
+    /// edited, so its answer is not the answer to the question asked.
+    #[error("{}: the stored request does not hash to the file's key {key} (was the question edited by hand? re-record it with --record)", path.display())]
+    KeyMismatch {
+        /// The recording file.
+        path: PathBuf,
+        /// The key asked for.
+        key: String,
+    },
+}
+
 impl Recording {
     /// Read and check the recording of `key` in `dir`; `Ok(None)` when there is none.
-    pub fn load(dir: &Path, key: &str) -> Result<Option<Recording>, String> {
+    pub fn load(dir: &Path, key: &str) -> Result<Option<Recording>, RecordingError> {
         let path = path_for(dir, key);
         let text = match std::fs::read_to_string(&path) {
             Ok(t) => t,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(format!("{}: {e}", path.display())),
+            Err(source) => return Err(RecordingError::Unreadable { path, source }),
         };
-        let r: Recording = crate::schema::parse_json(&text, &path.display().to_string()).map_err(|e| e.to_string())?;
+        let r: Recording = crate::schema::parse_json(&text, &path.display().to_string())?;
         if r.format != RECORDING_FORMAT {
-            return Err(format!("{}: unknown recording format `{}` (this ratchet reads `{RECORDING_FORMAT}`)", path.display(), r.format));
+            return Err(RecordingError::UnknownFormat { path, format: r.format });
         }
         if r.key != key || key_of(&r.request) != key {
-            return Err(format!(
-                "{}: the stored request does not hash to the file's key {key} (was the question edited by hand? re-record it with --record)",
-                path.display()
-            ));
+            return Err(RecordingError::KeyMismatch { path, key: key.to_string() });
         }
         Ok(Some(r))
     }
@@ -162,14 +192,14 @@ mod tests {
         let path = path_for(dir.path(), &key);
         let edited = std::fs::read_to_string(&path).unwrap().replace("check the flag", "check the box");
         std::fs::write(&path, edited).unwrap();
-        assert!(Recording::load(dir.path(), &key).unwrap_err().contains("does not hash"));
+        assert!(Recording::load(dir.path(), &key).unwrap_err().to_string().contains("does not hash"));
         // A newer format, or a file that is not a recording, is named, never served.
         rec.save(dir.path(), Path::new(".")).unwrap();
         let text = std::fs::read_to_string(&path).unwrap();
         std::fs::write(&path, text.replace(RECORDING_FORMAT, "ratchet.model-recording/9")).unwrap();
-        assert!(Recording::load(dir.path(), &key).unwrap_err().contains("unknown recording format `ratchet.model-recording/9`"));
+        assert!(Recording::load(dir.path(), &key).unwrap_err().to_string().contains("unknown recording format `ratchet.model-recording/9`"));
         std::fs::write(&path, "{\"format\": ").unwrap();
-        assert!(Recording::load(dir.path(), &key).unwrap_err().contains(&path.display().to_string()));
+        assert!(Recording::load(dir.path(), &key).unwrap_err().to_string().contains(&path.display().to_string()));
     }
 
     #[cfg(unix)]

@@ -213,6 +213,24 @@ fn a_tight_budget_is_respected_and_explained() {
 }
 
 #[test]
+fn an_undo_log_naming_a_file_outside_the_suite_is_refused_and_said_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    generate(tmp.path(), "20");
+    let log = tmp.path().join("scenarios/.ratchet-tiers-last.json");
+    let outside = serde_json::json!({"at": NOW, "moves": [{"file": "../escape.toml", "id": "x", "from": "fast", "to": "slow", "why": "edited"}]});
+    std::fs::write(&log, serde_json::to_string_pretty(&outside).unwrap()).unwrap();
+    let before = snapshot(&tmp.path().join("scenarios"));
+    let (code, _, err) = ratchet(tmp.path(), &["tiers", "--undo", "--now", NOW]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("field `moves[0].file`"), "{err}");
+    // The library error carries its cause in its own message; the CLI does not
+    // repeat the cause after it.
+    assert_eq!(err.matches("the path leaves").count(), 1, "{err}");
+    assert_eq!(snapshot(&tmp.path().join("scenarios")), before, "nothing touched");
+    assert!(!tmp.path().join("escape.toml").exists());
+}
+
+#[test]
 fn a_production_failure_resurrects_its_archived_scenario() {
     // The Tuesday scenario, archived; its bug comes back in production.
     let tmp = tempfile::tempdir().unwrap();
