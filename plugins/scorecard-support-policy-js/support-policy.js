@@ -137,9 +137,20 @@ function actionOk(ctx) {
 function falseConfirmations(ctx) {
   const { c, cfg } = ctx;
   const out = [];
+  // The earliest turn whose cancellation (refund) call succeeded, and was allowed: a
+  // confirmation at or after it is backed. Worked out once, at the first claim, not
+  // per claim (claims x actions x turns on a long conversation). Actions are in turn
+  // order, so the first that qualifies is the earliest; `null`: none does.
+  let firstCancel;
+  let firstRefund;
+  const earliest = (name, ok) => {
+    for (const [i, call] of ctx.actionsNamed(name)) if (!callFailed(c, call.id) && ok(i)) return i;
+    return null;
+  };
   for (const t of ctx.agent) {
     if (t.cancelClaim !== undefined) {
-      const supported = ctx.actionsNamed(cfg.cancelTool).some(([i, call]) => i <= t.index && !callFailed(c, call.id) && cancelAllowed(c, cfg, i)[0]);
+      if (firstCancel === undefined) firstCancel = earliest(cfg.cancelTool, (i) => cancelAllowed(c, cfg, i)[0]);
+      const supported = firstCancel !== null && firstCancel <= t.index;
       if (!supported) {
         const [, fact] = cancelAllowed(c, cfg, t.index);
         out.push({
@@ -152,7 +163,8 @@ function falseConfirmations(ctx) {
       }
     }
     if (t.refundClaim !== undefined) {
-      const supported = ctx.actionsNamed(cfg.refundTool).some(([i, call]) => i <= t.index && !callFailed(c, call.id));
+      if (firstRefund === undefined) firstRefund = earliest(cfg.refundTool, () => true);
+      const supported = firstRefund !== null && firstRefund <= t.index;
       if (!supported) {
         out.push({
           turn: t.index,

@@ -214,9 +214,17 @@ def action_ok(ctx: _Ctx) -> str:
 def false_confirmations(ctx: _Ctx) -> list:
     c, cfg = ctx.c, ctx.cfg
     out = []
+    # The earliest turn whose cancellation (refund) call succeeded, and was allowed: a
+    # confirmation at or after it is backed. Worked out once, at the first claim, not
+    # per claim (claims x actions x turns on a long conversation). Actions are in turn
+    # order, so the first that qualifies is the earliest.
+    unknown = object()
+    first_cancel = first_refund = unknown
     for t in ctx.agent:
         if t.cancel_claim is not None:
-            supported = any(i <= t.index and not call_failed(c, call.id) and cancel_allowed(c, cfg, i)[0] for i, call in ctx.actions_named(cfg.cancel_tool))
+            if first_cancel is unknown:
+                first_cancel = next((i for i, call in ctx.actions_named(cfg.cancel_tool) if not call_failed(c, call.id) and cancel_allowed(c, cfg, i)[0]), None)
+            supported = first_cancel is not None and first_cancel <= t.index
             if not supported:
                 _, fact = cancel_allowed(c, cfg, t.index)
                 out.append(Finding(
@@ -229,7 +237,9 @@ def false_confirmations(ctx: _Ctx) -> list:
                                                   f"the agent confirmed a cancellation that did not happen (\"{t.cancel_claim}\")"),
                 ))
         if t.refund_claim is not None:
-            supported = any(i <= t.index and not call_failed(c, call.id) for i, call in ctx.actions_named(cfg.refund_tool))
+            if first_refund is unknown:
+                first_refund = next((i for i, call in ctx.actions_named(cfg.refund_tool) if not call_failed(c, call.id)), None)
+            supported = first_refund is not None and first_refund <= t.index
             if not supported:
                 out.append(Finding(
                     turn=t.index,

@@ -371,9 +371,18 @@ fn action_ok(ctx: &Ctx<'_>) -> String {
 fn false_confirmations(ctx: &Ctx<'_>) -> Vec<Finding> {
     let (c, cfg) = (ctx.c, ctx.cfg);
     let mut out = Vec::new();
+    // The earliest turn whose cancellation (refund) call succeeded, and was allowed:
+    // a confirmation at or after it is backed. Worked out once, at the first claim,
+    // not per claim (per claim, a long conversation with many claims and actions cost
+    // claims x actions x turns). Actions are in turn order, so the first that
+    // qualifies is the earliest.
+    let (mut first_cancel, mut first_refund) = (None, None);
     for t in &ctx.agent {
         if let Some(phrase) = t.cancel_claim {
-            let supported = ctx.actions_named(&cfg.cancel_tool).any(|&(i, call)| i <= t.index && !call_failed(c, &call.id) && cancel_allowed(c, cfg, i).0);
+            let first = *first_cancel.get_or_insert_with(|| {
+                ctx.actions_named(&cfg.cancel_tool).find(|&&(i, call)| !call_failed(c, &call.id) && cancel_allowed(c, cfg, i).0).map(|&(i, _)| i)
+            });
+            let supported = first.is_some_and(|i| i <= t.index);
             if !supported {
                 let (_, fact) = cancel_allowed(c, cfg, t.index);
                 out.push(Finding {
@@ -397,7 +406,8 @@ fn false_confirmations(ctx: &Ctx<'_>) -> Vec<Finding> {
             }
         }
         if let Some(phrase) = t.refund_claim {
-            let supported = ctx.actions_named(&cfg.refund_tool).any(|&(i, call)| i <= t.index && !call_failed(c, &call.id));
+            let first = *first_refund.get_or_insert_with(|| ctx.actions_named(&cfg.refund_tool).find(|&&(_, call)| !call_failed(c, &call.id)).map(|&(i, _)| i));
+            let supported = first.is_some_and(|i| i <= t.index);
             if !supported {
                 out.push(Finding {
                     turn: t.index,
