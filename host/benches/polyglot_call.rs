@@ -93,7 +93,7 @@ fn main() {
 
         // Calls on one live instance: the guest's own work, without instantiation.
         let live = live_calls(&cached_rt, &bytes, &conv, n);
-        per_conversation.push((lang, per_call));
+        per_conversation.push((lang, per_call, first.stats.fuel_consumed));
 
         println!(
             "{lang:<10} {:>9} {:>13} {:>12} {:>16} {:>18} {:>14} {:>12} {:>12} {:>9}",
@@ -115,12 +115,12 @@ fn main() {
     // Per core: one conversation after another on one thread, as ratchet runs them,
     // against the same Python logic run natively (no Wasm), in this run.
     println!("\nper core (one thread), as ratchet runs plugins (Python, JS: restored live instances):");
-    for (lang, fresh) in &per_conversation {
+    for (lang, fresh, _) in &per_conversation {
         println!("  {lang:<8} {:>9.0} conversations/s", 1.0 / fresh.as_secs_f64());
     }
     match native_python(&root, &conv) {
         Ok((native, python, output)) => {
-            let plugin = per_conversation.iter().find(|(l, _)| *l == "Python").map(|(_, d)| *d).unwrap();
+            let plugin = per_conversation.iter().find(|(l, ..)| *l == "Python").map(|(_, d, _)| *d).unwrap();
             println!(
                 "  native Python {python} (host/benches/native_scorecard.py: the same logic and SDK, JSON in and out, no Wasm): {:.0} conversations/s, {}",
                 1.0 / native.as_secs_f64(),
@@ -131,8 +131,11 @@ fn main() {
         }
         Err(e) => println!("  native Python baseline not run: {e}"),
     }
-    for (lang, engine, ext) in [("Python", "componentize-py", "py"), ("JavaScript", "componentize-js", "js")] {
-        breakdown(&root, &conv, &params, lang, engine, ext);
+    let guests = Runtime::new(&EngineSettings::default(), true).unwrap();
+    for (lang, short, engine, ext) in [("Python", "Python", "componentize-py", "py"), ("JavaScript", "JS", "componentize-js", "js")] {
+        // The port itself was measured above, in this run: its row is that figure.
+        let port = per_conversation.iter().find(|(l, ..)| *l == short).map(|&(_, d, f)| (d, f)).unwrap();
+        breakdown(&guests, &root, &conv, &params, (lang, engine, ext), port);
     }
 }
 
@@ -140,26 +143,30 @@ fn main() {
 /// the floor every plugin built with `engine` pays (guest-bare-scorecard-EXT: the
 /// bindings' lifting and lowering, the interpreter entry, the restore; no SDK, no
 /// logic), the SDK's conversion on top (guest-sdk-scorecard-EXT: the same answer
-/// through the SDK), and the scorecard's own logic (the support-policy port).
-fn breakdown(root: &Path, conv: &Conversation, params: &serde_json::Value, lang: &str, engine: &str, ext: &str) {
+/// through the SDK), and the scorecard's own logic (`port`: the support-policy port's
+/// time and fuel, measured above).
+fn breakdown(rt: &Runtime, root: &Path, conv: &Conversation, params: &serde_json::Value, (lang, engine, ext): (&str, &str, &str), port: (Duration, u64)) {
     println!("\n{lang}, where a restored call goes (same conversation, one thread):");
-    let mut previous: Option<(Duration, u64)> = None;
+    let mut rows = Vec::new();
     for (name, what) in [
         (format!("guest-bare-scorecard-{ext}"), format!("{engine} floor: bindings, entry, restore")),
         (format!("guest-sdk-scorecard-{ext}"), "+ the SDK's conversion (no logic)".to_string()),
-        (format!("scorecard-support-policy-{ext}"), "+ the support-policy logic".to_string()),
     ] {
         let path = root.join("target/plugins").join(format!("{name}.wasm"));
         let Ok(bytes) = std::fs::read(&path) else {
             println!("  {name}: not built (scripts/build-plugins {name})");
             return;
         };
-        let rt = Runtime::new(&EngineSettings::default(), true).unwrap();
         let plugin = rt.load(&name, &bytes, Limits::default()).unwrap();
         let fuel = plugin.score(conv, params).unwrap().stats.fuel_consumed;
         let per_call = median(500, || {
             plugin.score(conv, params).unwrap();
         });
+        rows.push((what, per_call, fuel));
+    }
+    rows.push(("+ the support-policy logic".to_string(), port.0, port.1));
+    let mut previous: Option<(Duration, u64)> = None;
+    for (what, per_call, fuel) in rows {
         let step = match previous {
             Some((t, f)) => format!("  (step: +{}, +{} fuel)", fmt(per_call.saturating_sub(t)), fuel.saturating_sub(f)),
             None => String::new(),
