@@ -199,7 +199,13 @@ mod tests {
         std::fs::write(&path, text.replace(RECORDING_FORMAT, "ratchet.model-recording/9")).unwrap();
         assert!(Recording::load(dir.path(), &key).unwrap_err().to_string().contains("unknown recording format `ratchet.model-recording/9`"));
         std::fs::write(&path, "{\"format\": ").unwrap();
-        assert!(Recording::load(dir.path(), &key).unwrap_err().to_string().contains(&path.display().to_string()));
+        let err = Recording::load(dir.path(), &key).unwrap_err();
+        assert!(matches!(err, RecordingError::Invalid(_)) && err.to_string().contains(&path.display().to_string()), "{err}");
+        // There but unreadable (a directory in its place): an error naming it, not "no recording".
+        std::fs::remove_file(&path).unwrap();
+        std::fs::create_dir(&path).unwrap();
+        let err = Recording::load(dir.path(), &key).unwrap_err();
+        assert!(matches!(err, RecordingError::Unreadable { .. }) && err.to_string().starts_with(&path.display().to_string()), "{err}");
     }
 
     #[cfg(unix)]

@@ -228,6 +228,12 @@ fn an_undo_log_naming_a_file_outside_the_suite_is_refused_and_said_once() {
     assert_eq!(err.matches("the path leaves").count(), 1, "{err}");
     assert_eq!(snapshot(&tmp.path().join("scenarios")), before, "nothing touched");
     assert!(!tmp.path().join("escape.toml").exists());
+    // A log that is not a log is named, and nothing is touched either.
+    std::fs::write(&log, "{\"at\": ").unwrap();
+    let (code, _, err) = ratchet(tmp.path(), &["tiers", "--undo", "--now", NOW]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains(".ratchet-tiers-last.json"), "{err}");
+    assert_eq!(snapshot(&tmp.path().join("scenarios")), before, "nothing touched");
 }
 
 #[test]
